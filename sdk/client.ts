@@ -1,0 +1,108 @@
+import type {
+  Job,
+  JobCreateInput,
+  JobListResponse,
+  JobPatchInput,
+  TriggerType,
+} from '../shared/domain/job.js';
+import { JobError } from './errors.js';
+import { Transport } from './http.js';
+
+export interface ControlPlaneClientOptions {
+  /** Base URL of the service. @default process.env.JOBS_API_URL */
+  baseUrl?: string;
+  /** API key sent as `Authorization: Bearer`. @default process.env.JOBS_API_KEY */
+  apiKey?: string;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Per-request timeout. @default 30000 */
+  timeoutMs?: number;
+}
+
+export interface JobListOptions {
+  enabled?: boolean;
+  trigger_type?: TriggerType;
+}
+
+export interface JobPageOptions extends JobListOptions {
+  /** Page size, 1–100. @default 50 */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+}
+
+/** `client.jobs`: the reference's jobs methods. */
+export class JobsResource {
+  constructor(private readonly transport: Transport) {}
+
+  /** Every job matching the filters, newest first (follows `next_cursor` through all pages). */
+  async list(options: JobListOptions = {}): Promise<Job[]> {
+    const jobs: Job[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.listPage({ ...options, limit: 100, cursor });
+      jobs.push(...page.jobs);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+    return jobs;
+  }
+
+  /** One page of jobs; pass `next_cursor` back as `cursor` for the next. */
+  listPage(options: JobPageOptions = {}): Promise<JobListResponse> {
+    return this.transport.request('GET', '/jobs', { query: { ...options } });
+  }
+
+  get(jobId: string): Promise<Job> {
+    return this.transport.request('GET', `/jobs/${encodeURIComponent(jobId)}`);
+  }
+
+  create(jobData: JobCreateInput): Promise<Job> {
+    return this.transport.request('POST', '/jobs', { body: jobData });
+  }
+
+  /** Partial update: only the given fields change; `null` clears an optional field. */
+  update(jobId: string, jobData: JobPatchInput): Promise<Job> {
+    return this.transport.request('PATCH', `/jobs/${encodeURIComponent(jobId)}`, { body: jobData });
+  }
+
+  delete(jobId: string): Promise<void> {
+    return this.transport.request('DELETE', `/jobs/${encodeURIComponent(jobId)}`);
+  }
+
+  enable(jobId: string): Promise<Job> {
+    return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/enable`);
+  }
+
+  disable(jobId: string): Promise<Job> {
+    return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/disable`);
+  }
+}
+
+/** Client of the Serverless Jobs control plane, shaped like the reference SDK's `ControlPlaneClient`. */
+export class ControlPlaneClient {
+  readonly jobs: JobsResource;
+
+  constructor(options: ControlPlaneClientOptions = {}) {
+    const baseUrl = options.baseUrl ?? process.env.JOBS_API_URL;
+    const apiKey = options.apiKey ?? process.env.JOBS_API_KEY;
+    if (!baseUrl) {
+      throw new JobError('No service URL: pass baseUrl or set JOBS_API_URL.', {
+        status: 0,
+        code: 'not_configured',
+      });
+    }
+    if (!apiKey) {
+      throw new JobError('No API key: pass apiKey or set JOBS_API_KEY.', {
+        status: 0,
+        code: 'not_configured',
+      });
+    }
+    const transport = new Transport({
+      baseUrl,
+      apiKey,
+      fetch: options.fetch ?? globalThis.fetch,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+    this.jobs = new JobsResource(transport);
+  }
+}

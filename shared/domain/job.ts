@@ -1,0 +1,351 @@
+import { z } from 'zod';
+import { CronSyntaxError, parseCron } from './cron.js';
+import { type ErrorDetail, ValidationError } from './errors.js';
+import { parseOrThrow } from './validation.js';
+
+export const TRIGGER_TYPES = ['cron', 'webhook', 'manual'] as const;
+export const PLANNING_MODES = [
+  'on_the_fly',
+  'predefined_agent',
+  'predefined_team',
+  'predefined_workflow',
+] as const;
+export const ENTITY_TYPES = ['agent', 'team', 'workflow'] as const;
+export const EXECUTOR_TYPES = ['auto', 'specific_queue', 'environment'] as const;
+
+export const TriggerTypeSchema = z.enum(TRIGGER_TYPES);
+export const PlanningModeSchema = z.enum(PLANNING_MODES);
+export const EntityTypeSchema = z.enum(ENTITY_TYPES);
+export const ExecutorTypeSchema = z.enum(EXECUTOR_TYPES);
+
+export type TriggerType = z.infer<typeof TriggerTypeSchema>;
+export type PlanningMode = z.infer<typeof PlanningModeSchema>;
+export type EntityType = z.infer<typeof EntityTypeSchema>;
+export type ExecutorType = z.infer<typeof ExecutorTypeSchema>;
+
+/** Largest stored job document; keeps every job well inside DynamoDB's 400 KB item limit. */
+export const MAX_JOB_DOCUMENT_BYTES = 256 * 1024;
+const MAX_PROMPT_CHARS = 64 * 1024;
+const MAX_JSON_DEPTH = 32;
+
+/** IANA zone names as EventBridge Scheduler takes them: `UTC` or `Area/Location`, spelled canonically. */
+export function isIanaTimezone(name: string): boolean {
+  if (name !== 'UTC' && !/^[A-Z][A-Za-z_-]*(\/[A-Za-z0-9_+-]+)+$/.test(name)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A JSON value whose numbers are finite and whose nesting stays within a sane depth. */
+function isPlainJson(value: unknown, depth = 0): boolean {
+  if (depth > MAX_JSON_DEPTH) return false;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (Array.isArray(value)) return value.every((item) => isPlainJson(item, depth + 1));
+  if (typeof value === 'object') return Object.values(value).every((item) => isPlainJson(item, depth + 1));
+  return false;
+}
+
+const JsonObjectSchema = z.record(z.string(), z.unknown()).refine((value) => isPlainJson(value), {
+  message: `must be a JSON object with finite numbers, nested at most ${MAX_JSON_DEPTH} deep`,
+});
+
+const NameSchema = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const DescriptionSchema = z.string().max(4000, 'must be at most 4000 characters');
+const CronScheduleSchema = z.string().max(200, 'must be at most 200 characters');
+const TimezoneSchema = z
+  .string()
+  .refine(isIanaTimezone, {
+    message: 'is not a known IANA timezone (for example "UTC" or "America/New_York")',
+  });
+const EntityIdSchema = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+const PromptSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`);
+const SystemPromptSchema = z.string().max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`);
+// Queue and environment names become parts of SQS queue names, so they keep to SQS's alphabet.
+const ResourceNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"');
+
+const jobFields = {
+  name: NameSchema,
+  description: DescriptionSchema.nullable(),
+  trigger_type: TriggerTypeSchema,
+  cron_schedule: CronScheduleSchema.nullable(),
+  cron_timezone: TimezoneSchema,
+  planning_mode: PlanningModeSchema,
+  entity_type: EntityTypeSchema.nullable(),
+  entity_id: EntityIdSchema.nullable(),
+  prompt_template: PromptSchema,
+  system_prompt: SystemPromptSchema.nullable(),
+  executor_type: ExecutorTypeSchema,
+  worker_queue_name: ResourceNameSchema.nullable(),
+  environment_name: ResourceNameSchema.nullable(),
+  config: JsonObjectSchema,
+  execution_environment: JsonObjectSchema,
+  enabled: z.boolean(),
+};
+
+/** Body of `POST /jobs`: `name`, `trigger_type` and `prompt_template` are required, the rest has defaults. */
+export const JobCreateSchema = z.strictObject({
+  name: jobFields.name,
+  trigger_type: jobFields.trigger_type,
+  prompt_template: jobFields.prompt_template,
+  description: jobFields.description.optional(),
+  cron_schedule: jobFields.cron_schedule.optional(),
+  cron_timezone: jobFields.cron_timezone.nullable().optional(),
+  planning_mode: jobFields.planning_mode.nullable().optional(),
+  entity_type: jobFields.entity_type.optional(),
+  entity_id: jobFields.entity_id.optional(),
+  system_prompt: jobFields.system_prompt.optional(),
+  executor_type: jobFields.executor_type.nullable().optional(),
+  worker_queue_name: jobFields.worker_queue_name.optional(),
+  environment_name: jobFields.environment_name.optional(),
+  config: jobFields.config.nullable().optional(),
+  execution_environment: jobFields.execution_environment.nullable().optional(),
+  enabled: jobFields.enabled.optional(),
+});
+
+/** Body of `PATCH /jobs/{id}`: any subset of the fields; `null` clears an optional one. */
+export const JobPatchSchema = z.strictObject({
+  name: jobFields.name.optional(),
+  trigger_type: jobFields.trigger_type.optional(),
+  prompt_template: jobFields.prompt_template.optional(),
+  description: jobFields.description.optional(),
+  cron_schedule: jobFields.cron_schedule.optional(),
+  cron_timezone: jobFields.cron_timezone.nullable().optional(),
+  planning_mode: jobFields.planning_mode.nullable().optional(),
+  entity_type: jobFields.entity_type.optional(),
+  entity_id: jobFields.entity_id.optional(),
+  system_prompt: jobFields.system_prompt.optional(),
+  executor_type: jobFields.executor_type.nullable().optional(),
+  worker_queue_name: jobFields.worker_queue_name.optional(),
+  environment_name: jobFields.environment_name.optional(),
+  config: jobFields.config.nullable().optional(),
+  execution_environment: jobFields.execution_environment.nullable().optional(),
+  enabled: jobFields.enabled.optional(),
+});
+
+/** Everything a caller controls about a job, with defaults applied and every field present. */
+export const JobSpecSchema = z.object(jobFields);
+
+/** A job as the API returns it. Not strict, so an older SDK tolerates fields added later. */
+export const JobSchema = JobSpecSchema.extend({
+  id: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const JobListResponseSchema = z.object({
+  jobs: z.array(JobSchema),
+  next_cursor: z.string().nullable(),
+});
+
+export type JobCreateInput = z.input<typeof JobCreateSchema>;
+export type JobPatchInput = z.input<typeof JobPatchSchema>;
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+export type Job = z.infer<typeof JobSchema>;
+export type JobListResponse = z.infer<typeof JobListResponseSchema>;
+
+/** Query of `GET /jobs`. Booleans arrive as text in a query string. */
+export const JobListQuerySchema = z.strictObject({
+  // Python clients send booleans as "True"/"False".
+  enabled: z.enum(['true', 'false', 'True', 'False'], { message: 'must be "true" or "false"' }).optional(),
+  trigger_type: TriggerTypeSchema.optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number from 1 to 100')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100, 'must be a whole number from 1 to 100')
+    .optional(),
+  cursor: z.string().max(2048, 'is not a cursor this service issued').optional(),
+});
+
+export interface JobListFilter {
+  enabled?: boolean;
+  trigger_type?: TriggerType;
+  limit: number;
+  cursor?: string;
+}
+
+export const DEFAULT_LIST_LIMIT = 50;
+
+export function parseJobListQuery(query: Record<string, string | undefined>): JobListFilter {
+  const parsed = parseOrThrow(JobListQuerySchema, query);
+  return {
+    ...(parsed.enabled !== undefined && { enabled: parsed.enabled.toLowerCase() === 'true' }),
+    ...(parsed.trigger_type !== undefined && { trigger_type: parsed.trigger_type }),
+    limit: parsed.limit ?? DEFAULT_LIST_LIMIT,
+    ...(parsed.cursor !== undefined && { cursor: parsed.cursor }),
+  };
+}
+
+/** Validates a create body and returns the complete spec, or throws a `ValidationError` naming every problem. */
+export function buildJobSpec(body: unknown): JobSpec {
+  const input = parseOrThrow(JobCreateSchema, body);
+  const spec: JobSpec = {
+    name: input.name,
+    description: input.description ?? null,
+    trigger_type: input.trigger_type,
+    cron_schedule: input.cron_schedule ?? null,
+    cron_timezone: input.cron_timezone ?? 'UTC',
+    planning_mode: input.planning_mode ?? 'on_the_fly',
+    entity_type: input.entity_type ?? null,
+    entity_id: input.entity_id ?? null,
+    prompt_template: input.prompt_template,
+    system_prompt: input.system_prompt ?? null,
+    executor_type: input.executor_type ?? 'auto',
+    worker_queue_name: input.worker_queue_name ?? null,
+    environment_name: input.environment_name ?? null,
+    config: input.config ?? {},
+    execution_environment: input.execution_environment ?? {},
+    enabled: input.enabled ?? true,
+  };
+  assertJobRules(spec);
+  return spec;
+}
+
+/**
+ * Applies a PATCH body to a job's spec and validates the result as a whole. Changing the field that
+ * governs another (trigger_type → cron_schedule, executor_type → queue/environment name) clears the
+ * dependent field unless the same patch sets it, so a switch takes one request.
+ */
+export function applyJobPatch(current: JobSpec, body: unknown): JobSpec {
+  const patch = parseOrThrow(JobPatchSchema, body);
+  const next: JobSpec = { ...current };
+  for (const [key, value] of Object.entries(patch) as [keyof JobSpec, unknown][]) {
+    if (value === undefined) continue;
+    (next as Record<string, unknown>)[key] = value;
+  }
+  if (patch.cron_timezone === null) next.cron_timezone = 'UTC';
+  if (patch.planning_mode === null) next.planning_mode = 'on_the_fly';
+  if (patch.executor_type === null) next.executor_type = 'auto';
+  if (patch.config === null) next.config = {};
+  if (patch.execution_environment === null) next.execution_environment = {};
+
+  if (next.trigger_type !== 'cron' && patch.cron_schedule === undefined) next.cron_schedule = null;
+  if (next.executor_type !== 'specific_queue' && patch.worker_queue_name === undefined)
+    next.worker_queue_name = null;
+  if (next.executor_type !== 'environment' && patch.environment_name === undefined)
+    next.environment_name = null;
+  assertJobRules(next);
+  return next;
+}
+
+const REQUIRED_ENTITY_TYPE: Partial<Record<PlanningMode, EntityType>> = {
+  predefined_agent: 'agent',
+  predefined_team: 'team',
+  predefined_workflow: 'workflow',
+};
+
+/** The rules that relate fields to each other; each broken rule names the field to fix. */
+export function jobRuleViolations(spec: JobSpec): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  if (spec.trigger_type === 'cron') {
+    if (spec.cron_schedule === null) {
+      problems.push({
+        path: 'cron_schedule',
+        message: 'is required when trigger_type is "cron"',
+        code: 'required',
+      });
+    } else {
+      try {
+        parseCron(spec.cron_schedule);
+      } catch (error) {
+        if (!(error instanceof CronSyntaxError)) throw error;
+        problems.push({
+          path: 'cron_schedule',
+          message: `is not a valid 5-field cron expression: ${error.message}`,
+          code: 'invalid_cron',
+        });
+      }
+    }
+  } else if (spec.cron_schedule !== null) {
+    problems.push({
+      path: 'cron_schedule',
+      message: `is only allowed when trigger_type is "cron" (it is "${spec.trigger_type}")`,
+      code: 'not_allowed',
+    });
+  }
+
+  const wantedEntityType = REQUIRED_ENTITY_TYPE[spec.planning_mode];
+  // A workflow job may name no entity (the reference's example does not); it then runs on the default.
+  const entityRequired =
+    spec.planning_mode === 'predefined_agent' || spec.planning_mode === 'predefined_team';
+  if (entityRequired && spec.entity_type === null) {
+    problems.push({
+      path: 'entity_type',
+      message: `is required when planning_mode is "${spec.planning_mode}"`,
+      code: 'required',
+    });
+  }
+  if (entityRequired && spec.entity_id === null) {
+    problems.push({
+      path: 'entity_id',
+      message: `is required when planning_mode is "${spec.planning_mode}"`,
+      code: 'required',
+    });
+  }
+  if (wantedEntityType && spec.entity_type !== null && spec.entity_type !== wantedEntityType) {
+    problems.push({
+      path: 'entity_type',
+      message: `must be "${wantedEntityType}" when planning_mode is "${spec.planning_mode}"`,
+      code: 'mismatch',
+    });
+  }
+  if (spec.entity_id !== null && spec.entity_type === null && !entityRequired) {
+    problems.push({ path: 'entity_type', message: 'is required when entity_id is set', code: 'required' });
+  }
+  if (spec.entity_type !== null && spec.entity_id === null && !entityRequired) {
+    problems.push({ path: 'entity_id', message: 'is required when entity_type is set', code: 'required' });
+  }
+
+  if (spec.executor_type === 'specific_queue' && spec.worker_queue_name === null) {
+    problems.push({
+      path: 'worker_queue_name',
+      message: 'is required when executor_type is "specific_queue"',
+      code: 'required',
+    });
+  }
+  if (spec.executor_type !== 'specific_queue' && spec.worker_queue_name !== null) {
+    problems.push({
+      path: 'worker_queue_name',
+      message: `is only used when executor_type is "specific_queue" (it is "${spec.executor_type}")`,
+      code: 'not_allowed',
+    });
+  }
+  if (spec.executor_type === 'environment' && spec.environment_name === null) {
+    problems.push({
+      path: 'environment_name',
+      message: 'is required when executor_type is "environment"',
+      code: 'required',
+    });
+  }
+  if (spec.executor_type !== 'environment' && spec.environment_name !== null) {
+    problems.push({
+      path: 'environment_name',
+      message: `is only used when executor_type is "environment" (it is "${spec.executor_type}")`,
+      code: 'not_allowed',
+    });
+  }
+
+  const size = new TextEncoder().encode(JSON.stringify(spec)).length;
+  if (size > MAX_JOB_DOCUMENT_BYTES) {
+    problems.push({
+      path: '',
+      message: `the job would take ${size} bytes; the limit is ${MAX_JOB_DOCUMENT_BYTES}`,
+      code: 'too_large',
+    });
+  }
+  return problems;
+}
+
+function assertJobRules(spec: JobSpec): void {
+  const problems = jobRuleViolations(spec);
+  if (problems.length > 0) throw new ValidationError(problems);
+}

@@ -1,0 +1,40 @@
+import type { z } from 'zod';
+import { type ErrorDetail, ValidationError } from './errors.js';
+
+/** Formats a zod path the way callers write it: `config.retry[0].backoff_seconds`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return out;
+}
+
+/** Turns zod issues into `details` entries: one per field, unknown keys listed one by one. */
+export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        details.push({
+          path: formatPath([...issue.path, key]),
+          message: 'is not a known field',
+          code: 'unknown_field',
+        });
+      }
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      details.push({ path: formatPath(issue.path), message: 'is required', code: 'required' });
+    } else {
+      details.push({ path: formatPath(issue.path), message: issue.message, code: issue.code });
+    }
+  }
+  return details;
+}
+
+/** Parses `input` with `schema` or throws a `ValidationError` whose details name every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (!result.success) throw new ValidationError(issuesToDetails(result.error.issues));
+  return result.data;
+}

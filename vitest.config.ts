@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// One DynamoDB Local serves the whole run (started in globalSetup, always stopped in its teardown);
+// integration and e2e files each create their own random table in it.
+export default defineConfig({
+  test: {
+    globalSetup: ['test/support/dynamodb-local-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
+      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'], testTimeout: 180_000 } },
+    ],
+  },
+});
