@@ -35,6 +35,7 @@ const ALL_JOBS = 'JOBS';
 const byTrigger = (trigger: string) => `JOBS#TRIGGER#${trigger}`;
 const byEnabled = (enabled: boolean) => `JOBS#ENABLED#${enabled}`;
 const listSortKey = (job: Job) => `${job.created_at}#${job.id}`;
+const MAX_FILTERED_READ = 200;
 const SORT_KEY_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#(job_[0-9a-f-]{36})$/;
 
 function toItem(job: Job, version: number): JobItem {
@@ -137,7 +138,10 @@ export class DynamoJobStore implements JobStore {
         ExpressionAttributeNames: { '#pk': index.partitionKey },
         ExpressionAttributeValues: { ':pk': partition },
         ScanIndexForward: false,
-        Limit: wanted - items.length,
+        // With a residual filter some evaluated items are dropped; reading ahead saves round trips, and the
+        // cursor comes from the last item returned, so over-reading loses nothing.
+        Limit:
+          residualEnabled === undefined ? wanted - items.length : Math.min(MAX_FILTERED_READ, wanted * 2),
         ExclusiveStartKey: exclusiveStartKey,
       };
       if (residualEnabled !== undefined) {
