@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createJobsApp } from '../../infra/aws/jobs-app.js';
+import { esmRequireBanner, jobsEsbuildOptions } from '../../infra/aws/jobs-function.js';
+
+const apiEntry = fileURLToPath(new URL('../../functions/api.ts', import.meta.url));
+
+// Imports the bundle the way the Lambda runtime does (ESM import of index.mjs) and checks its export.
+const loadScript = [
+  "const { pathToFileURL } = await import('node:url');",
+  'const bundle = await import(pathToFileURL(process.argv[1]).href);',
+  "if (typeof bundle.handler !== 'function') { console.error('handler is ' + typeof bundle.handler); process.exit(3); }",
+].join('\n');
+
+/**
+ * Imports `file` in a fresh `node` with no app environment (no TABLE_NAME, API_KEY_SECRET_ARN, AWS_*):
+ * loading must neither need it nor reach AWS.
+ */
+function loadInFreshNode(file: string) {
+  return spawnSync(process.execPath, ['--input-type=module', '-e', loadScript, file], {
+    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '--enable-source-maps' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('API function bundle', () => {
+  it('built with the JobsFunction esbuild options, loads in a fresh node process and exports handler', async () => {
+    // Prepare
+    const outfile = join(tempDir('jobs-bundle-'), 'index.mjs');
+    await build({ ...jobsEsbuildOptions, entryPoints: [apiEntry], outfile, logLevel: 'error' });
+
+    // Act
+    const result = loadInFreshNode(outfile);
+
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const code = readFileSync(outfile, 'utf8');
+    expect(code.startsWith(esmRequireBanner)).toBe(true);
+    // The AWS SDK is bundled, not imported from the runtime.
+    expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+    expect(existsSync(`${outfile}.map`)).toBe(true);
+  });
+
+  it('as bundled by cdk synth (local esbuild, no Docker), loads in a fresh node process', () => {
+    // Prepare
+    const outdir = tempDir('jobs-cdk-out-');
+    const { app } = createJobsApp({ outdir, context: { env: 'test' } });
+
+    // Act
+    app.synth();
+    const bundles = readdirSync(outdir)
+      .filter((name) => name.startsWith('asset.'))
+      .map((name) => join(outdir, name, 'index.mjs'))
+      .filter((file) => existsSync(file));
+
+    // Assess
+    expect(bundles.length).toBeGreaterThan(0);
+    for (const bundle of bundles) {
+      const result = loadInFreshNode(bundle);
+      expect(result.stderr, bundle).toBe('');
+      expect(result.status, bundle).toBe(0);
+      expect(readFileSync(bundle, 'utf8').startsWith(esmRequireBanner), bundle).toBe(true);
+    }
+  });
+});
