@@ -1,0 +1,162 @@
+import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
+import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
+import { ensureJobsTable } from '../../shared/adapters/aws/jobs-table.js';
+import {
+  createJsonLogger,
+  type LogLevel,
+  parseLogLevel,
+  randomIds,
+  systemClock,
+} from '../../shared/adapters/system.js';
+import { makeApiHandler } from '../../shared/http/api-handler.js';
+import type { Logger } from '../../shared/ports.js';
+import { ensureLocalApiKey } from './api-key.js';
+import {
+  type DynamoDbLocal,
+  LOCAL_DYNAMODB_CREDENTIALS,
+  LOCAL_DYNAMODB_REGION,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
+import { createLocalHttpServer, type LocalHttpServer } from './http-server.js';
+
+export interface LocalRuntimeOptions {
+  /** Where the API key and DynamoDB Local's data live. @default `$JOBS_DATA_DIR` or `.data` */
+  dataDir?: string;
+  /** HTTP port; 0 picks a free one (the URL reports it). @default `$PORT` or 3000 */
+  port?: number;
+  /** @default '127.0.0.1' (not reachable from other machines) */
+  host?: string;
+  /** An existing DynamoDB to use instead of starting DynamoDB Local. @default `$JOBS_DYNAMODB_ENDPOINT` */
+  dynamodbEndpoint?: string;
+  /** @default `$JOBS_TABLE_NAME` or 'serverless-jobs' */
+  tableName?: string;
+  /** @default `$LOG_LEVEL` or 'info' */
+  logLevel?: LogLevel;
+  /** Overrides the JSON logger built from `logLevel`. */
+  logger?: Logger;
+}
+
+export interface LocalRuntime {
+  /** Base URL of the API, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  apiKey: string;
+  /** True when this start generated the key (first start on this data dir). */
+  apiKeyCreated: boolean;
+  dataDir: string;
+  tableName: string;
+  dynamodbEndpoint: string;
+  /** The DynamoDB Local process this runtime started, if it started one. */
+  dynamodbLocal: DynamoDbLocal | null;
+  /** Closes the HTTP server, then stops DynamoDB Local if this runtime started it. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export class LocalRuntimeConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalRuntimeConfigError';
+  }
+}
+
+const DEFAULT_PORT = 3000;
+const DEFAULT_TABLE_NAME = 'serverless-jobs';
+
+/**
+ * The local composition root: DynamoDB Local (or `JOBS_DYNAMODB_ENDPOINT`), the jobs table, the local
+ * API key, and the same API handler the Lambda runs, served over HTTP. Explicit options win over the
+ * environment. If any step fails, whatever was already started is stopped before the error propagates.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const env = process.env;
+  const dataDir = resolve(options.dataDir ?? (env.JOBS_DATA_DIR || '.data'));
+  const port = options.port ?? parsePort(env.PORT);
+  const host = options.host ?? '127.0.0.1';
+  const tableName = options.tableName ?? (env.JOBS_TABLE_NAME || DEFAULT_TABLE_NAME);
+  const logger =
+    options.logger ?? createJsonLogger({ level: options.logLevel ?? parseLogLevel(env.LOG_LEVEL) });
+  const externalEndpoint = options.dynamodbEndpoint ?? (env.JOBS_DYNAMODB_ENDPOINT || undefined);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  let stopRequested = false;
+  const stopStarted = async () => {
+    stopRequested = true;
+    // Reverse order: the server stops taking requests before the database behind it goes away.
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.error('local runtime cleanup step failed', { error });
+      }
+    }
+  };
+
+  try {
+    const { key: apiKey, created: apiKeyCreated } = await ensureLocalApiKey(dataDir);
+
+    let dynamodbLocal: DynamoDbLocal | null = null;
+    let dynamodbEndpoint: string;
+    if (externalEndpoint) {
+      dynamodbEndpoint = externalEndpoint;
+    } else {
+      dynamodbLocal = await startDynamoDbLocal({ dataPath: resolve(dataDir, 'dynamodb') });
+      const started = dynamodbLocal;
+      cleanups.push(() => started.stop());
+      dynamodbEndpoint = started.endpoint;
+      void started.exited.then((exit) => {
+        if (!stopRequested) logger.error('DynamoDB Local exited unexpectedly', { ...exit });
+      });
+    }
+
+    const client = new DynamoDBClient({
+      endpoint: dynamodbEndpoint,
+      region: LOCAL_DYNAMODB_REGION,
+      credentials: LOCAL_DYNAMODB_CREDENTIALS,
+    });
+    cleanups.push(async () => client.destroy());
+    await ensureJobsTable(client, tableName);
+
+    const handler = makeApiHandler({
+      jobs: new DynamoJobStore(DynamoDBDocumentClient.from(client), tableName),
+      apiKeys: HashedApiKeys.fromKeys([apiKey]),
+      clock: systemClock,
+      ids: randomIds,
+      logger,
+    });
+    const server: LocalHttpServer = createLocalHttpServer([{ prefix: '/', handler, functionName: 'api' }], {
+      logger,
+    });
+    const url = await server.listen(port, host);
+    cleanups.push(() => server.close());
+
+    let stopping: Promise<void> | undefined;
+    logger.debug('local runtime started', { url, dataDir, tableName, dynamodbEndpoint });
+    return {
+      url,
+      apiKey,
+      apiKeyCreated,
+      dataDir,
+      tableName,
+      dynamodbEndpoint,
+      dynamodbLocal,
+      stop: () => {
+        stopping ??= stopStarted();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_PORT;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new LocalRuntimeConfigError(`PORT must be an integer from 0 to 65535, not "${value}".`);
+  }
+  return port;
+}
