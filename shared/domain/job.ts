@@ -28,9 +28,13 @@ export const MAX_JOB_DOCUMENT_BYTES = 256 * 1024;
 const MAX_PROMPT_CHARS = 64 * 1024;
 const MAX_JSON_DEPTH = 32;
 
-/** IANA zone names as EventBridge Scheduler takes them: `UTC` or `Area/Location`, spelled canonically. */
+/**
+ * IANA zone names as EventBridge Scheduler takes them: `UTC` or `Area/Location` with each part
+ * capitalised as in the tz database. Intl ignores case, so the shape check keeps `america/new_york`
+ * and abbreviations such as `EST` out.
+ */
 export function isIanaTimezone(name: string): boolean {
-  if (name !== 'UTC' && !/^[A-Z][A-Za-z_-]*(\/[A-Za-z0-9_+-]+)+$/.test(name)) return false;
+  if (name !== 'UTC' && !/^[A-Z][A-Za-z_-]*(\/[A-Z][A-Za-z0-9_+-]*)+$/.test(name)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;
@@ -49,18 +53,32 @@ function isPlainJson(value: unknown, depth = 0): boolean {
   return false;
 }
 
-const JsonObjectSchema = z.record(z.string(), z.unknown()).refine((value) => isPlainJson(value), {
-  message: `must be a JSON object with finite numbers, nested at most ${MAX_JSON_DEPTH} deep`,
-});
+// Checked in place rather than with z.record: a record is copied key by key, and copying a "__proto__"
+// key would replace the copy's prototype instead of keeping the caller's data.
+const JsonObjectSchema = z.unknown().check((ctx) => {
+  const value = ctx.value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    ctx.issues.push({
+      code: 'invalid_type',
+      expected: 'object',
+      input: value,
+      message: 'must be a JSON object',
+    });
+  } else if (!isPlainJson(value)) {
+    ctx.issues.push({
+      code: 'custom',
+      input: value,
+      message: `must hold only finite numbers and nest at most ${MAX_JSON_DEPTH} deep`,
+    });
+  }
+}) as z.ZodType<Record<string, unknown>>;
 
 const NameSchema = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const DescriptionSchema = z.string().max(4000, 'must be at most 4000 characters');
 const CronScheduleSchema = z.string().max(200, 'must be at most 200 characters');
-const TimezoneSchema = z
-  .string()
-  .refine(isIanaTimezone, {
-    message: 'is not a known IANA timezone (for example "UTC" or "America/New_York")',
-  });
+const TimezoneSchema = z.string().refine(isIanaTimezone, {
+  message: 'is not a known IANA timezone (for example "UTC" or "America/New_York")',
+});
 const EntityIdSchema = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
 const PromptSchema = z
   .string()
@@ -185,7 +203,10 @@ export function parseJobListQuery(query: Record<string, string | undefined>): Jo
   };
 }
 
-/** Validates a create body and returns the complete spec, or throws a `ValidationError` naming every problem. */
+/**
+ * Validates a create body and returns the complete spec, or throws a `ValidationError`. Field checks
+ * come first; the cross-field rules run once every field is well-formed, so they can rely on the types.
+ */
 export function buildJobSpec(body: unknown): JobSpec {
   const input = parseOrThrow(JobCreateSchema, body);
   const spec: JobSpec = {

@@ -23,7 +23,10 @@ export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetai
           code: 'unknown_field',
         });
       }
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    } else if (
+      (issue.code === 'invalid_type' || issue.code === 'invalid_value') &&
+      issue.input === undefined
+    ) {
       details.push({ path: formatPath(issue.path), message: 'is required', code: 'required' });
     } else {
       details.push({ path: formatPath(issue.path), message: issue.message, code: issue.code });
