@@ -29,10 +29,21 @@ export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetai
     ) {
       details.push({ path: formatPath(issue.path), message: 'is required', code: 'required' });
     } else {
-      details.push({ path: formatPath(issue.path), message: issue.message, code: issue.code });
+      details.push({ path: formatPath(issue.path), message: friendlyMessage(issue), code: issue.code });
     }
   }
   return details;
+}
+
+const ARTICLE: Record<string, string> = { object: 'a JSON object', array: 'an array', boolean: 'a boolean' };
+
+/** zod's wording ("Invalid input: expected string, received number") rephrased as the rest of our messages. */
+function friendlyMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return `must be ${ARTICLE[issue.expected] ?? `a ${issue.expected}`}`;
+  if (issue.code === 'invalid_value') {
+    return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
+  }
+  return issue.message;
 }
 
 /** Parses `input` with `schema` or throws a `ValidationError` whose details name every bad field. */

@@ -8,11 +8,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureLocalApiKey } from '../../infra/local/api-key.js';
 import { LOCAL_DYNAMODB_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../infra/local/dynamodb-local.js';
 
-// `npm start` for real: `tsx infra/local/main.ts` as a child process (tsx directly rather than npm, so
-// our signals reach it), with its own DynamoDB Local unless JOBS_DYNAMODB_ENDPOINT says otherwise.
+// `npm start` for real, as a child process: the start script execs node, so the signals npm forwards
+// reach main.ts. It runs its own DynamoDB Local unless JOBS_DYNAMODB_ENDPOINT says otherwise.
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
 const STARTUP_TIMEOUT_MS = 60_000;
 const JOB_BODY = '{"name":"Daily Health Check","trigger_type":"manual","prompt_template":"Check"}';
 
@@ -49,7 +48,7 @@ function spawnMain(env: Record<string, string>): {
   output: () => string;
   exited: Promise<number | null>;
 } {
-  const child = spawn(TSX, ['infra/local/main.ts'], { cwd: REPO_ROOT, env: childEnv(env), stdio: 'pipe' });
+  const child = spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, env: childEnv(env), stdio: 'pipe' });
   children.add(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -959,3 +959,25 @@ describe('parseJobListQuery', () => {
     expect(details).toEqual(expected);
   });
 });
+
+describe('error messages', () => {
+  it('says what a field must be, in words', () => {
+    // Prepare
+    const body = { name: 1, trigger_type: 'hourly', prompt_template: 'p', config: [] };
+
+    // Act
+    let details: { path: string; message: string }[] = [];
+    try {
+      buildJobSpec(body);
+    } catch (error) {
+      details = (error as ValidationError).details;
+    }
+
+    // Assess
+    expect(details).toEqual([
+      { path: 'name', message: 'must be a string', code: 'invalid_type' },
+      { path: 'trigger_type', message: 'must be one of "cron", "webhook", "manual"', code: 'invalid_value' },
+      { path: 'config', message: 'must be a JSON object', code: 'invalid_type' },
+    ]);
+  });
+});
