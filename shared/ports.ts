@@ -1,3 +1,5 @@
+import type { Entity, EntityTarget } from './domain/entity.js';
+import type { Execution, ExecutionRequest, ExecutionStatus } from './domain/execution.js';
 import type { Job, JobListFilter, TriggerType } from './domain/job.js';
 
 /** A page of jobs, newest first; `nextCursor` is null on the last page. */
@@ -38,6 +40,9 @@ export interface Clock {
 
 export interface IdGenerator {
   jobId(): string;
+  entityId(): string;
+  /** Time-ordered (lexicographic order = creation order), so history sorts newest first by id. */
+  executionId(): string;
 }
 
 export type LogFields = Record<string, unknown>;
@@ -51,3 +56,173 @@ export interface Logger {
 }
 
 export type { TriggerType };
+
+// ── Entities ────────────────────────────────────────────────────────────────────────────────────────
+
+export interface StoredEntity {
+  entity: Entity;
+  version: number;
+  /** The signing secret sealed by `SecretBox` (http targets only). */
+  sealedSecret: string | null;
+}
+
+export interface EntityPage {
+  entities: Entity[];
+  nextCursor: string | null;
+}
+
+export interface EntityStore {
+  /** Writes a new entity (and, when `entity.default`, makes it the one default); false if the id exists. */
+  create(entity: Entity, sealedSecret: string | null): Promise<boolean>;
+  get(id: string): Promise<StoredEntity | null>;
+  list(options: { limit: number; cursor?: string }): Promise<EntityPage>;
+  /** Conditional on `expectedVersion`; keeps the default pointer in step. Null on conflict or absence. */
+  replace(entity: Entity, sealedSecret: string | null, expectedVersion: number): Promise<StoredEntity | null>;
+  /** `referenced` while any job names the entity. */
+  delete(id: string): Promise<'deleted' | 'not_found' | 'referenced'>;
+  /** The deployment default entity, if one is marked. */
+  getDefault(): Promise<StoredEntity | null>;
+}
+
+// ── Executions ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface StartRunRequest {
+  execution: Execution;
+  /** A repeated trigger with the same key returns the first execution. */
+  dedupeKey?: string;
+  /** Overlap policy `skip`: take the job's run lock, or record the execution as `skipped`. */
+  exclusive: boolean;
+  /** When the execution record (and its dedupe marker) expire, epoch seconds. */
+  expiresAt: number;
+  /** Hash of the per-execution callback token. */
+  callbackTokenHash: string;
+}
+
+export type StartRunOutcome =
+  | { kind: 'started'; execution: Execution }
+  | { kind: 'duplicate'; execution: Execution }
+  | { kind: 'skipped'; execution: Execution };
+
+export interface StoredExecution {
+  execution: Execution;
+  callbackTokenHash: string;
+  /** Until when the current claim holds; a redelivered message may take over a run only after it. */
+  leaseUntil: string | null;
+  /** Whether this run holds the job's overlap lock (released when it ends). */
+  exclusive: boolean;
+}
+
+export interface ExecutionPage {
+  executions: Execution[];
+  nextCursor: string | null;
+  totalCount: number;
+}
+
+/** Fields a transition may set on an execution. */
+export type ExecutionChange = Partial<
+  Pick<
+    Execution,
+    | 'status'
+    | 'attempt'
+    | 'started_at'
+    | 'finished_at'
+    | 'duration_ms'
+    | 'deadline_at'
+    | 'error_message'
+    | 'output'
+    | 'output_truncated'
+  >
+> & { leaseUntil?: string | null };
+
+/** A non-terminal run the sweeper must look at: queued too long, or running past its deadline or lease. */
+export interface DueExecution {
+  jobId: string;
+  executionId: string;
+  status: ExecutionStatus;
+}
+
+export interface ExecutionStore {
+  /**
+   * In one transaction: the dedupe marker (when a key is given), the overlap lock (when exclusive),
+   * the execution as `queued`, and the job's execution count + 1. A held lock records the execution
+   * as `skipped` instead; a taken dedupe key returns the first execution.
+   */
+  start(request: StartRunRequest): Promise<StartRunOutcome>;
+  get(jobId: string, executionId: string): Promise<StoredExecution | null>;
+  /** Newest first. `offset` skips within the query; `cursor` continues from a previous page. */
+  list(jobId: string, options: { limit: number; offset: number; cursor?: string }): Promise<ExecutionPage>;
+  /**
+   * Applies `change` if the execution's status is one of `from` (and, when given, its attempt matches;
+   * when `leaseExpiredBefore` is given, a `running` execution qualifies only if its lease ended before
+   * then). Terminal changes release the overlap lock and leave the sweeper's index. Null if the
+   * condition failed.
+   */
+  transition(
+    jobId: string,
+    executionId: string,
+    condition: { from: readonly ExecutionStatus[]; attempt?: number; leaseExpiredBefore?: string },
+    change: ExecutionChange,
+  ): Promise<Execution | null>;
+  /** Non-terminal executions whose sweep time (queued: re-enqueue time; running: deadline or lease) is before `now`. */
+  listDue(now: Date, limit: number): Promise<DueExecution[]>;
+}
+
+// ── Queues, targets, secrets, deployment ───────────────────────────────────────────────────────────
+
+/** The message that tells a worker to run one attempt of an execution. */
+export interface RunMessage {
+  job_id: string;
+  execution_id: string;
+  attempt: number;
+}
+
+export interface RunQueue {
+  /** Sends to the named worker queue, visible after `delaySeconds` (0–900). */
+  send(queue: string, message: RunMessage, delaySeconds?: number): Promise<void>;
+}
+
+/** What one invocation of a target came to. */
+export type TargetOutcome =
+  | { kind: 'succeeded'; output: unknown }
+  /** The target took the run (HTTP 202) and will finish it through the callback. */
+  | { kind: 'accepted' }
+  | { kind: 'failed'; error: string; retryable: boolean; timedOut: boolean };
+
+export interface TargetInvoker {
+  /**
+   * Invokes the entity's target with the request. Never throws for target failures: network errors,
+   * timeouts, 408/429/5xx are `retryable`; other 4xx are not.
+   */
+  invoke(
+    target: EntityTarget,
+    request: ExecutionRequest,
+    options: { signingSecret: string | null; timeoutMs: number },
+  ): Promise<TargetOutcome>;
+}
+
+/** Envelope encryption of small secrets (entity signing secrets, webhook secrets). */
+export interface SecretBox {
+  /** `context` binds the ciphertext to its owner (e.g. `{ entity: id }`); the same context must open it. */
+  seal(plaintext: string, context: Record<string, string>): Promise<string>;
+  open(sealed: string, context: Record<string, string>): Promise<string>;
+}
+
+export interface EnvironmentSpec {
+  queue: string;
+  variables: Record<string, string>;
+}
+
+/**
+ * The deployment's queues and environments. On AWS they are fixed at deploy time; locally, without a
+ * config file, any name is accepted (`open`).
+ */
+export interface DeploymentConfig {
+  defaultQueue: string;
+  /** Named worker queues (besides the default). */
+  queues: readonly string[];
+  environments: Readonly<Record<string, EnvironmentSpec>>;
+  /** Accept any queue or environment name (local runtime without a config file). */
+  open: boolean;
+  /** Base URL targets call back to (`<base>/executions/{id}/callback`). */
+  publicBaseUrl: string;
+}

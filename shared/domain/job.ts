@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CronSyntaxError, parseCron } from './cron.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
+import { JsonObjectSchema } from './json.js';
 import { parseOrThrow } from './validation.js';
 
 export const TRIGGER_TYPES = ['cron', 'webhook', 'manual'] as const;
@@ -26,7 +27,6 @@ export type ExecutorType = z.infer<typeof ExecutorTypeSchema>;
 /** Largest stored job document; keeps every job well inside DynamoDB's 400 KB item limit. */
 export const MAX_JOB_DOCUMENT_BYTES = 256 * 1024;
 const MAX_PROMPT_CHARS = 64 * 1024;
-const MAX_JSON_DEPTH = 32;
 
 /**
  * IANA zone names as EventBridge Scheduler takes them: `UTC` or `Area/Location` with each part
@@ -42,36 +42,6 @@ export function isIanaTimezone(name: string): boolean {
     return false;
   }
 }
-
-/** A JSON value whose numbers are finite and whose nesting stays within a sane depth. */
-function isPlainJson(value: unknown, depth = 0): boolean {
-  if (depth > MAX_JSON_DEPTH) return false;
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
-  if (Array.isArray(value)) return value.every((item) => isPlainJson(item, depth + 1));
-  if (typeof value === 'object') return Object.values(value).every((item) => isPlainJson(item, depth + 1));
-  return false;
-}
-
-// Checked in place rather than with z.record: a record is copied key by key, and copying a "__proto__"
-// key would replace the copy's prototype instead of keeping the caller's data.
-const JsonObjectSchema = z.unknown().check((ctx) => {
-  const value = ctx.value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    ctx.issues.push({
-      code: 'invalid_type',
-      expected: 'object',
-      input: value,
-      message: 'must be a JSON object',
-    });
-  } else if (!isPlainJson(value)) {
-    ctx.issues.push({
-      code: 'custom',
-      input: value,
-      message: `must hold only finite numbers and nest at most ${MAX_JSON_DEPTH} deep`,
-    });
-  }
-}) as z.ZodType<Record<string, unknown>>;
 
 const NameSchema = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const DescriptionSchema = z.string().max(4000, 'must be at most 4000 characters');

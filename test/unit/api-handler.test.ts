@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createJsonLogger, randomIds } from '../../shared/adapters/system.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { Job } from '../../shared/domain/job.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
@@ -92,7 +92,10 @@ function setup(options: { store?: JobStore } = {}) {
     jobs: options.store ?? store,
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
     clock: { now: () => new Date(now) },
-    ids: { jobId: () => `job_00000000-0000-4000-8000-${(++issued).toString(16).padStart(12, '0')}` },
+    ids: {
+      ...randomIds,
+      jobId: () => `job_00000000-0000-4000-8000-${(++issued).toString(16).padStart(12, '0')}`,
+    },
     logger: createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) }),
   });
   const call = (input: ApiEventInput) => callApi(handler, input);

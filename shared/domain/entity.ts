@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { EntityTypeSchema } from './job.js';
+
+/** Client-chosen entity ids may be any readable slug (the reference uses `agent-uuid`). */
+export const ENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+const HttpTargetSchema = z.strictObject({
+  type: z.literal('http'),
+  url: z
+    .string()
+    .max(2048, 'must be at most 2048 characters')
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return (
+          (url.protocol === 'https:' || url.protocol === 'http:') &&
+          url.username === '' &&
+          url.password === ''
+        );
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL without credentials'),
+  /** Longest a single request to the target may take. @default 30 */
+  timeout_seconds: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1')
+    .max(900, 'must be at most 900')
+    .optional(),
+});
+
+const LambdaTargetSchema = z.strictObject({
+  type: z.literal('lambda'),
+  // A name, a partial ARN or a full ARN, optionally with a version or alias, as Lambda's Invoke takes it.
+  function_name: z
+    .string()
+    .regex(
+      /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/,
+      'must be a Lambda function name or ARN',
+    ),
+});
+
+const EchoTargetSchema = z.strictObject({ type: z.literal('echo') });
+
+export const EntityTargetSchema = z.discriminatedUnion(
+  'type',
+  [HttpTargetSchema, LambdaTargetSchema, EchoTargetSchema],
+  {
+    error: 'must be an object whose "type" is "http", "lambda" or "echo"',
+  },
+);
+export type EntityTarget = z.infer<typeof EntityTargetSchema>;
+export type HttpTarget = z.infer<typeof HttpTargetSchema>;
+export type LambdaTarget = z.infer<typeof LambdaTargetSchema>;
+
+const EntityNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters');
+
+export const EntityCreateSchema = z.strictObject({
+  id: z.string().regex(ENTITY_ID_PATTERN, 'must be 1-128 letters, digits, "_", ".", ":" or "-"').optional(),
+  type: EntityTypeSchema,
+  name: EntityNameSchema,
+  description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
+  target: EntityTargetSchema,
+  default: z.boolean().optional(),
+});
+
+/** `type` and `id` are fixed at creation: jobs were checked against them. */
+export const EntityPatchSchema = z.strictObject({
+  name: EntityNameSchema.optional(),
+  description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
+  target: EntityTargetSchema.optional(),
+  default: z.boolean().optional(),
+});
+
+export const EntitySchema = z.object({
+  id: z.string(),
+  type: EntityTypeSchema,
+  name: z.string(),
+  description: z.string().nullable(),
+  target: EntityTargetSchema,
+  default: z.boolean(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export type EntityCreateInput = z.input<typeof EntityCreateSchema>;
+export type EntityPatchInput = z.input<typeof EntityPatchSchema>;
+export type Entity = z.infer<typeof EntitySchema>;
+
+/** An entity as returned by the call that created its signing secret: the only time the secret is shown. */
+export type EntityWithSecret = Entity & { signing_secret: string };

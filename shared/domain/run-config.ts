@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import type { ErrorDetail } from './errors.js';
+import { issuesToDetails } from './validation.js';
+
+export const OVERLAP_POLICIES = ['allow', 'skip'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+/** Longest deadline a run may have: a week. Longer work belongs in an async target that calls back. */
+export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+export const MAX_ATTEMPTS = 10;
+
+/**
+ * The keys of a job's `config` (and a trigger's `config_override`) that the service itself reads.
+ * Every other key passes through to the target untouched, as the reference's open `config` has it.
+ */
+export const RunConfigSchema = z.looseObject({
+  timeout: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`)
+    .optional(),
+  retry: z
+    .strictObject({
+      max_attempts: z
+        .number()
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`)
+        .optional(),
+      backoff_seconds: z.number().min(0, 'must not be negative').max(900, 'must be at most 900').optional(),
+    })
+    .optional(),
+  overlap_policy: z.enum(OVERLAP_POLICIES).optional(),
+});
+
+export interface RunSettings {
+  timeoutSeconds: number;
+  maxAttempts: number;
+  backoffSeconds: number;
+  overlapPolicy: OverlapPolicy;
+}
+
+export const DEFAULT_RUN_SETTINGS: RunSettings = {
+  timeoutSeconds: 3600,
+  maxAttempts: 1,
+  backoffSeconds: 10,
+  overlapPolicy: 'allow',
+};
+
+/** Problems with the keys we define, with paths under `prefix` (`config`, `config_override`). */
+export function runConfigViolations(config: Record<string, unknown>, prefix: string): ErrorDetail[] {
+  const result = RunConfigSchema.safeParse(config, { reportInput: true });
+  if (result.success) return [];
+  return issuesToDetails(result.error.issues).map((detail) => ({
+    ...detail,
+    path: detail.path ? `${prefix}.${detail.path}` : prefix,
+  }));
+}
+
+/** The job's config with a run's override laid over it (one level deep, `retry` merged key by key). */
+export function mergeRunConfig(
+  config: Record<string, unknown>,
+  override: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  if (!override) return { ...config };
+  const merged: Record<string, unknown> = { ...config, ...override };
+  const baseRetry = config.retry;
+  const overrideRetry = override.retry;
+  if (isObject(baseRetry) && isObject(overrideRetry)) merged.retry = { ...baseRetry, ...overrideRetry };
+  return merged;
+}
+
+/** The settings the service acts on, from an already validated config. */
+export function runSettings(config: Record<string, unknown>): RunSettings {
+  const parsed = RunConfigSchema.parse(config);
+  return {
+    timeoutSeconds: parsed.timeout ?? DEFAULT_RUN_SETTINGS.timeoutSeconds,
+    maxAttempts: parsed.retry?.max_attempts ?? DEFAULT_RUN_SETTINGS.maxAttempts,
+    backoffSeconds: parsed.retry?.backoff_seconds ?? DEFAULT_RUN_SETTINGS.backoffSeconds,
+    overlapPolicy: parsed.overlap_policy ?? DEFAULT_RUN_SETTINGS.overlapPolicy,
+  };
+}
+
+/** Delay before attempt `attempt + 1`: the backoff doubled for each attempt already made, capped at SQS's 900 s. */
+export function retryDelaySeconds(settings: RunSettings, attempt: number): number {
+  return Math.min(900, Math.round(settings.backoffSeconds * 2 ** (attempt - 1)));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
