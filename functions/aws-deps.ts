@@ -1,25 +1,83 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
+import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
+import { KmsSecretBox } from '../shared/adapters/aws/kms-secret-box.js';
+import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
+import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
 import { createJsonLogger, parseLogLevel, randomIds, systemClock } from '../shared/adapters/system.js';
+import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
+import { JobService } from '../shared/app/jobs.js';
+import type { RunServiceDeps } from '../shared/app/runs.js';
+import type { RunWorkerDeps } from '../shared/app/worker.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
+import type { DeploymentConfig } from '../shared/ports.js';
 
-/** The AWS composition root: adapters chosen from the function's environment. */
+/** The AWS composition root: adapters chosen from the function's environment, clients built once. */
 function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`Environment variable ${name} is not set`);
   return value;
 }
 
-export function awsApiDeps(): ApiDeps {
-  const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const DeploymentEnvSchema = z.object({
+  defaultQueue: z.string(),
+  queues: z.array(z.string()),
+  environments: z.record(
+    z.string(),
+    z.object({ queue: z.string(), variables: z.record(z.string(), z.string()) }),
+  ),
+});
+
+function deploymentConfig(): DeploymentConfig {
+  const parsed = DeploymentEnvSchema.parse(JSON.parse(requireEnv('DEPLOYMENT_CONFIG')));
+  return { ...parsed, open: false, publicBaseUrl: process.env.PUBLIC_BASE_URL ?? '' };
+}
+
+function common() {
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const tableName = requireEnv('TABLE_NAME');
+  const queueUrls = z.record(z.string(), z.string()).parse(JSON.parse(requireEnv('QUEUE_URLS')));
   return {
-    jobs: new DynamoJobStore(dynamodb, requireEnv('TABLE_NAME')),
-    apiKeys: new SecretsManagerApiKeys(new SecretsManagerClient({}), requireEnv('API_KEY_SECRET_ARN')),
+    jobStore: new DynamoJobStore(documents, tableName),
+    entities: new DynamoEntityStore(documents, tableName),
+    executions: new DynamoExecutionStore(documents, tableName),
+    queue: new SqsRunQueue(new SQSClient({}), queueUrls),
+    deployment: deploymentConfig(),
     clock: systemClock,
     ids: randomIds,
     logger: createJsonLogger({ level: parseLogLevel(process.env.LOG_LEVEL) }),
+    retentionDays: Number(process.env.EXECUTION_RETENTION_DAYS ?? 90),
   };
+}
+
+export function awsApiDeps(): ApiDeps {
+  const { jobStore, ...rest } = common();
+  return {
+    ...rest,
+    jobs: jobStore,
+    secrets: new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID')),
+    apiKeys: new SecretsManagerApiKeys(new SecretsManagerClient({}), requireEnv('API_KEY_SECRET_ARN')),
+  };
+}
+
+export function awsWorkerDeps(): RunWorkerDeps {
+  const { jobStore: _jobs, retentionDays: _retention, ids: _ids, ...rest } = common();
+  return {
+    ...rest,
+    secrets: new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID')),
+    invoker: createTargetInvoker({ lambda: new LambdaTargetInvoker(new LambdaClient({})) }),
+  };
+}
+
+export function awsSweeperDeps(): RunServiceDeps {
+  const { jobStore, ...rest } = common();
+  return { ...rest, jobs: new JobService({ ...rest, jobs: jobStore }) };
 }

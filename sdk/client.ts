@@ -1,4 +1,11 @@
 import type {
+  Entity,
+  EntityCreateInput,
+  EntityPatchInput,
+  EntityWithSecret,
+} from '../shared/domain/entity.js';
+import type { Execution, ExecutionListResponse, TriggerResponse } from '../shared/domain/execution.js';
+import type {
   Job,
   JobCreateInput,
   JobListResponse,
@@ -76,11 +83,104 @@ export class JobsResource {
   disable(jobId: string): Promise<Job> {
     return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/disable`);
   }
+
+  /** Runs the job now; `parameters` fill the prompt template's `{{ placeholders }}`. */
+  trigger(jobId: string, options: TriggerOptions = {}): Promise<TriggerResponse> {
+    return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/trigger`, {
+      body: {
+        parameters: options.parameters ?? {},
+        ...(options.config_override !== undefined && { config_override: options.config_override }),
+      },
+    });
+  }
+
+  /** Execution history, newest first: `{ total_count, executions, next_cursor }`. */
+  getExecutions(jobId: string, options: ExecutionHistoryOptions = {}): Promise<ExecutionListResponse> {
+    return this.transport.request('GET', `/jobs/${encodeURIComponent(jobId)}/executions`, {
+      query: { ...options },
+    });
+  }
+
+  /** The reference's spelling of `getExecutions`. */
+  get_executions(jobId: string, options: ExecutionHistoryOptions = {}): Promise<ExecutionListResponse> {
+    return this.getExecutions(jobId, options);
+  }
+
+  getExecution(jobId: string, executionId: string): Promise<Execution> {
+    return this.transport.request(
+      'GET',
+      `/jobs/${encodeURIComponent(jobId)}/executions/${encodeURIComponent(executionId)}`,
+    );
+  }
+
+  /** Cancels a queued or running execution. */
+  cancelExecution(jobId: string, executionId: string): Promise<Execution> {
+    return this.transport.request(
+      'POST',
+      `/jobs/${encodeURIComponent(jobId)}/executions/${encodeURIComponent(executionId)}/cancel`,
+    );
+  }
+}
+
+export interface TriggerOptions {
+  parameters?: Record<string, unknown>;
+  /** Overrides of the job's `config` for this run only (e.g. `{ timeout: 7200 }`). */
+  config_override?: Record<string, unknown>;
+}
+
+export interface ExecutionHistoryOptions {
+  /** @default 50 */
+  limit?: number;
+  /** @default 0 */
+  offset?: number;
+  /** `next_cursor` of a previous page, for deep paging. */
+  cursor?: string;
+}
+
+/** `client.entities`: the agents, teams and workflows jobs run. */
+export class EntitiesResource {
+  constructor(private readonly transport: Transport) {}
+
+  /** Every entity, newest first. */
+  async list(): Promise<Entity[]> {
+    const entities: Entity[] = [];
+    let cursor: string | undefined;
+    do {
+      const page: { entities: Entity[]; next_cursor: string | null } = await this.transport.request(
+        'GET',
+        '/entities',
+        {
+          query: { limit: 100, cursor },
+        },
+      );
+      entities.push(...page.entities);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+    return entities;
+  }
+
+  /** Creates an entity; for an http target the answer carries `signing_secret`, shown only this once. */
+  create(entity: EntityCreateInput): Promise<Entity | EntityWithSecret> {
+    return this.transport.request('POST', '/entities', { body: entity });
+  }
+
+  get(entityId: string): Promise<Entity> {
+    return this.transport.request('GET', `/entities/${encodeURIComponent(entityId)}`);
+  }
+
+  update(entityId: string, patch: EntityPatchInput): Promise<Entity | EntityWithSecret> {
+    return this.transport.request('PATCH', `/entities/${encodeURIComponent(entityId)}`, { body: patch });
+  }
+
+  delete(entityId: string): Promise<void> {
+    return this.transport.request('DELETE', `/entities/${encodeURIComponent(entityId)}`);
+  }
 }
 
 /** Client of the Serverless Jobs control plane, shaped like the reference SDK's `ControlPlaneClient`. */
 export class ControlPlaneClient {
   readonly jobs: JobsResource;
+  readonly entities: EntitiesResource;
 
   constructor(options: ControlPlaneClientOptions = {}) {
     const baseUrl = options.baseUrl ?? process.env.JOBS_API_URL;
@@ -104,5 +204,6 @@ export class ControlPlaneClient {
       timeoutMs: options.timeoutMs ?? 30_000,
     });
     this.jobs = new JobsResource(transport);
+    this.entities = new EntitiesResource(transport);
   }
 }

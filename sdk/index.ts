@@ -1,4 +1,17 @@
+export type {
+  Entity,
+  EntityCreateInput,
+  EntityPatchInput,
+  EntityTarget,
+  EntityWithSecret,
+} from '../shared/domain/entity.js';
 export type { ErrorDetail } from '../shared/domain/errors.js';
+export type {
+  Execution,
+  ExecutionListResponse,
+  ExecutionStatus,
+  TriggerResponse,
+} from '../shared/domain/execution.js';
 export type {
   EntityType,
   ExecutorType,
@@ -13,8 +26,11 @@ export { JobCreateSchema, JobPatchSchema, JobSchema } from '../shared/domain/job
 export {
   ControlPlaneClient,
   type ControlPlaneClientOptions,
+  EntitiesResource,
+  type ExecutionHistoryOptions,
   type JobListOptions,
   type JobPageOptions,
   JobsResource,
+  type TriggerOptions,
 } from './client.js';
 export { JobError } from './errors.js';

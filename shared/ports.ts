@@ -19,13 +19,19 @@ export interface VersionedJob {
  * deleted meanwhile) fails with `VersionConflictError` / returns false instead of overwriting.
  */
 export interface JobStore {
-  /** Writes a new job; fails if the id exists. */
+  /**
+   * Writes a new job; fails if the id exists. A job naming an entity counts as a reference to it, in
+   * the same transaction; an entity that does not exist with the job's entity type is a `ValidationError`.
+   */
   create(job: Job): Promise<VersionedJob>;
   get(id: string): Promise<VersionedJob | null>;
-  /** Replaces the job if its stored version is still `expectedVersion`; returns the new version, or null on conflict or absence. */
-  replace(job: Job, expectedVersion: number): Promise<VersionedJob | null>;
-  /** Deletes the job; returns false if it did not exist. */
-  delete(id: string): Promise<boolean>;
+  /**
+   * Replaces `previous` if its stored version is still `expectedVersion` (moving the entity reference
+   * if it changed); returns the new version, or null on conflict or absence.
+   */
+  replace(job: Job, expectedVersion: number, previous: Job): Promise<VersionedJob | null>;
+  /** Deletes the job if its version is still `expectedVersion`, dropping its entity reference; false otherwise. */
+  delete(job: Job, expectedVersion: number): Promise<boolean>;
   list(filter: JobListFilter): Promise<JobPage>;
 }
 
@@ -94,8 +100,8 @@ export interface StartRunRequest {
   exclusive: boolean;
   /** When the execution record (and its dedupe marker) expire, epoch seconds. */
   expiresAt: number;
-  /** Hash of the per-execution callback token. */
-  callbackTokenHash: string;
+  /** When the sweeper should re-enqueue the run if no worker has claimed it by then. */
+  sweepAt: string;
 }
 
 export type StartRunOutcome =
@@ -132,7 +138,13 @@ export type ExecutionChange = Partial<
     | 'output'
     | 'output_truncated'
   >
-> & { leaseUntil?: string | null };
+> & {
+  leaseUntil?: string | null;
+  /** Hash of the callback token handed to the target for this attempt. */
+  callbackTokenHash?: string;
+  /** When the sweeper should look at the run next; ignored (cleared) for terminal statuses. */
+  sweepAt?: string;
+};
 
 /** A non-terminal run the sweeper must look at: queued too long, or running past its deadline or lease. */
 export interface DueExecution {

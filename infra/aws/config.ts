@@ -10,6 +10,23 @@ export type DeploymentName = (typeof deploymentNames)[number];
 /** Level the handlers log at; read by the functions from `LOG_LEVEL`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Name of the worker queue every deployment has; jobs with `executor_type: "auto"` run on it. */
+export const defaultQueueName = 'default';
+
+/**
+ * Queue and environment names: they become parts of construct ids and are matched by the API against
+ * `worker_queue_name` / `environment_name` (same alphabet as the job schema's).
+ */
+export const resourceNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A named execution environment: the queue its runs go to and the variables passed to the target. */
+export interface EnvironmentConfig {
+  /** {@link defaultQueueName} or one of {@link DeploymentConfig.queues}. */
+  readonly queue: string;
+  /** Passed to the target in the execution request. Not secret: they are visible in the function's environment. */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
 /** Settings that differ between deployments (one entry per deployment, skuba-style). */
 export interface DeploymentConfig {
   /** Deployment name; also the suffix of the stack name (`ServerlessJobs-<name>`). */
@@ -30,7 +47,56 @@ export interface DeploymentConfig {
   readonly apiThrottleRateLimit: number;
   /** Burst of requests accepted by the API above the steady-state rate. */
   readonly apiThrottleBurstLimit: number;
+  /**
+   * Named worker queues besides {@link defaultQueueName}; each gets an SQS queue, a DLQ and a worker function.
+   * Jobs with `executor_type: "specific_queue"` name one of them.
+   */
+  readonly queues: readonly string[];
+  /** Environments jobs with `executor_type: "environment"` may name, by name. */
+  readonly environments: Readonly<Record<string, EnvironmentConfig>>;
+  /**
+   * Lambda functions (names, or full function ARNs) that `lambda` entity targets may invoke: the worker's role
+   * is allowed `lambda:InvokeFunction` on these and nothing else. Empty: no Lambda target can run.
+   */
+  readonly lambdaTargets: readonly string[];
+  /**
+   * Timeout of each worker function, in seconds (max 900); the queues' visibility timeout is 6× this.
+   * @default 300
+   */
+  readonly workerTimeoutSeconds?: number;
+  /**
+   * Deliveries of one message before it is moved to its queue's DLQ.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Days an execution record is kept before DynamoDB's TTL deletes it.
+   * @default 90
+   */
+  readonly executionRetentionDays?: number;
+  /**
+   * Minutes between two sweeps (timing out overdue runs, re-enqueuing stale queued ones).
+   * @default 1
+   */
+  readonly sweepIntervalMinutes?: number;
 }
+
+/** A {@link DeploymentConfig} checked by {@link resolveDeploymentConfig}, with every default filled in. */
+export type ResolvedDeploymentConfig = DeploymentConfig &
+  Required<
+    Pick<
+      DeploymentConfig,
+      'workerTimeoutSeconds' | 'maxReceiveCount' | 'executionRetentionDays' | 'sweepIntervalMinutes'
+    >
+  >;
+
+/** The values of the optional {@link DeploymentConfig} fields when a deployment does not set them. */
+export const runDefaults = {
+  workerTimeoutSeconds: 300,
+  maxReceiveCount: 5,
+  executionRetentionDays: 90,
+  sweepIntervalMinutes: 1,
+} as const satisfies Partial<DeploymentConfig>;
 
 const configs: Record<DeploymentName, DeploymentConfig> = {
   // Not deployed: `npm start` runs the same handlers in-process (infra/local); kept so the fields it
@@ -43,6 +109,9 @@ const configs: Record<DeploymentName, DeploymentConfig> = {
     tableRemovalPolicy: RemovalPolicy.DESTROY,
     apiThrottleRateLimit: 50,
     apiThrottleBurstLimit: 100,
+    queues: [],
+    environments: {},
+    lambdaTargets: [],
   },
   // Used by tests that build the stack; throwaway by nature, so nothing is retained.
   test: {
@@ -53,6 +122,12 @@ const configs: Record<DeploymentName, DeploymentConfig> = {
     tableRemovalPolicy: RemovalPolicy.DESTROY,
     apiThrottleRateLimit: 50,
     apiThrottleBurstLimit: 100,
+    queues: ['production', 'security'],
+    environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
+    lambdaTargets: [],
+    // Short, so a test deployment's stuck runs fail fast.
+    workerTimeoutSeconds: 60,
+    executionRetentionDays: 7,
   },
   dev: {
     name: 'dev',
@@ -63,6 +138,9 @@ const configs: Record<DeploymentName, DeploymentConfig> = {
     tableRemovalPolicy: RemovalPolicy.RETAIN,
     apiThrottleRateLimit: 50,
     apiThrottleBurstLimit: 100,
+    queues: ['production', 'security'],
+    environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
+    lambdaTargets: [],
   },
   prod: {
     name: 'prod',
@@ -72,6 +150,10 @@ const configs: Record<DeploymentName, DeploymentConfig> = {
     tableRemovalPolicy: RemovalPolicy.RETAIN,
     apiThrottleRateLimit: 500,
     apiThrottleBurstLimit: 1000,
+    queues: ['production', 'security'],
+    environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
+    lambdaTargets: [],
+    executionRetentionDays: 365,
   },
 };
 
@@ -109,4 +191,79 @@ export function deploymentConfigFromContext(node: Node): DeploymentConfig {
     throw new Error(`CDK context "env" must be a string naming a deployment, got ${JSON.stringify(value)}`);
   }
   return getDeploymentConfig(value);
+}
+
+// A function name, optionally qualified by a version or alias (`my-agent`, `my-agent:live`).
+const lambdaNamePattern = /^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+// A full function ARN in any partition, optionally qualified; never a wildcard.
+const lambdaArnPattern =
+  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+
+function checkInteger(problems: string[], field: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${field} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+/**
+ * Checks a deployment's queues, environments, Lambda targets and run settings, and fills in the defaults
+ * ({@link runDefaults}). Called by the stack, so a bad config fails `cdk synth` before anything is deployed.
+ *
+ * @throws Error listing every problem found, naming the deployment.
+ */
+export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeploymentConfig {
+  const resolved: ResolvedDeploymentConfig = {
+    ...config,
+    workerTimeoutSeconds: config.workerTimeoutSeconds ?? runDefaults.workerTimeoutSeconds,
+    maxReceiveCount: config.maxReceiveCount ?? runDefaults.maxReceiveCount,
+    executionRetentionDays: config.executionRetentionDays ?? runDefaults.executionRetentionDays,
+    sweepIntervalMinutes: config.sweepIntervalMinutes ?? runDefaults.sweepIntervalMinutes,
+  };
+  const problems: string[] = [];
+
+  const seen = new Set<string>();
+  for (const queue of resolved.queues) {
+    if (!resourceNamePattern.test(queue)) {
+      problems.push(`queue name ${JSON.stringify(queue)} must be 1-64 letters, digits, "-" or "_"`);
+    } else if (queue === defaultQueueName) {
+      problems.push(`queue "${defaultQueueName}" always exists; do not list it in queues`);
+    } else if (seen.has(queue)) {
+      problems.push(`queue "${queue}" is listed twice`);
+    }
+    seen.add(queue);
+  }
+
+  const knownQueues = [defaultQueueName, ...resolved.queues];
+  for (const [name, environment] of Object.entries(resolved.environments)) {
+    if (!resourceNamePattern.test(name)) {
+      problems.push(`environment name ${JSON.stringify(name)} must be 1-64 letters, digits, "-" or "_"`);
+    }
+    if (!knownQueues.includes(environment.queue)) {
+      problems.push(
+        `environment "${name}" uses unknown queue ${JSON.stringify(environment.queue)}; ` +
+          `expected one of: ${knownQueues.join(', ')} (declare it in queues)`,
+      );
+    }
+  }
+
+  for (const target of resolved.lambdaTargets) {
+    if (!lambdaNamePattern.test(target) && !lambdaArnPattern.test(target)) {
+      problems.push(
+        `lambdaTargets entry ${JSON.stringify(target)} must be a function name (optionally ":<alias>") or a ` +
+          'full function ARN, without wildcards',
+      );
+    }
+  }
+
+  // Lambda's maximum timeout; 6× it (5,400 s) stays under SQS's 12-hour visibility timeout limit.
+  checkInteger(problems, 'workerTimeoutSeconds', resolved.workerTimeoutSeconds, 1, 900);
+  // SQS accepts 1-1000.
+  checkInteger(problems, 'maxReceiveCount', resolved.maxReceiveCount, 1, 1000);
+  checkInteger(problems, 'executionRetentionDays', resolved.executionRetentionDays, 1, 3650);
+  checkInteger(problems, 'sweepIntervalMinutes', resolved.sweepIntervalMinutes, 1, 60);
+
+  if (problems.length > 0) {
+    throw new Error(`Invalid config of deployment "${config.name}":\n- ${problems.join('\n- ')}`);
+  }
+  return resolved;
 }

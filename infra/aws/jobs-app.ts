@@ -1,12 +1,17 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type DeploymentConfig, deploymentConfigFromContext } from './config.js';
+import {
+  type DeploymentConfig,
+  deploymentConfigFromContext,
+  type ResolvedDeploymentConfig,
+} from './config.js';
 import { JobsStack } from './stack.js';
 
 /** What {@link createJobsApp} built. */
 export interface JobsApp {
   readonly app: App;
-  readonly config: DeploymentConfig;
+  /** The config the stack was built with, defaults filled in. */
+  readonly config: ResolvedDeploymentConfig;
   readonly stack: JobsStack;
 }
 
@@ -14,11 +19,13 @@ export interface JobsApp {
  * Builds the CDK app: the `ServerlessJobs-<env>` stack for the deployment named by the `env` context
  * (default `dev`), checked by cdk-nag's AWS Solutions rules at synthesis.
  *
- * @throws Error when the `env` context names an unknown deployment.
+ * @param configOverrides replace fields of the chosen deployment's config (tests use it to try other queues,
+ *   environments or Lambda targets without adding a deployment).
+ * @throws Error when the `env` context names an unknown deployment, or the config is invalid.
  */
-export function createJobsApp(props?: AppProps): JobsApp {
+export function createJobsApp(props?: AppProps, configOverrides?: Partial<DeploymentConfig>): JobsApp {
   const app = new App(props);
-  const config = deploymentConfigFromContext(app.node);
+  const config: DeploymentConfig = { ...deploymentConfigFromContext(app.node), ...configOverrides };
   const stack = new JobsStack(app, `ServerlessJobs-${config.name}`, {
     config,
     // Unset when no AWS credentials are configured: the stack then synthesizes environment-agnostic.
@@ -29,5 +36,5 @@ export function createJobsApp(props?: AppProps): JobsApp {
   Validations.of(app).addPlugins(
     new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }),
   );
-  return { app, config, stack };
+  return { app, config: stack.config, stack };
 }

@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import {
+  ArnFormat,
   type CfnElement,
   CfnOutput,
+  Duration,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -17,11 +19,23 @@ import {
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
-import type { DeploymentConfig } from './config.js';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  type DeploymentConfig,
+  defaultQueueName,
+  type ResolvedDeploymentConfig,
+  resolveDeploymentConfig,
+} from './config.js';
 import { JobsFunction } from './jobs-function.js';
 
 /** Props of {@link JobsStack}. */
@@ -40,13 +54,40 @@ const apiRoutes: ReadonlyArray<readonly [HttpMethod, string]> = [
   [HttpMethod.DELETE, '/jobs/{id}'],
   [HttpMethod.POST, '/jobs/{id}/enable'],
   [HttpMethod.POST, '/jobs/{id}/disable'],
+  [HttpMethod.POST, '/jobs/{id}/trigger'],
+  [HttpMethod.GET, '/jobs/{id}/executions'],
+  [HttpMethod.GET, '/jobs/{id}/executions/{eid}'],
+  [HttpMethod.POST, '/jobs/{id}/executions/{eid}/cancel'],
+  [HttpMethod.POST, '/executions/{id}/callback'],
+  [HttpMethod.GET, '/entities'],
+  [HttpMethod.POST, '/entities'],
+  [HttpMethod.GET, '/entities/{id}'],
+  [HttpMethod.PATCH, '/entities/{id}'],
+  [HttpMethod.DELETE, '/entities/{id}'],
 ];
 
-const apiEntry = fileURLToPath(new URL('../../functions/api.ts', import.meta.url));
+const entryOf = (name: string) => fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
+const apiEntry = entryOf('api');
+const workerEntry = entryOf('worker');
+const sweeperEntry = entryOf('sweeper');
+
+/** Multiple of the worker timeout used as the queues' visibility timeout (AWS's advice for Lambda consumers). */
+export const visibilityTimeoutFactor = 6;
+
+/** One worker queue and what is built for it; its constructs live under the `Worker-<name>` scope. */
+export interface WorkerQueue {
+  /** Queue name as jobs and the deployment config use it (`default`, `production`, ...). */
+  readonly name: string;
+  readonly scope: Construct;
+  readonly queue: Queue;
+  /** Receives a message after `maxReceiveCount` deliveries; alarmed on. */
+  readonly deadLetterQueue: Queue;
+}
 
 /**
- * The Serverless Jobs deployment: jobs table, initial API key, API function and HTTP API.
- * Each concern is built by its own method so further functions (webhook, worker, dispatch) slot in.
+ * The Serverless Jobs deployment: jobs table, initial API key, secrets key, API function and HTTP API, one
+ * SQS queue + DLQ + worker function (+ DLQ alarm) per worker queue, and the sweeper on a schedule.
+ * Each concern is built by its own method so further functions (webhook, dispatch) slot in.
  */
 export class JobsStack extends Stack {
   /** Single table holding jobs, executions and their lookup items (same schema as the local runtime's). */
@@ -59,23 +100,40 @@ export class JobsStack extends Stack {
   public readonly httpApi: HttpApi;
   /** The API's `$default` stage, throttled and access-logged. */
   public readonly apiStage: HttpStage;
+  /** Seals entity signing secrets (and webhook secrets) stored in the table. */
+  public readonly secretsKey: Key;
+  /** The worker queues by name: `default` first, then the configured ones. */
+  public readonly workerQueues: ReadonlyMap<string, WorkerQueue>;
+  /** One worker function per worker queue, by queue name. */
+  public readonly workerFunctions: ReadonlyMap<string, JobsFunction>;
+  /** Times out overdue runs and re-enqueues stale queued ones, on a schedule. */
+  public readonly sweeperFunction: JobsFunction;
+  /** The config this stack was built from, checked and with defaults filled in. */
+  public readonly config: ResolvedDeploymentConfig;
 
-  private readonly config: DeploymentConfig;
-
+  /**
+   * @throws Error when the deployment config is invalid (unknown queue of an environment, bad names or
+   *   Lambda targets, out-of-range settings); see {@link resolveDeploymentConfig}.
+   */
   constructor(scope: Construct, id: string, props: JobsStackProps) {
     const { config, ...stackProps } = props;
     super(scope, id, {
-      description: `Serverless Jobs (${config.name}): jobs API, DynamoDB table and API key secret`,
+      description: `Serverless Jobs (${config.name}): jobs API, worker queues and functions, DynamoDB table`,
       ...stackProps,
     });
-    this.config = config;
+    this.config = resolveDeploymentConfig(config);
     Tags.of(this).add('service', 'serverless-jobs');
     Tags.of(this).add('stage', this.config.stageName);
 
     this.table = this.createTable();
     this.apiKeySecret = this.createApiKeySecret();
+    this.secretsKey = this.createSecretsKey();
+    this.workerQueues = this.createWorkerQueues();
     this.apiFunction = this.createApiFunction();
     [this.httpApi, this.apiStage] = this.createHttpApi(this.apiFunction);
+    this.workerFunctions = this.createWorkerFunctions();
+    this.sweeperFunction = this.createSweeper();
+    this.createDeadLetterAlarms();
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the jobs API',
@@ -126,19 +184,86 @@ export class JobsStack extends Stack {
     return secret;
   }
 
+  private createSecretsKey(): Key {
+    return new Key(this, 'SecretsKey', {
+      description: `Serverless Jobs (${this.config.name}): seals entity signing secrets and webhook secrets`,
+      enableKeyRotation: true,
+      // Follows the table: a retained table whose key is gone would hold secrets nobody can open.
+      removalPolicy: this.config.tableRemovalPolicy,
+      // The shortest wait KMS allows, for the throwaway deployments that delete their key at all.
+      pendingWindow: Duration.days(7),
+    });
+  }
+
+  private createWorkerQueues(): ReadonlyMap<string, WorkerQueue> {
+    // Lambda's guidance for SQS event sources: at least 6× the function timeout, so a message is not
+    // redelivered to a second worker while the first still runs it (including the poller's retries).
+    const visibilityTimeout = Duration.seconds(visibilityTimeoutFactor * this.config.workerTimeoutSeconds);
+    const queues = new Map<string, WorkerQueue>();
+    for (const name of [defaultQueueName, ...this.config.queues]) {
+      const scope = new Construct(this, `Worker-${name}`);
+      const deadLetterQueue = new Queue(scope, 'DeadLetterQueue', {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        // The maximum SQS allows: time to read a poison message before it is gone.
+        retentionPeriod: Duration.days(14),
+      });
+      const queue = new Queue(scope, 'Queue', {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        visibilityTimeout,
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: this.config.maxReceiveCount },
+      });
+      queues.set(name, { name, scope, queue, deadLetterQueue });
+    }
+    return queues;
+  }
+
+  /** Environment shared by every function that runs or enqueues executions. */
+  private runEnvironment(): Record<string, string> {
+    const queueUrls = Object.fromEntries(
+      [...this.workerQueues.values()].map(({ name, queue }) => [name, queue.queueUrl]),
+    );
+    return {
+      TABLE_NAME: this.table.tableName,
+      // Every worker queue, so any function can route a run (or a retry) to any queue.
+      QUEUE_URLS: this.toJsonString(queueUrls),
+      // Same shape as DeploymentConfig in shared/ports.ts, minus what each function knows from elsewhere.
+      DEPLOYMENT_CONFIG: JSON.stringify({
+        defaultQueue: defaultQueueName,
+        queues: this.config.queues,
+        environments: this.config.environments,
+      }),
+      LOG_LEVEL: this.config.logLevel,
+    };
+  }
+
+  /** Lets `fn` send to every worker queue (runs, retries, re-enqueues). */
+  private grantEnqueue(fn: JobsFunction): void {
+    for (const { queue } of this.workerQueues.values()) queue.grantSendMessages(fn);
+  }
+
   private createApiFunction(): JobsFunction {
+    // No PUBLIC_BASE_URL: the API's URL depends on the API, which depends on this function. The API function
+    // derives its base URL from each request instead (requestContext.domainName).
     const fn = new JobsFunction(this, 'ApiFunction', {
       entry: apiEntry,
       description: 'Serverless Jobs control-plane API',
       logRetention: this.config.logRetention,
       environment: {
-        TABLE_NAME: this.table.tableName,
+        ...this.runEnvironment(),
         API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
-        LOG_LEVEL: this.config.logLevel,
+        KMS_KEY_ID: this.secretsKey.keyArn,
+        EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
       },
     });
     this.table.grantReadWriteData(fn);
     this.apiKeySecret.grantRead(fn);
+    // Seals the signing secrets of the entities it creates (KmsSecretBox: Encrypt/Decrypt directly with the
+    // key). Named actions rather than grantEncryptDecrypt, whose kms:ReEncrypt* and kms:GenerateDataKey*
+    // wildcards the API has no use for (and cdk-nag IAM5 flags).
+    this.secretsKey.grant(fn, 'kms:Encrypt', 'kms:Decrypt');
+    this.grantEnqueue(fn);
     this.suppressFunctionFindings(fn);
     return fn;
   }
@@ -199,10 +324,104 @@ export class JobsStack extends Stack {
         reason:
           'Authorization is done by the API function, not API Gateway: control-plane routes require ' +
           '"Authorization: Bearer <api key>", compared in constant time with the keys from the API key ' +
-          'secret; /health is public by design.',
+          'secret; /executions/{id}/callback is authenticated by the per-execution callback token sent to ' +
+          'the target; /health is public by design.',
       });
     }
     return [api, stage];
+  }
+
+  private createWorkerFunctions(): ReadonlyMap<string, JobsFunction> {
+    const lambdaTargetArns = this.config.lambdaTargets.map((target) =>
+      target.startsWith('arn:')
+        ? target
+        : this.formatArn({
+            service: 'lambda',
+            resource: 'function',
+            resourceName: target,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+    );
+    const functions = new Map<string, JobsFunction>();
+    for (const { name, scope, queue } of this.workerQueues.values()) {
+      const fn = new JobsFunction(scope, 'Function', {
+        entry: workerEntry,
+        description: `Serverless Jobs worker of queue "${name}"`,
+        logRetention: this.config.logRetention,
+        timeout: Duration.seconds(this.config.workerTimeoutSeconds),
+        environment: {
+          ...this.runEnvironment(),
+          KMS_KEY_ID: this.secretsKey.keyArn,
+          // Targets call back to <PUBLIC_BASE_URL>/executions/{id}/callback.
+          PUBLIC_BASE_URL: this.httpApi.apiEndpoint,
+          EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
+        },
+      });
+      fn.addEventSource(
+        new SqsEventSource(queue, {
+          // The handler reports the records that failed; the rest of the batch is deleted, not redelivered.
+          reportBatchItemFailures: true,
+          batchSize: 10,
+          maxBatchingWindow: Duration.seconds(1),
+        }),
+      );
+      this.table.grantReadWriteData(fn);
+      // Opens signing secrets; never seals one.
+      this.secretsKey.grantDecrypt(fn);
+      this.grantEnqueue(fn);
+      if (lambdaTargetArns.length > 0) {
+        // Only the functions the deployment config names: an entity cannot make the worker invoke anything else.
+        fn.addToRolePolicy(
+          new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: lambdaTargetArns }),
+        );
+      }
+      this.suppressFunctionFindings(fn);
+      functions.set(name, fn);
+    }
+    return functions;
+  }
+
+  private createSweeper(): JobsFunction {
+    const fn = new JobsFunction(this, 'SweeperFunction', {
+      entry: sweeperEntry,
+      description: 'Serverless Jobs sweeper: times out overdue runs, re-enqueues stale queued runs',
+      logRetention: this.config.logRetention,
+      // A sweep pages through due executions; sweeps are idempotent, so one overlapping the next is harmless.
+      timeout: Duration.seconds(60),
+      environment: {
+        ...this.runEnvironment(),
+        // Not needed by today's sweep, but its deps build the same run service as the API: any run it ever
+        // starts must expire like the others rather than on the service's built-in default.
+        EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
+      },
+    });
+    new Rule(this, 'SweepSchedule', {
+      description: 'Runs the Serverless Jobs sweeper',
+      schedule: Schedule.rate(Duration.minutes(this.config.sweepIntervalMinutes)),
+      targets: [new LambdaFunction(fn)],
+    });
+    this.table.grantReadWriteData(fn);
+    this.grantEnqueue(fn);
+    this.suppressFunctionFindings(fn);
+    return fn;
+  }
+
+  /** Alarms as soon as a message lands in any DLQ: a run could not be processed and needs a look. */
+  private createDeadLetterAlarms(): void {
+    for (const { name, scope, deadLetterQueue } of this.workerQueues.values()) {
+      new Alarm(scope, 'DeadLetterAlarm', {
+        alarmDescription: `Messages in the dead-letter queue of worker queue "${name}" (Serverless Jobs ${this.config.name})`,
+        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // SQS publishes no datapoint for an idle queue; no data means no messages.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
   }
 
   /** Findings on every JobsFunction that are justified by design rather than fixable. */

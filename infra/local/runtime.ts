@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
+import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
+import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { ensureJobsTable } from '../../shared/adapters/aws/jobs-table.js';
+import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
 import {
   createJsonLogger,
   type LogLevel,
@@ -11,16 +15,23 @@ import {
   randomIds,
   systemClock,
 } from '../../shared/adapters/system.js';
+import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
+import { JobService } from '../../shared/app/jobs.js';
+import { makeSweeperHandler } from '../../shared/handlers/sweeper-handler.js';
+import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
 import type { Logger } from '../../shared/ports.js';
 import { ensureLocalApiKey } from './api-key.js';
+import { loadLocalDeploymentConfig } from './deployment-config.js';
 import {
   type DynamoDbLocal,
   LOCAL_DYNAMODB_CREDENTIALS,
   LOCAL_DYNAMODB_REGION,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
-import { createLocalHttpServer, type LocalHttpServer } from './http-server.js';
+import { createLambdaContext, createLocalHttpServer, type LocalHttpServer } from './http-server.js';
+import { startIntervalTask } from './interval-task.js';
+import { LocalQueues } from './local-queue.js';
 
 export interface LocalRuntimeOptions {
   /** Where the API key and DynamoDB Local's data live. @default `$JOBS_DATA_DIR` or `.data` */
@@ -37,6 +48,16 @@ export interface LocalRuntimeOptions {
   logLevel?: LogLevel;
   /** Overrides the JSON logger built from `logLevel`. */
   logger?: Logger;
+  /** Path of a deployment config file declaring queues and environments. @default `$JOBS_CONFIG` or `./jobs.config.json` if present */
+  configPath?: string;
+  /** The worker's function timeout; a queue message becomes visible again after 6× this. @default 60_000 */
+  workerTimeoutMs?: number;
+  /** How often the sweeper runs. @default 5_000 */
+  sweepIntervalMs?: number;
+  /** Receives before a message moves to its queue's dead-letter list. @default 5 */
+  maxReceiveCount?: number;
+  /** How long execution records are kept. @default 90 */
+  retentionDays?: number;
 }
 
 export interface LocalRuntime {
@@ -50,6 +71,10 @@ export interface LocalRuntime {
   dynamodbEndpoint: string;
   /** The DynamoDB Local process this runtime started, if it started one. */
   dynamodbLocal: DynamoDbLocal | null;
+  /** The in-process worker queues (inspectable by tests). */
+  queues: LocalQueues;
+  /** Runs one sweep now (tests use it instead of waiting for the interval). */
+  sweep(): Promise<void>;
   /** Closes the HTTP server, then stops DynamoDB Local if this runtime started it. Idempotent. */
   stop(): Promise<void>;
 }
@@ -118,18 +143,79 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(async () => client.destroy());
     await ensureJobsTable(client, tableName);
 
-    const handler = makeApiHandler({
-      jobs: new DynamoJobStore(DynamoDBDocumentClient.from(client), tableName),
-      apiKeys: HashedApiKeys.fromKeys([apiKey]),
+    const documents = DynamoDBDocumentClient.from(client);
+    const jobs = new DynamoJobStore(documents, tableName);
+    const entities = new DynamoEntityStore(documents, tableName);
+    const executions = new DynamoExecutionStore(documents, tableName);
+    const secrets = await LocalSecretBox.fromKeyFile(resolve(dataDir, 'secret-box.key'));
+    // The public URL is known once the server listens; the worker reads it per request.
+    const deployment = await loadLocalDeploymentConfig({
+      ...(options.configPath !== undefined && { path: options.configPath }),
+      publicBaseUrl: '',
+    });
+    const queues = new LocalQueues({
+      allowUnknown: deployment.open,
+      names: [deployment.defaultQueue, ...deployment.queues],
+      logger,
+    });
+    const retentionDays = options.retentionDays ?? 90;
+    const common = {
+      entities,
+      executions,
+      queue: queues,
+      secrets,
+      deployment,
       clock: systemClock,
       ids: randomIds,
       logger,
+    };
+
+    const handler = makeApiHandler({
+      ...common,
+      jobs,
+      apiKeys: HashedApiKeys.fromKeys([apiKey]),
+      retentionDays,
     });
     const server: LocalHttpServer = createLocalHttpServer([{ prefix: '/', handler, functionName: 'api' }], {
       logger,
     });
     const url = await server.listen(port, host);
     cleanups.push(() => server.close());
+    deployment.publicBaseUrl = url;
+
+    const worker = makeWorkerHandler({ ...common, invoker: createTargetInvoker() });
+    queues.start({
+      handler: worker,
+      functionTimeoutMs: options.workerTimeoutMs ?? 60_000,
+      maxReceiveCount: options.maxReceiveCount ?? 5,
+      onDeadLetter: (queue, message) => {
+        // The execution itself is finished by the sweeper once its deadline passes.
+        logger.error('run message moved to the dead-letter list', {
+          queue,
+          messageId: message.messageId,
+          ...message.message,
+        });
+      },
+    });
+    cleanups.push(() => queues.stop());
+
+    const sweeperHandler = makeSweeperHandler({
+      ...common,
+      jobs: new JobService({ ...common, jobs }),
+      retentionDays,
+    });
+    const sweep = async () => {
+      await sweeperHandler(
+        {} as never,
+        createLambdaContext({ functionName: 'sweeper', awsRequestId: randomUUID(), timeoutMs: 60_000 }),
+      );
+    };
+    const sweeper = startIntervalTask(sweep, {
+      intervalMs: options.sweepIntervalMs ?? 5_000,
+      logger,
+      name: 'sweeper',
+    });
+    cleanups.push(() => sweeper.stop());
 
     let stopping: Promise<void> | undefined;
     logger.debug('local runtime started', { url, dataDir, tableName, dynamodbEndpoint });
@@ -141,6 +227,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       tableName,
       dynamodbEndpoint,
       dynamodbLocal,
+      queues,
+      sweep,
       stop: () => {
         stopping ??= stopStarted();
         return stopping;

@@ -1,15 +1,27 @@
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from '../domain/errors.js';
 import { applyJobPatch, buildJobSpec, type Job, type JobListFilter, type JobSpec } from '../domain/job.js';
-import type { Clock, IdGenerator, JobPage, JobStore, Logger } from '../ports.js';
+import type {
+  Clock,
+  DeploymentConfig,
+  EntityStore,
+  IdGenerator,
+  JobPage,
+  JobStore,
+  Logger,
+  VersionedJob,
+} from '../ports.js';
+import { noEntityError } from './entities.js';
 
 export interface JobServiceDeps {
   jobs: JobStore;
+  entities: EntityStore;
+  deployment: DeploymentConfig;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
 }
 
-/** How often a PATCH re-reads and re-applies itself when a concurrent write got in first. */
+/** How often a write re-reads and re-applies itself when a concurrent write got in first. */
 const MAX_WRITE_ATTEMPTS = 5;
 
 const JOB_ID_PATTERN = /^job_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -20,6 +32,7 @@ export class JobService {
 
   async create(body: unknown): Promise<Job> {
     const spec = buildJobSpec(body);
+    await this.checkDeployment(spec);
     const now = this.deps.clock.now().toISOString();
     const job: Job = { id: this.deps.ids.jobId(), ...spec, created_at: now, updated_at: now };
     await this.deps.jobs.create(job);
@@ -31,41 +44,48 @@ export class JobService {
     return (await this.load(id)).job;
   }
 
+  async load(id: string): Promise<VersionedJob> {
+    const found = isJobId(id) ? await this.deps.jobs.get(id) : null;
+    if (!found) throw jobNotFound(id);
+    return found;
+  }
+
   list(filter: JobListFilter): Promise<JobPage> {
     return this.deps.jobs.list(filter);
   }
 
   update(id: string, body: unknown): Promise<Job> {
-    return this.modify(id, (spec) => applyJobPatch(spec, body));
+    return this.modify(id, (spec) => applyJobPatch(spec, body), true);
   }
 
   setEnabled(id: string, enabled: boolean): Promise<Job> {
-    return this.modify(id, (spec) => ({ ...spec, enabled }));
+    return this.modify(id, (spec) => ({ ...spec, enabled }), false);
   }
 
   async delete(id: string): Promise<void> {
-    if (!isJobId(id) || !(await this.deps.jobs.delete(id))) throw jobNotFound(id);
-    this.deps.logger.info('job deleted', { jobId: id });
-  }
-
-  private async load(id: string) {
-    const found = isJobId(id) ? await this.deps.jobs.get(id) : null;
-    if (!found) throw jobNotFound(id);
-    return found;
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.load(id);
+      if (await this.deps.jobs.delete(current.job, current.version)) {
+        this.deps.logger.info('job deleted', { jobId: id });
+        return;
+      }
+    }
+    throw new ConflictError(`Job ${id} is being changed by other requests; try again.`);
   }
 
   /**
    * Read, change, conditional write; on a version conflict, start again from a fresh read so no
    * concurrent update is lost. A job deleted in between stays deleted (404).
    */
-  private async modify(id: string, change: (spec: JobSpec) => JobSpec): Promise<Job> {
+  private async modify(id: string, change: (spec: JobSpec) => JobSpec, recheck: boolean): Promise<Job> {
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.load(id);
       const { id: _id, created_at, updated_at: _updated, ...spec } = current.job;
       const nextSpec = change(spec);
       if (sameSpec(spec, nextSpec)) return current.job;
+      if (recheck) await this.checkDeployment(nextSpec);
       const next: Job = { id, ...nextSpec, created_at, updated_at: this.deps.clock.now().toISOString() };
-      const written = await this.deps.jobs.replace(next, current.version);
+      const written = await this.deps.jobs.replace(next, current.version, current.job);
       if (written) {
         this.deps.logger.info('job updated', { jobId: id, version: written.version });
         return written.job;
@@ -73,6 +93,36 @@ export class JobService {
       this.deps.logger.debug('job update conflicted; retrying', { jobId: id, attempt });
     }
     throw new ConflictError(`Job ${id} is being changed by other requests; try again.`);
+  }
+
+  /**
+   * What only the deployment knows: the named queue or environment exists (unless the local runtime
+   * accepts any name), and a job without an entity has a default entity to run on. A named entity's
+   * existence and type are checked by the store, atomically with the write.
+   */
+  private async checkDeployment(spec: JobSpec): Promise<void> {
+    const { deployment } = this.deps;
+    const problems: ErrorDetail[] = [];
+    if (!deployment.open) {
+      const knownQueues = [deployment.defaultQueue, ...deployment.queues];
+      if (spec.worker_queue_name !== null && !knownQueues.includes(spec.worker_queue_name)) {
+        problems.push({
+          path: 'worker_queue_name',
+          message: `is not a queue of this deployment (known: ${knownQueues.join(', ')})`,
+          code: 'unknown_queue',
+        });
+      }
+      const environments = Object.keys(deployment.environments);
+      if (spec.environment_name !== null && !environments.includes(spec.environment_name)) {
+        problems.push({
+          path: 'environment_name',
+          message: `is not an environment of this deployment (known: ${environments.join(', ') || 'none'})`,
+          code: 'unknown_environment',
+        });
+      }
+    }
+    if (problems.length > 0) throw new ValidationError(problems);
+    if (spec.entity_id === null && !(await this.deps.entities.getDefault())) throw noEntityError();
   }
 }
 
@@ -84,6 +134,6 @@ export function isJobId(id: string): boolean {
   return JOB_ID_PATTERN.test(id);
 }
 
-function jobNotFound(id: string): NotFoundError {
+export function jobNotFound(id: string): NotFoundError {
   return new NotFoundError(`No job with id "${id.slice(0, 100)}".`);
 }

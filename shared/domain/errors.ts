@@ -54,7 +54,7 @@ export class MethodNotAllowedError extends JobsServiceError {
   readonly code = 'method_not_allowed';
   readonly allow: string[];
   constructor(method: string, path: string, allow: string[]) {
-    super(`${method} is not allowed on ${path}; allowed: ${allow.join(', ')}.`);
+    super(`${method} is not allowed on ${path.slice(0, 200)}; allowed: ${allow.join(', ')}.`);
     this.name = 'MethodNotAllowedError';
     this.allow = allow;
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CronSyntaxError, parseCron } from './cron.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { JsonObjectSchema } from './json.js';
+import { runConfigViolations } from './run-config.js';
 import { parseOrThrow } from './validation.js';
 
 export const TRIGGER_TYPES = ['cron', 'webhook', 'manual'] as const;
@@ -35,12 +36,15 @@ const MAX_PROMPT_CHARS = 64 * 1024;
  */
 export function isIanaTimezone(name: string): boolean {
   if (name !== 'UTC' && !/^[A-Z][A-Za-z_-]*(\/[A-Z][A-Za-z0-9_+-]*)+$/.test(name)) return false;
+  let resolved: string;
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     return false;
   }
+  // Intl resolves `Europe/LONDON` to `Europe/London`: same name, other spelling, which EventBridge
+  // would refuse. Links such as `US/Eastern` resolve to a different name and are fine.
+  return resolved === name || resolved.toLowerCase() !== name.toLowerCase();
 }
 
 const NameSchema = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
@@ -151,7 +155,7 @@ export const JobListQuerySchema = z.strictObject({
     .transform(Number)
     .refine((n) => n >= 1 && n <= 100, 'must be a whole number from 1 to 100')
     .optional(),
-  cursor: z.string().max(2048, 'is not a cursor this service issued').optional(),
+  cursor: z.string().optional(),
 });
 
 export interface JobListFilter {
@@ -164,6 +168,7 @@ export interface JobListFilter {
 export const DEFAULT_LIST_LIMIT = 50;
 
 export function parseJobListQuery(query: Record<string, string | undefined>): JobListFilter {
+  rejectRepeatedParameters(query, ['enabled', 'trigger_type', 'limit', 'cursor']);
   const parsed = parseOrThrow(JobListQuerySchema, query);
   return {
     ...(parsed.enabled !== undefined && { enabled: parsed.enabled.toLowerCase() === 'true' }),
@@ -325,6 +330,8 @@ export function jobRuleViolations(spec: JobSpec): ErrorDetail[] {
     });
   }
 
+  problems.push(...runConfigViolations(spec.config, 'config'));
+
   const size = new TextEncoder().encode(JSON.stringify(spec)).length;
   if (size > MAX_JOB_DOCUMENT_BYTES) {
     problems.push({
@@ -339,4 +346,24 @@ export function jobRuleViolations(spec: JobSpec): ErrorDetail[] {
 function assertJobRules(spec: JobSpec): void {
   const problems = jobRuleViolations(spec);
   if (problems.length > 0) throw new ValidationError(problems);
+}
+
+/**
+ * API Gateway joins a repeated query parameter's values with commas; none of ours takes a list, so a
+ * comma means the parameter was given twice, which deserves its own message.
+ */
+export function rejectRepeatedParameters(
+  query: Record<string, string | undefined>,
+  names: readonly string[],
+): void {
+  const repeated = names.filter((name) => query[name]?.includes(','));
+  if (repeated.length > 0) {
+    throw new ValidationError(
+      repeated.map((name) => ({
+        path: name,
+        message: 'is given more than once',
+        code: 'repeated_parameter',
+      })),
+    );
+  }
 }

@@ -1,9 +1,22 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { EntityService } from '../app/entities.js';
 import { JobService } from '../app/jobs.js';
-import { UnauthorizedError } from '../domain/errors.js';
-import { parseJobListQuery } from '../domain/job.js';
-import type { ApiKeyVerifier, Clock, IdGenerator, JobStore, Logger } from '../ports.js';
+import { RunService } from '../app/runs.js';
+import { UnauthorizedError, ValidationError } from '../domain/errors.js';
+import { parseJobListQuery, rejectRepeatedParameters } from '../domain/job.js';
+import type {
+  ApiKeyVerifier,
+  Clock,
+  DeploymentConfig,
+  EntityStore,
+  ExecutionStore,
+  IdGenerator,
+  JobStore,
+  Logger,
+  RunQueue,
+  SecretBox,
+} from '../ports.js';
 import { httpBoundary } from './middlewares.js';
 import { assertBodyWithinLimit, type HttpRequest, readJsonObject, toHttpRequest } from './request.js';
 import { type HttpResponse, json, noContent } from './responses.js';
@@ -11,15 +24,29 @@ import { matchRoute, type Route } from './router.js';
 
 export interface ApiDeps {
   jobs: JobStore;
+  entities: EntityStore;
+  executions: ExecutionStore;
+  queue: RunQueue;
+  secrets: SecretBox;
+  deployment: DeploymentConfig;
   apiKeys: ApiKeyVerifier;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
+  /** How long execution records are kept. @default 90 */
+  retentionDays?: number;
+}
+
+interface Services {
+  jobs: JobService;
+  entities: EntityService;
+  runs: RunService;
 }
 
 /** The control-plane routes, in the reference's wire format. */
-export function apiRoutes(service: JobService): Route[] {
+export function apiRoutes({ jobs: service, entities, runs }: Services): Route[] {
   const id = (request: HttpRequest) => request.params.id as string;
+  const eid = (request: HttpRequest) => request.params.eid as string;
   return [
     { method: 'GET', pattern: '/health', auth: false, handle: async () => json(200, { status: 'ok' }) },
     {
@@ -79,7 +106,112 @@ export function apiRoutes(service: JobService): Route[] {
         return json(200, await service.setEnabled(id(request), false));
       },
     },
+    {
+      method: 'POST',
+      pattern: '/jobs/{id}/trigger',
+      auth: true,
+      // An empty body is a trigger without parameters, as the reference's `trigger(job_id)` sends.
+      handle: async (request) =>
+        json(
+          202,
+          await runs.trigger(id(request), request.rawBody.length === 0 ? {} : readJsonObject(request)),
+        ),
+    },
+    {
+      method: 'GET',
+      pattern: '/jobs/{id}/executions',
+      auth: true,
+      handle: async (request) => {
+        const page = await runs.listExecutions(id(request), request.query);
+        return json(200, {
+          total_count: page.totalCount,
+          executions: page.executions,
+          next_cursor: page.nextCursor,
+        });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/jobs/{id}/executions/{eid}',
+      auth: true,
+      handle: async (request) => json(200, await runs.getExecution(id(request), eid(request))),
+    },
+    {
+      method: 'POST',
+      pattern: '/jobs/{id}/executions/{eid}/cancel',
+      auth: true,
+      handle: async (request) => {
+        assertBodyWithinLimit(request);
+        return json(200, await runs.cancel(id(request), eid(request)));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/executions/{id}/callback',
+      // Authenticated by the execution's own callback token, not an API key.
+      auth: false,
+      handle: async (request) => {
+        const token = BEARER.exec(request.headers.authorization ?? '')?.[1] ?? null;
+        return json(200, await runs.callback(id(request), token, readJsonObject(request)));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/entities',
+      auth: true,
+      handle: async (request) => {
+        const page = await entities.list(parsePageQuery(request.query));
+        return json(200, { entities: page.entities, next_cursor: page.nextCursor });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/entities',
+      auth: true,
+      handle: async (request) => {
+        const entity = await entities.create(readJsonObject(request));
+        return json(201, entity, { location: `/entities/${encodeURIComponent(entity.id)}` });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/entities/{id}',
+      auth: true,
+      handle: async (request) => json(200, await entities.get(id(request))),
+    },
+    {
+      method: 'PATCH',
+      pattern: '/entities/{id}',
+      auth: true,
+      handle: async (request) => json(200, await entities.update(id(request), readJsonObject(request))),
+    },
+    {
+      method: 'DELETE',
+      pattern: '/entities/{id}',
+      auth: true,
+      handle: async (request) => {
+        await entities.delete(id(request));
+        return noContent();
+      },
+    },
   ];
+}
+
+function parsePageQuery(query: Record<string, string | undefined>): { limit: number; cursor?: string } {
+  rejectRepeatedParameters(query, ['limit', 'cursor']);
+  const unknown = Object.keys(query).filter((name) => name !== 'limit' && name !== 'cursor');
+  const limitText = query.limit ?? '50';
+  const limit = /^\d+$/.test(limitText) ? Number(limitText) : Number.NaN;
+  const problems = unknown.map((name) => ({
+    path: name,
+    message: 'is not a known query parameter',
+    code: 'unknown_field',
+  }));
+  if (!(limit >= 1 && limit <= 100)) {
+    problems.push({ path: 'limit', message: 'must be a whole number from 1 to 100', code: 'invalid' });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
+  return { limit, ...(query.cursor !== undefined && { cursor: query.cursor }) };
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -91,7 +223,12 @@ async function authenticate(request: HttpRequest, apiKeys: ApiKeyVerifier): Prom
 
 /** The API Lambda's handler; the local runtime serves this very function. */
 export function makeApiHandler(deps: ApiDeps) {
-  const routes = apiRoutes(new JobService(deps));
+  const jobs = new JobService(deps);
+  const routes = apiRoutes({
+    jobs,
+    entities: new EntityService(deps),
+    runs: new RunService({ ...deps, jobs, retentionDays: deps.retentionDays ?? 90 }),
+  });
   return middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(httpBoundary(deps.logger))
     .handler(async (event) => {

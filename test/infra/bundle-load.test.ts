@@ -8,7 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createJobsApp } from '../../infra/aws/jobs-app.js';
 import { esmRequireBanner, jobsEsbuildOptions } from '../../infra/aws/jobs-function.js';
 
-const apiEntry = fileURLToPath(new URL('../../functions/api.ts', import.meta.url));
+// Every Lambda entry point of the stack.
+const entries = ['api', 'worker', 'sweeper'].map(
+  (name) => [name, fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url))] as const,
+);
 
 // Imports the bundle the way the Lambda runtime does (ESM import of index.mjs) and checks its export.
 const loadScript = [
@@ -18,7 +21,7 @@ const loadScript = [
 ].join('\n');
 
 /**
- * Imports `file` in a fresh `node` with no app environment (no TABLE_NAME, API_KEY_SECRET_ARN, AWS_*):
+ * Imports `file` in a fresh `node` with no app environment (no TABLE_NAME, QUEUE_URLS, KMS_KEY_ID, AWS_*):
  * loading must neither need it nor reach AWS.
  */
 function loadInFreshNode(file: string) {
@@ -40,29 +43,32 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('API function bundle', () => {
-  it('built with the JobsFunction esbuild options, loads in a fresh node process and exports handler', async () => {
-    // Prepare
-    const outfile = join(tempDir('jobs-bundle-'), 'index.mjs');
-    await build({ ...jobsEsbuildOptions, entryPoints: [apiEntry], outfile, logLevel: 'error' });
+describe('function bundles', () => {
+  it.each(entries)(
+    '%s: built with the JobsFunction esbuild options, loads in a fresh node process and exports handler',
+    async (_name, entry) => {
+      // Prepare
+      const outfile = join(tempDir('jobs-bundle-'), 'index.mjs');
+      await build({ ...jobsEsbuildOptions, entryPoints: [entry], outfile, logLevel: 'error' });
 
-    // Act
-    const result = loadInFreshNode(outfile);
+      // Act
+      const result = loadInFreshNode(outfile);
 
-    // Assess
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    const code = readFileSync(outfile, 'utf8');
-    expect(code.startsWith(esmRequireBanner)).toBe(true);
-    // The AWS SDK is bundled, not imported from the runtime.
-    expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
-    expect(existsSync(`${outfile}.map`)).toBe(true);
-  });
+      // Assess
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const code = readFileSync(outfile, 'utf8');
+      expect(code.startsWith(esmRequireBanner)).toBe(true);
+      // The AWS SDK is bundled, not imported from the runtime.
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+      expect(existsSync(`${outfile}.map`)).toBe(true);
+    },
+  );
 
   it('as bundled by cdk synth (local esbuild, no Docker), loads in a fresh node process', () => {
     // Prepare
     const outdir = tempDir('jobs-cdk-out-');
-    const { app } = createJobsApp({ outdir, context: { env: 'test' } });
+    const { app, stack } = createJobsApp({ outdir, context: { env: 'test' } });
 
     // Act
     app.synth();
@@ -71,8 +77,9 @@ describe('API function bundle', () => {
       .map((name) => join(outdir, name, 'index.mjs'))
       .filter((file) => existsSync(file));
 
-    // Assess
-    expect(bundles.length).toBeGreaterThan(0);
+    // Assess: one asset per entry point; the workers of all queues share one (assets are keyed by content).
+    expect(stack.workerFunctions.size).toBeGreaterThan(1);
+    expect(bundles.length).toBe(entries.length);
     for (const bundle of bundles) {
       const result = loadInFreshNode(bundle);
       expect(result.stderr, bundle).toBe('');

@@ -1,83 +1,40 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deploymentConfigFromContext, deploymentNames, getDeploymentConfig } from '../../infra/aws/config.js';
-import { createJobsApp, type JobsApp } from '../../infra/aws/jobs-app.js';
 import { jobsTableDefinition } from '../../shared/adapters/aws/jobs-table.js';
+import {
+  actionsByResource,
+  allPolicyDocuments,
+  asArray,
+  buildApp,
+  type CfnResource,
+  logGroupIdOf,
+  logicalIdOf,
+  onlyLogicalId,
+  propertiesOf,
+  removeOutdirs,
+  renderCfnString,
+  resourcesOf,
+  roleIdOf,
+  roleStatements,
+  statementsOf,
+} from './support.js';
 
-// No asset bundling: these tests look at the template only (bundle-load.test.ts covers the bundle).
-const noBundling = { 'aws:cdk:bundling-stacks': [] };
-
-// Each app synthesizes into its own temporary directory, removed at the end.
-const outdirs: string[] = [];
-afterAll(() => {
-  for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
-});
-
-function buildApp(env?: string): JobsApp {
-  const outdir = mkdtempSync(join(tmpdir(), 'jobs-stack-test-'));
-  outdirs.push(outdir);
-  return createJobsApp({ outdir, context: env === undefined ? noBundling : { ...noBundling, env } });
-}
-
-type CfnResource = {
-  Type: string;
-  Properties?: Record<string, unknown>;
-  Metadata?: Record<string, unknown>;
-  DeletionPolicy?: string;
-};
-
-function resourcesOf(template: Template, type: string): Record<string, CfnResource> {
-  return template.findResources(type) as Record<string, CfnResource>;
-}
-
-function propertiesOf(template: Template, type: string, logicalId: string): Record<string, unknown> {
-  const resource = resourcesOf(template, type)[logicalId];
-  if (!resource) throw new Error(`no ${type} ${logicalId} in the template`);
-  return resource.Properties ?? {};
-}
-
-function onlyLogicalId(template: Template, type: string): string {
-  const ids = Object.keys(template.findResources(type));
-  expect(ids, `exactly one ${type}`).toHaveLength(1);
-  return ids[0] as string;
-}
-
-type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
-
-function statementsOf(document: unknown): PolicyStatement[] {
-  return (document as { Statement: PolicyStatement[] }).Statement;
-}
-
-/** Every policy document of the stack: inline and attached policies, role inline policies, managed policies. */
-function allPolicyDocuments(template: Template): unknown[] {
-  const documents: unknown[] = [];
-  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
-    for (const policy of Object.values(resourcesOf(template, type))) {
-      documents.push(policy.Properties?.PolicyDocument);
-    }
-  }
-  for (const role of Object.values(resourcesOf(template, 'AWS::IAM::Role'))) {
-    for (const policy of (role.Properties?.Policies as { PolicyDocument: unknown }[] | undefined) ?? []) {
-      documents.push(policy.PolicyDocument);
-    }
-  }
-  return documents;
-}
-
-const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+afterAll(removeOutdirs);
 
 describe('JobsStack', () => {
   const { stack, config } = buildApp('dev');
   const template = Template.fromStack(stack);
   const tableId = onlyLogicalId(template, 'AWS::DynamoDB::GlobalTable');
   const secretId = onlyLogicalId(template, 'AWS::SecretsManager::Secret');
-  const functionId = onlyLogicalId(template, 'AWS::Lambda::Function');
+  const functionId = logicalIdOf(stack, stack.apiFunction);
+  const keyId = logicalIdOf(stack, stack.secretsKey);
+  const queueIds = new Map(
+    [...stack.workerQueues].map(([name, { queue }]) => [name, logicalIdOf(stack, queue)] as const),
+  );
 
   it('is named after the deployment', () => {
     // Assess
@@ -104,6 +61,16 @@ describe('JobsStack', () => {
           'DELETE /jobs/{id}',
           'POST /jobs/{id}/enable',
           'POST /jobs/{id}/disable',
+          'POST /jobs/{id}/trigger',
+          'GET /jobs/{id}/executions',
+          'GET /jobs/{id}/executions/{eid}',
+          'POST /jobs/{id}/executions/{eid}/cancel',
+          'POST /executions/{id}/callback',
+          'GET /entities',
+          'POST /entities',
+          'GET /entities/{id}',
+          'PATCH /entities/{id}',
+          'DELETE /entities/{id}',
           'ANY /{proxy+}',
         ].sort(),
       );
@@ -154,7 +121,9 @@ describe('JobsStack', () => {
 
     it('lets API Gateway invoke the function from this API only', () => {
       // Prepare
-      const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission'));
+      const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter(
+        (permission) => permission.Properties?.Principal === 'apigateway.amazonaws.com',
+      );
 
       // Assess
       expect(permissions).toHaveLength(1);
@@ -223,7 +192,7 @@ describe('JobsStack', () => {
     it('runs Node.js 22 on arm64 with the app environment and its own log group', () => {
       // Prepare
       const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
-      const logGroupId = (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      const logGroupId = logGroupIdOf(template, functionId);
 
       // Assess
       expect(fn).toMatchObject({
@@ -232,25 +201,56 @@ describe('JobsStack', () => {
         Handler: 'index.handler',
         MemorySize: 512,
         Timeout: 10,
-        Environment: {
-          Variables: {
-            TABLE_NAME: { Ref: tableId },
-            API_KEY_SECRET_ARN: { Ref: secretId },
-            LOG_LEVEL: config.logLevel,
-            NODE_OPTIONS: '--enable-source-maps',
-          },
-        },
       });
       expect(propertiesOf(template, 'AWS::Logs::LogGroup', logGroupId).RetentionInDays).toBe(
         config.logRetention,
       );
     });
+
+    it('gets the table, API keys, queues, key, deployment config and retention, but no PUBLIC_BASE_URL', () => {
+      // Prepare
+      const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
+
+      // Act
+      const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+
+      // Assess: the API's own URL would be a circular reference; it reads the request's domain instead.
+      expect(Object.keys(variables).sort()).toEqual(
+        [
+          'TABLE_NAME',
+          'API_KEY_SECRET_ARN',
+          'QUEUE_URLS',
+          'KMS_KEY_ID',
+          'DEPLOYMENT_CONFIG',
+          'EXECUTION_RETENTION_DAYS',
+          'LOG_LEVEL',
+          'NODE_OPTIONS',
+        ].sort(),
+      );
+      expect(variables).toMatchObject({
+        TABLE_NAME: { Ref: tableId },
+        API_KEY_SECRET_ARN: { Ref: secretId },
+        KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        EXECUTION_RETENTION_DAYS: String(config.executionRetentionDays),
+        LOG_LEVEL: config.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual({
+        default: `<${queueIds.get('default')}>`,
+        production: `<${queueIds.get('production')}>`,
+        security: `<${queueIds.get('security')}>`,
+      });
+      expect(JSON.parse(variables.DEPLOYMENT_CONFIG as string)).toEqual({
+        defaultQueue: 'default',
+        queues: ['production', 'security'],
+        environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
+      });
+    });
   });
 
   describe('IAM', () => {
-    const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
-    const roleId = (fn.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-    const logGroupId = (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    const roleId = roleIdOf(template, functionId);
+    const logGroupId = logGroupIdOf(template, functionId);
 
     it('gives the function role no managed policy and no inline policy of its own', () => {
       // Prepare
@@ -261,38 +261,52 @@ describe('JobsStack', () => {
       expect(role.Policies).toBeUndefined();
     });
 
-    it('lets the function reach only its table (and indexes), its secret and its log group', () => {
+    it('lets the API function reach only its table, secret, key, worker queues and log group', () => {
       // Prepare
-      const rolePolicies = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).filter((policy) =>
-        ((policy.Properties?.Roles ?? []) as unknown[]).some(
-          (role) => JSON.stringify(role) === JSON.stringify({ Ref: roleId }),
-        ),
-      );
       const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
-      const allowed = new Map<string, string>([
+      const names = new Map<string, string>([
         [JSON.stringify(tableArn), 'table'],
         [JSON.stringify({ 'Fn::Join': ['', [tableArn, '/index/*']] }), 'table indexes'],
         [JSON.stringify({ Ref: secretId }), 'secret'],
+        [JSON.stringify({ 'Fn::GetAtt': [keyId, 'Arn'] }), 'key'],
         [JSON.stringify({ 'Fn::GetAtt': [logGroupId, 'Arn'] }), 'log group'],
+        ...[...queueIds].map(
+          ([name, id]) => [JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }), `queue ${name}`] as const,
+        ),
       ]);
 
       // Act
-      const statements = rolePolicies.flatMap((policy) => statementsOf(policy.Properties?.PolicyDocument));
-      const reached = statements.flatMap((statement) =>
-        asArray(statement.Resource).map((resource) => allowed.get(JSON.stringify(resource)) ?? resource),
+      const byResource = actionsByResource(roleStatements(template, roleId));
+      const reached = new Map(
+        [...byResource].map(([resource, actions]) => [names.get(resource) ?? resource, actions]),
       );
-      const secretActions = statements
-        .filter((statement) => JSON.stringify(statement.Resource) === JSON.stringify({ Ref: secretId }))
-        .flatMap((statement) => asArray(statement.Action));
 
       // Assess
-      expect(rolePolicies.length).toBeGreaterThan(0);
-      expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
-      expect(new Set(reached)).toEqual(new Set(['table', 'table indexes', 'secret', 'log group']));
-      expect(secretActions.sort()).toEqual([
+      expect(new Set(reached.keys())).toEqual(
+        new Set([
+          'table',
+          'table indexes',
+          'secret',
+          'key',
+          'log group',
+          'queue default',
+          'queue production',
+          'queue security',
+        ]),
+      );
+      expect(reached.get('secret')).toEqual([
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
       ]);
+      // Seals and opens entity secrets; named actions, no kms:ReEncrypt*/GenerateDataKey* wildcards.
+      expect(reached.get('key')).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+      for (const name of queueIds.keys()) {
+        expect(reached.get(`queue ${name}`)).toEqual([
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:SendMessage',
+        ]);
+      }
     });
 
     it('has no "*" resource and no wildcard action in any policy of the stack', () => {
@@ -307,9 +321,15 @@ describe('JobsStack', () => {
       }
     });
 
-    it('creates no Lambda beyond the API function (no log-retention or other custom resources)', () => {
+    it('creates only the API, one worker per queue and the sweeper (no log-retention or other custom resources)', () => {
+      // Prepare
+      const expected = [stack.apiFunction, ...stack.workerFunctions.values(), stack.sweeperFunction].map(
+        (fn) => logicalIdOf(stack, fn),
+      );
+
       // Assess
-      expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toEqual([functionId]);
+      expect(Object.keys(template.findResources('AWS::Lambda::Function')).sort()).toEqual(expected.sort());
+      expect(stack.workerFunctions.size).toBe(3);
       expect(Object.keys(template.findResources('Custom::LogRetention'))).toEqual([]);
     });
   });

@@ -816,6 +816,7 @@ describe('isIanaTimezone', () => {
     'Asia/Kolkata',
     'America/Argentina/Buenos_Aires',
     'Etc/GMT+5',
+    'US/Eastern',
   ])('accepts %s', (name) => {
     // Prepare
     const timezone = name;
@@ -839,6 +840,8 @@ describe('isIanaTimezone', () => {
     'America//New_York',
     'america/new_york',
     'America/new_york',
+    'Europe/LONDON',
+    'America/New_york',
   ])('rejects %j', (name) => {
     // Prepare
     const timezone = name;
@@ -938,7 +941,7 @@ describe('parseJobListQuery', () => {
     ['enabled=1', { enabled: '1' }, [{ path: 'enabled', code: 'invalid_value' }]],
     ['trigger_type=hourly', { trigger_type: 'hourly' }, [{ path: 'trigger_type', code: 'invalid_value' }]],
     ['an unknown parameter', { page: '2' }, [{ path: 'page', code: 'unknown_field' }]],
-    ['an overlong cursor', { cursor: 'c'.repeat(2049) }, [{ path: 'cursor', code: 'too_big' }]],
+    ['a repeated parameter', { enabled: 'true,false' }, [{ path: 'enabled', code: 'repeated_parameter' }]],
     [
       'several bad parameters',
       { enabled: 'maybe', limit: '0', offset: '10' },

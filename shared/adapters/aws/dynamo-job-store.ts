@@ -1,16 +1,21 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { BadRequestError } from '../../domain/errors.js';
+import { ValidationError } from '../../domain/errors.js';
 import type { Job, JobListFilter } from '../../domain/job.js';
 import type { JobPage, JobStore, VersionedJob } from '../../ports.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { JOBS_TABLE } from './jobs-table.js';
+import { keys } from './keys.js';
+
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
 
 /** The stored shape of a job: keys for the table and its indexes, the filter attributes, and the document. */
 interface JobItem {
@@ -29,20 +34,19 @@ interface JobItem {
   doc: string;
 }
 
-const JOB_SK = 'JOB';
-const jobPk = (id: string) => `JOB#${id}`;
 const ALL_JOBS = 'JOBS';
 const byTrigger = (trigger: string) => `JOBS#TRIGGER#${trigger}`;
 const byEnabled = (enabled: boolean) => `JOBS#ENABLED#${enabled}`;
 const listSortKey = (job: Job) => `${job.created_at}#${job.id}`;
 const MAX_FILTERED_READ = 200;
+/** Job document bytes per list page, well under the 6 MB a Lambda response may hold. */
+const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 const SORT_KEY_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#(job_[0-9a-f-]{36})$/;
 
 function toItem(job: Job, version: number): JobItem {
   const sortKey = listSortKey(job);
   return {
-    pk: jobPk(job.id),
-    sk: JOB_SK,
+    ...keys.job(job.id),
     gsi1pk: ALL_JOBS,
     gsi1sk: sortKey,
     gsi2pk: byTrigger(job.trigger_type),
@@ -71,61 +75,134 @@ export class DynamoJobStore implements JobStore {
   ) {}
 
   async create(job: Job): Promise<VersionedJob> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: toItem(job, 1),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await this.write(job, [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: toItem(job, 1),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      ...this.entityRefChanges(null, job),
+    ]);
     return { job, version: 1 };
   }
 
   async get(id: string): Promise<VersionedJob | null> {
     const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: jobPk(id), sk: JOB_SK }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: keys.job(id), ConsistentRead: true }),
     );
     return result.Item ? fromItem(result.Item) : null;
   }
 
-  async replace(job: Job, expectedVersion: number): Promise<VersionedJob | null> {
+  async replace(job: Job, expectedVersion: number, previous: Job): Promise<VersionedJob | null> {
     const version = expectedVersion + 1;
-    try {
-      await this.client.send(
-        new PutCommand({
+    const { pk: _pk, sk: _sk, ...attributes } = toItem(job, version);
+    const names = Object.keys(attributes);
+    const written = await this.write(job, [
+      {
+        // An update rather than a put: counters kept on the job item (its execution count) stay as they are.
+        Update: {
           TableName: this.tableName,
-          Item: toItem(job, version),
+          Key: keys.job(job.id),
+          UpdateExpression: `SET ${names.map((name, index) => `#a${index} = :a${index}`).join(', ')}`,
           // attribute_exists too: a job deleted meanwhile must stay deleted.
           ConditionExpression: 'attribute_exists(pk) AND version = :expected',
-          ExpressionAttributeValues: { ':expected': expectedVersion },
-        }),
-      );
-      return { job, version };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return null;
-      throw error;
-    }
+          ExpressionAttributeNames: Object.fromEntries(names.map((name, index) => [`#a${index}`, name])),
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(
+              names.map((name, index) => [`:a${index}`, attributes[name as keyof typeof attributes]]),
+            ),
+            ':expected': expectedVersion,
+          },
+        },
+      },
+      ...this.entityRefChanges(previous, job),
+    ]);
+    return written ? { job, version } : null;
   }
 
-  async delete(id: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
+  async delete(job: Job, expectedVersion: number): Promise<boolean> {
+    return this.write(job, [
+      {
+        Delete: {
           TableName: this.tableName,
-          Key: { pk: jobPk(id), sk: JOB_SK },
+          Key: keys.job(job.id),
+          ConditionExpression: 'attribute_exists(pk) AND version = :expected',
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        },
+      },
+      ...this.entityRefChanges(job, null),
+    ]);
+  }
+
+  /**
+   * Keeps each entity's count of the jobs naming it in step with the job write, in the same
+   * transaction: the entity must exist with the job's entity type, and an entity with references
+   * cannot be deleted (see DynamoEntityStore.delete).
+   */
+  private entityRefChanges(before: Job | null, after: Job | null): TransactItem[] {
+    const beforeId = before?.entity_id ?? null;
+    const afterId = after?.entity_id ?? null;
+    const sameEntity = beforeId === afterId && before?.entity_type === after?.entity_type;
+    const changes: TransactItem[] = [];
+    if (beforeId !== null && !sameEntity) {
+      changes.push({
+        Update: {
+          TableName: this.tableName,
+          Key: keys.entity(beforeId),
+          UpdateExpression: 'ADD job_refs :minus',
           ConditionExpression: 'attribute_exists(pk)',
-        }),
-      );
+          ExpressionAttributeValues: { ':minus': -1 },
+        },
+      });
+    }
+    if (afterId !== null && !sameEntity) {
+      changes.push({
+        Update: {
+          TableName: this.tableName,
+          Key: keys.entity(afterId),
+          UpdateExpression: 'ADD job_refs :plus',
+          ConditionExpression: 'attribute_exists(pk) AND entity_type = :type',
+          ExpressionAttributeValues: { ':plus': 1, ':type': after?.entity_type },
+        },
+      });
+    }
+    return changes;
+  }
+
+  /**
+   * Runs the transaction. The job's own condition failing means a conflict (false); the new entity's
+   * failing means the job names an entity that does not exist with that type (422).
+   */
+  private async write(job: Job, items: TransactItem[]): Promise<boolean> {
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+        if ('Put' in (items[0] ?? {})) throw error;
+        return false;
+      }
+      const entityFailed = reasons.slice(1).some((reason) => reason.Code === 'ConditionalCheckFailed');
+      if (entityFailed) {
+        throw new ValidationError([
+          {
+            path: 'entity_id',
+            message: `no ${job.entity_type ?? ''} entity "${job.entity_id ?? ''}" exists; create it with POST /entities first`,
+            code: 'unknown_entity',
+          },
+        ]);
+      }
       throw error;
     }
   }
 
   async list(filter: JobListFilter): Promise<JobPage> {
     const { index, partition, residualEnabled } = chooseIndex(filter);
-    const startKey = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, index, partition);
+    const startKey = filter.cursor === undefined ? undefined : startKeyFrom(filter.cursor, index, partition);
     // One extra item tells whether another page exists, so the last page never carries a cursor.
     const wanted = filter.limit + 1;
     const items: Record<string, unknown>[] = [];
@@ -153,9 +230,18 @@ export class DynamoJobStore implements JobStore {
       exclusiveStartKey = page.LastEvaluatedKey;
     } while (items.length < wanted && exclusiveStartKey !== undefined);
 
-    const jobs = items.slice(0, filter.limit).map((item) => fromItem(item).job);
+    // A page also stops short of MAX_PAGE_BYTES of job documents: jobs may be up to 256 KiB each and a
+    // Lambda response is capped at 6 MB. The cursor then continues after the last job returned.
+    let pageBytes = 0;
+    let count = 0;
+    for (const item of items.slice(0, filter.limit)) {
+      pageBytes += Buffer.byteLength(String(item.doc), 'utf8');
+      if (count > 0 && pageBytes > MAX_PAGE_BYTES) break;
+      count++;
+    }
+    const jobs = items.slice(0, count).map((item) => fromItem(item).job);
     const last = jobs.at(-1);
-    const nextCursor = items.length > filter.limit && last ? encodeCursor(listSortKey(last)) : null;
+    const nextCursor = items.length > count && last ? encodeCursor(listSortKey(last)) : null;
     return { jobs, nextCursor };
   }
 }
@@ -180,30 +266,8 @@ function chooseIndex(filter: JobListFilter): {
   return { index: JOBS_TABLE.indexes.all, partition: ALL_JOBS };
 }
 
-function encodeCursor(sortKey: string): string {
-  return Buffer.from(JSON.stringify({ after: sortKey }), 'utf8').toString('base64url');
-}
-
 /** Rebuilds the DynamoDB start key from a cursor, accepting only the shape this service issues. */
-function decodeCursor(cursor: string, index: IndexSpec, partition: string): Record<string, unknown> {
-  let sortKey: unknown;
-  try {
-    sortKey = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown }).after;
-  } catch {
-    sortKey = undefined;
-  }
-  const match = typeof sortKey === 'string' ? SORT_KEY_PATTERN.exec(sortKey) : null;
-  if (!match) {
-    throw new BadRequestError(
-      'cursor is not a cursor this service issued; pass next_cursor as returned.',
-      'invalid_cursor',
-      [{ path: 'cursor', message: 'is not a cursor this service issued', code: 'invalid_cursor' }],
-    );
-  }
-  return {
-    pk: jobPk(match[1] as string),
-    sk: JOB_SK,
-    [index.partitionKey]: partition,
-    [index.sortKey]: sortKey,
-  };
+function startKeyFrom(cursor: string, index: IndexSpec, partition: string): Record<string, unknown> {
+  const match = decodeCursor(cursor, SORT_KEY_PATTERN);
+  return { ...keys.job(match[1] as string), [index.partitionKey]: partition, [index.sortKey]: match[0] };
 }

@@ -28,7 +28,10 @@ export class SecretsManagerApiKeys implements ApiKeyVerifier {
     this.loading ??= this.load().finally(() => {
       this.loading = undefined;
     });
-    return this.loading;
+    if (!this.cached) return this.loading;
+    // A failed refresh keeps the keys already known rather than locking every caller out.
+    const stale = this.cached.verifier;
+    return this.loading.catch(() => stale);
   }
 
   private async load(): Promise<HashedApiKeys> {

@@ -1,0 +1,159 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { ErrorDetail } from '../../shared/domain/errors.js';
+import { issuesToDetails } from '../../shared/domain/validation.js';
+import type { DeploymentConfig, EnvironmentSpec } from '../../shared/ports.js';
+
+export const DEFAULT_QUEUE = 'default';
+export const DEFAULT_CONFIG_FILE = 'jobs.config.json';
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const NAME_RULE = 'must be 1 to 64 letters, digits, "_" or "-"';
+const name = z.string().regex(NAME_PATTERN, NAME_RULE);
+
+/**
+ * The local deployment config file. Example:
+ * `{ "queues": ["production"], "environments": { "production": { "queue": "production", "variables": { "STAGE": "prod" } } } }`
+ */
+const localConfigFileSchema = z
+  .strictObject({
+    /** Worker queues besides `default` (which always exists; listing it is allowed and changes nothing). */
+    queues: z.array(name).default([]),
+    environments: z
+      .record(
+        name,
+        z.strictObject({
+          /** @default 'default' */
+          queue: name.default(DEFAULT_QUEUE),
+          variables: z.record(z.string().min(1), z.string()).default({}),
+        }),
+      )
+      .default({}),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.queues.forEach((queue, index) => {
+      if (seen.has(queue))
+        ctx.addIssue({ code: 'custom', path: ['queues', index], message: 'is listed twice' });
+      seen.add(queue);
+    });
+    for (const [environment, spec] of Object.entries(config.environments)) {
+      if (spec.queue === DEFAULT_QUEUE || seen.has(spec.queue)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['environments', environment, 'queue'],
+        message: `must be "${DEFAULT_QUEUE}" or a queue listed in "queues" ("${spec.queue}" is not)`,
+      });
+    }
+  });
+
+export type LocalConfigFile = z.output<typeof localConfigFileSchema>;
+
+/** The local deployment config file is missing (when named explicitly), unreadable or invalid. */
+export class LocalDeploymentConfigError extends Error {
+  /** The file, as resolved. */
+  readonly file: string;
+  /** One entry per invalid field (empty for read and JSON errors). */
+  readonly details: ErrorDetail[];
+  constructor(file: string, message: string, details: ErrorDetail[] = [], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LocalDeploymentConfigError';
+    this.file = file;
+    this.details = details;
+  }
+}
+
+export interface LoadLocalDeploymentConfigOptions {
+  /** The config file. @default `$JOBS_CONFIG`, else `<cwd>/jobs.config.json` if it exists */
+  path?: string;
+  /** Base URL targets call back to. */
+  publicBaseUrl: string;
+  /** @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Where relative paths and the default file are looked up. @default process.cwd() */
+  cwd?: string;
+}
+
+/**
+ * The local runtime's queues and environments. Locally there is no deploy step to fix them, so the file
+ * is optional:
+ * - Without one the config is `open`: any queue name is accepted and its queue created on first use,
+ *   and an environment not listed means queue = the environment's name, variables = {} (so the
+ *   reference's examples run as written).
+ * - With one, only what it declares exists (`open: false`), as on AWS.
+ * A file named explicitly (option or `JOBS_CONFIG`) must exist; the default `jobs.config.json` need not.
+ */
+export async function loadLocalDeploymentConfig(
+  options: LoadLocalDeploymentConfigOptions,
+): Promise<DeploymentConfig> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.path ?? (env.JOBS_CONFIG || undefined);
+  const file = resolve(cwd, explicit ?? DEFAULT_CONFIG_FILE);
+
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (isNotFound(error) && explicit === undefined) {
+      return {
+        defaultQueue: DEFAULT_QUEUE,
+        queues: [],
+        environments: {},
+        open: true,
+        publicBaseUrl: options.publicBaseUrl,
+      };
+    }
+    const source = options.path !== undefined ? 'the given path' : 'JOBS_CONFIG';
+    const reason = isNotFound(error) ? `does not exist (named by ${source})` : 'cannot be read';
+    throw new LocalDeploymentConfigError(file, `The local deployment config ${file} ${reason}.`, [], {
+      cause: error,
+    });
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new LocalDeploymentConfigError(
+      file,
+      `The local deployment config ${file} is not valid JSON: ${reason}`,
+      [],
+      {
+        cause: error,
+      },
+    );
+  }
+
+  const parsed = localConfigFileSchema.safeParse(json, { reportInput: true });
+  if (!parsed.success) {
+    const details = issuesToDetails(parsed.error.issues).map((detail) =>
+      // zod reports a bad record key as "Invalid key in record"; say what a name must be instead.
+      detail.code === 'invalid_key' ? { ...detail, message: NAME_RULE } : detail,
+    );
+    const problems = details.map((detail) => `${detail.path || '(the file)'}: ${detail.message}`).join('; ');
+    throw new LocalDeploymentConfigError(
+      file,
+      `The local deployment config ${file} is invalid: ${problems}.`,
+      details,
+    );
+  }
+
+  const environments: Record<string, EnvironmentSpec> = {};
+  for (const [environment, spec] of Object.entries(parsed.data.environments)) {
+    environments[environment] = { queue: spec.queue, variables: { ...spec.variables } };
+  }
+  return {
+    defaultQueue: DEFAULT_QUEUE,
+    queues: parsed.data.queues.filter((queue) => queue !== DEFAULT_QUEUE),
+    environments,
+    open: false,
+    publicBaseUrl: options.publicBaseUrl,
+  };
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
+}

@@ -1,0 +1,223 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Entity } from '../../domain/entity.js';
+import type { EntityPage, EntityStore, StoredEntity } from '../../ports.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { JOBS_TABLE } from './jobs-table.js';
+import { ENTITY_PARTITION, keys } from './keys.js';
+
+const SORT_KEY_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#(.+)$/;
+const listSortKey = (entity: Entity) => `${entity.created_at}#${entity.id}`;
+
+/**
+ * Entities, and the one item naming the deployment default. `default` is not stored on the entity:
+ * it is read from that pointer, so moving the default is a single write and can never leave two.
+ * `job_refs` counts the jobs naming the entity; job writes keep it in step (see DynamoJobStore).
+ */
+export class DynamoEntityStore implements EntityStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(entity: Entity, sealedSecret: string | null): Promise<boolean> {
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: this.toItem(entity, 1, sealedSecret),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+    if (entity.default) {
+      items.push({
+        Put: { TableName: this.tableName, Item: { ...keys.defaultEntity(), entity_id: entity.id } },
+      });
+    }
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (error) {
+      if (
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+      ) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<StoredEntity | null> {
+    const [item, defaultId] = await Promise.all([this.getItem(id), this.defaultId()]);
+    return item ? this.fromItem(item, defaultId) : null;
+  }
+
+  async list(options: { limit: number; cursor?: string }): Promise<EntityPage> {
+    const index = JOBS_TABLE.indexes.all;
+    let startKey: Record<string, unknown> | undefined;
+    if (options.cursor !== undefined) {
+      const match = decodeCursor(options.cursor, SORT_KEY_PATTERN);
+      startKey = {
+        ...keys.entity(match[1] as string),
+        [index.partitionKey]: ENTITY_PARTITION,
+        [index.sortKey]: match[0],
+      };
+    }
+    const [page, defaultId] = await Promise.all([
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': index.partitionKey },
+          ExpressionAttributeValues: { ':pk': ENTITY_PARTITION },
+          ScanIndexForward: false,
+          Limit: options.limit + 1,
+          ExclusiveStartKey: startKey,
+        }),
+      ),
+      this.defaultId(),
+    ]);
+    const items = page.Items ?? [];
+    const entities = items.slice(0, options.limit).map((item) => this.fromItem(item, defaultId).entity);
+    const last = entities.at(-1);
+    return {
+      entities,
+      nextCursor: items.length > options.limit && last ? encodeCursor(listSortKey(last)) : null,
+    };
+  }
+
+  async replace(
+    entity: Entity,
+    sealedSecret: string | null,
+    expectedVersion: number,
+  ): Promise<StoredEntity | null> {
+    const version = expectedVersion + 1;
+    const { pk: _pk, sk: _sk, ...attributes } = this.toItem(entity, version, sealedSecret);
+    const names = Object.keys(attributes);
+    try {
+      // An update, so the job reference count on the item is kept.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.entity(entity.id),
+          UpdateExpression: `SET ${names.map((_name, index) => `#a${index} = :a${index}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk) AND version = :expected',
+          ExpressionAttributeNames: Object.fromEntries(names.map((name, index) => [`#a${index}`, name])),
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(
+              names.map((name, index) => [`:a${index}`, attributes[name as keyof typeof attributes]]),
+            ),
+            ':expected': expectedVersion,
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return null;
+      throw error;
+    }
+    if (entity.default) {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.defaultEntity(), entity_id: entity.id },
+        }),
+      );
+    } else {
+      await this.clearDefaultIf(entity.id);
+    }
+    return { entity, version, sealedSecret };
+  }
+
+  async delete(id: string): Promise<'deleted' | 'not_found' | 'referenced'> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.entity(id),
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(job_refs) OR job_refs <= :zero)',
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return (await this.getItem(id)) ? 'referenced' : 'not_found';
+    }
+    await this.clearDefaultIf(id);
+    return 'deleted';
+  }
+
+  async getDefault(): Promise<StoredEntity | null> {
+    const defaultId = await this.defaultId();
+    if (defaultId === null) return null;
+    const item = await this.getItem(defaultId);
+    return item ? this.fromItem(item, defaultId) : null;
+  }
+
+  /** How many jobs name the entity (for messages). */
+  async referenceCount(id: string): Promise<number> {
+    return Number((await this.getItem(id))?.job_refs ?? 0);
+  }
+
+  private async getItem(id: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.entity(id), ConsistentRead: true }),
+    );
+    return result.Item;
+  }
+
+  private async defaultId(): Promise<string | null> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.defaultEntity(), ConsistentRead: true }),
+    );
+    return typeof result.Item?.entity_id === 'string' ? result.Item.entity_id : null;
+  }
+
+  private async clearDefaultIf(id: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.defaultEntity(),
+          ConditionExpression: 'entity_id = :id',
+          ExpressionAttributeValues: { ':id': id },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  private toItem(entity: Entity, version: number, sealedSecret: string | null) {
+    const { default: _default, ...doc } = entity;
+    return {
+      ...keys.entity(entity.id),
+      gsi1pk: ENTITY_PARTITION,
+      gsi1sk: listSortKey(entity),
+      entity_type: entity.type,
+      version,
+      sealed_secret: sealedSecret,
+      doc: JSON.stringify(doc),
+    };
+  }
+
+  private fromItem(item: Record<string, unknown>, defaultId: string | null): StoredEntity {
+    const doc = JSON.parse(String(item.doc)) as Omit<Entity, 'default'>;
+    return {
+      entity: { ...doc, default: doc.id === defaultId },
+      version: Number(item.version),
+      sealedSecret: typeof item.sealed_secret === 'string' ? item.sealed_secret : null,
+    };
+  }
+}

@@ -1,0 +1,125 @@
+import {
+  type Entity,
+  EntityCreateSchema,
+  EntityPatchSchema,
+  type EntityTarget,
+  type EntityWithSecret,
+} from '../domain/entity.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { generateSigningSecret } from '../domain/signature.js';
+import { parseOrThrow } from '../domain/validation.js';
+import type { Clock, EntityPage, EntityStore, IdGenerator, Logger, SecretBox } from '../ports.js';
+
+export interface EntityServiceDeps {
+  entities: EntityStore;
+  secrets: SecretBox;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+}
+
+const MAX_WRITE_ATTEMPTS = 5;
+
+/** What the secret box binds an entity's signing secret to. */
+export const entitySecretContext = (entityId: string) => ({
+  purpose: 'entity-signing-secret',
+  entity: entityId,
+});
+
+/**
+ * Agents, teams and workflows with their invocation targets. An http target gets a signing secret,
+ * returned once by the call that created it and kept sealed by the secret box.
+ */
+export class EntityService {
+  constructor(private readonly deps: EntityServiceDeps) {}
+
+  async create(body: unknown): Promise<Entity | EntityWithSecret> {
+    const input = parseOrThrow(EntityCreateSchema, body);
+    const now = this.deps.clock.now().toISOString();
+    const entity: Entity = {
+      id: input.id ?? this.deps.ids.entityId(),
+      type: input.type,
+      name: input.name,
+      description: input.description ?? null,
+      target: input.target,
+      default: input.default ?? false,
+      created_at: now,
+      updated_at: now,
+    };
+    const secret = entity.target.type === 'http' ? generateSigningSecret() : null;
+    const sealed =
+      secret === null ? null : await this.deps.secrets.seal(secret, entitySecretContext(entity.id));
+    if (!(await this.deps.entities.create(entity, sealed))) {
+      throw new ConflictError(`An entity with id "${entity.id}" already exists.`);
+    }
+    this.deps.logger.info('entity created', { entityId: entity.id, targetType: entity.target.type });
+    return secret === null ? entity : { ...entity, signing_secret: secret };
+  }
+
+  async get(id: string): Promise<Entity> {
+    const stored = await this.deps.entities.get(id);
+    if (!stored) throw entityNotFound(id);
+    return stored.entity;
+  }
+
+  list(options: { limit: number; cursor?: string }): Promise<EntityPage> {
+    return this.deps.entities.list(options);
+  }
+
+  /** Partial update. Switching to an http target from another kind creates its signing secret, shown in this answer. */
+  async update(id: string, body: unknown): Promise<Entity | EntityWithSecret> {
+    const patch = parseOrThrow(EntityPatchSchema, body);
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      const stored = await this.deps.entities.get(id);
+      if (!stored) throw entityNotFound(id);
+      const target: EntityTarget = patch.target ?? stored.entity.target;
+      const next: Entity = {
+        ...stored.entity,
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.description !== undefined && { description: patch.description }),
+        ...(patch.default !== undefined && { default: patch.default }),
+        target,
+        updated_at: this.deps.clock.now().toISOString(),
+      };
+      let secret: string | null = null;
+      let sealed = stored.sealedSecret;
+      if (target.type !== 'http') sealed = null;
+      else if (sealed === null) {
+        secret = generateSigningSecret();
+        sealed = await this.deps.secrets.seal(secret, entitySecretContext(id));
+      }
+      const written = await this.deps.entities.replace(next, sealed, stored.version);
+      if (written) {
+        this.deps.logger.info('entity updated', { entityId: id });
+        return secret === null ? written.entity : { ...written.entity, signing_secret: secret };
+      }
+    }
+    throw new ConflictError(`Entity ${id} is being changed by other requests; try again.`);
+  }
+
+  async delete(id: string): Promise<void> {
+    const outcome = await this.deps.entities.delete(id);
+    if (outcome === 'not_found') throw entityNotFound(id);
+    if (outcome === 'referenced') {
+      throw new ConflictError(
+        `Entity "${id}" is used by one or more jobs; point them elsewhere or delete them first.`,
+      );
+    }
+    this.deps.logger.info('entity deleted', { entityId: id });
+  }
+}
+
+function entityNotFound(id: string): NotFoundError {
+  return new NotFoundError(`No entity with id "${id.slice(0, 128)}".`);
+}
+
+export function noEntityError(): ValidationError {
+  return new ValidationError([
+    {
+      path: 'entity_id',
+      message:
+        'is not set and the deployment has no default entity: create one with POST /entities and "default": true, or set entity_type and entity_id',
+      code: 'no_default_entity',
+    },
+  ]);
+}

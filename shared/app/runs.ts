@@ -1,0 +1,356 @@
+import {
+  ConflictError,
+  type ErrorDetail,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../domain/errors.js';
+import {
+  CallbackRequestSchema,
+  type Execution,
+  isTerminal,
+  TriggerRequestSchema,
+  type TriggerResponse,
+} from '../domain/execution.js';
+import type { Job, TriggerType } from '../domain/job.js';
+import { mergeRunConfig, runConfigViolations, runSettings } from '../domain/run-config.js';
+import { renderTemplate } from '../domain/template.js';
+import { parseOrThrow } from '../domain/validation.js';
+import type {
+  Clock,
+  DeploymentConfig,
+  EntityStore,
+  ExecutionPage,
+  ExecutionStore,
+  IdGenerator,
+  Logger,
+  RunQueue,
+  StartRunOutcome,
+} from '../ports.js';
+import { noEntityError } from './entities.js';
+import { isJobId, type JobService, jobNotFound } from './jobs.js';
+import {
+  addSeconds,
+  capOutput,
+  durationMs,
+  jobIdOfCallbackToken,
+  tokenMatches,
+  truncate,
+} from './run-helpers.js';
+
+export interface RunServiceDeps {
+  jobs: JobService;
+  entities: EntityStore;
+  executions: ExecutionStore;
+  queue: RunQueue;
+  deployment: DeploymentConfig;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  /** How long execution records are kept (DynamoDB TTL). */
+  retentionDays: number;
+}
+
+/** A queued run not claimed within this long is sent to its queue again by the sweeper. */
+export const QUEUED_GRACE_SECONDS = 120;
+const MAX_HISTORY_OFFSET = 10_000;
+
+export interface RunTrigger {
+  trigger_type: TriggerType;
+  parameters?: Record<string, unknown> | null;
+  config_override?: Record<string, unknown> | null;
+  metadata?: Record<string, unknown>;
+  /** Webhook delivery id or cron fire time: a repeat returns the first execution. */
+  dedupeKey?: string;
+}
+
+/** Everything that starts, inspects, finishes or cancels runs, short of executing them (see RunWorker). */
+export class RunService {
+  constructor(private readonly deps: RunServiceDeps) {}
+
+  /** `POST /jobs/{id}/trigger`. */
+  async trigger(jobId: string, body: unknown): Promise<TriggerResponse> {
+    const input = parseOrThrow(TriggerRequestSchema, body);
+    const job = await this.deps.jobs.get(jobId);
+    const outcome = await this.startRun(job, {
+      trigger_type: 'manual',
+      parameters: input.parameters,
+      config_override: input.config_override,
+    });
+    const { execution } = outcome;
+    return {
+      workflow_id: execution.workflow_id,
+      execution_id: execution.execution_id,
+      status: execution.status,
+    };
+  }
+
+  /**
+   * The one way every trigger starts a run: render the prompt, resolve entity and queue, write the
+   * execution (`queued`, or `skipped` by the overlap policy) with its dedupe marker and the job's
+   * counter in one transaction, then enqueue. An enqueue failure leaves the run queued for the sweeper,
+   * so an acknowledged trigger is never lost.
+   */
+  async startRun(job: Job, trigger: RunTrigger): Promise<StartRunOutcome> {
+    if (!job.enabled) throw new ConflictError(`Job ${job.id} is disabled; enable it before triggering it.`);
+    const parameters = trigger.parameters ?? {};
+    const override = trigger.config_override ?? undefined;
+    const overrideProblems = override ? runConfigViolations(override, 'config_override') : [];
+    if (overrideProblems.length > 0) throw new ValidationError(overrideProblems);
+    const prompt = renderTemplate(job.prompt_template, parameters);
+    const config = mergeRunConfig(job.config, override);
+    const settings = runSettings(config);
+
+    const entity =
+      job.entity_id === null
+        ? await this.deps.entities.getDefault()
+        : await this.deps.entities.get(job.entity_id);
+    if (!entity) {
+      if (job.entity_id === null) throw noEntityError();
+      throw new ConflictError(`Entity "${job.entity_id}" of job ${job.id} no longer exists.`);
+    }
+    const { queue, environmentName } = this.route(job);
+
+    const now = this.deps.clock.now();
+    const executionId = this.deps.ids.executionId();
+    const execution: Execution = {
+      execution_id: executionId,
+      workflow_id: `wf_${executionId.slice('exec_'.length)}`,
+      job_id: job.id,
+      job_name: job.name,
+      status: 'queued',
+      trigger_type: trigger.trigger_type,
+      parameters,
+      prompt,
+      system_prompt: job.system_prompt,
+      config,
+      entity_id: entity.entity.id,
+      entity_type: entity.entity.type,
+      queue,
+      environment_name: environmentName,
+      metadata: trigger.metadata ?? {},
+      dedupe_key: trigger.dedupeKey ?? null,
+      attempt: 1,
+      max_attempts: settings.maxAttempts,
+      created_at: now.toISOString(),
+      started_at: null,
+      finished_at: null,
+      duration_ms: null,
+      deadline_at: null,
+      error_message: null,
+      output: null,
+      output_truncated: false,
+    };
+    const outcome = await this.deps.executions.start({
+      execution,
+      ...(trigger.dedupeKey !== undefined && { dedupeKey: trigger.dedupeKey }),
+      exclusive: settings.overlapPolicy === 'skip',
+      expiresAt: Math.floor(addSeconds(now, this.deps.retentionDays * 86_400).getTime() / 1000),
+      sweepAt: addSeconds(now, QUEUED_GRACE_SECONDS).toISOString(),
+    });
+    const fields = { jobId: job.id, executionId: outcome.execution.execution_id, outcome: outcome.kind };
+    if (outcome.kind === 'started') {
+      try {
+        await this.deps.queue.send(queue, { job_id: job.id, execution_id: executionId, attempt: 1 });
+      } catch (error) {
+        this.deps.logger.error('enqueue failed; the sweeper will retry', { ...fields, queue, error });
+      }
+    }
+    this.deps.logger.info('run started', fields);
+    return outcome;
+  }
+
+  /** Where a job's runs go: its named queue, its environment's queue, or the default. */
+  private route(job: Job): { queue: string; environmentName: string | null } {
+    const { deployment } = this.deps;
+    if (job.executor_type === 'specific_queue' && job.worker_queue_name !== null) {
+      return { queue: job.worker_queue_name, environmentName: null };
+    }
+    if (job.executor_type === 'environment' && job.environment_name !== null) {
+      const environment = deployment.environments[job.environment_name];
+      if (environment) return { queue: environment.queue, environmentName: job.environment_name };
+      // Open (local) deployments run an undeclared environment on a queue of the same name.
+      if (deployment.open) return { queue: job.environment_name, environmentName: job.environment_name };
+      throw new ConflictError(`Environment "${job.environment_name}" is no longer part of this deployment.`);
+    }
+    return { queue: deployment.defaultQueue, environmentName: null };
+  }
+
+  async getExecution(jobId: string, executionId: string): Promise<Execution> {
+    if (!isJobId(jobId)) throw jobNotFound(jobId);
+    const stored = await this.deps.executions.get(jobId, executionId);
+    if (!stored) throw executionNotFound(executionId);
+    return stored.execution;
+  }
+
+  async listExecutions(jobId: string, query: Record<string, string | undefined>): Promise<ExecutionPage> {
+    const options = parseHistoryQuery(query);
+    await this.deps.jobs.get(jobId);
+    return this.deps.executions.list(jobId, options);
+  }
+
+  /** `POST /jobs/{id}/executions/{eid}/cancel`: a queued or running run ends as `cancelled`. */
+  async cancel(jobId: string, executionId: string): Promise<Execution> {
+    const current = await this.getExecution(jobId, executionId);
+    if (isTerminal(current.status)) {
+      throw new ConflictError(`Execution ${executionId} has already ended (${current.status}).`);
+    }
+    const now = this.deps.clock.now();
+    const cancelled = await this.deps.executions.transition(
+      jobId,
+      executionId,
+      { from: ['queued', 'running'] },
+      {
+        status: 'cancelled',
+        finished_at: now.toISOString(),
+        duration_ms: durationMs(current.started_at, now),
+      },
+    );
+    if (!cancelled) {
+      const latest = await this.getExecution(jobId, executionId);
+      throw new ConflictError(`Execution ${executionId} has already ended (${latest.status}).`);
+    }
+    this.deps.logger.info('run cancelled', { jobId, executionId });
+    return cancelled;
+  }
+
+  /**
+   * `POST /executions/{id}/callback` from a target that accepted the run (202). The token in the
+   * request is the only credential; an unknown execution and a wrong token answer alike (401).
+   */
+  async callback(executionId: string, token: string | null, body: unknown): Promise<Execution> {
+    const jobId = token === null ? null : jobIdOfCallbackToken(token);
+    const stored =
+      jobId !== null && isJobId(jobId) ? await this.deps.executions.get(jobId, executionId) : null;
+    if (!stored || token === null || !tokenMatches(token, stored.callbackTokenHash)) {
+      throw new UnauthorizedError('The callback token is missing or does not belong to this execution.');
+    }
+    const input = parseOrThrow(CallbackRequestSchema, body);
+    const { execution } = stored;
+    if (execution.status !== 'running') {
+      throw new ConflictError(
+        `Execution ${executionId} is ${execution.status}; it no longer takes a result.`,
+      );
+    }
+    const now = this.deps.clock.now();
+    const finished = await this.deps.executions.transition(
+      execution.job_id,
+      executionId,
+      { from: ['running'], attempt: execution.attempt },
+      {
+        status: input.status,
+        ...capOutput(input.output),
+        error_message:
+          input.status === 'failed' ? truncate(input.error_message ?? 'The target reported failure.') : null,
+        finished_at: now.toISOString(),
+        duration_ms: durationMs(execution.started_at, now),
+        leaseUntil: null,
+      },
+    );
+    if (!finished) throw new ConflictError(`Execution ${executionId} ended before the callback arrived.`);
+    this.deps.logger.info('run finished by callback', {
+      jobId: execution.job_id,
+      executionId,
+      status: input.status,
+    });
+    return finished;
+  }
+
+  /**
+   * One sweep: runs past their deadline become `timed_out`; queued runs nobody claimed in time are
+   * sent again (or fail once they could no longer finish within their timeout). Idempotent: every
+   * change is conditional on the state it was decided from.
+   */
+  async sweep(): Promise<{ timedOut: number; requeued: number; failed: number }> {
+    const now = this.deps.clock.now();
+    const report = { timedOut: 0, requeued: 0, failed: 0 };
+    for (const due of await this.deps.executions.listDue(now, 100)) {
+      const stored = await this.deps.executions.get(due.jobId, due.executionId);
+      if (!stored || isTerminal(stored.execution.status)) continue;
+      const { execution } = stored;
+      const fields = { jobId: execution.job_id, executionId: execution.execution_id };
+      if (execution.status === 'running') {
+        if (execution.deadline_at !== null && Date.parse(execution.deadline_at) > now.getTime()) continue;
+        const ended = await this.deps.executions.transition(
+          execution.job_id,
+          execution.execution_id,
+          { from: ['running'], attempt: execution.attempt },
+          {
+            status: 'timed_out',
+            error_message: `No result within the ${runSettings(execution.config).timeoutSeconds} s timeout.`,
+            finished_at: now.toISOString(),
+            duration_ms: durationMs(execution.started_at, now),
+            leaseUntil: null,
+          },
+        );
+        if (ended) {
+          report.timedOut++;
+          this.deps.logger.warn('run timed out', fields);
+        }
+        continue;
+      }
+      const { timeoutSeconds } = runSettings(execution.config);
+      if (now.getTime() - Date.parse(execution.created_at) > timeoutSeconds * 1000) {
+        const failed = await this.deps.executions.transition(
+          execution.job_id,
+          execution.execution_id,
+          { from: ['queued'], attempt: execution.attempt },
+          {
+            status: 'failed',
+            error_message: truncate(
+              `Not started within its ${timeoutSeconds} s timeout (no worker took it from queue "${execution.queue}").`,
+            ),
+            finished_at: now.toISOString(),
+          },
+        );
+        if (failed) report.failed++;
+        continue;
+      }
+      const bumped = await this.deps.executions.transition(
+        execution.job_id,
+        execution.execution_id,
+        { from: ['queued'], attempt: execution.attempt },
+        { sweepAt: addSeconds(now, QUEUED_GRACE_SECONDS).toISOString() },
+      );
+      if (!bumped) continue;
+      try {
+        await this.deps.queue.send(execution.queue, {
+          job_id: execution.job_id,
+          execution_id: execution.execution_id,
+          attempt: execution.attempt,
+        });
+        report.requeued++;
+        this.deps.logger.info('queued run sent again', fields);
+      } catch (error) {
+        this.deps.logger.error('re-enqueue failed; next sweep retries', { ...fields, error });
+      }
+    }
+    return report;
+  }
+}
+
+function parseHistoryQuery(query: Record<string, string | undefined>) {
+  const problems: ErrorDetail[] = [];
+  const number = (name: string, fallback: number, min: number, max: number) => {
+    const text = query[name];
+    if (text === undefined) return fallback;
+    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!(value >= min && value <= max)) {
+      problems.push({ path: name, message: `must be a whole number from ${min} to ${max}`, code: 'invalid' });
+    }
+    return value;
+  };
+  for (const name of Object.keys(query)) {
+    if (!['limit', 'offset', 'cursor'].includes(name)) {
+      problems.push({ path: name, message: 'is not a known query parameter', code: 'unknown_field' });
+    }
+  }
+  const limit = number('limit', 50, 1, 100);
+  const offset = number('offset', 0, 0, MAX_HISTORY_OFFSET);
+  if (problems.length > 0) throw new ValidationError(problems);
+  return { limit, offset, ...(query.cursor !== undefined && { cursor: query.cursor }) };
+}
+
+function executionNotFound(executionId: string): NotFoundError {
+  return new NotFoundError(`No execution with id "${executionId.slice(0, 100)}" in this job.`);
+}

@@ -1,0 +1,245 @@
+import type { Execution, ExecutionRequest } from '../domain/execution.js';
+import { isTerminal } from '../domain/execution.js';
+import { retryDelaySeconds, runSettings } from '../domain/run-config.js';
+import type {
+  Clock,
+  DeploymentConfig,
+  EntityStore,
+  ExecutionChange,
+  ExecutionStore,
+  Logger,
+  RunMessage,
+  RunQueue,
+  SecretBox,
+  TargetInvoker,
+} from '../ports.js';
+import { entitySecretContext } from './entities.js';
+import { addSeconds, capOutput, durationMs, hashToken, newCallbackToken, truncate } from './run-helpers.js';
+import { QUEUED_GRACE_SECONDS } from './runs.js';
+
+export interface RunWorkerDeps {
+  entities: EntityStore;
+  executions: ExecutionStore;
+  queue: RunQueue;
+  secrets: SecretBox;
+  invoker: TargetInvoker;
+  deployment: DeploymentConfig;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Time kept back from the worker's own budget to record the outcome after a slow target. */
+const RECORD_MARGIN_MS = 5_000;
+
+/**
+ * Runs one attempt of an execution from a queue message: claim it, invoke the entity's target, record
+ * the outcome or schedule the next attempt. Every write is conditional on the state it was decided
+ * from, so a message delivered twice, or a worker that died mid-run, never produces a second record.
+ */
+export class RunWorker {
+  constructor(private readonly deps: RunWorkerDeps) {}
+
+  /** `budgetMs`: how long this worker may spend (the Lambda's remaining time). */
+  async handle(message: RunMessage, budgetMs: number): Promise<void> {
+    const { executions, logger, clock } = this.deps;
+    const fields = { jobId: message.job_id, executionId: message.execution_id, attempt: message.attempt };
+    const stored = await executions.get(message.job_id, message.execution_id);
+    if (!stored || isTerminal(stored.execution.status)) {
+      logger.info('message for a missing or finished run acknowledged', fields);
+      return;
+    }
+    // Each attempt gets a fresh callback token; only its hash is stored, with the claim.
+    const token = newCallbackToken(message.job_id);
+    const claimed = await this.claim(stored.execution, budgetMs, hashToken(token));
+    if (!claimed) {
+      logger.info('run already claimed; duplicate delivery acknowledged', fields);
+      return;
+    }
+    const now = clock.now();
+    const runFields = { ...fields, attempt: claimed.attempt };
+    if (claimed.attempt > claimed.max_attempts) {
+      await this.finish(claimed, 'failed', { error_message: 'The worker stopped during every attempt.' });
+      logger.error('run failed: workers stopped mid-run', runFields);
+      return;
+    }
+    const deadline = Date.parse(claimed.deadline_at as string);
+    if (deadline <= now.getTime()) {
+      await this.finish(claimed, 'timed_out', {
+        error_message: 'The deadline passed before the run could start.',
+      });
+      return;
+    }
+
+    const entity = await this.deps.entities.get(claimed.entity_id);
+    if (!entity) {
+      await this.finish(claimed, 'failed', {
+        error_message: `Entity "${claimed.entity_id}" no longer exists.`,
+      });
+      return;
+    }
+    const signingSecret =
+      entity.sealedSecret === null
+        ? null
+        : await this.deps.secrets.open(entity.sealedSecret, entitySecretContext(entity.entity.id));
+    const request = this.request(claimed, entity.entity, token);
+    const timeoutMs = Math.max(1, Math.min(deadline - now.getTime(), budgetMs - RECORD_MARGIN_MS));
+    logger.info('invoking target', {
+      ...runFields,
+      entityId: entity.entity.id,
+      target: entity.entity.target.type,
+    });
+    const outcome = await this.deps.invoker.invoke(entity.entity.target, request, {
+      signingSecret,
+      timeoutMs,
+    });
+    const after = clock.now();
+
+    if (outcome.kind === 'succeeded') {
+      await this.finish(claimed, 'succeeded', { ...capOutput(outcome.output), error_message: null });
+      logger.info('run succeeded', runFields);
+      return;
+    }
+    if (outcome.kind === 'accepted') {
+      // The target finishes through the callback; until the deadline no redelivery may take over.
+      await this.deps.executions.transition(
+        claimed.job_id,
+        claimed.execution_id,
+        { from: ['running'], attempt: claimed.attempt },
+        { leaseUntil: claimed.deadline_at, sweepAt: claimed.deadline_at as string },
+      );
+      logger.info('run accepted; waiting for callback', runFields);
+      return;
+    }
+    if (outcome.timedOut && after.getTime() >= deadline) {
+      await this.finish(claimed, 'timed_out', { error_message: truncate(outcome.error) });
+      logger.warn('run timed out', runFields);
+      return;
+    }
+    const settings = runSettings(claimed.config);
+    const delay = retryDelaySeconds(settings, claimed.attempt);
+    const canRetry =
+      outcome.retryable &&
+      claimed.attempt < claimed.max_attempts &&
+      after.getTime() + delay * 1000 < deadline;
+    if (!canRetry) {
+      await this.finish(claimed, 'failed', { error_message: truncate(outcome.error) });
+      logger.warn('run failed', { ...runFields, error: outcome.error });
+      return;
+    }
+    const requeued = await this.deps.executions.transition(
+      claimed.job_id,
+      claimed.execution_id,
+      { from: ['running'], attempt: claimed.attempt },
+      {
+        status: 'queued',
+        attempt: claimed.attempt + 1,
+        error_message: truncate(outcome.error),
+        leaseUntil: null,
+        sweepAt: addSeconds(after, delay + QUEUED_GRACE_SECONDS).toISOString(),
+      },
+    );
+    if (!requeued) return;
+    logger.warn('attempt failed; retrying', { ...runFields, delaySeconds: delay, error: outcome.error });
+    try {
+      await this.deps.queue.send(
+        claimed.queue,
+        { job_id: claimed.job_id, execution_id: claimed.execution_id, attempt: claimed.attempt + 1 },
+        delay,
+      );
+    } catch (error) {
+      logger.error('retry enqueue failed; the sweeper will send it', { ...runFields, error });
+    }
+  }
+
+  /**
+   * queued → running for the message's attempt; or, for a run whose worker's lease has lapsed (it died
+   * or timed out mid-run), running → running with the next attempt number.
+   */
+  private async claim(
+    execution: Execution,
+    budgetMs: number,
+    callbackTokenHash: string,
+  ): Promise<Execution | null> {
+    const now = this.deps.clock.now();
+    const leaseUntil = new Date(now.getTime() + budgetMs).toISOString();
+    const startedAt = execution.started_at ?? now.toISOString();
+    const deadlineAt =
+      execution.deadline_at ?? addSeconds(now, runSettings(execution.config).timeoutSeconds).toISOString();
+    const change: ExecutionChange = {
+      status: 'running',
+      started_at: startedAt,
+      deadline_at: deadlineAt,
+      leaseUntil,
+      sweepAt: deadlineAt,
+      callbackTokenHash,
+    };
+    if (execution.status === 'queued') {
+      return this.deps.executions.transition(
+        execution.job_id,
+        execution.execution_id,
+        { from: ['queued'], attempt: execution.attempt },
+        change,
+      );
+    }
+    return this.deps.executions.transition(
+      execution.job_id,
+      execution.execution_id,
+      { from: ['running'], attempt: execution.attempt, leaseExpiredBefore: now.toISOString() },
+      { ...change, attempt: execution.attempt + 1 },
+    );
+  }
+
+  private async finish(
+    execution: Execution,
+    status: 'succeeded' | 'failed' | 'timed_out',
+    fields: Pick<ExecutionChange, 'output' | 'output_truncated' | 'error_message'>,
+  ): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.executions.transition(
+      execution.job_id,
+      execution.execution_id,
+      { from: ['running'], attempt: execution.attempt },
+      {
+        status,
+        ...fields,
+        finished_at: now.toISOString(),
+        duration_ms: durationMs(execution.started_at, now),
+        leaseUntil: null,
+      },
+    );
+  }
+
+  private request(
+    execution: Execution,
+    entity: { id: string; type: string; name: string },
+    token: string,
+  ): ExecutionRequest {
+    const environment =
+      execution.environment_name === null
+        ? null
+        : {
+            name: execution.environment_name,
+            variables: this.deps.deployment.environments[execution.environment_name]?.variables ?? {},
+          };
+    return {
+      execution_id: execution.execution_id,
+      workflow_id: execution.workflow_id,
+      job_id: execution.job_id,
+      job_name: execution.job_name,
+      entity: { id: entity.id, type: entity.type, name: entity.name },
+      trigger_type: execution.trigger_type,
+      prompt: execution.prompt,
+      system_prompt: execution.system_prompt,
+      parameters: execution.parameters,
+      config: execution.config,
+      metadata: execution.metadata,
+      environment,
+      attempt: execution.attempt,
+      deadline_at: execution.deadline_at as string,
+      callback: {
+        url: `${this.deps.deployment.publicBaseUrl.replace(/\/$/, '')}/executions/${execution.execution_id}/callback`,
+        token,
+      },
+    };
+  }
+}

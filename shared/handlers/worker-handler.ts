@@ -1,0 +1,61 @@
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { RunWorker, type RunWorkerDeps } from '../app/worker.js';
+
+const RunMessageSchema = z.object({
+  job_id: z.string().min(1),
+  execution_id: z.string().min(1),
+  attempt: z.number().int().min(1),
+});
+
+/** Time kept back when the function's own budget is unknown (no Lambda context deadline). */
+const DEFAULT_BUDGET_MS = 60_000;
+
+/**
+ * The worker Lambda: each SQS record is one attempt of one execution. Records run concurrently and
+ * report failures individually (partial batch response), so one bad record never redelivers the rest.
+ * A record that is not a run message can never succeed; it is logged with its body and acknowledged.
+ */
+export function makeWorkerHandler(deps: RunWorkerDeps) {
+  const worker = new RunWorker(deps);
+  return middy<SQSEvent, SQSBatchResponse>().handler(async (event, context: Context) => {
+    const budgetMs = context.getRemainingTimeInMillis?.() ?? DEFAULT_BUDGET_MS;
+    const results = await Promise.allSettled(
+      event.Records.map(async (record) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(record.body);
+        } catch {
+          body = undefined;
+        }
+        const parsed = RunMessageSchema.safeParse(body);
+        if (!parsed.success) {
+          deps.logger.error('unreadable run message dropped', {
+            messageId: record.messageId,
+            body: record.body.slice(0, 500),
+          });
+          return;
+        }
+        try {
+          await worker.handle(parsed.data, budgetMs);
+        } catch (error) {
+          deps.logger.error('run message failed; it will be redelivered', {
+            messageId: record.messageId,
+            jobId: parsed.data.job_id,
+            executionId: parsed.data.execution_id,
+            error,
+          });
+          throw error;
+        }
+      }),
+    );
+    return {
+      batchItemFailures: results.flatMap((result, index) =>
+        result.status === 'rejected'
+          ? [{ itemIdentifier: (event.Records[index] as { messageId: string }).messageId }]
+          : [],
+      ),
+    };
+  });
+}

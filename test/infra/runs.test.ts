@@ -1,0 +1,530 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type DeploymentConfig,
+  deploymentNames,
+  getDeploymentConfig,
+  resolveDeploymentConfig,
+  runDefaults,
+} from '../../infra/aws/config.js';
+import { visibilityTimeoutFactor } from '../../infra/aws/stack.js';
+import {
+  actionsByResource,
+  allPolicyDocuments,
+  asArray,
+  buildApp,
+  logGroupIdOf,
+  logicalIdOf,
+  propertiesOf,
+  removeOutdirs,
+  renderCfnString,
+  resourcesOf,
+  roleIdOf,
+  roleStatements,
+  statementsOf,
+} from './support.js';
+
+afterAll(removeOutdirs);
+
+const queueNames = ['default', 'production', 'security'];
+const sendActions = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+const consumeActions = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+];
+const tableActions = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:UpdateItem',
+];
+
+/** The ids and names a test needs to read the template of one app. */
+function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
+  const built = buildApp(env, overrides);
+  const { stack } = built;
+  const template = Template.fromStack(stack);
+  const tableId = logicalIdOf(stack, stack.table);
+  const keyId = logicalIdOf(stack, stack.secretsKey);
+  const queueIds = new Map(
+    [...stack.workerQueues].map(([name, { queue }]) => [name, logicalIdOf(stack, queue)] as const),
+  );
+  const dlqIds = new Map(
+    [...stack.workerQueues].map(
+      ([name, { deadLetterQueue }]) => [name, logicalIdOf(stack, deadLetterQueue)] as const,
+    ),
+  );
+  const workerIds = new Map([...stack.workerFunctions].map(([name, fn]) => [name, logicalIdOf(stack, fn)]));
+  const sweeperId = logicalIdOf(stack, stack.sweeperFunction);
+  const httpApiId = logicalIdOf(stack, stack.httpApi);
+
+  /** Names the resources of a function's policies, with the actions allowed on each. */
+  const reachedBy = (functionId: string): Map<string, string[]> => {
+    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const names = new Map<string, string>([
+      [JSON.stringify(tableArn), 'table'],
+      [JSON.stringify({ 'Fn::Join': ['', [tableArn, '/index/*']] }), 'table indexes'],
+      [JSON.stringify({ 'Fn::GetAtt': [keyId, 'Arn'] }), 'key'],
+      [JSON.stringify({ 'Fn::GetAtt': [logGroupIdOf(template, functionId), 'Arn'] }), 'log group'],
+      ...[...queueIds].map(
+        ([name, id]) => [JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }), `queue ${name}`] as const,
+      ),
+    ]);
+    const byResource = actionsByResource(roleStatements(template, roleIdOf(template, functionId)));
+    return new Map([...byResource].map(([resource, actions]) => [names.get(resource) ?? resource, actions]));
+  };
+
+  return { ...built, template, tableId, keyId, queueIds, dlqIds, workerIds, sweeperId, httpApiId, reachedBy };
+}
+
+function variablesOf(template: Template, functionId: string): Record<string, unknown> {
+  const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
+  return (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+describe('worker queues', () => {
+  const { config, template, queueIds, dlqIds, workerIds, stack } = inspect('dev');
+
+  it('are the default queue plus the configured ones', () => {
+    // Assess
+    expect([...stack.workerQueues.keys()]).toEqual(queueNames);
+    expect(Object.keys(resourcesOf(template, 'AWS::SQS::Queue'))).toHaveLength(2 * queueNames.length);
+  });
+
+  it.each(queueNames)('%s: encrypted queue redriving to its DLQ after maxReceiveCount', (name) => {
+    // Prepare
+    const queue = propertiesOf(template, 'AWS::SQS::Queue', queueIds.get(name) as string);
+    const dlq = propertiesOf(template, 'AWS::SQS::Queue', dlqIds.get(name) as string);
+
+    // Assess
+    expect(queue).toMatchObject({
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqIds.get(name), 'Arn'] },
+        maxReceiveCount: config.maxReceiveCount,
+      },
+    });
+    expect(config.maxReceiveCount).toBe(runDefaults.maxReceiveCount);
+    expect(dlq).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    expect(dlq.RedrivePolicy).toBeUndefined();
+  });
+
+  it.each(queueNames)('%s: visibility timeout is exactly 6× its worker timeout', (name) => {
+    // Prepare
+    const queue = propertiesOf(template, 'AWS::SQS::Queue', queueIds.get(name) as string);
+    const worker = propertiesOf(template, 'AWS::Lambda::Function', workerIds.get(name) as string);
+
+    // Assess
+    expect(visibilityTimeoutFactor).toBe(6);
+    expect(worker.Timeout).toBe(config.workerTimeoutSeconds);
+    expect(queue.VisibilityTimeout).toBe(6 * config.workerTimeoutSeconds);
+  });
+
+  it.each(queueNames)('%s: queue and DLQ deny every request not made over TLS', (name) => {
+    // Prepare
+    const policies = Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy'));
+
+    // Assess
+    for (const id of [queueIds.get(name), dlqIds.get(name)]) {
+      const policy = policies.find(
+        (candidate) => JSON.stringify(candidate.Properties?.Queues) === JSON.stringify([{ Ref: id }]),
+      );
+      expect(policy, `SSL policy of ${id}`).toBeDefined();
+      expect(statementsOf(policy?.Properties?.PolicyDocument)).toEqual([
+        {
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+        },
+      ]);
+    }
+  });
+
+  it('use the configured worker timeout and maxReceiveCount', () => {
+    // Act
+    const custom = Template.fromStack(
+      buildApp('dev', { workerTimeoutSeconds: 120, maxReceiveCount: 3 }).stack,
+    );
+
+    // Assess
+    const queues = Object.values(resourcesOf(custom, 'AWS::SQS::Queue')).filter(
+      (queue) => queue.Properties?.RedrivePolicy !== undefined,
+    );
+    expect(queues).toHaveLength(queueNames.length);
+    for (const queue of queues) {
+      expect(queue.Properties).toMatchObject({
+        VisibilityTimeout: 720,
+        RedrivePolicy: { maxReceiveCount: 3 },
+      });
+    }
+  });
+
+  it.each(queueNames)('%s: an alarm fires on the first message in the DLQ', (name) => {
+    // Prepare
+    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).filter(
+      (alarm) =>
+        JSON.stringify(alarm.Properties?.Dimensions) ===
+        JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqIds.get(name), 'QueueName'] } }]),
+    );
+
+    // Assess
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('has one DLQ alarm per queue and none on the work queues', () => {
+    // Assess
+    expect(Object.keys(resourcesOf(template, 'AWS::CloudWatch::Alarm'))).toHaveLength(queueNames.length);
+  });
+});
+
+describe('worker functions', () => {
+  const { config, template, tableId, keyId, queueIds, workerIds, httpApiId, reachedBy } = inspect('dev');
+
+  it.each(queueNames)('%s: consumes its queue in batches of 10, reporting partial batch failures', (name) => {
+    // Prepare
+    const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping')).filter(
+      (mapping) =>
+        JSON.stringify(mapping.Properties?.FunctionName) === JSON.stringify({ Ref: workerIds.get(name) }),
+    );
+
+    // Assess
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.Properties).toEqual(
+      expect.objectContaining({
+        EventSourceArn: { 'Fn::GetAtt': [queueIds.get(name), 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: 1,
+      }),
+    );
+  });
+
+  it.each(queueNames)('%s: gets the run environment, the key and the public API URL', (name) => {
+    // Act
+    const variables = variablesOf(template, workerIds.get(name) as string);
+
+    // Assess
+    expect(Object.keys(variables).sort()).toEqual(
+      [
+        'TABLE_NAME',
+        'QUEUE_URLS',
+        'KMS_KEY_ID',
+        'PUBLIC_BASE_URL',
+        'DEPLOYMENT_CONFIG',
+        'EXECUTION_RETENTION_DAYS',
+        'LOG_LEVEL',
+        'NODE_OPTIONS',
+      ].sort(),
+    );
+    expect(variables).toMatchObject({
+      TABLE_NAME: { Ref: tableId },
+      KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      PUBLIC_BASE_URL: { 'Fn::GetAtt': [httpApiId, 'ApiEndpoint'] },
+      EXECUTION_RETENTION_DAYS: String(config.executionRetentionDays),
+      LOG_LEVEL: config.logLevel,
+    });
+    // Every worker queue, so a retry can be sent to any queue.
+    expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual(
+      Object.fromEntries(queueNames.map((queue) => [queue, `<${queueIds.get(queue)}>`])),
+    );
+    expect(JSON.parse(variables.DEPLOYMENT_CONFIG as string)).toEqual({
+      defaultQueue: 'default',
+      queues: config.queues,
+      environments: config.environments,
+    });
+  });
+
+  it.each(queueNames)(
+    '%s: reaches exactly the table, key (decrypt), worker queues and its log group',
+    (name) => {
+      // Act
+      const reached = reachedBy(workerIds.get(name) as string);
+
+      // Assess
+      expect(new Set(reached.keys())).toEqual(
+        new Set([
+          'table',
+          'table indexes',
+          'key',
+          'log group',
+          ...queueNames.map((queue) => `queue ${queue}`),
+        ]),
+      );
+      expect(reached.get('table')).toEqual(tableActions);
+      expect(reached.get('key')).toEqual(['kms:Decrypt']);
+      expect(reached.get('log group')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      for (const queue of queueNames) {
+        // Its own queue: consumed by the event source mapping, and sent to for retries.
+        const expected = queue === name ? [...consumeActions, ...sendActions].sort() : sendActions;
+        expect(reached.get(`queue ${queue}`), queue).toEqual(expected);
+      }
+    },
+  );
+
+  it('may invoke no Lambda function when lambdaTargets is empty', () => {
+    // Prepare
+    const actions = allPolicyDocuments(template)
+      .flatMap(statementsOf)
+      .flatMap((statement) => asArray(statement.Action));
+
+    // Assess
+    expect(config.lambdaTargets).toEqual([]);
+    expect(actions).not.toContain('lambda:InvokeFunction');
+  });
+
+  describe('with lambdaTargets configured', () => {
+    const arn = 'arn:aws:lambda:eu-west-1:123456789012:function:reviewer:live';
+    const withTargets = inspect('dev', { lambdaTargets: ['summarizer', arn] });
+    const summarizerArn = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':lambda:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':function:summarizer',
+        ],
+      ],
+    };
+
+    it.each(queueNames)('%s: may invoke exactly the configured functions', (name) => {
+      // Act
+      const reached = withTargets.reachedBy(withTargets.workerIds.get(name) as string);
+      const invocable = [...reached]
+        .filter(([, actions]) => actions.includes('lambda:InvokeFunction'))
+        .map(([resource, actions]) => {
+          expect(actions).toEqual(['lambda:InvokeFunction']);
+          return JSON.parse(resource) as unknown;
+        });
+
+      // Assess
+      expect(invocable).toEqual([summarizerArn, arn]);
+    });
+
+    it('lets no other function invoke them, and still has no "*" resource', () => {
+      // Prepare
+      const others = [withTargets.sweeperId, logicalIdOf(withTargets.stack, withTargets.stack.apiFunction)];
+
+      // Act
+      const statements = allPolicyDocuments(withTargets.template).flatMap(statementsOf);
+
+      // Assess
+      for (const id of others) {
+        const actions = [...withTargets.reachedBy(id).values()].flat();
+        expect(actions).not.toContain('lambda:InvokeFunction');
+      }
+      for (const statement of statements) expect(asArray(statement.Resource)).not.toContain('*');
+    });
+
+    it('still passes cdk-nag', () => {
+      // Act
+      const report = new AwsSolutionsChecks().validateScope(withTargets.app);
+
+      // Assess
+      expect(report.violations.map((violation) => `${violation.severity} ${violation.ruleName}`)).toEqual([]);
+    });
+  });
+});
+
+describe('sweeper', () => {
+  const { template, tableId, queueIds, sweeperId, reachedBy, config } = inspect('dev');
+
+  it('runs on a schedule every sweepIntervalMinutes', () => {
+    // Prepare
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+
+    // Assess
+    expect(config.sweepIntervalMinutes).toBe(1);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [sweeperId, 'Arn'] } }],
+    });
+  });
+
+  it('follows a configured interval', () => {
+    // Act
+    const custom = Template.fromStack(buildApp('dev', { sweepIntervalMinutes: 5 }).stack);
+
+    // Assess
+    custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+  });
+
+  it('may be invoked by its rule only', () => {
+    // Prepare
+    const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter((permission) =>
+      JSON.stringify(permission.Properties?.FunctionName).includes(sweeperId),
+    );
+
+    // Assess
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]?.Properties).toMatchObject({
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [Object.keys(resourcesOf(template, 'AWS::Events::Rule'))[0], 'Arn'] },
+    });
+  });
+
+  it('gets the table, queues, deployment config, retention and log level (no key: it opens no secret)', () => {
+    // Act
+    const variables = variablesOf(template, sweeperId);
+
+    // Assess
+    expect(Object.keys(variables).sort()).toEqual(
+      [
+        'TABLE_NAME',
+        'QUEUE_URLS',
+        'DEPLOYMENT_CONFIG',
+        'EXECUTION_RETENTION_DAYS',
+        'LOG_LEVEL',
+        'NODE_OPTIONS',
+      ].sort(),
+    );
+    expect(variables.TABLE_NAME).toEqual({ Ref: tableId });
+    expect(variables.EXECUTION_RETENTION_DAYS).toBe(String(config.executionRetentionDays));
+    expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual(
+      Object.fromEntries(queueNames.map((queue) => [queue, `<${queueIds.get(queue)}>`])),
+    );
+  });
+
+  it('reaches exactly the table, the worker queues (send) and its log group', () => {
+    // Act
+    const reached = reachedBy(sweeperId);
+
+    // Assess
+    expect(new Set(reached.keys())).toEqual(
+      new Set(['table', 'table indexes', 'log group', ...queueNames.map((queue) => `queue ${queue}`)]),
+    );
+    for (const queue of queueNames) expect(reached.get(`queue ${queue}`)).toEqual(sendActions);
+  });
+});
+
+describe('secrets key', () => {
+  it.each(['dev', 'prod'])('rotates and is retained with the table in %s', (env) => {
+    // Act
+    const template = Template.fromStack(buildApp(env).stack);
+
+    // Assess
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { EnableKeyRotation: true },
+    });
+  });
+
+  it('is deleted with the throwaway test deployment', () => {
+    // Act
+    const template = Template.fromStack(buildApp('test').stack);
+
+    // Assess
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Delete',
+      Properties: { EnableKeyRotation: true },
+    });
+  });
+});
+
+describe('run settings of the deployment config', () => {
+  const dev = getDeploymentConfig('dev');
+
+  it('fills in the defaults', () => {
+    // Act
+    const resolved = resolveDeploymentConfig(dev);
+
+    // Assess
+    expect(resolved).toMatchObject({
+      workerTimeoutSeconds: 300,
+      maxReceiveCount: 5,
+      executionRetentionDays: 90,
+      sweepIntervalMinutes: 1,
+      queues: ['production', 'security'],
+      environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
+      lambdaTargets: [],
+    });
+  });
+
+  it.each(deploymentNames)('accepts the %s deployment as written', (name) => {
+    // Act
+    const resolve = () => resolveDeploymentConfig(getDeploymentConfig(name));
+
+    // Assess
+    expect(resolve).not.toThrow();
+  });
+
+  it('fails synthesis, naming the queue, when an environment uses an undeclared queue', () => {
+    // Act
+    const build = () => buildApp('dev', { environments: { staging: { queue: 'staging', variables: {} } } });
+
+    // Assess
+    expect(build).toThrow(
+      'environment "staging" uses unknown queue "staging"; expected one of: default, production, security',
+    );
+  });
+
+  it('accepts an environment on the default queue', () => {
+    // Act
+    const build = () => buildApp('dev', { environments: { sandbox: { queue: 'default', variables: {} } } });
+
+    // Assess
+    expect(build).not.toThrow();
+  });
+
+  it.each([
+    [{ queues: ['has space'] }, 'queue name "has space" must be 1-64 letters, digits, "-" or "_"'],
+    [{ queues: ['x'.repeat(65)] }, 'must be 1-64 letters'],
+    [{ queues: ['default'] }, 'queue "default" always exists'],
+    [{ queues: ['a', 'a'] }, 'queue "a" is listed twice'],
+    [
+      { environments: { 'prod/eu': { queue: 'default', variables: {} } } },
+      'environment name "prod/eu" must be 1-64 letters',
+    ],
+    [{ lambdaTargets: ['*'] }, 'lambdaTargets entry "*" must be a function name'],
+    [{ lambdaTargets: ['arn:aws:lambda:eu-west-1:123456789012:function:*'] }, 'without wildcards'],
+    [{ workerTimeoutSeconds: 901 }, 'workerTimeoutSeconds must be an integer from 1 to 900, got 901'],
+    [{ maxReceiveCount: 0 }, 'maxReceiveCount must be an integer from 1 to 1000, got 0'],
+    [{ executionRetentionDays: 1.5 }, 'executionRetentionDays must be an integer'],
+    [{ sweepIntervalMinutes: 0 }, 'sweepIntervalMinutes must be an integer'],
+  ] satisfies [Partial<DeploymentConfig>, string][])('rejects %j', (overrides, message) => {
+    // Act
+    const build = () => buildApp('dev', overrides);
+
+    // Assess
+    expect(build).toThrow('Invalid config of deployment "dev"');
+    expect(build).toThrow(message);
+  });
+
+  it('lists every problem at once', () => {
+    // Act
+    const resolve = () =>
+      resolveDeploymentConfig({ ...dev, queues: ['bad name'], maxReceiveCount: 0, lambdaTargets: ['*'] });
+
+    // Assess
+    expect(resolve).toThrow(/bad name[\s\S]*lambdaTargets[\s\S]*maxReceiveCount/);
+  });
+});

@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CfnElement, Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { expect } from 'vitest';
+import type { DeploymentConfig } from '../../infra/aws/config.js';
+import { createJobsApp, type JobsApp } from '../../infra/aws/jobs-app.js';
+
+// No asset bundling: these tests look at the template only (bundle-load.test.ts covers the bundles).
+const noBundling = { 'aws:cdk:bundling-stacks': [] };
+
+// Each app synthesizes into its own temporary directory, removed by removeOutdirs().
+const outdirs: string[] = [];
+
+/** Removes the output directories of every app built by {@link buildApp}; call it from `afterAll`. */
+export function removeOutdirs(): void {
+  for (const outdir of outdirs.splice(0)) rmSync(outdir, { recursive: true, force: true });
+}
+
+/**
+ * Builds the app for the `env` deployment (the `env` context; none: the default) without bundling, with
+ * `overrides` replacing fields of that deployment's config.
+ */
+export function buildApp(env?: string, overrides?: Partial<DeploymentConfig>): JobsApp {
+  const outdir = mkdtempSync(join(tmpdir(), 'jobs-stack-test-'));
+  outdirs.push(outdir);
+  return createJobsApp(
+    { outdir, context: env === undefined ? noBundling : { ...noBundling, env } },
+    overrides,
+  );
+}
+
+export type CfnResource = {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+  DeletionPolicy?: string;
+};
+
+export function resourcesOf(template: Template, type: string): Record<string, CfnResource> {
+  return template.findResources(type) as Record<string, CfnResource>;
+}
+
+export function propertiesOf(template: Template, type: string, logicalId: string): Record<string, unknown> {
+  const resource = resourcesOf(template, type)[logicalId];
+  if (!resource) throw new Error(`no ${type} ${logicalId} in the template`);
+  return resource.Properties ?? {};
+}
+
+export function onlyLogicalId(template: Template, type: string): string {
+  const ids = Object.keys(template.findResources(type));
+  expect(ids, `exactly one ${type}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
+/** Logical id of the CloudFormation resource behind an L2 construct. */
+export function logicalIdOf(stack: Stack, construct: IConstruct): string {
+  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+export type PolicyStatement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+export function statementsOf(document: unknown): PolicyStatement[] {
+  return (document as { Statement: PolicyStatement[] }).Statement;
+}
+
+/** Every policy document of the stack: inline and attached policies, role inline policies, managed policies. */
+export function allPolicyDocuments(template: Template): unknown[] {
+  const documents: unknown[] = [];
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const policy of Object.values(resourcesOf(template, type))) {
+      documents.push(policy.Properties?.PolicyDocument);
+    }
+  }
+  for (const role of Object.values(resourcesOf(template, 'AWS::IAM::Role'))) {
+    for (const policy of (role.Properties?.Policies as { PolicyDocument: unknown }[] | undefined) ?? []) {
+      documents.push(policy.PolicyDocument);
+    }
+  }
+  return documents;
+}
+
+export const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Logical id of the execution role of the function `functionId`. */
+export function roleIdOf(template: Template, functionId: string): string {
+  const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
+  return (fn.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+}
+
+/** Logical id of the log group of the function `functionId`. */
+export function logGroupIdOf(template: Template, functionId: string): string {
+  const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
+  return (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+}
+
+/** The statements of every IAM policy attached to the role `roleId`. */
+export function roleStatements(template: Template, roleId: string): PolicyStatement[] {
+  return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+    .filter((policy) =>
+      ((policy.Properties?.Roles ?? []) as unknown[]).some(
+        (role) => JSON.stringify(role) === JSON.stringify({ Ref: roleId }),
+      ),
+    )
+    .flatMap((policy) => statementsOf(policy.Properties?.PolicyDocument));
+}
+
+/** Each resource the statements reach, with the actions allowed on it (keyed by its JSON). */
+export function actionsByResource(statements: PolicyStatement[]): Map<string, string[]> {
+  const byResource = new Map<string, string[]>();
+  for (const statement of statements) {
+    expect(statement.Effect).toBe('Allow');
+    for (const resource of asArray(statement.Resource)) {
+      const key = JSON.stringify(resource);
+      byResource.set(key, [...(byResource.get(key) ?? []), ...asArray(statement.Action)].sort());
+    }
+  }
+  return byResource;
+}
+
+/**
+ * Renders a CloudFormation string value, turning `{"Ref": "X"}` into `<X>` and `Fn::GetAtt` into `<X.Attr>`
+ * inside an `Fn::Join`, so JSON built from tokens (QUEUE_URLS) can be parsed and compared.
+ */
+export function renderCfnString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const object = value as Record<string, unknown>;
+  if ('Ref' in object) return `<${String(object.Ref)}>`;
+  if ('Fn::GetAtt' in object) return `<${(object['Fn::GetAtt'] as string[]).join('.')}>`;
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    return parts.map(renderCfnString).join(separator);
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
