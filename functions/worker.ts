@@ -7,6 +7,8 @@ import { awsWorkerDeps } from './aws-deps.js';
 let worker: ReturnType<typeof makeWorkerHandler> | undefined;
 
 export const handler = (event: SQSEvent, context: Context) => {
-  worker ??= makeWorkerHandler(awsWorkerDeps());
+  worker ??= makeWorkerHandler(awsWorkerDeps(), {
+    maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? 5),
+  });
   return worker(event, context);
 };

@@ -183,11 +183,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(() => server.close());
     deployment.publicBaseUrl = url;
 
-    const worker = makeWorkerHandler({ ...common, invoker: createTargetInvoker() });
+    const maxReceiveCount = options.maxReceiveCount ?? 5;
+    const worker = makeWorkerHandler({ ...common, invoker: createTargetInvoker() }, { maxReceiveCount });
     queues.start({
       handler: worker,
       functionTimeoutMs: options.workerTimeoutMs ?? 60_000,
-      maxReceiveCount: options.maxReceiveCount ?? 5,
+      maxReceiveCount,
       onDeadLetter: (queue, message) => {
         // The execution itself is finished by the sweeper once its deadline passes.
         logger.error('run message moved to the dead-letter list', {

@@ -152,6 +152,34 @@ export class RunWorker {
   }
 
   /**
+   * The message's last delivery failed and it is about to move to the dead-letter queue: end the run
+   * as `failed` with the reason, so it is never left hanging until its deadline.
+   */
+  async abandon(message: RunMessage, reason: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const stored = await this.deps.executions.get(message.job_id, message.execution_id);
+    if (!stored || isTerminal(stored.execution.status)) return;
+    const ended = await this.deps.executions.transition(
+      message.job_id,
+      message.execution_id,
+      { from: ['queued', 'running'], attempt: stored.execution.attempt },
+      {
+        status: 'failed',
+        error_message: truncate(reason),
+        finished_at: now.toISOString(),
+        duration_ms: durationMs(stored.execution.started_at, now),
+        leaseUntil: null,
+      },
+    );
+    if (ended) {
+      this.deps.logger.error('run failed: its message went to the dead-letter queue', {
+        jobId: message.job_id,
+        executionId: message.execution_id,
+      });
+    }
+  }
+
+  /**
    * queued → running for the message's attempt; or, for a run whose worker's lease has lapsed (it died
    * or timed out mid-run), running → running with the next attempt number.
    */

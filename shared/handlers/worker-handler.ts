@@ -16,8 +16,11 @@ const DEFAULT_BUDGET_MS = 60_000;
  * The worker Lambda: each SQS record is one attempt of one execution. Records run concurrently and
  * report failures individually (partial batch response), so one bad record never redelivers the rest.
  * A record that is not a run message can never succeed; it is logged with its body and acknowledged.
+ * On a record's last delivery (`maxReceiveCount`, as the queue's redrive policy) a failure also ends
+ * its run as `failed` with the reason before the message moves to the dead-letter queue.
  */
-export function makeWorkerHandler(deps: RunWorkerDeps) {
+export function makeWorkerHandler(deps: RunWorkerDeps, options: { maxReceiveCount?: number } = {}) {
+  const maxReceiveCount = options.maxReceiveCount ?? 5;
   const worker = new RunWorker(deps);
   return middy<SQSEvent, SQSBatchResponse>().handler(async (event, context: Context) => {
     const budgetMs = context.getRemainingTimeInMillis?.() ?? DEFAULT_BUDGET_MS;
@@ -40,12 +43,26 @@ export function makeWorkerHandler(deps: RunWorkerDeps) {
         try {
           await worker.handle(parsed.data, budgetMs);
         } catch (error) {
-          deps.logger.error('run message failed; it will be redelivered', {
-            messageId: record.messageId,
-            jobId: parsed.data.job_id,
-            executionId: parsed.data.execution_id,
-            error,
-          });
+          const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+          const last = receives >= maxReceiveCount;
+          deps.logger.error(
+            last ? 'run message failed its last delivery' : 'run message failed; it will be redelivered',
+            {
+              messageId: record.messageId,
+              jobId: parsed.data.job_id,
+              executionId: parsed.data.execution_id,
+              receives,
+              error,
+            },
+          );
+          if (last) {
+            const reason = `Processing failed on all ${receives} deliveries: ${error instanceof Error ? error.message : String(error)}`;
+            await worker.abandon(parsed.data, reason).catch((abandonError: unknown) => {
+              deps.logger.error('could not mark the run failed; the sweeper will end it', {
+                error: abandonError,
+              });
+            });
+          }
           throw error;
         }
       }),

@@ -8,6 +8,15 @@ let client: ControlPlaneClient;
 beforeAll(async () => {
   runtime = await startTestRuntime();
   client = new ControlPlaneClient({ baseUrl: runtime.url, apiKey: runtime.apiKey });
+  // Jobs must name existing entities of their type; jobs without one run on the deployment default.
+  const echo = { type: 'echo' } as const;
+  await Promise.all([
+    client.entities.create({ id: 'agent-uuid', type: 'agent', name: 'Agent', target: echo }),
+    client.entities.create({ id: 'backup-agent-uuid', type: 'agent', name: 'Backup agent', target: echo }),
+    client.entities.create({ id: 'deployment-team-uuid', type: 'team', name: 'Deployment team', target: echo }),
+    client.entities.create({ id: 'security-team-uuid', type: 'team', name: 'Security team', target: echo }),
+    client.entities.create({ type: 'workflow', name: 'Default workflow', target: echo, default: true }),
+  ]);
 });
 
 afterAll(async () => {

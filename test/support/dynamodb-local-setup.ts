@@ -15,6 +15,7 @@ interface SharedInstance {
 
 // Vitest runs a global setup once per project that inherits it (each with its own module instance), so
 // the instance lives on globalThis and the last teardown stops it: one java for the whole run.
+const PROJECTS_USING_DYNAMODB = ['integration', 'e2e'];
 const SHARED = Symbol.for('serverless-jobs.test.dynamodb-local');
 const registry = globalThis as typeof globalThis & { [SHARED]?: SharedInstance };
 
@@ -24,6 +25,8 @@ const registry = globalThis as typeof globalThis & { [SHARED]?: SharedInstance }
  * `startDynamoDbLocal` still kills java.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Only these projects talk to DynamoDB; unit and infra runs (and the root) need no java.
+  if (!PROJECTS_USING_DYNAMODB.includes(project.name)) return async () => {};
   let shared = registry[SHARED];
   if (!shared) {
     shared = { started: startDynamoDbLocal({ dataPath: null }), users: 0 };
