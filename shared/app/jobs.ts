@@ -69,6 +69,7 @@ export class JobService {
         this.deps.logger.info('job deleted', { jobId: id });
         return;
       }
+      await conflictPause(attempt);
     }
     throw new ConflictError(`Job ${id} is being changed by other requests; try again.`);
   }
@@ -91,6 +92,7 @@ export class JobService {
         return written.job;
       }
       this.deps.logger.debug('job update conflicted; retrying', { jobId: id, attempt });
+      await conflictPause(attempt);
     }
     throw new ConflictError(`Job ${id} is being changed by other requests; try again.`);
   }
@@ -124,6 +126,11 @@ export class JobService {
     if (problems.length > 0) throw new ValidationError(problems);
     if (spec.entity_id === null && !(await this.deps.entities.getDefault())) throw noEntityError();
   }
+}
+
+/** A short random pause before retrying a lost race, so racing writers stop colliding in lockstep. */
+function conflictPause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
 }
 
 function sameSpec(a: JobSpec, b: JobSpec): boolean {
