@@ -91,6 +91,9 @@ export class JobsResource {
         parameters: options.parameters ?? {},
         ...(options.config_override !== undefined && { config_override: options.config_override }),
       },
+      ...(options.idempotency_key !== undefined && {
+        headers: { 'idempotency-key': options.idempotency_key },
+      }),
     });
   }
 
@@ -126,6 +129,8 @@ export interface TriggerOptions {
   parameters?: Record<string, unknown>;
   /** Overrides of the job's `config` for this run only (e.g. `{ timeout: 7200 }`). */
   config_override?: Record<string, unknown>;
+  /** Sent as `Idempotency-Key`: repeating a trigger with the same key returns the first execution. */
+  idempotency_key?: string;
 }
 
 export interface ExecutionHistoryOptions {

@@ -16,7 +16,7 @@ export class Transport {
   async request<T>(
     method: string,
     path: string,
-    init: { body?: unknown; query?: Record<string, QueryValue> } = {},
+    init: { body?: unknown; query?: Record<string, QueryValue>; headers?: Record<string, string> } = {},
   ): Promise<T> {
     const url = new URL(
       path.replace(/^\//, ''),
@@ -30,6 +30,7 @@ export class Transport {
       accept: 'application/json',
     };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
+    Object.assign(headers, init.headers);
     let response: Response;
     try {
       response = await this.options.fetch(url, {

@@ -68,14 +68,23 @@ export interface RunTrigger {
 export class RunService {
   constructor(private readonly deps: RunServiceDeps) {}
 
-  /** `POST /jobs/{id}/trigger`. */
-  async trigger(jobId: string, body: unknown): Promise<TriggerResponse> {
+  /**
+   * `POST /jobs/{id}/trigger`. With an idempotency key (the `Idempotency-Key` header), a repeated
+   * request returns the first execution instead of starting another.
+   */
+  async trigger(jobId: string, body: unknown, idempotencyKey?: string): Promise<TriggerResponse> {
     const input = parseOrThrow(TriggerRequestSchema, body);
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw new ValidationError([
+        { path: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters', code: 'invalid' },
+      ]);
+    }
     const job = await this.deps.jobs.get(jobId);
     const outcome = await this.startRun(job, {
       trigger_type: 'manual',
       parameters: input.parameters,
       config_override: input.config_override,
+      ...(idempotencyKey !== undefined && { dedupeKey: `manual:${idempotencyKey}` }),
     });
     const { execution } = outcome;
     return {

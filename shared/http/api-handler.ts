@@ -114,7 +114,11 @@ export function apiRoutes({ jobs: service, entities, runs }: Services): Route[] 
       handle: async (request) =>
         json(
           202,
-          await runs.trigger(id(request), request.rawBody.length === 0 ? {} : readJsonObject(request)),
+          await runs.trigger(
+            id(request),
+            request.rawBody.length === 0 ? {} : readJsonObject(request),
+            request.headers['idempotency-key'],
+          ),
         ),
     },
     {
