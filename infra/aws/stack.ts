@@ -20,14 +20,16 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -44,7 +46,7 @@ export interface JobsStackProps extends StackProps {
   readonly config: DeploymentConfig;
 }
 
-/** Control-plane routes served by the API function (the catch-all `ANY /{proxy+}` is added after them). */
+/** Control-plane routes served by the API function (the catch-alls `ANY /` and `ANY /{proxy+}` follow them). */
 const apiRoutes: ReadonlyArray<readonly [HttpMethod, string]> = [
   [HttpMethod.GET, '/health'],
   [HttpMethod.GET, '/jobs'],
@@ -65,6 +67,23 @@ const apiRoutes: ReadonlyArray<readonly [HttpMethod, string]> = [
   [HttpMethod.PATCH, '/entities/{id}'],
   [HttpMethod.DELETE, '/entities/{id}'],
 ];
+
+/**
+ * DynamoDB actions on the table itself: exactly the calls of the stores (shared/adapters/aws/dynamo-*.ts),
+ * which every function builds. TransactWriteItems has no IAM action of its own: each item of a transaction is
+ * authorized as the standalone PutItem/UpdateItem/DeleteItem it performs (and a ConditionCheck item as
+ * dynamodb:ConditionCheckItem, which the stores do not use). Queries without IndexName run on the table.
+ */
+const tableActions = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+] as const;
+
+/** DynamoDB actions on the table's indexes (gsi1-3): the stores only query them. */
+const tableIndexActions = ['dynamodb:Query'] as const;
 
 const entryOf = (name: string) => fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
 const apiEntry = entryOf('api');
@@ -108,6 +127,8 @@ export class JobsStack extends Stack {
   public readonly workerFunctions: ReadonlyMap<string, JobsFunction>;
   /** Times out overdue runs and re-enqueues stale queued ones, on a schedule. */
   public readonly sweeperFunction: JobsFunction;
+  /** Receives every DLQ alarm; operators subscribe to it (output `AlarmTopicArn`). */
+  public readonly alarmTopic: Topic;
   /** The config this stack was built from, checked and with defaults filled in. */
   public readonly config: ResolvedDeploymentConfig;
 
@@ -133,7 +154,8 @@ export class JobsStack extends Stack {
     [this.httpApi, this.apiStage] = this.createHttpApi(this.apiFunction);
     this.workerFunctions = this.createWorkerFunctions();
     this.sweeperFunction = this.createSweeper();
-    this.createDeadLetterAlarms();
+    this.alarmTopic = this.createAlarmTopic();
+    this.createDeadLetterAlarms(this.alarmTopic);
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the jobs API',
@@ -143,6 +165,12 @@ export class JobsStack extends Stack {
       description:
         'Secret holding the API keys (one per line): aws secretsmanager get-secret-value --secret-id <name>',
       value: this.apiKeySecret.secretName,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description:
+        'SNS topic of the DLQ alarms; subscribe to be notified: aws sns subscribe --topic-arn <arn> ' +
+        '--protocol email --notification-endpoint <address>',
+      value: this.alarmTopic.topicArn,
     });
   }
 
@@ -186,7 +214,9 @@ export class JobsStack extends Stack {
 
   private createSecretsKey(): Key {
     return new Key(this, 'SecretsKey', {
-      description: `Serverless Jobs (${this.config.name}): seals entity signing secrets and webhook secrets`,
+      description:
+        `Serverless Jobs (${this.config.name}): seals entity signing secrets and webhook secrets; ` +
+        'encrypts the alarm topic',
       enableKeyRotation: true,
       // Follows the table: a retained table whose key is gone would hold secrets nobody can open.
       removalPolicy: this.config.tableRemovalPolicy,
@@ -238,6 +268,17 @@ export class JobsStack extends Stack {
     };
   }
 
+  /**
+   * Lets `fn` make exactly the DynamoDB calls of the stores: item reads and writes and queries on the table,
+   * queries on its indexes. No Scan, Batch*, DescribeTable or stream actions (grantReadWriteData's extras).
+   */
+  private grantTableAccess(fn: JobsFunction): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions: [...tableActions], resources: [this.table.tableArn] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: [...tableIndexActions], resources: [`${this.table.tableArn}/index/*`] }),
+    );
+  }
+
   /** Lets `fn` send to every worker queue (runs, retries, re-enqueues). */
   private grantEnqueue(fn: JobsFunction): void {
     for (const { queue } of this.workerQueues.values()) queue.grantSendMessages(fn);
@@ -257,7 +298,7 @@ export class JobsStack extends Stack {
         EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
       },
     });
-    this.table.grantReadWriteData(fn);
+    this.grantTableAccess(fn);
     this.apiKeySecret.grantRead(fn);
     // Seals the signing secrets of the entities it creates (KmsSecretBox: Encrypt/Decrypt directly with the
     // key). Named actions rather than grantEncryptDecrypt, whose kms:ReEncrypt* and kms:GenerateDataKey*
@@ -316,6 +357,8 @@ export class JobsStack extends Stack {
     const routes = [
       ...apiRoutes.flatMap(([method, path]) => api.addRoutes({ path, methods: [method], integration })),
       // Unknown paths and methods reach the app too, so they get its JSON 404/405 instead of API Gateway's.
+      // `/{proxy+}` needs at least one segment, so the root has a route of its own.
+      ...api.addRoutes({ path: '/', methods: [HttpMethod.ANY], integration }),
       ...api.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration }),
     ];
     for (const route of routes) {
@@ -325,7 +368,8 @@ export class JobsStack extends Stack {
           'Authorization is done by the API function, not API Gateway: control-plane routes require ' +
           '"Authorization: Bearer <api key>", compared in constant time with the keys from the API key ' +
           'secret; /executions/{id}/callback is authenticated by the per-execution callback token sent to ' +
-          'the target; /health is public by design.',
+          'the target; /health is public by design; the catch-alls ANY / and ANY /{proxy+} only reach the ' +
+          "app's JSON 404/405 (or its auth check).",
       });
     }
     return [api, stage];
@@ -355,6 +399,8 @@ export class JobsStack extends Stack {
           // Targets call back to <PUBLIC_BASE_URL>/executions/{id}/callback.
           PUBLIC_BASE_URL: this.httpApi.apiEndpoint,
           EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
+          // The worker ends a run as failed on its message's last delivery, before the DLQ takes it.
+          MAX_RECEIVE_COUNT: String(this.config.maxReceiveCount),
         },
       });
       fn.addEventSource(
@@ -365,7 +411,7 @@ export class JobsStack extends Stack {
           maxBatchingWindow: Duration.seconds(1),
         }),
       );
-      this.table.grantReadWriteData(fn);
+      this.grantTableAccess(fn);
       // Opens signing secrets; never seals one.
       this.secretsKey.grantDecrypt(fn);
       this.grantEnqueue(fn);
@@ -400,16 +446,43 @@ export class JobsStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(this.config.sweepIntervalMinutes)),
       targets: [new LambdaFunction(fn)],
     });
-    this.table.grantReadWriteData(fn);
+    this.grantTableAccess(fn);
     this.grantEnqueue(fn);
     this.suppressFunctionFindings(fn);
     return fn;
   }
 
+  /**
+   * The topic the DLQ alarms notify. Encrypted with the secrets key: CloudWatch cannot publish to a topic
+   * encrypted with the AWS-managed alias/aws/sns key (its key policy cannot grant CloudWatch), so the key must
+   * be customer managed and grant CloudWatch kms:GenerateDataKey and kms:Decrypt. The topic policy denies
+   * publishing without TLS and lets CloudWatch publish on behalf of this stack's DLQ alarms only (added with
+   * the alarms); it replaces SNS's default policy, which is what let CloudWatch publish before.
+   */
+  private createAlarmTopic(): Topic {
+    const topic = new Topic(this, 'AlarmTopic', {
+      displayName: `Serverless Jobs (${this.config.name}) alarms`,
+      masterKey: this.secretsKey,
+      enforceSSL: true,
+    });
+    this.secretsKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublishToTheEncryptedAlarmTopic',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        // What SNS calls for a publisher to an encrypted topic; no GenerateDataKey* wildcard.
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+    return topic;
+  }
+
   /** Alarms as soon as a message lands in any DLQ: a run could not be processed and needs a look. */
-  private createDeadLetterAlarms(): void {
+  private createDeadLetterAlarms(topic: Topic): void {
+    const alarms: Alarm[] = [];
     for (const { name, scope, deadLetterQueue } of this.workerQueues.values()) {
-      new Alarm(scope, 'DeadLetterAlarm', {
+      const alarm = new Alarm(scope, 'DeadLetterAlarm', {
         alarmDescription: `Messages in the dead-letter queue of worker queue "${name}" (Serverless Jobs ${this.config.name})`,
         metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
@@ -421,7 +494,21 @@ export class JobsStack extends Stack {
         // SQS publishes no datapoint for an idle queue; no data means no messages.
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
+      alarm.addAlarmAction(new SnsAction(topic));
+      alarms.push(alarm);
     }
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowTheDeadLetterAlarmsToPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+        },
+      }),
+    );
   }
 
   /** Findings on every JobsFunction that are justified by design rather than fixable. */
@@ -438,8 +525,8 @@ export class JobsStack extends Stack {
       Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${tableArn}/index/*]`,
         reason:
-          'grantReadWriteData scopes access to this table and its indexes; "index/*" covers the gsi1-3 query ' +
-          'indexes of this one table only.',
+          'Only dynamodb:Query is allowed on "index/*", and only under this one table: it covers the gsi1-3 ' +
+          'indexes the stores query (the table has no other index); item reads and writes are on the table ARN.',
       });
     }
   }

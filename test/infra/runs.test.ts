@@ -14,6 +14,7 @@ import {
   allPolicyDocuments,
   asArray,
   buildApp,
+  hasTableStatements,
   logGroupIdOf,
   logicalIdOf,
   propertiesOf,
@@ -36,20 +37,16 @@ const consumeActions = [
   'sqs:GetQueueUrl',
   'sqs:ReceiveMessage',
 ];
+// Exactly the calls of the DynamoDB stores, which every function builds (TransactWriteItems is authorized
+// per item as PutItem/UpdateItem/DeleteItem); only Query reaches the indexes.
 const tableActions = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
   'dynamodb:DeleteItem',
-  'dynamodb:DescribeTable',
   'dynamodb:GetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
   'dynamodb:PutItem',
   'dynamodb:Query',
-  'dynamodb:Scan',
   'dynamodb:UpdateItem',
 ];
+const tableIndexActions = ['dynamodb:Query'];
 
 /** The ids and names a test needs to read the template of one app. */
 function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
@@ -173,25 +170,29 @@ describe('worker queues', () => {
     }
   });
 
-  it.each(queueNames)('%s: an alarm fires on the first message in the DLQ', (name) => {
-    // Prepare
-    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).filter(
-      (alarm) =>
-        JSON.stringify(alarm.Properties?.Dimensions) ===
-        JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqIds.get(name), 'QueueName'] } }]),
-    );
+  it.each(queueNames)(
+    '%s: an alarm fires on the first message in the DLQ and notifies the alarm topic',
+    (name) => {
+      // Prepare
+      const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).filter(
+        (alarm) =>
+          JSON.stringify(alarm.Properties?.Dimensions) ===
+          JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqIds.get(name), 'QueueName'] } }]),
+      );
 
-    // Assess
-    expect(alarms).toHaveLength(1);
-    expect(alarms[0]?.Properties).toMatchObject({
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Threshold: 1,
-      EvaluationPeriods: 1,
-      TreatMissingData: 'notBreaching',
-    });
-  });
+      // Assess
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]?.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalIdOf(stack, stack.alarmTopic) }],
+      });
+    },
+  );
 
   it('has one DLQ alarm per queue and none on the work queues', () => {
     // Assess
@@ -234,6 +235,7 @@ describe('worker functions', () => {
         'PUBLIC_BASE_URL',
         'DEPLOYMENT_CONFIG',
         'EXECUTION_RETENTION_DAYS',
+        'MAX_RECEIVE_COUNT',
         'LOG_LEVEL',
         'NODE_OPTIONS',
       ].sort(),
@@ -243,6 +245,7 @@ describe('worker functions', () => {
       KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
       PUBLIC_BASE_URL: { 'Fn::GetAtt': [httpApiId, 'ApiEndpoint'] },
       EXECUTION_RETENTION_DAYS: String(config.executionRetentionDays),
+      MAX_RECEIVE_COUNT: String(config.maxReceiveCount),
       LOG_LEVEL: config.logLevel,
     });
     // Every worker queue, so a retry can be sent to any queue.
@@ -273,6 +276,7 @@ describe('worker functions', () => {
         ]),
       );
       expect(reached.get('table')).toEqual(tableActions);
+      expect(reached.get('table indexes')).toEqual(tableIndexActions);
       expect(reached.get('key')).toEqual(['kms:Decrypt']);
       expect(reached.get('log group')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
       for (const queue of queueNames) {
@@ -282,6 +286,11 @@ describe('worker functions', () => {
       }
     },
   );
+
+  it.each(queueNames)('%s: has the table statements, each with exactly its actions', (name) => {
+    // Assess
+    hasTableStatements(template, tableId, roleIdOf(template, workerIds.get(name) as string));
+  });
 
   it('may invoke no Lambda function when lambdaTargets is empty', () => {
     // Prepare
@@ -412,6 +421,11 @@ describe('sweeper', () => {
     );
   });
 
+  it('has the table statements, each with exactly its actions', () => {
+    // Assess
+    hasTableStatements(template, tableId, roleIdOf(template, sweeperId));
+  });
+
   it('reaches exactly the table, the worker queues (send) and its log group', () => {
     // Act
     const reached = reachedBy(sweeperId);
@@ -420,6 +434,8 @@ describe('sweeper', () => {
     expect(new Set(reached.keys())).toEqual(
       new Set(['table', 'table indexes', 'log group', ...queueNames.map((queue) => `queue ${queue}`)]),
     );
+    expect(reached.get('table')).toEqual(tableActions);
+    expect(reached.get('table indexes')).toEqual(tableIndexActions);
     for (const queue of queueNames) expect(reached.get(`queue ${queue}`)).toEqual(sendActions);
   });
 });

@@ -11,6 +11,7 @@ import {
   asArray,
   buildApp,
   type CfnResource,
+  hasTableStatements,
   logGroupIdOf,
   logicalIdOf,
   onlyLogicalId,
@@ -42,7 +43,7 @@ describe('JobsStack', () => {
   });
 
   describe('HTTP API', () => {
-    it('routes every control-plane route, plus a catch-all, to the API function with payload 2.0', () => {
+    it('routes every control-plane route, plus catch-alls for / and the rest, to the API function with payload 2.0', () => {
       // Prepare
       const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route'));
       const integrationId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Integration');
@@ -71,6 +72,7 @@ describe('JobsStack', () => {
           'GET /entities/{id}',
           'PATCH /entities/{id}',
           'DELETE /entities/{id}',
+          'ANY /',
           'ANY /{proxy+}',
         ].sort(),
       );
@@ -79,6 +81,11 @@ describe('JobsStack', () => {
           'Fn::Join': ['', ['integrations/', { Ref: integrationId }]],
         });
       }
+      // `/{proxy+}` needs a segment: without its own route, `/` would get API Gateway's 404, not the app's.
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: 'ANY /',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
+      });
       template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
         IntegrationType: 'AWS_PROXY',
         IntegrationUri: { 'Fn::GetAtt': [functionId, 'Arn'] },
@@ -135,10 +142,13 @@ describe('JobsStack', () => {
       expect(JSON.stringify(permissions[0]?.Properties?.SourceArn)).toContain('"Ref":"HttpApi');
     });
 
-    it('outputs the API URL and the API key secret name', () => {
+    it('outputs the API URL, the API key secret name and the alarm topic ARN', () => {
       // Assess
       template.hasOutput('ApiUrl', { Value: Match.anyValue() });
       template.hasOutput('ApiKeySecretName', { Value: Match.anyValue() });
+      template.hasOutput('AlarmTopicArn', {
+        Value: { Ref: onlyLogicalId(template, 'AWS::SNS::Topic') },
+      });
     });
   });
 
@@ -294,6 +304,15 @@ describe('JobsStack', () => {
           'queue security',
         ]),
       );
+      // Exactly the stores' calls: item reads/writes and queries on the table, queries on its indexes.
+      expect(reached.get('table')).toEqual([
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
+      expect(reached.get('table indexes')).toEqual(['dynamodb:Query']);
       expect(reached.get('secret')).toEqual([
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
@@ -307,6 +326,30 @@ describe('JobsStack', () => {
           'sqs:SendMessage',
         ]);
       }
+    });
+
+    it('grants each table statement exactly its actions, on the table or on its indexes only', () => {
+      // Assess: separate statements, so no item action reaches the indexes.
+      hasTableStatements(template, tableId, roleIdOf(template, functionId));
+    });
+
+    it('grants no Scan, Batch*, DescribeTable, stream or other DynamoDB action to any function', () => {
+      // Act
+      const dynamoActions = new Set(
+        allPolicyDocuments(template)
+          .flatMap(statementsOf)
+          .flatMap((statement) => asArray(statement.Action))
+          .filter((action) => action.startsWith('dynamodb:')),
+      );
+
+      // Assess
+      expect([...dynamoActions].sort()).toEqual([
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
     });
 
     it('has no "*" resource and no wildcard action in any policy of the stack', () => {
@@ -331,6 +374,83 @@ describe('JobsStack', () => {
       expect(Object.keys(template.findResources('AWS::Lambda::Function')).sort()).toEqual(expected.sort());
       expect(stack.workerFunctions.size).toBe(3);
       expect(Object.keys(template.findResources('Custom::LogRetention'))).toEqual([]);
+    });
+  });
+});
+
+describe('alarm topic', () => {
+  const { stack } = buildApp('dev');
+  const template = Template.fromStack(stack);
+  const topicId = logicalIdOf(stack, stack.alarmTopic);
+  const keyId = logicalIdOf(stack, stack.secretsKey);
+  const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).sort();
+
+  it("is the only topic, encrypted with the stack's (customer-managed) key", () => {
+    // Assess: CloudWatch cannot publish to a topic under the AWS-managed alias/aws/sns key.
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      DisplayName: 'Serverless Jobs (dev) alarms',
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+
+  it('denies publishing without TLS and lets only the DLQ alarms of this account publish', () => {
+    // Assess
+    expect(alarmIds).toHaveLength(3);
+    template.resourceCountIs('AWS::SNS::TopicPolicy', 1);
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: Match.exact({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AllowPublishThroughSSLOnly',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+          {
+            Sid: 'AllowTheDeadLetterAlarmsToPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': alarmIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) },
+            },
+          },
+        ],
+      }),
+    });
+  });
+
+  it('lets CloudWatch of this account use the key to publish to the encrypted topic, and nothing more', () => {
+    // Assess
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.exact({
+            Sid: 'AllowCloudWatchAlarmsToPublishToTheEncryptedAlarmTopic',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Resource: '*',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('is the alarm action, and the only action, of every DLQ alarm', () => {
+    // Assess
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: Match.exact([{ Ref: topicId }]),
+      OKActions: Match.absent(),
+      InsufficientDataActions: Match.absent(),
     });
   });
 });

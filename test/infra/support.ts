@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { expect } from 'vitest';
 import type { DeploymentConfig } from '../../infra/aws/config.js';
@@ -134,4 +134,35 @@ export function renderCfnString(value: unknown): string {
     return parts.map(renderCfnString).join(separator);
   }
   throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+
+/**
+ * Asserts that the role `roleId` has the table statements, each exactly: item reads/writes and queries on the
+ * table ARN, queries only on `<table>/index/*` (the calls of the DynamoDB stores; no item action on indexes).
+ */
+export function hasTableStatements(template: Template, tableId: string, roleId: string): void {
+  const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    Roles: [{ Ref: roleId }],
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.exact({
+          Action: [
+            'dynamodb:DeleteItem',
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:Query',
+            'dynamodb:UpdateItem',
+          ],
+          Effect: 'Allow',
+          Resource: tableArn,
+        }),
+        Match.exact({
+          Action: 'dynamodb:Query',
+          Effect: 'Allow',
+          Resource: { 'Fn::Join': ['', [tableArn, '/index/*']] },
+        }),
+      ]),
+    },
+  });
 }
