@@ -9,6 +9,7 @@ import {
   CallbackRequestSchema,
   type Execution,
   isTerminal,
+  MAX_EXECUTION_BYTES,
   TriggerRequestSchema,
   type TriggerResponse,
 } from '../domain/execution.js';
@@ -150,6 +151,16 @@ export class RunService {
       output: null,
       output_truncated: false,
     };
+    const size = Buffer.byteLength(JSON.stringify(execution), 'utf8');
+    if (size > MAX_EXECUTION_BYTES) {
+      throw new ValidationError([
+        {
+          path: 'parameters',
+          message: `the run would take ${size} bytes with its rendered prompt, parameters and config; the limit is ${MAX_EXECUTION_BYTES}`,
+          code: 'too_large',
+        },
+      ]);
+    }
     const outcome = await this.deps.executions.start({
       execution,
       ...(trigger.dedupeKey !== undefined && { dedupeKey: trigger.dedupeKey }),

@@ -31,6 +31,9 @@ export interface RunWorkerDeps {
 /** Time kept back from the worker's own budget to record the outcome after a slow target. */
 const RECORD_MARGIN_MS = 5_000;
 
+/** The margin, but never more than a fifth of a small budget, so short functions still call their target. */
+const recordMargin = (budgetMs: number) => Math.min(RECORD_MARGIN_MS, budgetMs / 5);
+
 /**
  * Runs one attempt of an execution from a queue message: claim it, invoke the entity's target, record
  * the outcome or schedule the next attempt. Every write is conditional on the state it was decided
@@ -48,6 +51,11 @@ export class RunWorker {
       logger.info('message for a missing or finished run acknowledged', fields);
       return;
     }
+    if (stored.execution.status === 'queued' && message.attempt !== stored.execution.attempt) {
+      // A late copy of an earlier attempt's message: the current attempt has its own, sent with its backoff.
+      logger.info('message for an earlier attempt acknowledged', fields);
+      return;
+    }
     // Each attempt gets a fresh callback token; only its hash is stored, with the claim.
     const token = newCallbackToken(message.job_id);
     const claimed = await this.claim(stored.execution, budgetMs, hashToken(token));
@@ -57,9 +65,8 @@ export class RunWorker {
     }
     const now = clock.now();
     const runFields = { ...fields, attempt: claimed.attempt };
-    if (claimed.attempt > claimed.max_attempts) {
-      await this.finish(claimed, 'failed', { error_message: 'The worker stopped during every attempt.' });
-      logger.error('run failed: workers stopped mid-run', runFields);
+    if (claimed.status !== 'running') {
+      logger.error('run failed: workers stopped mid-run in every attempt', runFields);
       return;
     }
     const deadline = Date.parse(claimed.deadline_at as string);
@@ -82,7 +89,7 @@ export class RunWorker {
         ? null
         : await this.deps.secrets.open(entity.sealedSecret, entitySecretContext(entity.entity.id));
     const request = this.request(claimed, entity.entity, token);
-    const timeoutMs = Math.max(1, Math.min(deadline - now.getTime(), budgetMs - RECORD_MARGIN_MS));
+    const timeoutMs = Math.max(1, Math.min(deadline - now.getTime(), budgetMs - recordMargin(budgetMs)));
     logger.info('invoking target', {
       ...runFields,
       entityId: entity.entity.id,
@@ -135,6 +142,8 @@ export class RunWorker {
         attempt: claimed.attempt + 1,
         error_message: truncate(outcome.error),
         leaseUntil: null,
+        // The finished attempt's token stops working: callbacks belong to the attempt that is running.
+        callbackTokenHash: '',
         sweepAt: addSeconds(after, delay + QUEUED_GRACE_SECONDS).toISOString(),
       },
     );
@@ -209,12 +218,25 @@ export class RunWorker {
         change,
       );
     }
-    return this.deps.executions.transition(
-      execution.job_id,
-      execution.execution_id,
-      { from: ['running'], attempt: execution.attempt, leaseExpiredBefore: now.toISOString() },
-      { ...change, attempt: execution.attempt + 1 },
-    );
+    // A lapsed lease: the worker holding the run died or ran out of time mid-run.
+    const takeover = {
+      from: ['running'] as const,
+      attempt: execution.attempt,
+      leaseExpiredBefore: now.toISOString(),
+    };
+    if (execution.attempt >= execution.max_attempts) {
+      return this.deps.executions.transition(execution.job_id, execution.execution_id, takeover, {
+        status: 'failed',
+        error_message: 'The worker stopped during every attempt.',
+        finished_at: now.toISOString(),
+        duration_ms: durationMs(execution.started_at, now),
+        leaseUntil: null,
+      });
+    }
+    return this.deps.executions.transition(execution.job_id, execution.execution_id, takeover, {
+      ...change,
+      attempt: execution.attempt + 1,
+    });
   }
 
   private async finish(

@@ -27,6 +27,12 @@ export const isTerminal = (status: ExecutionStatus) => TERMINAL_STATUSES.include
 /** Largest `output` kept on an execution; larger outputs are cut and flagged `output_truncated`. */
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 
+/**
+ * Largest execution record before its output: with the output cap and the stored attributes it stays
+ * inside DynamoDB's 400 KB item limit through every later write.
+ */
+export const MAX_EXECUTION_BYTES = 256 * 1024;
+
 /** An execution as the API returns it. */
 export const ExecutionSchema = z.object({
   execution_id: z.string(),

@@ -39,6 +39,8 @@ const ARTICLE: Record<string, string> = { object: 'a JSON object', array: 'an ar
 
 /** zod's wording ("Invalid input: expected string, received number") rephrased as the rest of our messages. */
 function friendlyMessage(issue: z.core.$ZodIssue): string {
+  // Messages a schema spelled out itself (e.g. "must be a whole number of seconds") stay as written.
+  if (!/^Invalid (input|option)/.test(issue.message)) return issue.message;
   if (issue.code === 'invalid_type') return `must be ${ARTICLE[issue.expected] ?? `a ${issue.expected}`}`;
   if (issue.code === 'invalid_value') {
     return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;

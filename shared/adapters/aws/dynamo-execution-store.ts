@@ -18,6 +18,7 @@ import type {
   StartRunRequest,
   StoredExecution,
 } from '../../ports.js';
+import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { keys, SWEEP_PARTITION } from './keys.js';
@@ -25,6 +26,8 @@ import { keys, SWEEP_PARTITION } from './keys.js';
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
 const EXECUTION_ID_PATTERN = /^(exec_[0-9a-z]{9}[0-9a-f]{20})$/;
+const MAX_START_ATTEMPTS = 6;
+
 /** How many times a transition re-reads after losing a race before giving up. */
 const MAX_TRANSITION_ATTEMPTS = 5;
 const SWEEP_INDEX = JOBS_TABLE.indexes.all;
@@ -44,7 +47,7 @@ export class DynamoExecutionStore implements ExecutionStore {
 
   async start(request: StartRunRequest): Promise<StartRunOutcome> {
     const { execution } = request;
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    for (let attempt = 1; attempt <= MAX_START_ATTEMPTS; attempt++) {
       const items = this.startItems(request, execution);
       try {
         await this.client.send(new TransactWriteCommand({ TransactItems: items.list }));
@@ -52,6 +55,11 @@ export class DynamoExecutionStore implements ExecutionStore {
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const reasons = error.CancellationReasons ?? [];
+        if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
+          // Another transaction on the same job (its counter) got in first: DynamoDB asks us to retry.
+          await conflictPause(attempt);
+          continue;
+        }
         const failed = (index: number | undefined) =>
           index !== undefined && reasons[index]?.Code === 'ConditionalCheckFailed';
         if (failed(items.jobIndex)) throw new NotFoundError(`No job with id "${execution.job_id}".`);
@@ -100,6 +108,7 @@ export class DynamoExecutionStore implements ExecutionStore {
         TableName: this.tableName,
         Key: keys.job(jobId),
         ProjectionExpression: 'execution_count',
+        ConsistentRead: true,
       }),
     );
     do {

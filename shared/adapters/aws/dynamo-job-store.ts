@@ -6,9 +6,10 @@ import {
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../../domain/errors.js';
+import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { Job, JobListFilter } from '../../domain/job.js';
 import type { JobPage, JobStore, VersionedJob } from '../../ports.js';
+import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { keys } from './keys.js';
@@ -39,6 +40,7 @@ const byTrigger = (trigger: string) => `JOBS#TRIGGER#${trigger}`;
 const byEnabled = (enabled: boolean) => `JOBS#ENABLED#${enabled}`;
 const listSortKey = (job: Job) => `${job.created_at}#${job.id}`;
 const MAX_FILTERED_READ = 200;
+const MAX_CONFLICT_RETRIES = 6;
 /** Job document bytes per list page, well under the 6 MB a Lambda response may hold. */
 const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 const SORT_KEY_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#(job_[0-9a-f-]{36})$/;
@@ -176,28 +178,52 @@ export class DynamoJobStore implements JobStore {
    * failing means the job names an entity that does not exist with that type (422).
    */
   private async write(job: Job, items: TransactItem[]): Promise<boolean> {
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const reasons = error.CancellationReasons ?? [];
-      if (reasons[0]?.Code === 'ConditionalCheckFailed') {
-        if ('Put' in (items[0] ?? {})) throw error;
-        return false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return true;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        // Jobs naming the same entity update its counter; concurrent ones conflict and must retry.
+        if (
+          attempt < MAX_CONFLICT_RETRIES &&
+          reasons.some((reason) => reason.Code === 'TransactionConflict')
+        ) {
+          await conflictPause(attempt);
+          continue;
+        }
+        return this.interpret(job, items, error);
       }
-      const entityFailed = reasons.slice(1).some((reason) => reason.Code === 'ConditionalCheckFailed');
-      if (entityFailed) {
-        throw new ValidationError([
-          {
-            path: 'entity_id',
-            message: `no ${job.entity_type ?? ''} entity "${job.entity_id ?? ''}" exists; create it with POST /entities first`,
-            code: 'unknown_entity',
-          },
-        ]);
-      }
-      throw error;
     }
+  }
+
+  /**
+   * Why the transaction was cancelled. The job's own condition failing is a conflict (false), or for
+   * a create, a duplicate id; the entity's failing means the job names an entity that does not exist
+   * with that type (422); a conflict that outlasted the retries is a 409.
+   */
+  private interpret(job: Job, items: TransactItem[], error: TransactionCanceledException): boolean {
+    const reasons = error.CancellationReasons ?? [];
+    const creating = 'Put' in (items[0] ?? {});
+    if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+      if (creating) throw error;
+      return false;
+    }
+    if (reasons.slice(1).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+      throw new ValidationError([
+        {
+          path: 'entity_id',
+          message: `no ${job.entity_type ?? ''} entity "${job.entity_id ?? ''}" exists; create it with POST /entities first`,
+          code: 'unknown_entity',
+        },
+      ]);
+    }
+    if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
+      if (!creating) return false;
+      throw new ConflictError('Too many concurrent changes to the same entity; try again.', { cause: error });
+    }
+    throw error;
   }
 
   async list(filter: JobListFilter): Promise<JobPage> {
