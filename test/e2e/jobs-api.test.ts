@@ -13,7 +13,12 @@ beforeAll(async () => {
   await Promise.all([
     client.entities.create({ id: 'agent-uuid', type: 'agent', name: 'Agent', target: echo }),
     client.entities.create({ id: 'backup-agent-uuid', type: 'agent', name: 'Backup agent', target: echo }),
-    client.entities.create({ id: 'deployment-team-uuid', type: 'team', name: 'Deployment team', target: echo }),
+    client.entities.create({
+      id: 'deployment-team-uuid',
+      type: 'team',
+      name: 'Deployment team',
+      target: echo,
+    }),
     client.entities.create({ id: 'security-team-uuid', type: 'team', name: 'Security team', target: echo }),
     client.entities.create({ type: 'workflow', name: 'Default workflow', target: echo, default: true }),
   ]);

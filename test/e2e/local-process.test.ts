@@ -14,6 +14,8 @@ import { LOCAL_DYNAMODB_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../infra/l
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const STARTUP_TIMEOUT_MS = 60_000;
 const JOB_BODY = '{"name":"Daily Health Check","trigger_type":"manual","prompt_template":"Check"}';
+// A job without an entity runs on the deployment's default entity, which must exist before the job.
+const DEFAULT_ENTITY_BODY = '{"type":"workflow","name":"Default","target":{"type":"echo"},"default":true}';
 
 interface RunningMain {
   child: ChildProcess;
@@ -209,6 +211,7 @@ describe('npm start (infra/local/main.ts) with its own DynamoDB Local', () => {
     const anonymous = await call(`${main.url}/jobs`);
     const withBannerKey = await call(`${main.url}/jobs`, { apiKey: main.apiKey });
     const withFileKey = await call(`${main.url}/jobs`, { apiKey: keyFile });
+    await call(`${main.url}/entities`, { method: 'POST', apiKey: main.apiKey, body: DEFAULT_ENTITY_BODY });
     const created = await call(`${main.url}/jobs`, { method: 'POST', apiKey: main.apiKey, body: JOB_BODY });
     const exitCode = await main.stop('SIGINT');
 
@@ -295,6 +298,7 @@ describe('npm start with JOBS_DYNAMODB_ENDPOINT', () => {
     });
 
     const ownJava = javaDescendantsOf(main.child.pid ?? -1);
+    await call(`${main.url}/entities`, { method: 'POST', apiKey: main.apiKey, body: DEFAULT_ENTITY_BODY });
     const created = await call(`${main.url}/jobs`, { method: 'POST', apiKey: main.apiKey, body: JOB_BODY });
     const exitCode = await main.stop('SIGINT');
 

@@ -42,16 +42,19 @@ describe('DynamoJobStore', () => {
     // Act
     const created = await store.create(withOddJson);
     const read = await store.get(job.id);
-    const replaced = await store.replace({ ...withOddJson, name: 'renamed' }, created.version);
-    const stale = await store.replace({ ...withOddJson, name: 'stale' }, created.version);
-    const deleted = await store.delete(job.id);
-    const deletedAgain = await store.delete(job.id);
-    const resurrect = await store.replace({ ...withOddJson, name: 'zombie' }, 2);
+    const renamed = { ...withOddJson, name: 'renamed' };
+    const replaced = await store.replace(renamed, created.version, withOddJson);
+    const stale = await store.replace({ ...withOddJson, name: 'stale' }, created.version, withOddJson);
+    const staleDelete = await store.delete(renamed, created.version);
+    const deleted = await store.delete(renamed, 2);
+    const deletedAgain = await store.delete(renamed, 2);
+    const resurrect = await store.replace({ ...withOddJson, name: 'zombie' }, 2, renamed);
 
     // Assess
     expect(read).toEqual({ job: withOddJson, version: 1 });
     expect(replaced?.version).toBe(2);
     expect(stale).toBeNull();
+    expect(staleDelete).toBe(false);
     expect(deleted).toBe(true);
     expect(deletedAgain).toBe(false);
     expect(resurrect).toBeNull();
@@ -67,7 +70,8 @@ describe('DynamoJobStore', () => {
     const second = store.create({ ...job, name: 'duplicate' });
 
     // Assess
-    await expect(second).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    // The put runs in a transaction (with the entity reference), so DynamoDB cancels the transaction.
+    await expect(second).rejects.toMatchObject({ name: 'TransactionCanceledException' });
     expect((await store.get(job.id))?.job.name).toBe(job.name);
   });
 
@@ -78,7 +82,7 @@ describe('DynamoJobStore', () => {
 
     // Act
     const results = await Promise.all(
-      Array.from({ length: 5 }, (_, index) => store.replace({ ...job, name: `writer ${index}` }, 1)),
+      Array.from({ length: 5 }, (_, index) => store.replace({ ...job, name: `writer ${index}` }, 1, job)),
     );
 
     // Assess
@@ -184,14 +188,63 @@ describe('DynamoJobStore', () => {
       const current = await listStore.get(target.id);
 
       // Act
-      await listStore.replace({ ...target, enabled: true }, current?.version ?? 0);
+      await listStore.replace({ ...target, enabled: true }, current?.version ?? 0, target);
       const enabled = await listStore.list({ enabled: true, limit: 100 });
       const disabled = await listStore.list({ enabled: false, limit: 100 });
-      await listStore.replace({ ...target, enabled: false }, (current?.version ?? 0) + 1);
+      await listStore.replace({ ...target, enabled: false }, (current?.version ?? 0) + 1, {
+        ...target,
+        enabled: true,
+      });
 
       // Assess
       expect(enabled.jobs.map((job) => job.id)).toContain(target.id);
       expect(disabled.jobs.map((job) => job.id)).not.toContain(target.id);
+    });
+  });
+
+  describe('list page size', () => {
+    let bigTable: TestTable;
+    let bigStore: DynamoJobStore;
+    const big: Job[] = [];
+    const PAGE_BYTE_BUDGET = 4 * 1024 * 1024;
+
+    beforeAll(async () => {
+      bigTable = await createTestTable('big');
+      bigStore = new DynamoJobStore(bigTable.documents, bigTable.tableName);
+      // 20 jobs of about 250 KiB each (just under the 256 KiB a job may take): 5 MB in all.
+      for (let index = 0; index < 20; index++) {
+        const job = makeJob({ name: `big ${index}` });
+        const padded = { ...job, config: { padding: `${index}`.padEnd(250 * 1024, 'x') } };
+        big.push(padded);
+        await bigStore.create(padded);
+      }
+    });
+
+    afterAll(async () => {
+      await bigTable?.drop();
+    });
+
+    it('stops a page before 4 MiB of jobs, and the cursor continues without loss or repeats', async () => {
+      // Prepare
+      const pages: Job[][] = [];
+      let cursor: string | undefined;
+
+      // Act
+      do {
+        const page = await bigStore.list({ limit: 100, ...(cursor && { cursor }) });
+        pages.push(page.jobs);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor && pages.length < 20);
+
+      // Assess
+      const first = pages[0] ?? [];
+      expect(first.length).toBeGreaterThan(1);
+      expect(first.length).toBeLessThan(big.length);
+      const firstBytes = first.reduce((sum, job) => sum + Buffer.byteLength(JSON.stringify(job), 'utf8'), 0);
+      expect(firstBytes).toBeLessThanOrEqual(PAGE_BYTE_BUDGET);
+      expect(pages.length).toBeGreaterThan(1);
+      expect(pages.flat().map((job) => job.id)).toEqual(big.map((job) => job.id).reverse());
+      expect(pages.flat()).toEqual([...big].reverse());
     });
   });
 

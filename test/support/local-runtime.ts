@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { LOCAL_DYNAMODB_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../infra/local/dynamodb-local.js';
-import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime.js';
+import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../../infra/local/runtime.js';
+import type { ControlPlaneClient, Execution, ExecutionStatus } from '../../sdk/index.js';
+import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
+import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
+import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
 import { createJsonLogger, parseLogLevel } from '../../shared/adapters/system.js';
 
 export interface TestRuntime extends LocalRuntime {
@@ -13,17 +18,24 @@ export interface TestRuntime extends LocalRuntime {
   cleanup(): Promise<void>;
 }
 
+/** Runtime options a test may set; the rest (port, data dir, table, DynamoDB, logger) is the harness's. */
+export type TestRuntimeOptions = Pick<
+  LocalRuntimeOptions,
+  'workerTimeoutMs' | 'sweepIntervalMs' | 'maxReceiveCount' | 'retentionDays' | 'configPath'
+>;
+
 /**
  * The local runtime in this process, as `npm start` wires it, on a random port, a fresh temp data dir and
  * a random table in the run's shared DynamoDB Local (so it starts no java of its own).
  */
-export async function startTestRuntime(): Promise<TestRuntime> {
+export async function startTestRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
   const dataDir = await mkdtemp(join(tmpdir(), 'jobs-e2e-'));
   const endpoint = inject('dynamodbEndpoint');
   const tableName = `e2e-${randomBytes(6).toString('hex')}`;
   let runtime: LocalRuntime;
   try {
     runtime = await startLocalRuntime({
+      ...options,
       dataDir,
       port: 0,
       dynamodbEndpoint: endpoint,
@@ -57,5 +69,59 @@ export async function startTestRuntime(): Promise<TestRuntime> {
       cleaning ??= cleanup();
       return cleaning;
     },
+  };
+}
+
+/** Statuses a run never leaves. */
+export const FINISHED: readonly ExecutionStatus[] = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'skipped',
+];
+
+/**
+ * Polls an execution until its status is one of `statuses` (any finished status by default) and returns
+ * it; rejects with the last status seen after `timeoutMs`. `onPoll` runs before each look (a test can
+ * run the sweeper there instead of waiting for its interval).
+ */
+export async function waitForExecution(
+  client: ControlPlaneClient,
+  jobId: string,
+  executionId: string,
+  options: { statuses?: readonly ExecutionStatus[]; timeoutMs?: number; onPoll?: () => Promise<void> } = {},
+): Promise<Execution> {
+  const statuses = options.statuses ?? FINISHED;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const started = Date.now();
+  let last: Execution | undefined;
+  while (Date.now() - started < timeoutMs) {
+    await options.onPoll?.();
+    last = await client.jobs.getExecution(jobId, executionId);
+    if (statuses.includes(last.status)) return last;
+    await new Promise((resolveSleep) => setTimeout(resolveSleep, 50));
+  }
+  throw new Error(
+    `Execution ${executionId} did not reach ${statuses.join('|')} within ${timeoutMs} ms (last: ${last?.status}).`,
+  );
+}
+
+/**
+ * The runtime's own stores and secret box, opened a second time over its table and key file: what a
+ * second worker process of the same deployment would use. `close()` releases the DynamoDB client.
+ */
+export async function openRuntimeStores(runtime: LocalRuntime) {
+  const client = new DynamoDBClient({
+    endpoint: runtime.dynamodbEndpoint,
+    region: LOCAL_DYNAMODB_REGION,
+    credentials: LOCAL_DYNAMODB_CREDENTIALS,
+  });
+  const documents = DynamoDBDocumentClient.from(client);
+  return {
+    entities: new DynamoEntityStore(documents, runtime.tableName),
+    executions: new DynamoExecutionStore(documents, runtime.tableName),
+    secrets: await LocalSecretBox.fromKeyFile(resolve(runtime.dataDir, 'secret-box.key')),
+    close: () => client.destroy(),
   };
 }

@@ -1,6 +1,7 @@
-import { BadRequestError } from '../../shared/domain/errors.js';
+import { BadRequestError, ValidationError } from '../../shared/domain/errors.js';
 import type { Job, JobListFilter } from '../../shared/domain/job.js';
 import type { JobPage, JobStore, VersionedJob } from '../../shared/ports.js';
+import type { MemoryEntityStore } from './memory-stores.js';
 
 /** Called by `MemoryJobStore.replace` before it checks the version; writes made inside it do not re-trigger it. */
 export type BeforeReplaceHook = (job: Job, expectedVersion: number) => Promise<void>;
@@ -26,11 +27,15 @@ const SORT_KEY_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#(job_[0-9
 /**
  * An in-memory `JobStore` with the DynamoDB adapter's semantics: conditional create, replace and
  * delete (a stale version or a deleted job is a conflict, never an overwrite or a resurrection), and
- * lists newest first by `created_at#id` with an opaque cursor that is null on the last page.
+ * lists newest first by `created_at#id` with an opaque cursor that is null on the last page. Given a
+ * `MemoryEntityStore`, a job naming an entity must name an existing one of its type (422 otherwise) and
+ * counts as a reference to it, as the adapter's transaction does.
  */
 export class MemoryJobStore implements JobStore {
   private readonly jobs = new Map<string, StoredJob>();
   private inHook = false;
+
+  constructor(private readonly options: { entities?: MemoryEntityStore } = {}) {}
 
   /** Lets a test slip a concurrent write (or delete) in between a caller's read and its conditional write. */
   beforeReplace: BeforeReplaceHook | undefined;
@@ -40,6 +45,7 @@ export class MemoryJobStore implements JobStore {
 
   async create(job: Job): Promise<VersionedJob> {
     if (this.jobs.has(job.id)) throw new DuplicateJobError(job.id);
+    this.moveEntityReference(null, job);
     this.jobs.set(job.id, { doc: JSON.stringify(job), version: 1 });
     return { job: copy(job), version: 1 };
   }
@@ -49,7 +55,7 @@ export class MemoryJobStore implements JobStore {
     return stored ? { job: JSON.parse(stored.doc) as Job, version: stored.version } : null;
   }
 
-  async replace(job: Job, expectedVersion: number): Promise<VersionedJob | null> {
+  async replace(job: Job, expectedVersion: number, previous: Job): Promise<VersionedJob | null> {
     this.replaceCalls++;
     const hook = this.beforeReplace;
     if (hook && !this.inHook) {
@@ -63,13 +69,39 @@ export class MemoryJobStore implements JobStore {
     const stored = this.jobs.get(job.id);
     // Absent or stale: the caller must re-read; a job deleted meanwhile stays deleted.
     if (!stored || stored.version !== expectedVersion) return null;
+    this.moveEntityReference(previous, job);
     const version = expectedVersion + 1;
     this.jobs.set(job.id, { doc: JSON.stringify(job), version });
     return { job: copy(job), version };
   }
 
-  async delete(id: string): Promise<boolean> {
-    return this.jobs.delete(id);
+  async delete(job: Job, expectedVersion: number): Promise<boolean> {
+    const stored = this.jobs.get(job.id);
+    if (!stored || stored.version !== expectedVersion) return false;
+    this.moveEntityReference(job, null);
+    return this.jobs.delete(job.id);
+  }
+
+  /**
+   * Moves the job's entity reference from `before` to `after` (either may be null), taking the new one
+   * first so a missing entity leaves every count as it was. Throws the adapter's 422 for a bad entity.
+   */
+  private moveEntityReference(before: Job | null, after: Job | null): void {
+    const entities = this.options.entities;
+    if (!entities) return;
+    const beforeId = before?.entity_id ?? null;
+    const afterId = after?.entity_id ?? null;
+    if (beforeId === afterId && before?.entity_type === after?.entity_type) return;
+    if (after !== null && afterId !== null && !entities.reference(afterId, after.entity_type)) {
+      throw new ValidationError([
+        {
+          path: 'entity_id',
+          message: `no ${after.entity_type ?? ''} entity "${afterId}" exists; create it with POST /entities first`,
+          code: 'unknown_entity',
+        },
+      ]);
+    }
+    if (beforeId !== null) entities.release(beforeId);
   }
 
   async list(filter: JobListFilter): Promise<JobPage> {

@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { createJsonLogger, randomIds } from '../../shared/adapters/system.js';
+import type { Entity, EntityWithSecret } from '../../shared/domain/entity.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
+import type { Execution, ExecutionListResponse, TriggerResponse } from '../../shared/domain/execution.js';
 import type { Job } from '../../shared/domain/job.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
 import type { JobStore } from '../../shared/ports.js';
 import { type ApiEventInput, type ApiResult, callApi } from '../support/api-events.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
+import {
+  FakeSecretBox,
+  MemoryEntityStore,
+  MemoryExecutionStore,
+  makeEntity,
+  openDeployment,
+  RecordingQueue,
+} from '../support/memory-stores.js';
 
 const API_KEY = 'test-key';
 const AUTH = { authorization: `Bearer ${API_KEY}` };
@@ -82,14 +92,37 @@ interface ErrorBody {
   details: ErrorDetail[];
 }
 
-/** A handler over an in-memory store, a clock that moves only when told, sequential ids and captured logs. */
-function setup(options: { store?: JobStore } = {}) {
-  const store = new MemoryJobStore();
+/** The entities the reference's jobs name, plus the default echo entity that jobs without one run on. */
+const REFERENCE_ENTITIES = [
+  makeEntity({ id: 'echo-default', default: true }),
+  makeEntity({ id: 'backup-agent-uuid', type: 'agent' }),
+  makeEntity({ id: 'agent-uuid', type: 'agent' }),
+  makeEntity({ id: 'deployment-team-uuid', type: 'team' }),
+  makeEntity({ id: 'security-team-uuid', type: 'team' }),
+];
+
+/**
+ * A handler over in-memory stores (the reference's entities and a default echo entity in place, an
+ * open deployment that accepts any queue or environment), a clock that moves only when told,
+ * sequential ids and captured logs.
+ */
+function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
+  const entities = new MemoryEntityStore();
+  // The memory store's create never awaits, so the entities are in place when it returns.
+  for (const entity of options.entities ?? REFERENCE_ENTITIES) void entities.create(entity, null);
+  const store = new MemoryJobStore({ entities });
+  const executions = new MemoryExecutionStore({ jobs: options.store ?? store });
+  const queue = new RecordingQueue();
   const lines: string[] = [];
   let now = START;
   let issued = 0;
   const handler = makeApiHandler({
     jobs: options.store ?? store,
+    entities,
+    executions,
+    queue,
+    secrets: new FakeSecretBox(),
+    deployment: openDeployment(),
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
     clock: { now: () => new Date(now) },
     ids: {
@@ -107,6 +140,9 @@ function setup(options: { store?: JobStore } = {}) {
   };
   return {
     store,
+    entities,
+    executions,
+    queue,
     lines,
     call,
     authed,
@@ -624,7 +660,7 @@ describe('PATCH /jobs/{id}', () => {
       const current = await api.store.get(created.id);
       if (!current) throw new Error('the job should exist');
       const concurrent = { ...current.job, description: 'changed concurrently' };
-      expect(await api.store.replace(concurrent, current.version)).not.toBeNull();
+      expect(await api.store.replace(concurrent, current.version, current.job)).not.toBeNull();
     };
 
     // Act
@@ -652,7 +688,9 @@ describe('PATCH /jobs/{id}', () => {
     const api = setup();
     const created = await api.create(NIGHTLY_BACKUP);
     api.store.beforeReplace = async (job) => {
-      await api.store.delete(job.id);
+      const current = await api.store.get(job.id);
+      if (!current) throw new Error('the job should exist');
+      expect(await api.store.delete(current.job, current.version)).toBe(true);
     };
 
     // Act
@@ -683,6 +721,7 @@ describe('PATCH /jobs/{id}', () => {
       await api.store.replace(
         { ...current.job, description: `concurrent ${concurrentWrites}` },
         current.version,
+        current.job,
       );
     };
 
@@ -768,6 +807,239 @@ describe('DELETE /jobs/{id}', () => {
     expectError(read, 404, 'not_found');
     expectError(deletedAgain, 404, 'not_found');
     expect(jobsOf(list)).toEqual([]);
+  });
+});
+
+describe('entities', () => {
+  it('returns the signing secret of an http entity once, at creation, and stores it sealed', async () => {
+    // Prepare
+    const api = setup();
+    const body = {
+      id: 'deploy-bot',
+      type: 'agent',
+      name: 'Deploy bot',
+      target: { type: 'http', url: 'https://agent.example.com/run' },
+    };
+
+    // Act
+    const created = await api.authed({ method: 'POST', path: '/entities', body: JSON.stringify(body) });
+    const read = await api.authed({ method: 'GET', path: '/entities/deploy-bot' });
+    const list = await api.authed({ method: 'GET', path: '/entities', query: { limit: '100' } });
+
+    // Assess
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toBe('/entities/deploy-bot');
+    const entity = created.json as EntityWithSecret;
+    expect(entity.signing_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43,}={0,2}$/);
+    expect(read.status).toBe(200);
+    expect(read.json).not.toHaveProperty('signing_secret');
+    expect(list.body).not.toContain(entity.signing_secret);
+    const stored = await api.entities.get('deploy-bot');
+    expect(stored?.sealedSecret).not.toBeNull();
+    expect(stored?.sealedSecret).not.toContain(entity.signing_secret);
+    expect(api.lines.join('\n')).not.toContain(entity.signing_secret);
+  });
+
+  it('answers 409 for an entity id that exists, and 409 when deleting an entity a job names', async () => {
+    // Prepare
+    const api = setup();
+    await api.create(NIGHTLY_BACKUP);
+    const duplicate = { id: 'agent-uuid', type: 'agent', name: 'again', target: { type: 'echo' } };
+
+    // Act
+    const created = await api.authed({ method: 'POST', path: '/entities', body: JSON.stringify(duplicate) });
+    const deleteReferenced = await api.authed({ method: 'DELETE', path: '/entities/backup-agent-uuid' });
+    const deleteFree = await api.authed({ method: 'DELETE', path: '/entities/agent-uuid' });
+    const deleteMissing = await api.authed({ method: 'DELETE', path: '/entities/agent-uuid' });
+
+    // Assess
+    expectError(created, 409, 'conflict');
+    expectError(deleteReferenced, 409, 'conflict');
+    expect(deleteFree.status).toBe(204);
+    expectError(deleteMissing, 404, 'not_found');
+  });
+
+  it('answers 422 on entity_id for a job naming an entity that does not exist or has another type', async () => {
+    // Prepare
+    const api = setup();
+    const missing = { ...NIGHTLY_BACKUP, entity_id: 'no-such-agent' };
+    const wrongType = { ...NIGHTLY_BACKUP, entity_id: 'deployment-team-uuid' };
+
+    // Act
+    const results = [
+      await api.authed({ method: 'POST', path: '/jobs', body: JSON.stringify(missing) }),
+      await api.authed({ method: 'POST', path: '/jobs', body: JSON.stringify(wrongType) }),
+    ];
+
+    // Assess
+    for (const result of results) {
+      const error = expectError(result, 422, 'validation_failed');
+      expect(error.details.map((detail) => detail.path)).toEqual(['entity_id']);
+    }
+    expect(api.store.size).toBe(0);
+  });
+
+  it('answers 422 saying there is no default entity for a job without one', async () => {
+    // Prepare
+    const api = setup({ entities: [] });
+
+    // Act
+    const result = await api.authed({ method: 'POST', path: '/jobs', body: JSON.stringify(MANUAL) });
+
+    // Assess
+    const error = expectError(result, 422, 'validation_failed');
+    expect(error.details).toEqual([
+      expect.objectContaining({ path: 'entity_id', code: 'no_default_entity' }),
+    ]);
+    expect(error.details[0]?.message).toContain('default entity');
+  });
+});
+
+describe('runs', () => {
+  it('triggers a job: 202 with the reference’s shape, then history and the execution show it', async () => {
+    // Prepare
+    const api = setup();
+    const job = await api.create(EMERGENCY_ROLLBACK);
+
+    // Act
+    const triggered = await api.authed({
+      method: 'POST',
+      path: `/jobs/${job.id}/trigger`,
+      body: JSON.stringify({ parameters: { service_name: 'billing', version: 'v1.2.3' } }),
+    });
+    const { execution_id: executionId } = triggered.json as TriggerResponse;
+    const history = await api.authed({
+      method: 'GET',
+      path: `/jobs/${job.id}/executions`,
+      query: { limit: '10' },
+    });
+    const one = await api.authed({ method: 'GET', path: `/jobs/${job.id}/executions/${executionId}` });
+
+    // Assess
+    expect(triggered.status).toBe(202);
+    expect(triggered.json).toEqual({
+      workflow_id: expect.stringMatching(/^wf_/),
+      execution_id: expect.stringMatching(/^exec_/),
+      status: 'queued',
+    });
+    expect(history.status).toBe(200);
+    const page = history.json as ExecutionListResponse;
+    expect(page.total_count).toBe(1);
+    expect(page.next_cursor).toBeNull();
+    expect(page.executions.map((execution) => execution.execution_id)).toEqual([executionId]);
+    expect(one.status).toBe(200);
+    expect(one.json).toMatchObject({
+      execution_id: executionId,
+      job_id: job.id,
+      status: 'queued',
+      trigger_type: 'manual',
+      prompt: 'Rollback service billing to version v1.2.3 ',
+      entity_id: 'echo-default',
+    });
+    expect(api.queue.sent.map((sent) => sent.message.execution_id)).toEqual([executionId]);
+  });
+
+  it('triggers with an empty body, as the reference’s trigger(job_id) sends it', async () => {
+    // Prepare
+    const api = setup();
+    const job = await api.create(MANUAL);
+
+    // Act
+    const result = await api.authed({ method: 'POST', path: `/jobs/${job.id}/trigger` });
+
+    // Assess
+    expect(result.status).toBe(202);
+  });
+
+  it('answers 422 listing every missing template parameter, and 409 for a disabled job', async () => {
+    // Prepare
+    const api = setup();
+    const job = await api.create(EMERGENCY_ROLLBACK);
+    const disabled = await api.create({ ...MANUAL, enabled: false });
+
+    // Act
+    const missing = await api.authed({ method: 'POST', path: `/jobs/${job.id}/trigger`, body: '{}' });
+    const off = await api.authed({ method: 'POST', path: `/jobs/${disabled.id}/trigger`, body: '{}' });
+
+    // Assess
+    const error = expectError(missing, 422, 'validation_failed');
+    expect(error.details.map((detail) => detail.path)).toEqual([
+      'parameters.service_name',
+      'parameters.version',
+    ]);
+    expectError(off, 409, 'conflict');
+    expect(api.queue.sent).toEqual([]);
+  });
+
+  it('cancels a queued run, and answers 409 to cancel it again', async () => {
+    // Prepare
+    const api = setup();
+    const job = await api.create(MANUAL);
+    const triggered = await api.authed({ method: 'POST', path: `/jobs/${job.id}/trigger` });
+    const { execution_id: executionId } = triggered.json as TriggerResponse;
+    const path = `/jobs/${job.id}/executions/${executionId}/cancel`;
+
+    // Act
+    const cancelled = await api.authed({ method: 'POST', path });
+    const again = await api.authed({ method: 'POST', path });
+
+    // Assess
+    expect(cancelled.status).toBe(200);
+    expect((cancelled.json as Execution).status).toBe('cancelled');
+    expectError(again, 409, 'conflict');
+  });
+
+  it('answers 401 to a callback without the run’s token, and needs no API key for it', async () => {
+    // Prepare
+    const api = setup();
+    const job = await api.create(MANUAL);
+    const triggered = await api.authed({ method: 'POST', path: `/jobs/${job.id}/trigger` });
+    const { execution_id: executionId } = triggered.json as TriggerResponse;
+    const path = `/executions/${executionId}/callback`;
+    const body = JSON.stringify({ status: 'succeeded' });
+
+    // Act
+    const withApiKey = await api.authed({ method: 'POST', path, body });
+    const withoutToken = await api.call({ method: 'POST', path, body });
+    const wrongToken = await api.call({
+      method: 'POST',
+      path,
+      body,
+      headers: { authorization: `Bearer ${job.id}.nope` },
+    });
+
+    // Assess
+    expectError(withApiKey, 401, 'unauthorized');
+    expectError(withoutToken, 401, 'unauthorized');
+    expectError(wrongToken, 401, 'unauthorized');
+    expect((await api.executions.get(job.id, executionId))?.execution.status).toBe('queued');
+  });
+
+  it('guards the run routes with the API key', async () => {
+    // Prepare
+    const api = setup();
+    const job = await api.create(MANUAL);
+    const executionId = 'exec_000000000000000000000000000001';
+
+    // Act
+    const results = await Promise.all(
+      [
+        { method: 'POST', path: `/jobs/${job.id}/trigger` },
+        { method: 'GET', path: `/jobs/${job.id}/executions` },
+        { method: 'GET', path: `/jobs/${job.id}/executions/${executionId}` },
+        { method: 'POST', path: `/jobs/${job.id}/executions/${executionId}/cancel` },
+        { method: 'GET', path: '/entities' },
+        { method: 'POST', path: '/entities', body: '{}' },
+        { method: 'GET', path: '/entities/echo-default' },
+        { method: 'PATCH', path: '/entities/echo-default', body: '{}' },
+        { method: 'DELETE', path: '/entities/echo-default' },
+      ].map((input) => api.call(input)),
+    );
+
+    // Assess
+    for (const result of results) expectError(result, 401, 'unauthorized');
+    expect(api.queue.sent).toEqual([]);
+    expect(await api.entities.get('echo-default')).not.toBeNull();
   });
 });
 

@@ -1,0 +1,814 @@
+import { describe, expect, it } from 'vitest';
+import { createJsonLogger } from '../../shared/adapters/system.js';
+import { JobService } from '../../shared/app/jobs.js';
+import { hashToken, newCallbackToken } from '../../shared/app/run-helpers.js';
+import { QUEUED_GRACE_SECONDS, RunService } from '../../shared/app/runs.js';
+import {
+  ConflictError,
+  type JobsServiceError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../../shared/domain/errors.js';
+import { type Execution, MAX_OUTPUT_BYTES } from '../../shared/domain/execution.js';
+import type { Job, JobCreateInput } from '../../shared/domain/job.js';
+import type { DeploymentConfig } from '../../shared/ports.js';
+import { MemoryJobStore } from '../support/memory-job-store.js';
+import {
+  ManualClock,
+  MemoryEntityStore,
+  MemoryExecutionStore,
+  makeEntity,
+  openDeployment,
+  RecordingQueue,
+  sequentialIds,
+} from '../support/memory-stores.js';
+
+const START = Date.parse('2025-06-01T10:00:00.000Z');
+const iso = (millis: number) => new Date(millis).toISOString();
+
+/** RunService over in-memory stores with a default echo entity, a manual clock and captured logs. */
+async function setup(options: { deployment?: DeploymentConfig } = {}) {
+  const clock = new ManualClock(START);
+  const ids = sequentialIds(clock);
+  const entities = new MemoryEntityStore();
+  await entities.create(makeEntity({ id: 'echo', default: true }), null);
+  await entities.create(makeEntity({ id: 'release-agent', type: 'agent' }), null);
+  const jobStore = new MemoryJobStore({ entities });
+  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const queue = new RecordingQueue();
+  const lines: string[] = [];
+  const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });
+  const deployment = options.deployment ?? openDeployment();
+  const jobs = new JobService({ jobs: jobStore, entities, deployment, clock, ids, logger });
+  const runs = new RunService({
+    jobs,
+    entities,
+    executions,
+    queue,
+    deployment,
+    clock,
+    ids,
+    logger,
+    retentionDays: 30,
+  });
+  const createJob = (body: Partial<JobCreateInput> = {}) =>
+    jobs.create({ name: 'job', trigger_type: 'manual', prompt_template: 'Do it', ...body });
+  const stored = async (job: Job, executionId: string) => {
+    const found = await executions.get(job.id, executionId);
+    if (!found) throw new Error(`execution ${executionId} should exist`);
+    return found;
+  };
+  /** Takes a queued run to running as a worker's claim does, with a callback token; returns the token. */
+  const claim = async (execution: Pick<Execution, 'job_id' | 'execution_id'>, timeoutSeconds = 3600) => {
+    const token = newCallbackToken(execution.job_id);
+    const now = clock.now().getTime();
+    const deadline = iso(now + timeoutSeconds * 1000);
+    const running = await executions.transition(
+      execution.job_id,
+      execution.execution_id,
+      { from: ['queued'] },
+      {
+        status: 'running',
+        started_at: iso(now),
+        deadline_at: deadline,
+        leaseUntil: iso(now + 60_000),
+        sweepAt: deadline,
+        callbackTokenHash: hashToken(token),
+      },
+    );
+    if (!running) throw new Error('the claim should succeed');
+    return token;
+  };
+  return {
+    clock,
+    entities,
+    jobStore,
+    executions,
+    queue,
+    jobs,
+    runs,
+    createJob,
+    stored,
+    claim,
+    logEntries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+/** The service error a call rejects with (or a failed assertion if it resolves). */
+async function rejection(call: Promise<unknown>): Promise<JobsServiceError> {
+  const error = await call.then(
+    () => null,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(Error);
+  return error as JobsServiceError;
+}
+
+describe('RunService.trigger', () => {
+  it('renders the template (dotted paths too), records the run as queued and sends it to the default queue', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({
+      prompt_template: 'Deploy {{ repo.branch }} of {{repo.name}} to {{ environment }}',
+      system_prompt: 'Be careful',
+      config: { retry: { max_attempts: 3 }, model: 'passed-through' },
+    });
+    const parameters = { repo: { name: 'api', branch: 'main' }, environment: 'production' };
+
+    // Act
+    const response = await run.runs.trigger(job.id, { parameters });
+
+    // Assess
+    const executionId = response.execution_id;
+    expect(response).toEqual({
+      workflow_id: `wf_${executionId.slice('exec_'.length)}`,
+      execution_id: executionId,
+      status: 'queued',
+    });
+    const { execution } = await run.stored(job, executionId);
+    expect(execution).toEqual({
+      execution_id: executionId,
+      workflow_id: response.workflow_id,
+      job_id: job.id,
+      job_name: 'job',
+      status: 'queued',
+      trigger_type: 'manual',
+      parameters,
+      prompt: 'Deploy main of api to production',
+      system_prompt: 'Be careful',
+      config: { retry: { max_attempts: 3 }, model: 'passed-through' },
+      entity_id: 'echo',
+      entity_type: 'agent',
+      queue: 'default',
+      environment_name: null,
+      metadata: {},
+      dedupe_key: null,
+      attempt: 1,
+      max_attempts: 3,
+      created_at: iso(START),
+      started_at: null,
+      finished_at: null,
+      duration_ms: null,
+      deadline_at: null,
+      error_message: null,
+      output: null,
+      output_truncated: false,
+    });
+    expect(run.queue.sent).toEqual([
+      {
+        queue: 'default',
+        message: { job_id: job.id, execution_id: executionId, attempt: 1 },
+        delaySeconds: undefined,
+      },
+    ]);
+    expect(run.executions.sweepAtOf(job.id, executionId)).toBe(iso(START + QUEUED_GRACE_SECONDS * 1000));
+  });
+
+  it('answers 422 listing every missing parameter, and records and sends nothing', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({
+      prompt_template: 'Rollback service {{ service_name }} to version {{ version }} in {{ region.name }}',
+    });
+
+    // Act
+    const error = await rejection(run.runs.trigger(job.id, { parameters: { version: null, region: {} } }));
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.statusCode).toBe(422);
+    expect(error.details.map((detail) => detail.path)).toEqual([
+      'parameters.service_name',
+      'parameters.version',
+      'parameters.region.name',
+    ]);
+    expect((await run.executions.list(job.id, { limit: 10, offset: 0 })).totalCount).toBe(0);
+    expect(run.queue.sent).toEqual([]);
+  });
+
+  it('answers 409 for a disabled job and records nothing', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({ enabled: false });
+
+    // Act
+    const error = await rejection(run.runs.trigger(job.id, {}));
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.statusCode).toBe(409);
+    expect((await run.executions.list(job.id, { limit: 10, offset: 0 })).totalCount).toBe(0);
+    expect(run.queue.sent).toEqual([]);
+  });
+
+  it('answers 404 for a job that does not exist', async () => {
+    // Prepare
+    const run = await setup();
+
+    // Act
+    const error = await rejection(run.runs.trigger('job_550e8400-e29b-41d4-a716-446655440000', {}));
+
+    // Assess
+    expect(error).toBeInstanceOf(NotFoundError);
+  });
+
+  it('answers 422 for an invalid config_override, naming config_override.timeout', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+
+    // Act
+    const error = await rejection(
+      run.runs.trigger(job.id, { config_override: { timeout: 0, retry: { max_attempts: 99 } } }),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.details.map((detail) => detail.path)).toEqual([
+      'config_override.timeout',
+      'config_override.retry.max_attempts',
+    ]);
+    expect(run.queue.sent).toEqual([]);
+  });
+
+  it('lays config_override over the job’s config for this run only', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({
+      config: { timeout: 60, retry: { max_attempts: 2, backoff_seconds: 5 } },
+    });
+
+    // Act
+    const response = await run.runs.trigger(job.id, {
+      config_override: { timeout: 300, retry: { max_attempts: 4 }, temperature: 0 },
+    });
+    const plain = await run.runs.trigger(job.id, {});
+
+    // Assess
+    const overridden = (await run.stored(job, response.execution_id)).execution;
+    expect(overridden.config).toEqual({
+      timeout: 300,
+      retry: { max_attempts: 4, backoff_seconds: 5 },
+      temperature: 0,
+    });
+    expect(overridden.max_attempts).toBe(4);
+    expect((await run.stored(job, plain.execution_id)).execution.config).toEqual(job.config);
+    expect((await run.jobs.get(job.id)).config).toEqual({
+      timeout: 60,
+      retry: { max_attempts: 2, backoff_seconds: 5 },
+    });
+  });
+
+  it('takes a job’s named entity over the default', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({
+      planning_mode: 'predefined_agent',
+      entity_type: 'agent',
+      entity_id: 'release-agent',
+    });
+
+    // Act
+    const response = await run.runs.trigger(job.id, {});
+
+    // Assess
+    expect((await run.stored(job, response.execution_id)).execution).toMatchObject({
+      entity_id: 'release-agent',
+      entity_type: 'agent',
+    });
+  });
+
+  it.each<[string, Partial<JobCreateInput>, string, string | null]>([
+    ['auto to the default queue', { executor_type: 'auto' }, 'main-workers', null],
+    [
+      'specific_queue to the named queue',
+      { executor_type: 'specific_queue', worker_queue_name: 'gpu' },
+      'gpu',
+      null,
+    ],
+    [
+      'environment to its declared queue',
+      { executor_type: 'environment', environment_name: 'staging' },
+      'staging-workers',
+      'staging',
+    ],
+  ])('routes %s', async (_label, routing, queue, environmentName) => {
+    // Prepare
+    const deployment = openDeployment({
+      defaultQueue: 'main-workers',
+      queues: ['gpu'],
+      environments: { staging: { queue: 'staging-workers', variables: { REGION: 'eu-west-1' } } },
+      open: false,
+    });
+    const run = await setup({ deployment });
+    const job = await run.createJob(routing);
+
+    // Act
+    const response = await run.runs.trigger(job.id, {});
+
+    // Assess
+    expect((await run.stored(job, response.execution_id)).execution).toMatchObject({
+      queue,
+      environment_name: environmentName,
+    });
+    expect(run.queue.sent.map((sent) => sent.queue)).toEqual([queue]);
+  });
+
+  it('runs an undeclared environment of an open deployment on a queue of its name', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({ executor_type: 'environment', environment_name: 'adhoc' });
+
+    // Act
+    const response = await run.runs.trigger(job.id, {});
+
+    // Assess
+    expect((await run.stored(job, response.execution_id)).execution).toMatchObject({
+      queue: 'adhoc',
+      environment_name: 'adhoc',
+    });
+  });
+
+  it('answers 409 when a closed deployment no longer has the job’s environment', async () => {
+    // Prepare
+    const run = await setup({ deployment: openDeployment({ open: false }) });
+    const created = await run.createJob();
+    // Written past JobService, as a job created before the environment left the deployment config.
+    const job: Job = { ...created, executor_type: 'environment', environment_name: 'retired' };
+    await run.jobStore.replace(job, 1, created);
+
+    // Act
+    const error = await rejection(run.runs.trigger(job.id, {}));
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(run.queue.sent).toEqual([]);
+  });
+
+  it('still answers queued when sending fails, logs it, and the sweeper sends it later', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+    run.queue.failure = new Error('SQS is down');
+
+    // Act
+    const response = await run.runs.trigger(job.id, {});
+    run.queue.failure = null;
+    run.clock.advance((QUEUED_GRACE_SECONDS + 1) * 1000);
+    const report = await run.runs.sweep();
+
+    // Assess
+    expect(response.status).toBe('queued');
+    expect((await run.stored(job, response.execution_id)).execution.status).toBe('queued');
+    const failures = run.logEntries().filter((entry) => entry.level === 'error');
+    expect(failures).toEqual([
+      expect.objectContaining({
+        message: 'enqueue failed; the sweeper will retry',
+        jobId: job.id,
+        executionId: response.execution_id,
+        queue: 'default',
+      }),
+    ]);
+    expect(report).toEqual({ timedOut: 0, requeued: 1, failed: 0 });
+    expect(run.queue.sent).toEqual([
+      {
+        queue: 'default',
+        message: { job_id: job.id, execution_id: response.execution_id, attempt: 1 },
+        delaySeconds: undefined,
+      },
+    ]);
+  });
+
+  it('returns the first execution for a repeated idempotency key, sending it once', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+
+    // Act
+    const first = await run.runs.trigger(job.id, {}, 'key-1');
+    const repeat = await run.runs.trigger(job.id, {}, 'key-1');
+    const other = await run.runs.trigger(job.id, {}, 'key-2');
+
+    // Assess
+    expect(repeat).toEqual(first);
+    expect(other.execution_id).not.toBe(first.execution_id);
+    expect(run.queue.sent.map((sent) => sent.message.execution_id)).toEqual([
+      first.execution_id,
+      other.execution_id,
+    ]);
+    expect((await run.executions.list(job.id, { limit: 10, offset: 0 })).totalCount).toBe(2);
+  });
+
+  it('records a second run as skipped while the first is active under overlap_policy skip', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({ config: { overlap_policy: 'skip' } });
+    const first = await run.runs.trigger(job.id, {});
+
+    // Act
+    const second = await run.runs.trigger(job.id, {});
+    await run.runs.cancel(job.id, first.execution_id);
+    const third = await run.runs.trigger(job.id, {});
+
+    // Assess
+    expect([first.status, second.status, third.status]).toEqual(['queued', 'skipped', 'queued']);
+    expect(run.queue.sent.map((sent) => sent.message.execution_id)).toEqual([
+      first.execution_id,
+      third.execution_id,
+    ]);
+  });
+});
+
+describe('RunService history', () => {
+  it('lists a job’s runs newest first with limit, offset, cursor and the total count', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      ids.unshift((await run.runs.trigger(job.id, {})).execution_id);
+      run.clock.advance(1000);
+    }
+
+    // Act
+    const first = await run.runs.listExecutions(job.id, { limit: '2' });
+    const second = await run.runs.listExecutions(job.id, { limit: '2', cursor: first.nextCursor as string });
+    const offset = await run.runs.listExecutions(job.id, { limit: '2', offset: '3' });
+
+    // Assess
+    expect(first.executions.map((execution) => execution.execution_id)).toEqual(ids.slice(0, 2));
+    expect(second.executions.map((execution) => execution.execution_id)).toEqual(ids.slice(2, 4));
+    expect(offset.executions.map((execution) => execution.execution_id)).toEqual(ids.slice(3, 5));
+    expect(offset.nextCursor).toBeNull();
+    expect([first.totalCount, second.totalCount, offset.totalCount]).toEqual([5, 5, 5]);
+  });
+
+  it('answers 422 naming each bad query parameter', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+
+    // Act
+    const error = await rejection(
+      run.runs.listExecutions(job.id, { limit: '0', offset: '-1', status: 'queued' }),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.details.map((detail) => detail.path).sort()).toEqual(['limit', 'offset', 'status']);
+  });
+
+  it('answers 404 for the history of an unknown job and for an unknown execution', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+
+    // Act
+    const history = await rejection(run.runs.listExecutions('job_550e8400-e29b-41d4-a716-446655440000', {}));
+    const execution = await rejection(run.runs.getExecution(job.id, 'exec_nope'));
+
+    // Assess
+    expect(history).toBeInstanceOf(NotFoundError);
+    expect(execution).toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('RunService.cancel', () => {
+  it('cancels a queued run, which the sweeper then leaves alone', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    run.clock.advance(2000);
+
+    // Act
+    const cancelled = await run.runs.cancel(job.id, id);
+    run.clock.advance(3600_000 * 2);
+    const report = await run.runs.sweep();
+
+    // Assess
+    expect(cancelled).toMatchObject({
+      status: 'cancelled',
+      finished_at: iso(START + 2000),
+      duration_ms: null,
+    });
+    expect((await run.stored(job, id)).execution).toEqual(cancelled);
+    expect(report).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+  });
+
+  it('cancels a running run, recording how long it ran', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    await run.claim({ job_id: job.id, execution_id: id });
+    run.clock.advance(4500);
+
+    // Act
+    const cancelled = await run.runs.cancel(job.id, id);
+
+    // Assess
+    expect(cancelled).toMatchObject({
+      status: 'cancelled',
+      started_at: iso(START),
+      finished_at: iso(START + 4500),
+      duration_ms: 4500,
+    });
+  });
+
+  it('answers 409 for a run that has already ended, and leaves it as it was', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    const ended = await run.runs.cancel(job.id, id);
+
+    // Act
+    const error = await rejection(run.runs.cancel(job.id, id));
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((await run.stored(job, id)).execution).toEqual(ended);
+  });
+
+  it('answers 404 for an execution that does not exist', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+
+    // Act
+    const error = await rejection(run.runs.cancel(job.id, 'exec_000000000000000000000000000001'));
+
+    // Assess
+    expect(error).toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('RunService.callback', () => {
+  async function running() {
+    const run = await setup();
+    const job = await run.createJob();
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    const token = await run.claim({ job_id: job.id, execution_id: id });
+    run.clock.advance(7000);
+    return { run, job, id, token };
+  }
+
+  it('finishes a running run with the right token: status, output and duration', async () => {
+    // Prepare
+    const { run, job, id, token } = await running();
+
+    // Act
+    const finished = await run.runs.callback(id, token, { status: 'succeeded', output: { answer: 42 } });
+
+    // Assess
+    expect(finished).toMatchObject({
+      status: 'succeeded',
+      output: { answer: 42 },
+      output_truncated: false,
+      error_message: null,
+      finished_at: iso(START + 7000),
+      duration_ms: 7000,
+    });
+    expect((await run.stored(job, id)).execution).toEqual(finished);
+  });
+
+  it('records a reported failure with its message, or a default one', async () => {
+    // Prepare
+    const first = await running();
+    const second = await running();
+
+    // Act
+    const withMessage = await first.run.runs.callback(first.id, first.token, {
+      status: 'failed',
+      error_message: 'agent crashed',
+    });
+    const withoutMessage = await second.run.runs.callback(second.id, second.token, { status: 'failed' });
+
+    // Assess
+    expect(withMessage).toMatchObject({ status: 'failed', error_message: 'agent crashed', output: null });
+    expect(withoutMessage).toMatchObject({ status: 'failed', error_message: 'The target reported failure.' });
+  });
+
+  it('truncates an output over 64 KiB', async () => {
+    // Prepare
+    const { run, id, token } = await running();
+
+    // Act
+    const finished = await run.runs.callback(id, token, {
+      status: 'succeeded',
+      output: { text: 'x'.repeat(70_000) },
+    });
+
+    // Assess
+    expect(finished.output_truncated).toBe(true);
+    expect(typeof finished.output).toBe('string');
+    expect(Buffer.byteLength(finished.output as string, 'utf8')).toBeLessThanOrEqual(MAX_OUTPUT_BYTES);
+  });
+
+  it.each<[string, (context: { token: string; otherJobToken: string }) => string | null]>([
+    ['no token', () => null],
+    [
+      'a token of the same job that is not this run’s',
+      ({ token }) => `${token.split('.')[0]}.${'A'.repeat(43)}`,
+    ],
+    ['the token of another job', ({ otherJobToken }) => otherJobToken],
+    ['a token with no job part', () => 'just-random-text'],
+    ['an empty token', () => ''],
+  ])('answers 401 for %s and changes nothing', async (_label, pickToken) => {
+    // Prepare
+    const { run, job, id, token } = await running();
+    const other = await run.createJob();
+    const otherRun = await run.runs.trigger(other.id, {});
+    const otherJobToken = await run.claim({ job_id: other.id, execution_id: otherRun.execution_id });
+    const before = (await run.stored(job, id)).execution;
+
+    // Act
+    const error = await rejection(
+      run.runs.callback(id, pickToken({ token, otherJobToken }), { status: 'succeeded' }),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(UnauthorizedError);
+    expect(error.statusCode).toBe(401);
+    expect((await run.stored(job, id)).execution).toEqual(before);
+  });
+
+  it('answers 401 for an execution id that does not exist', async () => {
+    // Prepare
+    const { run, token } = await running();
+
+    // Act
+    const error = await rejection(
+      run.runs.callback('exec_000000000000000000000000000001', token, { status: 'succeeded' }),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('answers 409 with the right token once the run has ended, keeping the first result', async () => {
+    // Prepare
+    const { run, job, id, token } = await running();
+    const first = await run.runs.callback(id, token, { status: 'succeeded', output: 'first' });
+
+    // Act
+    const again = await rejection(run.runs.callback(id, token, { status: 'failed' }));
+
+    // Assess
+    expect(again).toBeInstanceOf(ConflictError);
+    expect((await run.stored(job, id)).execution).toEqual(first);
+  });
+
+  it('answers 409 with the right token for a run that was cancelled', async () => {
+    // Prepare
+    const { run, job, id, token } = await running();
+    await run.runs.cancel(job.id, id);
+
+    // Act
+    const error = await rejection(run.runs.callback(id, token, { status: 'succeeded' }));
+
+    // Assess
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((await run.stored(job, id)).execution.status).toBe('cancelled');
+  });
+
+  it('answers 422 for a body that is not a callback, with the right token', async () => {
+    // Prepare
+    const { run, id, token } = await running();
+
+    // Act
+    const error = await rejection(run.runs.callback(id, token, { status: 'running', extra: 1 }));
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.details.map((detail) => detail.path).sort()).toEqual(['extra', 'status']);
+  });
+});
+
+describe('RunService.sweep', () => {
+  it('times out a running run past its deadline, once', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({ config: { timeout: 60 } });
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    await run.claim({ job_id: job.id, execution_id: id }, 60);
+    run.clock.advance(61_000);
+
+    // Act
+    const first = await run.runs.sweep();
+    const second = await run.runs.sweep();
+
+    // Assess
+    expect(first).toEqual({ timedOut: 1, requeued: 0, failed: 0 });
+    expect(second).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+    expect((await run.stored(job, id)).execution).toMatchObject({
+      status: 'timed_out',
+      error_message: 'No result within the 60 s timeout.',
+      finished_at: iso(START + 61_000),
+      duration_ms: 61_000,
+    });
+    expect(run.executions.sweepAtOf(job.id, id)).toBeNull();
+  });
+
+  it('leaves a running run within its deadline alone', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({ config: { timeout: 60 } });
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    await run.claim({ job_id: job.id, execution_id: id }, 60);
+    run.clock.advance(59_000);
+
+    // Act
+    const report = await run.runs.sweep();
+
+    // Assess
+    expect(report).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+    expect((await run.stored(job, id)).execution.status).toBe('running');
+  });
+
+  it('sends a queued run nobody claimed again, to its queue with its attempt, and waits before the next send', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({ executor_type: 'specific_queue', worker_queue_name: 'gpu' });
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    run.queue.sent.length = 0;
+    run.clock.advance((QUEUED_GRACE_SECONDS + 1) * 1000);
+
+    // Act
+    const first = await run.runs.sweep();
+    const second = await run.runs.sweep();
+
+    // Assess
+    expect(first).toEqual({ timedOut: 0, requeued: 1, failed: 0 });
+    expect(second).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+    expect(run.queue.sent).toEqual([
+      { queue: 'gpu', message: { job_id: job.id, execution_id: id, attempt: 1 }, delaySeconds: undefined },
+    ]);
+    expect(run.executions.sweepAtOf(job.id, id)).toBe(
+      iso(START + (QUEUED_GRACE_SECONDS + 1 + QUEUED_GRACE_SECONDS) * 1000),
+    );
+    expect((await run.stored(job, id)).execution.status).toBe('queued');
+  });
+
+  it('does not send a queued run that is still within its grace period', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+    await run.runs.trigger(job.id, {});
+    run.queue.sent.length = 0;
+    run.clock.advance((QUEUED_GRACE_SECONDS - 1) * 1000);
+
+    // Act
+    const report = await run.runs.sweep();
+
+    // Assess
+    expect(report).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+    expect(run.queue.sent).toEqual([]);
+  });
+
+  it('fails a queued run older than its timeout instead of sending it again', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob({ config: { timeout: 300 } });
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    run.queue.sent.length = 0;
+    run.clock.advance(301_000);
+
+    // Act
+    const report = await run.runs.sweep();
+
+    // Assess
+    expect(report).toEqual({ timedOut: 0, requeued: 0, failed: 1 });
+    expect(run.queue.sent).toEqual([]);
+    const { execution } = await run.stored(job, id);
+    expect(execution).toMatchObject({ status: 'failed', finished_at: iso(START + 301_000) });
+    expect(execution.error_message).toContain('300 s timeout');
+    expect(execution.error_message).toContain('"default"');
+  });
+
+  it('keeps a queued run for the next sweep when sending fails', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.createJob();
+    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    run.queue.sent.length = 0;
+    run.queue.failure = new Error('SQS is down');
+    run.clock.advance((QUEUED_GRACE_SECONDS + 1) * 1000);
+
+    // Act
+    const failed = await run.runs.sweep();
+    run.queue.failure = null;
+    run.clock.advance((QUEUED_GRACE_SECONDS + 1) * 1000);
+    const retried = await run.runs.sweep();
+
+    // Assess
+    expect(failed).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+    expect(retried).toEqual({ timedOut: 0, requeued: 1, failed: 0 });
+    expect(run.queue.sent.map((sent) => sent.message.execution_id)).toEqual([id]);
+    expect(run.logEntries().some((entry) => entry.message === 're-enqueue failed; next sweep retries')).toBe(
+      true,
+    );
+  });
+});
