@@ -27,7 +27,9 @@ describe('SecretsManagerApiKeys', () => {
     // Assess
     expect(results).toEqual([true, true, false, false]);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
-    expect(secretsManager.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({ SecretId: SECRET_ARN });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: SECRET_ARN,
+    });
   });
 
   it('re-reads the secret after five minutes, so a rotated key takes effect without a deploy', async () => {

@@ -11,6 +11,7 @@ import {
 import type { Entity } from '../../domain/entity.js';
 import type { EntityPage, EntityStore, StoredEntity } from '../../ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { setAll } from './expressions.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { ENTITY_PARTITION, keys } from './keys.js';
 
@@ -104,22 +105,16 @@ export class DynamoEntityStore implements EntityStore {
   ): Promise<StoredEntity | null> {
     const version = expectedVersion + 1;
     const { pk: _pk, sk: _sk, ...attributes } = this.toItem(entity, version, sealedSecret);
-    const names = Object.keys(attributes);
+    const set = setAll(attributes);
     try {
       // An update, so the job reference count on the item is kept.
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.entity(entity.id),
-          UpdateExpression: `SET ${names.map((_name, index) => `#a${index} = :a${index}`).join(', ')}`,
+          ...set,
           ConditionExpression: 'attribute_exists(pk) AND version = :expected',
-          ExpressionAttributeNames: Object.fromEntries(names.map((name, index) => [`#a${index}`, name])),
-          ExpressionAttributeValues: {
-            ...Object.fromEntries(
-              names.map((name, index) => [`:a${index}`, attributes[name as keyof typeof attributes]]),
-            ),
-            ':expected': expectedVersion,
-          },
+          ExpressionAttributeValues: { ...set.ExpressionAttributeValues, ':expected': expectedVersion },
         }),
       );
     } catch (error) {

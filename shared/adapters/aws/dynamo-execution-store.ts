@@ -20,6 +20,7 @@ import type {
 } from '../../ports.js';
 import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { setAll } from './expressions.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { keys, SWEEP_PARTITION } from './keys.js';
 
@@ -169,17 +170,17 @@ export class DynamoExecutionStore implements ExecutionStore {
       if (leaseUntil !== undefined) set.lease_until = leaseUntil;
       if (callbackTokenHash !== undefined) set.callback_token_hash = callbackTokenHash;
       if (!terminal && sweepAt !== undefined) set.gsi1sk = sweepKey(sweepAt, jobId, executionId);
-      const names = Object.keys(set);
+      const update = setAll(set);
       try {
         await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: keys.execution(jobId, executionId),
-            UpdateExpression: `SET ${names.map((_n, i) => `#s${i} = :s${i}`).join(', ')}${terminal ? ' REMOVE gsi1pk, gsi1sk' : ''}`,
+            ...update,
+            UpdateExpression: `${update.UpdateExpression}${terminal ? ' REMOVE gsi1pk, gsi1sk' : ''}`,
             ConditionExpression: 'version = :version',
-            ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#s${i}`, name])),
             ExpressionAttributeValues: {
-              ...Object.fromEntries(names.map((name, i) => [`:s${i}`, set[name]])),
+              ...update.ExpressionAttributeValues,
               ':version': Number(stored.version),
             },
           }),

@@ -11,6 +11,7 @@ import type { Job, JobListFilter } from '../../domain/job.js';
 import type { JobPage, JobStore, VersionedJob } from '../../ports.js';
 import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { setAll } from './expressions.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { keys } from './keys.js';
 
@@ -100,23 +101,17 @@ export class DynamoJobStore implements JobStore {
   async replace(job: Job, expectedVersion: number, previous: Job): Promise<VersionedJob | null> {
     const version = expectedVersion + 1;
     const { pk: _pk, sk: _sk, ...attributes } = toItem(job, version);
-    const names = Object.keys(attributes);
+    const set = setAll(attributes);
     const written = await this.write(job, [
       {
         // An update rather than a put: counters kept on the job item (its execution count) stay as they are.
         Update: {
           TableName: this.tableName,
           Key: keys.job(job.id),
-          UpdateExpression: `SET ${names.map((name, index) => `#a${index} = :a${index}`).join(', ')}`,
+          ...set,
           // attribute_exists too: a job deleted meanwhile must stay deleted.
           ConditionExpression: 'attribute_exists(pk) AND version = :expected',
-          ExpressionAttributeNames: Object.fromEntries(names.map((name, index) => [`#a${index}`, name])),
-          ExpressionAttributeValues: {
-            ...Object.fromEntries(
-              names.map((name, index) => [`:a${index}`, attributes[name as keyof typeof attributes]]),
-            ),
-            ':expected': expectedVersion,
-          },
+          ExpressionAttributeValues: { ...set.ExpressionAttributeValues, ':expected': expectedVersion },
         },
       },
       ...this.entityRefChanges(previous, job),
