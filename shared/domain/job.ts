@@ -104,24 +104,7 @@ export const JobCreateSchema = z.strictObject({
 });
 
 /** Body of `PATCH /jobs/{id}`: any subset of the fields; `null` clears an optional one. */
-export const JobPatchSchema = z.strictObject({
-  name: jobFields.name.optional(),
-  trigger_type: jobFields.trigger_type.optional(),
-  prompt_template: jobFields.prompt_template.optional(),
-  description: jobFields.description.optional(),
-  cron_schedule: jobFields.cron_schedule.optional(),
-  cron_timezone: jobFields.cron_timezone.nullable().optional(),
-  planning_mode: jobFields.planning_mode.nullable().optional(),
-  entity_type: jobFields.entity_type.optional(),
-  entity_id: jobFields.entity_id.optional(),
-  system_prompt: jobFields.system_prompt.optional(),
-  executor_type: jobFields.executor_type.nullable().optional(),
-  worker_queue_name: jobFields.worker_queue_name.optional(),
-  environment_name: jobFields.environment_name.optional(),
-  config: jobFields.config.nullable().optional(),
-  execution_environment: jobFields.execution_environment.nullable().optional(),
-  enabled: jobFields.enabled.optional(),
-});
+export const JobPatchSchema = JobCreateSchema.partial();
 
 /** Everything a caller controls about a job, with defaults applied and every field present. */
 export const JobSpecSchema = z.object(jobFields);
