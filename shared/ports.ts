@@ -146,11 +146,10 @@ export type ExecutionChange = Partial<
   sweepAt?: string;
 };
 
-/** A non-terminal run the sweeper must look at: queued too long, or running past its deadline or lease. */
+/** A non-terminal run the sweeper must look at: queued too long, or running past its deadline. */
 export interface DueExecution {
   jobId: string;
   executionId: string;
-  status: ExecutionStatus;
 }
 
 export interface ExecutionStore {

@@ -32,6 +32,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { JOBS_TABLE } from '../../shared/adapters/aws/jobs-table.js';
 import {
   type DeploymentConfig,
   defaultQueueName,
@@ -82,7 +83,7 @@ const tableActions = [
   'dynamodb:UpdateItem',
 ] as const;
 
-/** DynamoDB actions on the table's indexes (gsi1-3): the stores only query them. */
+/** DynamoDB actions on the table's indexes (gsi1-4): the stores only query them. */
 const tableIndexActions = ['dynamodb:Query'] as const;
 
 const entryOf = (name: string) => fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
@@ -185,11 +186,14 @@ export class JobsStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expires_at',
       removalPolicy: this.config.tableRemovalPolicy,
-      globalSecondaryIndexes: (['gsi1', 'gsi2', 'gsi3'] as const).map((indexName) => ({
-        indexName,
-        partitionKey: stringKey(`${indexName}pk`),
-        sortKey: stringKey(`${indexName}sk`),
-        projectionType: ProjectionType.ALL,
+      // The same indexes the local runtime creates (shared/adapters/aws/jobs-table.ts).
+      globalSecondaryIndexes: Object.values(JOBS_TABLE.indexes).map((index) => ({
+        indexName: index.name,
+        partitionKey: stringKey(index.partitionKey),
+        sortKey: stringKey(index.sortKey),
+        ...(index.projected.length === 0
+          ? { projectionType: ProjectionType.KEYS_ONLY }
+          : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projected] }),
       })),
     });
   }
@@ -525,7 +529,7 @@ export class JobsStack extends Stack {
       Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${tableArn}/index/*]`,
         reason:
-          'Only dynamodb:Query is allowed on "index/*", and only under this one table: it covers the gsi1-3 ' +
+          'Only dynamodb:Query is allowed on "index/*", and only under this one table: it covers the gsi1-4 ' +
           'indexes the stores query (the table has no other index); item reads and writes are on the table ARN.',
       });
     }

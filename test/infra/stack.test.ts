@@ -185,6 +185,14 @@ describe('JobsStack', () => {
         'gsi1',
         'gsi2',
         'gsi3',
+        'gsi4',
+      ]);
+      // List indexes carry only what lists read; the sweeper's index only keys.
+      expect((local.GlobalSecondaryIndexes ?? []).map((index) => index.Projection)).toEqual([
+        { ProjectionType: 'INCLUDE', NonKeyAttributes: ['doc', 'enabled', 'version'] },
+        { ProjectionType: 'INCLUDE', NonKeyAttributes: ['doc', 'enabled', 'version'] },
+        { ProjectionType: 'INCLUDE', NonKeyAttributes: ['doc', 'enabled', 'version'] },
+        { ProjectionType: 'KEYS_ONLY' },
       ]);
     });
   });

@@ -281,7 +281,6 @@ export class MemoryExecutionStore implements ExecutionStore {
       .map(({ execution }) => ({
         jobId: execution.job_id,
         executionId: execution.execution_id,
-        status: execution.status,
       }));
   }
 

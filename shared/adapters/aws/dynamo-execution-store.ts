@@ -31,14 +31,14 @@ const MAX_START_ATTEMPTS = 6;
 
 /** How many times a transition re-reads after losing a race before giving up. */
 const MAX_TRANSITION_ATTEMPTS = 5;
-const SWEEP_INDEX = JOBS_TABLE.indexes.all;
+const SWEEP_INDEX = JOBS_TABLE.indexes.sweep;
 
 const sweepKey = (at: string, jobId: string, executionId: string) => `${at}#${jobId}#${executionId}`;
 
 /**
  * Executions live in their job's partition (`JOB#<id>`, `EXEC#<time-ordered id>`), so a job's history
  * is one Query, newest first. A non-terminal execution also sits in the sparse `SWEEP` partition of
- * gsi1, keyed by when the sweeper must look at it; terminal writes remove it from there.
+ * gsi4, keyed by when the sweeper must look at it; terminal writes remove it from there.
  */
 export class DynamoExecutionStore implements ExecutionStore {
   constructor(
@@ -169,7 +169,7 @@ export class DynamoExecutionStore implements ExecutionStore {
       };
       if (leaseUntil !== undefined) set.lease_until = leaseUntil;
       if (callbackTokenHash !== undefined) set.callback_token_hash = callbackTokenHash;
-      if (!terminal && sweepAt !== undefined) set.gsi1sk = sweepKey(sweepAt, jobId, executionId);
+      if (!terminal && sweepAt !== undefined) set.gsi4sk = sweepKey(sweepAt, jobId, executionId);
       const update = setAll(set);
       try {
         await this.client.send(
@@ -177,7 +177,7 @@ export class DynamoExecutionStore implements ExecutionStore {
             TableName: this.tableName,
             Key: keys.execution(jobId, executionId),
             ...update,
-            UpdateExpression: `${update.UpdateExpression}${terminal ? ' REMOVE gsi1pk, gsi1sk' : ''}`,
+            UpdateExpression: `${update.UpdateExpression}${terminal ? ' REMOVE gsi4pk, gsi4sk' : ''}`,
             ConditionExpression: 'version = :version',
             ExpressionAttributeValues: {
               ...update.ExpressionAttributeValues,
@@ -206,10 +206,11 @@ export class DynamoExecutionStore implements ExecutionStore {
         Limit: limit,
       }),
     );
-    return (page.Items ?? []).map((item) => {
-      const { execution } = fromItem(item);
-      return { jobId: execution.job_id, executionId: execution.execution_id, status: execution.status };
-    });
+    // Keys only: the ids come from the base table key, `JOB#<job id>` / `EXEC#<execution id>`.
+    return (page.Items ?? []).map((item) => ({
+      jobId: String(item.pk).slice('JOB#'.length),
+      executionId: String(item.sk).slice('EXEC#'.length),
+    }));
   }
 
   private startItems(request: StartRunRequest, execution: Execution) {
@@ -260,8 +261,8 @@ export class DynamoExecutionStore implements ExecutionStore {
           exclusive: request.exclusive,
           expires_at: request.expiresAt,
           ...(!terminal && {
-            gsi1pk: SWEEP_PARTITION,
-            gsi1sk: sweepKey(request.sweepAt, jobId, execution.execution_id),
+            gsi4pk: SWEEP_PARTITION,
+            gsi4sk: sweepKey(request.sweepAt, jobId, execution.execution_id),
           }),
         },
         ConditionExpression: 'attribute_not_exists(pk)',

@@ -9,18 +9,26 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 
-/** Index names and key attributes; the CDK stack declares the same table (see infra/aws/stack.ts). */
+/**
+ * The attributes list queries read. Index entries carry only these (not counters or leases), so the
+ * frequent writes to those — a run bumping its job's execution count — cost no index writes.
+ */
+const LISTED_ATTRIBUTES = ['doc', 'enabled', 'version'];
+
+/** Index names, key attributes and projections; the CDK stack declares the same table from these. */
 export const JOBS_TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expires_at',
   indexes: {
-    /** Every job, newest first. */
-    all: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    /** Every job (and, in their own partition, every entity), newest first. */
+    all: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projected: LISTED_ATTRIBUTES },
     /** Jobs of one trigger type, newest first. */
-    byTrigger: { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    byTrigger: { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projected: LISTED_ATTRIBUTES },
     /** Enabled (or disabled) jobs, newest first. */
-    byEnabled: { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+    byEnabled: { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projected: LISTED_ATTRIBUTES },
+    /** Non-terminal executions by when the sweeper must look at them; keys only (ids are in the keys). */
+    sweep: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projected: [] as string[] },
   },
 } as const;
 
@@ -47,7 +55,10 @@ export function jobsTableDefinition(tableName: string): CreateTableCommandInput 
         { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
         { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
       ],
-      Projection: { ProjectionType: 'ALL' as const },
+      Projection:
+        index.projected.length === 0
+          ? { ProjectionType: 'KEYS_ONLY' as const }
+          : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.projected] },
     })),
   };
 }
