@@ -88,7 +88,7 @@ try {
     },
     null,
   );
-  const jobs = new JobService({ ...common, jobs: new DynamoJobStore(documents, tableName) });
+  const jobs = new JobService({ ...common, secrets, jobs: new DynamoJobStore(documents, tableName) });
   const runs = new RunService({ ...common, jobs, retentionDays: 90 });
   const worker = new RunWorker({ ...common, secrets, invoker: createTargetInvoker() });
   const job = await jobs.create({

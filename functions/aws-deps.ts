@@ -8,14 +8,17 @@ import { z } from 'zod';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
+import { DynamoRateLimiter } from '../shared/adapters/aws/dynamo-rate-limiter.js';
+import { DynamoWebhookStore } from '../shared/adapters/aws/dynamo-webhook-store.js';
 import { KmsSecretBox } from '../shared/adapters/aws/kms-secret-box.js';
 import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
 import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
 import { createJsonLogger, parseLogLevel, randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
-import { JobService } from '../shared/app/jobs.js';
+import { jobReader } from '../shared/app/jobs.js';
 import type { RunServiceDeps } from '../shared/app/runs.js';
+import type { WebhookServiceDeps } from '../shared/app/webhooks.js';
 import type { RunWorkerDeps } from '../shared/app/worker.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
 import type { DeploymentConfig } from '../shared/ports.js';
@@ -49,6 +52,8 @@ function common() {
     jobStore: new DynamoJobStore(documents, tableName),
     entities: new DynamoEntityStore(documents, tableName),
     executions: new DynamoExecutionStore(documents, tableName),
+    webhooks: new DynamoWebhookStore(documents, tableName),
+    rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
     queue: new SqsRunQueue(new SQSClient({}), queueUrls),
     deployment: deploymentConfig(),
     clock: systemClock,
@@ -68,6 +73,16 @@ export function awsApiDeps(): ApiDeps {
   };
 }
 
+/** The webhook function: verification needs only the sealed secrets, the job and a run's writes. */
+export function awsWebhookDeps(): WebhookServiceDeps {
+  const { jobStore, ...rest } = common();
+  return {
+    ...rest,
+    jobs: jobReader(jobStore),
+    secrets: new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID')),
+  };
+}
+
 export function awsWorkerDeps(): RunWorkerDeps {
   const { jobStore: _jobs, retentionDays: _retention, ids: _ids, ...rest } = common();
   return {
@@ -79,5 +94,5 @@ export function awsWorkerDeps(): RunWorkerDeps {
 
 export function awsSweeperDeps(): RunServiceDeps {
   const { jobStore, ...rest } = common();
-  return { ...rest, jobs: new JobService({ ...rest, jobs: jobStore }) };
+  return { ...rest, jobs: jobReader(jobStore) };
 }

@@ -18,18 +18,28 @@ export interface VersionedJob {
  * Persistence of jobs. Writes are conditional on `version`: a write against a stale version (or a job
  * deleted meanwhile) fails with `VersionConflictError` / returns false instead of overwriting.
  */
+/** The sealed secret a new webhook path is created with (the store writes the path item in the job's transaction). */
+export interface NewWebhook {
+  sealedSecret: string;
+}
+
 export interface JobStore {
   /**
    * Writes a new job; fails if the id exists. A job naming an entity counts as a reference to it, in
    * the same transaction; an entity that does not exist with the job's entity type is a `ValidationError`.
    */
-  create(job: Job): Promise<VersionedJob>;
+  create(job: Job, webhook?: NewWebhook): Promise<VersionedJob>;
   get(id: string): Promise<VersionedJob | null>;
   /**
    * Replaces `previous` if its stored version is still `expectedVersion` (moving the entity reference
    * if it changed); returns the new version, or null on conflict or absence.
    */
-  replace(job: Job, expectedVersion: number, previous: Job): Promise<VersionedJob | null>;
+  replace(
+    job: Job,
+    expectedVersion: number,
+    previous: Job,
+    webhook?: NewWebhook,
+  ): Promise<VersionedJob | null>;
   /** Deletes the job if its version is still `expectedVersion`, dropping its entity reference; false otherwise. */
   delete(job: Job, expectedVersion: number): Promise<boolean>;
   list(filter: JobListFilter): Promise<JobPage>;
@@ -236,4 +246,41 @@ export interface DeploymentConfig {
   open: boolean;
   /** Base URL targets call back to (`<base>/executions/{id}/callback`). */
   publicBaseUrl: string;
+}
+
+// ── Webhooks ────────────────────────────────────────────────────────────────────────────────────────
+
+export interface WebhookRecord {
+  path: string;
+  jobId: string;
+  sealedSecret: string;
+  /** The secret before the last rotation, accepted until `previousValidUntil`. */
+  previousSealedSecret: string | null;
+  previousValidUntil: string | null;
+  rotatedAt: string | null;
+  lastSecretUsed: 'current' | 'previous' | null;
+}
+
+export interface WebhookStore {
+  get(path: string): Promise<WebhookRecord | null>;
+  /** Replaces the secret (keeping the old one until `previousValidUntil`, or not at all when null); false if the path is gone. */
+  rotate(
+    path: string,
+    change: {
+      sealedSecret: string;
+      previousSealedSecret: string | null;
+      previousValidUntil: string | null;
+      rotatedAt: string;
+    },
+  ): Promise<boolean>;
+  recordDelivery(path: string, secretUsed: 'current' | 'previous'): Promise<void>;
+}
+
+export interface RateLimiter {
+  /** Takes one request from `key`'s allowance: `rate` per second with bursts of `burst`. */
+  take(
+    key: string,
+    rate: number,
+    burst: number,
+  ): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
 }

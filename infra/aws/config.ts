@@ -48,6 +48,18 @@ export interface DeploymentConfig {
   /** Burst of requests accepted by the API above the steady-state rate. */
   readonly apiThrottleBurstLimit: number;
   /**
+   * Steady-state requests per second accepted on `POST /webhooks/{path}`, a route setting of the stage. It
+   * replaces the stage-wide limit for that route (API Gateway applies the route's own setting, not both);
+   * the account's regional limit still caps the whole API.
+   * @default 100
+   */
+  readonly webhookThrottleRateLimit?: number;
+  /**
+   * Burst of requests accepted on `POST /webhooks/{path}` above its steady-state rate.
+   * @default 200
+   */
+  readonly webhookThrottleBurstLimit?: number;
+  /**
    * Named worker queues besides {@link defaultQueueName}; each gets an SQS queue, a DLQ and a worker function.
    * Jobs with `executor_type: "specific_queue"` name one of them.
    */
@@ -86,7 +98,12 @@ export type ResolvedDeploymentConfig = DeploymentConfig &
   Required<
     Pick<
       DeploymentConfig,
-      'workerTimeoutSeconds' | 'maxReceiveCount' | 'executionRetentionDays' | 'sweepIntervalMinutes'
+      | 'workerTimeoutSeconds'
+      | 'maxReceiveCount'
+      | 'executionRetentionDays'
+      | 'sweepIntervalMinutes'
+      | 'webhookThrottleRateLimit'
+      | 'webhookThrottleBurstLimit'
     >
   >;
 
@@ -96,6 +113,12 @@ export const runDefaults = {
   maxReceiveCount: 5,
   executionRetentionDays: 90,
   sweepIntervalMinutes: 1,
+} as const satisfies Partial<DeploymentConfig>;
+
+/** The throttling of `POST /webhooks/{path}` when a deployment does not set it. */
+export const webhookThrottleDefaults = {
+  webhookThrottleRateLimit: 100,
+  webhookThrottleBurstLimit: 200,
 } as const satisfies Partial<DeploymentConfig>;
 
 const configs: Record<DeploymentName, DeploymentConfig> = {
@@ -218,6 +241,10 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
     maxReceiveCount: config.maxReceiveCount ?? runDefaults.maxReceiveCount,
     executionRetentionDays: config.executionRetentionDays ?? runDefaults.executionRetentionDays,
     sweepIntervalMinutes: config.sweepIntervalMinutes ?? runDefaults.sweepIntervalMinutes,
+    webhookThrottleRateLimit:
+      config.webhookThrottleRateLimit ?? webhookThrottleDefaults.webhookThrottleRateLimit,
+    webhookThrottleBurstLimit:
+      config.webhookThrottleBurstLimit ?? webhookThrottleDefaults.webhookThrottleBurstLimit,
   };
   const problems: string[] = [];
 
@@ -261,6 +288,13 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
   checkInteger(problems, 'maxReceiveCount', resolved.maxReceiveCount, 1, 1000);
   checkInteger(problems, 'executionRetentionDays', resolved.executionRetentionDays, 1, 3650);
   checkInteger(problems, 'sweepIntervalMinutes', resolved.sweepIntervalMinutes, 1, 60);
+  // API Gateway takes a rate (a double) and a burst (an integer); 0 would shut the route. 10,000 requests per
+  // second is the default account-level quota: a route limit above it has no effect.
+  const rate = resolved.webhookThrottleRateLimit;
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 10_000) {
+    problems.push(`webhookThrottleRateLimit must be a number above 0 and at most 10000, got ${rate}`);
+  }
+  checkInteger(problems, 'webhookThrottleBurstLimit', resolved.webhookThrottleBurstLimit, 1, 5000);
 
   if (problems.length > 0) {
     throw new Error(`Invalid config of deployment "${config.name}":\n- ${problems.join('\n- ')}`);

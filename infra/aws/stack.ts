@@ -12,8 +12,10 @@ import {
 } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
+  type HttpRoute,
   type HttpStage,
   LogGroupLogDestination,
   PayloadFormatVersion,
@@ -58,6 +60,7 @@ const apiRoutes: ReadonlyArray<readonly [HttpMethod, string]> = [
   [HttpMethod.POST, '/jobs/{id}/enable'],
   [HttpMethod.POST, '/jobs/{id}/disable'],
   [HttpMethod.POST, '/jobs/{id}/trigger'],
+  [HttpMethod.POST, '/jobs/{id}/webhook-secret/rotate'],
   [HttpMethod.GET, '/jobs/{id}/executions'],
   [HttpMethod.GET, '/jobs/{id}/executions/{eid}'],
   [HttpMethod.POST, '/jobs/{id}/executions/{eid}/cancel'],
@@ -86,10 +89,25 @@ const tableActions = [
 /** DynamoDB actions on the table's indexes (gsi1-4): the stores only query them. */
 const tableIndexActions = ['dynamodb:Query'] as const;
 
+/**
+ * DynamoDB actions of the webhook function, on the table only: it resolves a path to its job, deduplicates
+ * deliveries and starts runs with item reads and (transactional) item writes, and never lists anything.
+ */
+const webhookTableActions = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+] as const;
+
+/** The public ingress of webhook deliveries, served by the webhook function alone. */
+export const webhookRoutePath = '/webhooks/{path}';
+
 const entryOf = (name: string) => fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
 const apiEntry = entryOf('api');
 const workerEntry = entryOf('worker');
 const sweeperEntry = entryOf('sweeper');
+const webhookEntry = entryOf('webhook');
 
 /** Multiple of the worker timeout used as the queues' visibility timeout (AWS's advice for Lambda consumers). */
 export const visibilityTimeoutFactor = 6;
@@ -106,8 +124,9 @@ export interface WorkerQueue {
 
 /**
  * The Serverless Jobs deployment: jobs table, initial API key, secrets key, API function and HTTP API, one
- * SQS queue + DLQ + worker function (+ DLQ alarm) per worker queue, and the sweeper on a schedule.
- * Each concern is built by its own method so further functions (webhook, dispatch) slot in.
+ * SQS queue + DLQ + worker function (+ DLQ alarm) per worker queue, the webhook ingress function and the
+ * sweeper on a schedule.
+ * Each concern is built by its own method so further functions (dispatch, ...) slot in.
  */
 export class JobsStack extends Stack {
   /** Single table holding jobs, executions and their lookup items (same schema as the local runtime's). */
@@ -116,7 +135,11 @@ export class JobsStack extends Stack {
   public readonly apiKeySecret: Secret;
   /** Control-plane Lambda behind the HTTP API. */
   public readonly apiFunction: JobsFunction;
-  /** The HTTP API (control plane). */
+  /** Serves `POST /webhooks/{path}` only; the least privileged function of the stack. */
+  public readonly webhookFunction: JobsFunction;
+  /** The `POST /webhooks/{path}` route (throttled on its own by the stage's route settings). */
+  public readonly webhookRoute: HttpRoute;
+  /** The HTTP API: the control plane and the webhook ingress. */
   public readonly httpApi: HttpApi;
   /** The API's `$default` stage, throttled and access-logged. */
   public readonly apiStage: HttpStage;
@@ -152,7 +175,11 @@ export class JobsStack extends Stack {
     this.secretsKey = this.createSecretsKey();
     this.workerQueues = this.createWorkerQueues();
     this.apiFunction = this.createApiFunction();
-    [this.httpApi, this.apiStage] = this.createHttpApi(this.apiFunction);
+    this.webhookFunction = this.createWebhookFunction();
+    [this.httpApi, this.apiStage, this.webhookRoute] = this.createHttpApi(
+      this.apiFunction,
+      this.webhookFunction,
+    );
     this.workerFunctions = this.createWorkerFunctions();
     this.sweeperFunction = this.createSweeper();
     this.alarmTopic = this.createAlarmTopic();
@@ -281,6 +308,16 @@ export class JobsStack extends Stack {
     fn.addToRolePolicy(
       new PolicyStatement({ actions: [...tableIndexActions], resources: [`${this.table.tableArn}/index/*`] }),
     );
+    // The finding names the table by logical id, so acknowledge exactly that resource, not any "/index/*".
+    const tableArn = `<${this.resolve((this.table.node.defaultChild as CfnElement).logicalId)}.Arn>`;
+    if (fn.role) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${tableArn}/index/*]`,
+        reason:
+          'Only dynamodb:Query is allowed on "index/*", and only under this one table: it covers the gsi1-4 ' +
+          'indexes the stores query (the table has no other index); item reads and writes are on the table ARN.',
+      });
+    }
   }
 
   /** Lets `fn` send to every worker queue (runs, retries, re-enqueues). */
@@ -313,7 +350,46 @@ export class JobsStack extends Stack {
     return fn;
   }
 
-  private createHttpApi(handler: JobsFunction): [HttpApi, HttpStage] {
+  /**
+   * The webhook ingress: verifies a delivery's signature against the job's sealed secret and starts a run.
+   * Public and unauthenticated at API Gateway, so it gets the least of all: item reads and writes on the table
+   * (no Query, no index), kms:Decrypt only (it opens webhook secrets, never seals one: rotation is the API's),
+   * sqs:SendMessage only, and no API key secret.
+   */
+  private createWebhookFunction(): JobsFunction {
+    const fn = new JobsFunction(this, 'WebhookFunction', {
+      entry: webhookEntry,
+      description: 'Serverless Jobs webhook ingress (POST /webhooks/{path})',
+      logRetention: this.config.logRetention,
+      // Verifies one HMAC over at most 256 KiB and writes a few items: no need for the API's 512 MB.
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: {
+        ...this.runEnvironment(),
+        KMS_KEY_ID: this.secretsKey.keyArn,
+        EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
+      },
+    });
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: [...webhookTableActions], resources: [this.table.tableArn] }),
+    );
+    this.secretsKey.grantDecrypt(fn);
+    // SqsRunQueue only calls SendMessage, on the URLs of QUEUE_URLS: grantSendMessages' GetQueueAttributes and
+    // GetQueueUrl are not needed. The queues use SQS-managed encryption, which needs no KMS permission; were a
+    // queue given a KMS key, SendMessage would need kms:GenerateDataKey and kms:Decrypt on it.
+    const queues = [...this.workerQueues.values()].map(({ queue }) => queue);
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: queues.map((queue) => queue.queueArn) }),
+    );
+    for (const queue of queues) queue.encryptionMasterKey?.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.suppressFunctionFindings(fn);
+    return fn;
+  }
+
+  private createHttpApi(
+    handler: JobsFunction,
+    webhookHandler: JobsFunction,
+  ): [HttpApi, HttpStage, HttpRoute] {
     const api = new HttpApi(this, 'HttpApi', {
       description: `Serverless Jobs control plane (${this.config.name})`,
       // The default stage is added below with throttling and access logs, which HttpApi's own lacks.
@@ -358,6 +434,37 @@ export class JobsStack extends Stack {
       // function, and per-route permissions would grow its resource policy with each route added.
       scopePermissionToRoute: false,
     });
+    // Declared before the catch-alls, on its own integration: API Gateway picks the most specific route, so
+    // `POST /webhooks/{path}` wins over `ANY /{proxy+}` and never reaches the API function. Its invoke
+    // permission is scoped to this route (the integration's default).
+    const [webhookRoute] = api.addRoutes({
+      path: webhookRoutePath,
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration('WebhookIntegration', webhookHandler, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+    if (!webhookRoute) throw new Error('addRoutes returned no route for the webhook ingress');
+    Validations.of(webhookRoute).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'POST /webhooks/{path} is called by external systems (CI, Git hosts, payment providers) that cannot ' +
+        'hold an API key or sign AWS requests. The webhook function authenticates every delivery by its ' +
+        "HMAC-SHA256 signature over the raw body with the job's secret (constant-time compare; Standard " +
+        'Webhooks timestamps and replay protection) and answers 401, storing nothing, when the signature is ' +
+        'missing or wrong; the path is unguessable (>=128 bits) and the route has its own API Gateway throttle.',
+    });
+    // A route setting of the stage: this route's own throttle, in place of the stage-wide one. The stage must
+    // be created after the route, or API Gateway rejects the setting ("Unable to find Route by key").
+    const cfnStage = stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = {
+      [`POST ${webhookRoutePath}`]: {
+        ThrottlingRateLimit: this.config.webhookThrottleRateLimit,
+        ThrottlingBurstLimit: this.config.webhookThrottleBurstLimit,
+      },
+    };
+    stage.node.addDependency(webhookRoute);
+
     const routes = [
       ...apiRoutes.flatMap(([method, path]) => api.addRoutes({ path, methods: [method], integration })),
       // Unknown paths and methods reach the app too, so they get its JSON 404/405 instead of API Gateway's.
@@ -376,7 +483,7 @@ export class JobsStack extends Stack {
           "app's JSON 404/405 (or its auth check).",
       });
     }
-    return [api, stage];
+    return [api, stage, webhookRoute];
   }
 
   private createWorkerFunctions(): ReadonlyMap<string, JobsFunction> {
@@ -523,15 +630,5 @@ export class JobsStack extends Stack {
         'Pinned to nodejs22.x on purpose: the esbuild target (node22) and the bundle-load test match it; moving ' +
         'to a newer runtime is a deliberate upgrade of both together.',
     });
-    // The finding names the table by logical id, so acknowledge exactly that resource, not any "/index/*".
-    const tableArn = `<${this.resolve((this.table.node.defaultChild as CfnElement).logicalId)}.Arn>`;
-    if (fn.role) {
-      Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${tableArn}/index/*]`,
-        reason:
-          'Only dynamodb:Query is allowed on "index/*", and only under this one table: it covers the gsi1-4 ' +
-          'indexes the stores query (the table has no other index); item reads and writes are on the table ARN.',
-      });
-    }
   }
 }

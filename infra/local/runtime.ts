@@ -6,6 +6,8 @@ import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
+import { DynamoRateLimiter } from '../../shared/adapters/aws/dynamo-rate-limiter.js';
+import { DynamoWebhookStore } from '../../shared/adapters/aws/dynamo-webhook-store.js';
 import { ensureJobsTable } from '../../shared/adapters/aws/jobs-table.js';
 import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
 import {
@@ -16,8 +18,9 @@ import {
   systemClock,
 } from '../../shared/adapters/system.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
-import { JobService } from '../../shared/app/jobs.js';
+import { jobReader } from '../../shared/app/jobs.js';
 import { makeSweeperHandler } from '../../shared/handlers/sweeper-handler.js';
+import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
 import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
 import type { Logger } from '../../shared/ports.js';
@@ -147,6 +150,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const jobs = new DynamoJobStore(documents, tableName);
     const entities = new DynamoEntityStore(documents, tableName);
     const executions = new DynamoExecutionStore(documents, tableName);
+    const webhooks = new DynamoWebhookStore(documents, tableName);
     const secrets = await LocalSecretBox.fromKeyFile(resolve(dataDir, 'secret-box.key'));
     // The public URL is known once the server listens; the worker reads it per request.
     const deployment = await loadLocalDeploymentConfig({
@@ -173,12 +177,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const handler = makeApiHandler({
       ...common,
       jobs,
+      webhooks,
       apiKeys: HashedApiKeys.fromKeys([apiKey]),
       retentionDays,
     });
-    const server: LocalHttpServer = createLocalHttpServer([{ prefix: '/', handler, functionName: 'api' }], {
-      logger,
+    const webhookHandler = makeWebhookHandler({
+      ...common,
+      jobs: jobReader(jobs),
+      webhooks,
+      rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
+      retentionDays,
     });
+    const server: LocalHttpServer = createLocalHttpServer(
+      [
+        { prefix: '/', handler, functionName: 'api' },
+        // As on AWS, deliveries go to their own function.
+        { prefix: '/webhooks/', handler: webhookHandler, functionName: 'webhook' },
+      ],
+      {
+        logger,
+      },
+    );
     const url = await server.listen(port, host);
     cleanups.push(() => server.close());
     deployment.publicBaseUrl = url;
@@ -202,7 +221,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const sweeperHandler = makeSweeperHandler({
       ...common,
-      jobs: new JobService({ ...common, jobs }),
+      jobs: jobReader(jobs),
       retentionDays,
     });
     const sweep = async () => {

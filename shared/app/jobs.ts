@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from '../domain/errors.js';
 import { applyJobPatch, buildJobSpec, type Job, type JobListFilter, type JobSpec } from '../domain/job.js';
+import { generateSigningSecret } from '../domain/signature.js';
 import type {
   Clock,
   DeploymentConfig,
@@ -8,12 +10,15 @@ import type {
   JobPage,
   JobStore,
   Logger,
+  NewWebhook,
+  SecretBox,
   VersionedJob,
 } from '../ports.js';
 import { noEntityError } from './entities.js';
 
 export interface JobServiceDeps {
   jobs: JobStore;
+  secrets: SecretBox;
   entities: EntityStore;
   deployment: DeploymentConfig;
   clock: Clock;
@@ -30,14 +35,32 @@ const JOB_ID_PATTERN = /^job_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 export class JobService {
   constructor(private readonly deps: JobServiceDeps) {}
 
+  /** Creates a job; a webhook job's answer carries `webhook_secret`, the only time it is shown. */
   async create(body: unknown): Promise<Job> {
     const spec = buildJobSpec(body);
     await this.checkDeployment(spec);
     const now = this.deps.clock.now().toISOString();
-    const job: Job = { id: this.deps.ids.jobId(), ...spec, created_at: now, updated_at: now };
-    await this.deps.jobs.create(job);
+    const job: Job = {
+      id: this.deps.ids.jobId(),
+      ...spec,
+      created_at: now,
+      updated_at: now,
+      webhook_path: null,
+    };
+    const webhook = spec.trigger_type === 'webhook' ? await this.newWebhook(job) : undefined;
+    await this.deps.jobs.create(job, webhook?.stored);
     this.deps.logger.info('job created', { jobId: job.id, triggerType: job.trigger_type });
-    return job;
+    return webhook ? { ...job, webhook_secret: webhook.secret } : job;
+  }
+
+  /** A fresh unguessable path (192 random bits) and secret for a webhook job; sets `job.webhook_path`. */
+  private async newWebhook(job: Job): Promise<{ secret: string; stored: NewWebhook }> {
+    job.webhook_path = randomBytes(24).toString('base64url');
+    const secret = generateSigningSecret();
+    return {
+      secret,
+      stored: { sealedSecret: await this.deps.secrets.seal(secret, webhookSecretContext(job.id)) },
+    };
   }
 
   async get(id: string): Promise<Job> {
@@ -81,15 +104,26 @@ export class JobService {
   private async modify(id: string, change: (spec: JobSpec) => JobSpec, recheck: boolean): Promise<Job> {
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.load(id);
-      const { id: _id, created_at, updated_at: _updated, ...spec } = current.job;
+      const { id: _id, created_at, updated_at: _updated, webhook_path: _path, ...spec } = current.job;
       const nextSpec = change(spec);
       if (sameSpec(spec, nextSpec)) return current.job;
       if (recheck) await this.checkDeployment(nextSpec);
-      const next: Job = { id, ...nextSpec, created_at, updated_at: this.deps.clock.now().toISOString() };
-      const written = await this.deps.jobs.replace(next, current.version, current.job);
+      const next: Job = {
+        id,
+        ...nextSpec,
+        created_at,
+        updated_at: this.deps.clock.now().toISOString(),
+        webhook_path: nextSpec.trigger_type === 'webhook' ? (current.job.webhook_path ?? null) : null,
+      };
+      // Becoming a webhook job creates its path and secret, shown in this answer only.
+      const webhook =
+        next.trigger_type === 'webhook' && next.webhook_path === null
+          ? await this.newWebhook(next)
+          : undefined;
+      const written = await this.deps.jobs.replace(next, current.version, current.job, webhook?.stored);
       if (written) {
         this.deps.logger.info('job updated', { jobId: id, version: written.version });
-        return written.job;
+        return webhook ? { ...written.job, webhook_secret: webhook.secret } : written.job;
       }
       this.deps.logger.debug('job update conflicted; retrying', { jobId: id, attempt });
       await conflictPause(attempt);
@@ -143,4 +177,18 @@ export function isJobId(id: string): boolean {
 
 export function jobNotFound(id: string): NotFoundError {
   return new NotFoundError(`No job with id "${id.slice(0, 100)}".`);
+}
+
+/** What the secret box binds a webhook secret to. */
+export const webhookSecretContext = (jobId: string) => ({ purpose: 'webhook-secret', job: jobId });
+
+/** Reads jobs straight from the store, for processes that only run jobs (the sweeper). */
+export function jobReader(store: JobStore) {
+  return {
+    async get(id: string): Promise<Job> {
+      const found = isJobId(id) ? await store.get(id) : null;
+      if (!found) throw jobNotFound(id);
+      return found.job;
+    },
+  };
 }

@@ -29,7 +29,7 @@ import type {
   StartRunOutcome,
 } from '../ports.js';
 import { noEntityError } from './entities.js';
-import { isJobId, type JobService, jobNotFound } from './jobs.js';
+import { isJobId, jobNotFound } from './jobs.js';
 import {
   addSeconds,
   capOutput,
@@ -39,8 +39,13 @@ import {
   truncate,
 } from './run-helpers.js';
 
+/** What runs need of jobs: reading one (404 when absent). `JobService` is one. */
+export interface JobReader {
+  get(id: string): Promise<Job>;
+}
+
 export interface RunServiceDeps {
-  jobs: JobService;
+  jobs: JobReader;
   entities: EntityStore;
   executions: ExecutionStore;
   queue: RunQueue;

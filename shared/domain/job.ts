@@ -114,6 +114,16 @@ export const JobSchema = JobSpecSchema.extend({
   id: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** Webhook jobs: the unguessable last part of `webhook_url` (what `trigger_webhook` takes). */
+  webhook_path: z.string().nullable().optional(),
+  /** Webhook jobs: where to POST deliveries; computed from the address the API was called on. */
+  webhook_url: z.string().nullable().optional(),
+  /** Only in the answer that created or rotated it. */
+  webhook_secret: z.string().optional(),
+  /** Webhook jobs, `GET /jobs/{id}`: when the secret was last rotated. */
+  webhook_secret_rotated_at: z.string().nullable().optional(),
+  /** Webhook jobs, `GET /jobs/{id}`: which secret verified the latest delivery, so retiring the old one is safe once it reads `current`. */
+  webhook_last_secret_used: z.enum(['current', 'previous']).nullable().optional(),
 });
 
 export const JobListResponseSchema = z.object({

@@ -32,9 +32,23 @@ export const RunConfigSchema = z.looseObject({
     })
     .optional(),
   overlap_policy: z.enum(OVERLAP_POLICIES).optional(),
+  /** Webhook jobs: deliveries accepted per second, with short bursts above it. */
+  webhook_rate_limit: z
+    .strictObject({
+      requests_per_second: z.number().gt(0, 'must be more than 0').max(1000, 'must be at most 1000'),
+      burst: z
+        .number()
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(1000, 'must be at most 1000')
+        .optional(),
+    })
+    .optional(),
 });
 
 export interface RunSettings {
+  /** Webhook deliveries per second and burst, when the job limits them. */
+  webhookRateLimit: { rate: number; burst: number } | null;
   timeoutSeconds: number;
   maxAttempts: number;
   backoffSeconds: number;
@@ -42,6 +56,7 @@ export interface RunSettings {
 }
 
 export const DEFAULT_RUN_SETTINGS: RunSettings = {
+  webhookRateLimit: null,
   timeoutSeconds: 3600,
   maxAttempts: 1,
   backoffSeconds: 10,
@@ -79,6 +94,14 @@ export function runSettings(config: Record<string, unknown>): RunSettings {
     maxAttempts: parsed.retry?.max_attempts ?? DEFAULT_RUN_SETTINGS.maxAttempts,
     backoffSeconds: parsed.retry?.backoff_seconds ?? DEFAULT_RUN_SETTINGS.backoffSeconds,
     overlapPolicy: parsed.overlap_policy ?? DEFAULT_RUN_SETTINGS.overlapPolicy,
+    webhookRateLimit: parsed.webhook_rate_limit
+      ? {
+          rate: parsed.webhook_rate_limit.requests_per_second,
+          burst:
+            parsed.webhook_rate_limit.burst ??
+            Math.max(1, Math.ceil(parsed.webhook_rate_limit.requests_per_second)),
+        }
+      : null,
   };
 }
 

@@ -3,8 +3,9 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { EntityService } from '../app/entities.js';
 import { JobService } from '../app/jobs.js';
 import { RunService } from '../app/runs.js';
+import { rotateWebhookSecret } from '../app/webhooks.js';
 import { UnauthorizedError, ValidationError } from '../domain/errors.js';
-import { parseJobListQuery, rejectRepeatedParameters } from '../domain/job.js';
+import { type Job, parseJobListQuery, rejectRepeatedParameters } from '../domain/job.js';
 import type {
   ApiKeyVerifier,
   Clock,
@@ -16,6 +17,7 @@ import type {
   Logger,
   RunQueue,
   SecretBox,
+  WebhookStore,
 } from '../ports.js';
 import { httpBoundary } from './middlewares.js';
 import { assertBodyWithinLimit, type HttpRequest, readJsonObject, toHttpRequest } from './request.js';
@@ -24,6 +26,7 @@ import { matchRoute, type Route } from './router.js';
 
 export interface ApiDeps {
   jobs: JobStore;
+  webhooks: WebhookStore;
   entities: EntityStore;
   executions: ExecutionStore;
   queue: RunQueue;
@@ -41,10 +44,21 @@ interface Services {
   jobs: JobService;
   entities: EntityService;
   runs: RunService;
+  webhooks: WebhookStore;
+  deps: ApiDeps;
+}
+
+/** A job as answered: a webhook job gets its URL on the address the caller used. */
+function present(job: Job, request: HttpRequest): Job {
+  return {
+    ...job,
+    webhook_path: job.webhook_path ?? null,
+    webhook_url: job.webhook_path ? `${request.baseUrl}/webhooks/${job.webhook_path}` : null,
+  };
 }
 
 /** The control-plane routes, in the reference's wire format. */
-export function apiRoutes({ jobs: service, entities, runs }: Services): Route[] {
+export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Services): Route[] {
   const id = (request: HttpRequest) => request.params.id as string;
   const eid = (request: HttpRequest) => request.params.eid as string;
   return [
@@ -55,7 +69,10 @@ export function apiRoutes({ jobs: service, entities, runs }: Services): Route[] 
       auth: true,
       handle: async (request) => {
         const page = await service.list(parseJobListQuery(request.query));
-        return json(200, { jobs: page.jobs, next_cursor: page.nextCursor });
+        return json(200, {
+          jobs: page.jobs.map((job) => present(job, request)),
+          next_cursor: page.nextCursor,
+        });
       },
     },
     {
@@ -64,20 +81,46 @@ export function apiRoutes({ jobs: service, entities, runs }: Services): Route[] 
       auth: true,
       handle: async (request) => {
         const job = await service.create(readJsonObject(request));
-        return json(201, job, { location: `/jobs/${job.id}` });
+        return json(201, present(job, request), { location: `/jobs/${job.id}` });
       },
     },
     {
       method: 'GET',
       pattern: '/jobs/{id}',
       auth: true,
-      handle: async (request) => json(200, await service.get(id(request))),
+      handle: async (request) => {
+        const job = await service.get(id(request));
+        const webhook = job.webhook_path ? await webhooks.get(job.webhook_path) : null;
+        return json(200, {
+          ...present(job, request),
+          ...(webhook && {
+            webhook_secret_rotated_at: webhook.rotatedAt,
+            webhook_last_secret_used: webhook.lastSecretUsed,
+          }),
+        });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/jobs/{id}/webhook-secret/rotate',
+      auth: true,
+      handle: async (request) =>
+        json(
+          200,
+          await rotateWebhookSecret(
+            deps,
+            service,
+            id(request),
+            request.rawBody.length === 0 ? {} : readJsonObject(request),
+          ),
+        ),
     },
     {
       method: 'PATCH',
       pattern: '/jobs/{id}',
       auth: true,
-      handle: async (request) => json(200, await service.update(id(request), readJsonObject(request))),
+      handle: async (request) =>
+        json(200, present(await service.update(id(request), readJsonObject(request)), request)),
     },
     {
       method: 'DELETE',
@@ -94,7 +137,7 @@ export function apiRoutes({ jobs: service, entities, runs }: Services): Route[] 
       auth: true,
       handle: async (request) => {
         assertBodyWithinLimit(request);
-        return json(200, await service.setEnabled(id(request), true));
+        return json(200, present(await service.setEnabled(id(request), true), request));
       },
     },
     {
@@ -103,7 +146,7 @@ export function apiRoutes({ jobs: service, entities, runs }: Services): Route[] 
       auth: true,
       handle: async (request) => {
         assertBodyWithinLimit(request);
-        return json(200, await service.setEnabled(id(request), false));
+        return json(200, present(await service.setEnabled(id(request), false), request));
       },
     },
     {
@@ -229,6 +272,8 @@ async function authenticate(request: HttpRequest, apiKeys: ApiKeyVerifier): Prom
 export function makeApiHandler(deps: ApiDeps) {
   const jobs = new JobService(deps);
   const routes = apiRoutes({
+    deps,
+    webhooks: deps.webhooks,
     jobs,
     entities: new EntityService(deps),
     runs: new RunService({ ...deps, jobs, retentionDays: deps.retentionDays ?? 90 }),

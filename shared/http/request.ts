@@ -15,6 +15,8 @@ export interface HttpRequest {
   /** The body exactly as the client sent it; signatures are checked on these bytes. */
   rawBody: Buffer;
   requestId: string;
+  /** The public base URL the request came in on (`https://<api domain>`), for links in answers. */
+  baseUrl: string;
 }
 
 export function toHttpRequest(event: APIGatewayProxyEventV2): Omit<HttpRequest, 'params'> {
@@ -28,6 +30,7 @@ export function toHttpRequest(event: APIGatewayProxyEventV2): Omit<HttpRequest, 
     query: { ...event.queryStringParameters },
     rawBody: Buffer.from(body, event.isBase64Encoded ? 'base64' : 'utf8'),
     requestId: event.requestContext.requestId,
+    baseUrl: baseUrlOf(event.requestContext.domainName, headers),
   };
 }
 
@@ -52,4 +55,15 @@ export function readJsonObject(request: Pick<HttpRequest, 'rawBody'>): Record<st
 /** Bodyless actions (enable, disable) still refuse oversized bodies rather than reading them. */
 export function assertBodyWithinLimit(request: Pick<HttpRequest, 'rawBody'>): void {
   if (request.rawBody.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+}
+
+/**
+ * API Gateway serves HTTPS only (and says so in X-Forwarded-Proto); the local runtime serves plain
+ * HTTP on a loopback address.
+ */
+function baseUrlOf(domainName: string, headers: Record<string, string | undefined>): string {
+  const host = headers.host ?? domainName;
+  const loopback = /^(127\.|localhost|\[::1\])/.test(host);
+  const proto = headers['x-forwarded-proto'] ?? (loopback ? 'http' : 'https');
+  return `${proto === 'http' ? 'http' : 'https'}://${host}`;
 }

@@ -22,6 +22,8 @@ export function errorResponse(error: unknown): HttpResponse {
     const headers: Record<string, string> = {};
     if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
     if (error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
+    const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
     return json(
       error.statusCode,
       { error: { code: error.code, message: error.message, details: error.details } },

@@ -148,7 +148,16 @@ describe('jobs API through the SDK', () => {
 
       // Assess
       expect(job).toMatchObject(body);
-      expect(await client.jobs.get(job.id)).toEqual(job);
+      // GET shows what create showed, less the webhook secret (shown once) and plus its rotation state.
+      const { webhook_secret: secret, ...shown } = job;
+      expect(await client.jobs.get(job.id)).toMatchObject(shown);
+      if (body.trigger_type === 'webhook') {
+        expect(secret).toMatch(/^whsec_/);
+        expect(job.webhook_url).toBe(`${runtime.url}/webhooks/${job.webhook_path}`);
+      } else {
+        expect(secret).toBeUndefined();
+        expect(job.webhook_url).toBeNull();
+      }
     },
   );
 

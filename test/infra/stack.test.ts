@@ -12,6 +12,7 @@ import {
   buildApp,
   type CfnResource,
   hasTableStatements,
+  integrationIdOf,
   logGroupIdOf,
   logicalIdOf,
   onlyLogicalId,
@@ -45,13 +46,15 @@ describe('JobsStack', () => {
   describe('HTTP API', () => {
     it('routes every control-plane route, plus catch-alls for / and the rest, to the API function with payload 2.0', () => {
       // Prepare
-      const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route'));
-      const integrationId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Integration');
+      const integrationId = integrationIdOf(template, functionId);
+      const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).filter(
+        (route) => route.Properties?.RouteKey !== 'POST /webhooks/{path}',
+      );
 
       // Act
       const routeKeys = routes.map((route) => route.Properties?.RouteKey).sort();
 
-      // Assess
+      // Assess: every route but the webhook ingress (test/infra/webhook.test.ts), which the API does not serve.
       expect(routeKeys).toEqual(
         [
           'GET /health',
@@ -63,6 +66,7 @@ describe('JobsStack', () => {
           'POST /jobs/{id}/enable',
           'POST /jobs/{id}/disable',
           'POST /jobs/{id}/trigger',
+          'POST /jobs/{id}/webhook-secret/rotate',
           'GET /jobs/{id}/executions',
           'GET /jobs/{id}/executions/{eid}',
           'POST /jobs/{id}/executions/{eid}/cancel',
@@ -129,7 +133,10 @@ describe('JobsStack', () => {
     it('lets API Gateway invoke the function from this API only', () => {
       // Prepare
       const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter(
-        (permission) => permission.Properties?.Principal === 'apigateway.amazonaws.com',
+        (permission) =>
+          permission.Properties?.Principal === 'apigateway.amazonaws.com' &&
+          JSON.stringify(permission.Properties?.FunctionName) ===
+            JSON.stringify({ 'Fn::GetAtt': [functionId, 'Arn'] }),
       );
 
       // Assess
@@ -139,7 +146,10 @@ describe('JobsStack', () => {
         Principal: 'apigateway.amazonaws.com',
         FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
       });
-      expect(JSON.stringify(permissions[0]?.Properties?.SourceArn)).toContain('"Ref":"HttpApi');
+      // One permission for the whole API (every route but the webhook ingress targets this function).
+      expect(renderCfnString(permissions[0]?.Properties?.SourceArn)).toBe(
+        `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalIdOf(stack, stack.httpApi)}>/*/*/*`,
+      );
     });
 
     it('outputs the API URL, the API key secret name and the alarm topic ARN', () => {
@@ -372,11 +382,14 @@ describe('JobsStack', () => {
       }
     });
 
-    it('creates only the API, one worker per queue and the sweeper (no log-retention or other custom resources)', () => {
+    it('creates only the API, the webhook ingress, one worker per queue and the sweeper (no log-retention or other custom resources)', () => {
       // Prepare
-      const expected = [stack.apiFunction, ...stack.workerFunctions.values(), stack.sweeperFunction].map(
-        (fn) => logicalIdOf(stack, fn),
-      );
+      const expected = [
+        stack.apiFunction,
+        stack.webhookFunction,
+        ...stack.workerFunctions.values(),
+        stack.sweeperFunction,
+      ].map((fn) => logicalIdOf(stack, fn));
 
       // Assess
       expect(Object.keys(template.findResources('AWS::Lambda::Function')).sort()).toEqual(expected.sort());

@@ -96,6 +96,19 @@ export function logGroupIdOf(template: Template, functionId: string): string {
   return (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
 }
 
+/** Logical id of the only HTTP API integration proxying to the function `functionId`. */
+export function integrationIdOf(template: Template, functionId: string): string {
+  const ids = Object.entries(resourcesOf(template, 'AWS::ApiGatewayV2::Integration'))
+    .filter(
+      ([, integration]) =>
+        JSON.stringify(integration.Properties?.IntegrationUri) ===
+        JSON.stringify({ 'Fn::GetAtt': [functionId, 'Arn'] }),
+    )
+    .map(([id]) => id);
+  expect(ids, `integrations of ${functionId}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
 /** The statements of every IAM policy attached to the role `roleId`. */
 export function roleStatements(template: Template, roleId: string): PolicyStatement[] {
   return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))

@@ -6,7 +6,7 @@ import { createJsonLogger, randomIds } from '../../shared/adapters/system.js';
 import { JobService } from '../../shared/app/jobs.js';
 import { RunService } from '../../shared/app/runs.js';
 import { JobsServiceError } from '../../shared/domain/errors.js';
-import { makeEntity, openDeployment, RecordingQueue } from '../support/memory-stores.js';
+import { FakeSecretBox, makeEntity, openDeployment, RecordingQueue } from '../support/memory-stores.js';
 import { createTestTable, type TestTable } from '../support/test-table.js';
 
 /** RunService over the DynamoDB stores, as the API Lambda wires it. */
@@ -26,6 +26,7 @@ describe('RunService on DynamoDB', () => {
     const clock = { now: () => new Date() };
     const logger = createJsonLogger({ level: 'silent' });
     jobs = new JobService({
+      secrets: new FakeSecretBox(),
       jobs: new DynamoJobStore(table.documents, table.tableName),
       entities,
       deployment,

@@ -20,6 +20,8 @@ import type {
   StartRunRequest,
   StoredEntity,
   StoredExecution,
+  WebhookRecord,
+  WebhookStore,
 } from '../../shared/ports.js';
 
 // ── Entities ────────────────────────────────────────────────────────────────────────────────────────
@@ -439,4 +441,34 @@ function decodeCursor(cursor: string, pattern: RegExp): RegExpExecArray {
     );
   }
   return match;
+}
+
+/** Webhook path records kept in a map (the memory job store does not write them; tests seed it). */
+export class MemoryWebhookStore implements WebhookStore {
+  readonly records = new Map<string, WebhookRecord>();
+
+  async get(path: string): Promise<WebhookRecord | null> {
+    const record = this.records.get(path);
+    return record ? { ...record } : null;
+  }
+
+  async rotate(
+    path: string,
+    change: {
+      sealedSecret: string;
+      previousSealedSecret: string | null;
+      previousValidUntil: string | null;
+      rotatedAt: string;
+    },
+  ): Promise<boolean> {
+    const record = this.records.get(path);
+    if (!record) return false;
+    this.records.set(path, { ...record, ...change, lastSecretUsed: null });
+    return true;
+  }
+
+  async recordDelivery(path: string, secretUsed: 'current' | 'previous'): Promise<void> {
+    const record = this.records.get(path);
+    if (record) this.records.set(path, { ...record, lastSecretUsed: secretUsed });
+  }
 }

@@ -169,16 +169,23 @@ describe('runSettings', () => {
       maxAttempts: 1,
       backoffSeconds: 10,
       overlapPolicy: 'allow',
+      webhookRateLimit: null,
     });
     expect(settings).toEqual(DEFAULT_RUN_SETTINGS);
   });
 
   it('reads every key it defines', () => {
     // Prepare
-    const config = { timeout: 90, retry: { max_attempts: 4, backoff_seconds: 2.5 }, overlap_policy: 'skip' };
+    const config = {
+      timeout: 90,
+      retry: { max_attempts: 4, backoff_seconds: 2.5 },
+      overlap_policy: 'skip',
+      webhook_rate_limit: { requests_per_second: 0.5, burst: 3 },
+    };
 
     // Act
     const settings = runSettings(config);
+    const defaultBurst = runSettings({ webhook_rate_limit: { requests_per_second: 2.5 } });
 
     // Assess
     expect(settings).toEqual({
@@ -186,7 +193,9 @@ describe('runSettings', () => {
       maxAttempts: 4,
       backoffSeconds: 2.5,
       overlapPolicy: 'skip',
+      webhookRateLimit: { rate: 0.5, burst: 3 },
     });
+    expect(defaultBurst.webhookRateLimit).toEqual({ rate: 2.5, burst: 3 });
   });
 
   it('keeps the other retry default when only one retry key is set', () => {

@@ -15,6 +15,7 @@ import type { Job, JobCreateInput } from '../../shared/domain/job.js';
 import type { DeploymentConfig } from '../../shared/ports.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
+  FakeSecretBox,
   ManualClock,
   MemoryEntityStore,
   MemoryExecutionStore,
@@ -40,7 +41,15 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
   const lines: string[] = [];
   const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });
   const deployment = options.deployment ?? openDeployment();
-  const jobs = new JobService({ jobs: jobStore, entities, deployment, clock, ids, logger });
+  const jobs = new JobService({
+    jobs: jobStore,
+    entities,
+    deployment,
+    clock,
+    ids,
+    logger,
+    secrets: new FakeSecretBox(),
+  });
   const runs = new RunService({
     jobs,
     entities,

@@ -91,7 +91,15 @@ async function setup() {
     environments: { staging: { queue: 'staging-workers', variables: { REGION: 'eu-west-1' } } },
   });
   const target = new ScriptedTarget(clock);
-  const jobs = new JobService({ jobs: jobStore, entities, deployment, clock, ids, logger });
+  const jobs = new JobService({
+    jobs: jobStore,
+    entities,
+    deployment,
+    clock,
+    ids,
+    logger,
+    secrets: new FakeSecretBox(),
+  });
   const runs = new RunService({
     jobs,
     entities,

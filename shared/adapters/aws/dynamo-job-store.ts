@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { Job, JobListFilter } from '../../domain/job.js';
-import type { JobPage, JobStore, VersionedJob } from '../../ports.js';
+import type { JobPage, JobStore, NewWebhook, VersionedJob } from '../../ports.js';
 import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { setAll } from './expressions.js';
@@ -77,7 +77,7 @@ export class DynamoJobStore implements JobStore {
     private readonly tableName: string,
   ) {}
 
-  async create(job: Job): Promise<VersionedJob> {
+  async create(job: Job, webhook?: NewWebhook): Promise<VersionedJob> {
     await this.write(job, [
       {
         Put: {
@@ -87,6 +87,7 @@ export class DynamoJobStore implements JobStore {
         },
       },
       ...this.entityRefChanges(null, job),
+      ...this.webhookChanges(null, job, webhook),
     ]);
     return { job, version: 1 };
   }
@@ -98,7 +99,12 @@ export class DynamoJobStore implements JobStore {
     return result.Item ? fromItem(result.Item) : null;
   }
 
-  async replace(job: Job, expectedVersion: number, previous: Job): Promise<VersionedJob | null> {
+  async replace(
+    job: Job,
+    expectedVersion: number,
+    previous: Job,
+    webhook?: NewWebhook,
+  ): Promise<VersionedJob | null> {
     const version = expectedVersion + 1;
     const { pk: _pk, sk: _sk, ...attributes } = toItem(job, version);
     const set = setAll(attributes);
@@ -115,6 +121,7 @@ export class DynamoJobStore implements JobStore {
         },
       },
       ...this.entityRefChanges(previous, job),
+      ...this.webhookChanges(previous, job, webhook),
     ]);
     return written ? { job, version } : null;
   }
@@ -130,7 +137,41 @@ export class DynamoJobStore implements JobStore {
         },
       },
       ...this.entityRefChanges(job, null),
+      ...this.webhookChanges(job, null),
     ]);
+  }
+
+  /**
+   * The webhook path item follows the job: written (unique) when the job gets a path, deleted when it
+   * loses it or is deleted, in the job's own transaction.
+   */
+  private webhookChanges(before: Job | null, after: Job | null, webhook?: NewWebhook): TransactItem[] {
+    const beforePath = before?.webhook_path ?? null;
+    const afterPath = after?.webhook_path ?? null;
+    if (beforePath === afterPath) return [];
+    const changes: TransactItem[] = [];
+    if (beforePath !== null) {
+      changes.push({ Delete: { TableName: this.tableName, Key: keys.webhook(beforePath) } });
+    }
+    if (afterPath !== null && after !== null) {
+      if (!webhook) throw new Error(`Job ${after.id} gets webhook path without a secret`);
+      changes.push({
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...keys.webhook(afterPath),
+            job_id: after.id,
+            sealed_secret: webhook.sealedSecret,
+            previous_sealed_secret: null,
+            previous_valid_until: null,
+            rotated_at: null,
+            last_secret_used: null,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    }
+    return changes;
   }
 
   /**

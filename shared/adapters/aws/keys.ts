@@ -11,6 +11,10 @@ export const keys = {
   execution: (jobId: string, executionId: string) => ({ pk: `JOB#${jobId}`, sk: `EXEC#${executionId}` }),
   /** Marks a trigger (webhook delivery, cron fire) as already started. */
   dedupe: (jobId: string, key: string) => ({ pk: `JOB#${jobId}`, sk: `DEDUPE#${key}` }),
+  /** Maps a webhook path to its job and holds the sealed secrets; written in the job's transaction. */
+  webhook: (path: string) => ({ pk: `WEBHOOK#${path}`, sk: 'WEBHOOK' }),
+  /** A job's webhook rate-limit state. */
+  webhookRate: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'WEBHOOK_RATE' }),
   /** Held by the one active run of a job whose overlap policy is `skip`. */
   runLock: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'RUN_LOCK' }),
 } as const;

@@ -1,0 +1,76 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { WebhookRejectedError, WebhookService, type WebhookServiceDeps } from '../app/webhooks.js';
+import {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../domain/errors.js';
+import { httpBoundary } from '../http/middlewares.js';
+import { toHttpRequest } from '../http/request.js';
+import { type HttpResponse, json } from '../http/responses.js';
+import { matchRoute, type Route } from '../http/router.js';
+import type { Logger } from '../ports.js';
+
+/** Why a delivery was refused, as a metric dimension (never told to the caller beyond the status). */
+function rejectionReason(error: unknown): string {
+  if (error instanceof WebhookRejectedError) return error.reason;
+  if (error instanceof NotFoundError) return 'unknown_path';
+  if (error instanceof ConflictError) return 'disabled';
+  if (error instanceof PayloadTooLargeError) return 'too_large';
+  if (error instanceof BadRequestError) return 'malformed';
+  if (error instanceof ValidationError) return 'invalid';
+  if (error instanceof Error && error.name === 'RateLimitedError') return 'rate_limited';
+  return 'error';
+}
+
+/** Counts rejections by reason in CloudWatch Embedded Metric Format: a log line becomes a metric. */
+function rejectionMetrics(logger: Logger): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
+  return {
+    onError: (request) => {
+      const reason = rejectionReason(request.error);
+      logger.warn('webhook delivery rejected', {
+        _aws: {
+          Timestamp: Date.now(),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'ServerlessJobs',
+              Dimensions: [['Reason']],
+              Metrics: [{ Name: 'WebhookRejected', Unit: 'Count' }],
+            },
+          ],
+        },
+        Reason: reason,
+        WebhookRejected: 1,
+      });
+    },
+  };
+}
+
+/**
+ * The webhook Lambda: `POST /webhooks/{path}`, authenticated by the delivery's signature alone.
+ * Middlewares run their error hooks in reverse order, so the metric is counted before the boundary
+ * turns the error into its response.
+ */
+export function makeWebhookHandler(deps: WebhookServiceDeps) {
+  const service = new WebhookService(deps);
+  const routes: Route[] = [
+    {
+      method: 'POST',
+      pattern: '/webhooks/{path}',
+      auth: false,
+      handle: async (request) =>
+        json(202, await service.deliver(request.params.path as string, request.rawBody, request.headers)),
+    },
+  ];
+  return middy<APIGatewayProxyEventV2, HttpResponse>()
+    .use(httpBoundary(deps.logger))
+    .use(rejectionMetrics(deps.logger))
+    .handler(async (event) => {
+      const base = toHttpRequest(event);
+      const { route, params } = matchRoute(routes, base.method, base.path);
+      return route.handle({ ...base, params });
+    });
+}

@@ -1,0 +1,518 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type DeploymentConfig,
+  getDeploymentConfig,
+  resolveDeploymentConfig,
+  webhookThrottleDefaults,
+} from '../../infra/aws/config.js';
+import { webhookRoutePath } from '../../infra/aws/stack.js';
+import {
+  actionsByResource,
+  allPolicyDocuments,
+  asArray,
+  buildApp,
+  type CfnResource,
+  integrationIdOf,
+  logGroupIdOf,
+  logicalIdOf,
+  onlyLogicalId,
+  propertiesOf,
+  removeOutdirs,
+  renderCfnString,
+  resourcesOf,
+  roleIdOf,
+  roleStatements,
+  statementsOf,
+} from './support.js';
+
+afterAll(removeOutdirs);
+
+const webhookRouteKey = 'POST /webhooks/{path}';
+const queueNames = ['default', 'production', 'security'];
+
+/** The ids a test needs to read the webhook ingress of one app. */
+function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
+  const built = buildApp(env, overrides);
+  const { stack } = built;
+  const template = Template.fromStack(stack);
+  const webhookId = logicalIdOf(stack, stack.webhookFunction);
+  const apiFunctionId = logicalIdOf(stack, stack.apiFunction);
+  const tableId = logicalIdOf(stack, stack.table);
+  const keyId = logicalIdOf(stack, stack.secretsKey);
+  const httpApiId = logicalIdOf(stack, stack.httpApi);
+  const queueIds = new Map(
+    [...stack.workerQueues].map(([name, { queue }]) => [name, logicalIdOf(stack, queue)] as const),
+  );
+  const stageId = onlyLogicalId(template, 'AWS::ApiGatewayV2::Stage');
+  const routes = resourcesOf(template, 'AWS::ApiGatewayV2::Route');
+
+  /** Names the resources of a function's policies, with the actions allowed on each. */
+  const reachedBy = (functionId: string): Map<string, string[]> => {
+    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const names = new Map<string, string>([
+      [JSON.stringify(tableArn), 'table'],
+      [JSON.stringify({ 'Fn::Join': ['', [tableArn, '/index/*']] }), 'table indexes'],
+      [JSON.stringify({ 'Fn::GetAtt': [keyId, 'Arn'] }), 'key'],
+      [JSON.stringify({ 'Fn::GetAtt': [logGroupIdOf(template, functionId), 'Arn'] }), 'log group'],
+      ...[...queueIds].map(
+        ([name, id]) => [JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }), `queue ${name}`] as const,
+      ),
+    ]);
+    const byResource = actionsByResource(roleStatements(template, roleIdOf(template, functionId)));
+    return new Map([...byResource].map(([resource, actions]) => [names.get(resource) ?? resource, actions]));
+  };
+
+  /** Logical ids of the routes whose target is the integration `integrationId`. */
+  const routesOf = (integrationId: string): string[] =>
+    Object.entries(routes)
+      .filter(
+        ([, route]) =>
+          JSON.stringify(route.Properties?.Target) ===
+          JSON.stringify({ 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] }),
+      )
+      .map(([id]) => id);
+
+  return {
+    ...built,
+    template,
+    webhookId,
+    apiFunctionId,
+    tableId,
+    keyId,
+    httpApiId,
+    queueIds,
+    stageId,
+    routes,
+    reachedBy,
+    routesOf,
+  };
+}
+
+describe('webhook function', () => {
+  const { config, template, webhookId, tableId, keyId, queueIds } = inspect('dev');
+
+  it('runs Node.js 22 on arm64 with 256 MB, a 10 s timeout and its own log group', () => {
+    // Prepare
+    const fn = propertiesOf(template, 'AWS::Lambda::Function', webhookId);
+
+    // Assess
+    expect(fn).toMatchObject({
+      Architectures: ['arm64'],
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      MemorySize: 256,
+      Timeout: 10,
+    });
+    expect(
+      propertiesOf(template, 'AWS::Logs::LogGroup', logGroupIdOf(template, webhookId)).RetentionInDays,
+    ).toBe(config.logRetention);
+  });
+
+  it('gets exactly the table, key, queues, deployment config, retention and log level (no API key secret)', () => {
+    // Prepare
+    const fn = propertiesOf(template, 'AWS::Lambda::Function', webhookId);
+
+    // Act
+    const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    // Assess
+    expect(Object.keys(variables).sort()).toEqual(
+      [
+        'TABLE_NAME',
+        'KMS_KEY_ID',
+        'QUEUE_URLS',
+        'DEPLOYMENT_CONFIG',
+        'EXECUTION_RETENTION_DAYS',
+        'LOG_LEVEL',
+        'NODE_OPTIONS',
+      ].sort(),
+    );
+    expect(variables).toEqual({
+      TABLE_NAME: { Ref: tableId },
+      KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      QUEUE_URLS: expect.anything(),
+      DEPLOYMENT_CONFIG: expect.any(String),
+      EXECUTION_RETENTION_DAYS: String(config.executionRetentionDays),
+      LOG_LEVEL: config.logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual(
+      Object.fromEntries(queueNames.map((queue) => [queue, `<${queueIds.get(queue)}>`])),
+    );
+    expect(JSON.parse(variables.DEPLOYMENT_CONFIG as string)).toEqual({
+      defaultQueue: 'default',
+      queues: config.queues,
+      environments: config.environments,
+    });
+  });
+});
+
+describe('webhook function IAM', () => {
+  const { stack, template, webhookId, apiFunctionId, tableId, keyId, queueIds, reachedBy } = inspect('dev');
+  const roleId = roleIdOf(template, webhookId);
+
+  it('has a role with no managed policy and no inline policy of its own', () => {
+    // Prepare
+    const role = propertiesOf(template, 'AWS::IAM::Role', roleId);
+
+    // Assess
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.Policies).toBeUndefined();
+  });
+
+  it('reaches exactly the table (item calls), the key (decrypt), the worker queues (send) and its log group', () => {
+    // Act
+    const reached = reachedBy(webhookId);
+
+    // Assess
+    expect(new Set(reached.keys())).toEqual(
+      new Set(['table', 'key', 'log group', ...queueNames.map((queue) => `queue ${queue}`)]),
+    );
+    expect(reached.get('table')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(reached.get('key')).toEqual(['kms:Decrypt']);
+    expect(reached.get('log group')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    for (const queue of queueNames) expect(reached.get(`queue ${queue}`), queue).toEqual(['sqs:SendMessage']);
+  });
+
+  it('has exactly these statements: no Query, no index, no Secrets Manager, no SQS read', () => {
+    // Prepare
+    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+
+    // Assess
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: Match.exact({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [logGroupIdOf(template, webhookId), 'Arn'] },
+          },
+          {
+            Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+            Effect: 'Allow',
+            Resource: tableArn,
+          },
+          { Action: 'kms:Decrypt', Effect: 'Allow', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+          {
+            Action: 'sqs:SendMessage',
+            Effect: 'Allow',
+            Resource: queueNames.map((queue) => ({ 'Fn::GetAtt': [queueIds.get(queue), 'Arn'] })),
+          },
+        ],
+      }),
+    });
+    expect(roleStatements(template, roleId)).toHaveLength(4);
+  });
+
+  it('is granted nothing by a resource policy (key, queues, secret)', () => {
+    // Prepare
+    const resourcePolicies = [
+      ...Object.values(resourcesOf(template, 'AWS::KMS::Key')).map((key) => key.Properties?.KeyPolicy),
+      ...Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy')).map(
+        (policy) => policy.Properties?.PolicyDocument,
+      ),
+      ...Object.values(resourcesOf(template, 'AWS::SecretsManager::ResourcePolicy')).map(
+        (policy) => policy.Properties?.ResourcePolicy,
+      ),
+    ];
+
+    // Assess
+    for (const document of resourcePolicies) expect(JSON.stringify(document)).not.toContain(roleId);
+  });
+
+  it('may do nothing the API function may not, and strictly less', () => {
+    // Prepare
+    const pairs = (functionId: string) =>
+      new Set(
+        [...reachedBy(functionId)]
+          .filter(([resource]) => resource !== 'log group')
+          .flatMap(([resource, actions]) => actions.map((action) => `${resource} ${action}`)),
+      );
+
+    // Act
+    const webhook = pairs(webhookId);
+    const api = pairs(apiFunctionId);
+
+    // Assess
+    for (const pair of webhook) expect(api.has(pair), pair).toBe(true);
+    expect(webhook.size).toBeLessThan(api.size);
+  });
+
+  it('holds the fewest permissions of all functions', () => {
+    // Prepare
+    const functions = [
+      stack.apiFunction,
+      ...stack.workerFunctions.values(),
+      stack.sweeperFunction,
+      stack.webhookFunction,
+    ];
+    const countOf = (functionId: string) =>
+      [...reachedBy(functionId).values()].reduce((total, actions) => total + actions.length, 0);
+
+    // Act
+    const counts = functions.map((fn) => countOf(logicalIdOf(stack, fn)));
+
+    // Assess
+    const webhookCount = countOf(webhookId);
+    expect(webhookCount).toBe(2 + 4 + 1 + queueNames.length);
+    expect(counts.filter((count) => count <= webhookCount)).toEqual([webhookCount]);
+  });
+
+  it('is the only function that cannot query', () => {
+    // Prepare
+    const others = [stack.apiFunction, ...stack.workerFunctions.values(), stack.sweeperFunction];
+
+    // Act
+    const webhookActions = [...reachedBy(webhookId).values()].flat();
+
+    // Assess
+    expect(webhookActions).not.toContain('dynamodb:Query');
+    for (const fn of others) {
+      expect([...reachedBy(logicalIdOf(stack, fn)).values()].flat()).toContain('dynamodb:Query');
+    }
+  });
+
+  it('keeps every policy of the stack free of "*" resources and wildcard actions', () => {
+    // Act
+    const statements = allPolicyDocuments(template).flatMap(statementsOf);
+
+    // Assess
+    for (const statement of statements) {
+      expect(asArray(statement.Resource)).not.toContain('*');
+      for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
+    }
+  });
+});
+
+describe('webhook route', () => {
+  const { stack, template, webhookId, apiFunctionId, httpApiId, stageId, routes, routesOf } = inspect('dev');
+  const webhookIntegrationId = integrationIdOf(template, webhookId);
+  const apiIntegrationId = integrationIdOf(template, apiFunctionId);
+  const webhookRouteId = logicalIdOf(stack, stack.webhookRoute);
+
+  it('is POST /webhooks/{path}, exactly once', () => {
+    // Prepare
+    const keys = Object.values(routes).map((route) => route.Properties?.RouteKey as string);
+
+    // Assess
+    expect(`POST ${webhookRoutePath}`).toBe(webhookRouteKey);
+    expect(keys.filter((key) => key === webhookRouteKey)).toHaveLength(1);
+    // No other route under /webhooks: everything else there falls to the catch-all (the app's JSON 404/405).
+    expect(keys.filter((key) => key.includes('/webhooks'))).toEqual([webhookRouteKey]);
+    expect(propertiesOf(template, 'AWS::ApiGatewayV2::Route', webhookRouteId).RouteKey).toBe(webhookRouteKey);
+  });
+
+  it("targets the webhook function's own integration (AWS_PROXY, payload 2.0), and only it does", () => {
+    // Assess
+    expect(propertiesOf(template, 'AWS::ApiGatewayV2::Integration', webhookIntegrationId)).toEqual({
+      ApiId: { Ref: httpApiId },
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: { 'Fn::GetAtt': [webhookId, 'Arn'] },
+      PayloadFormatVersion: '2.0',
+    });
+    expect(routesOf(webhookIntegrationId)).toEqual([webhookRouteId]);
+    expect(Object.keys(resourcesOf(template, 'AWS::ApiGatewayV2::Integration')).sort()).toEqual(
+      [apiIntegrationId, webhookIntegrationId].sort(),
+    );
+  });
+
+  it('is not served by the API function, which serves every other route', () => {
+    // Act
+    const apiRoutes = routesOf(apiIntegrationId);
+
+    // Assess
+    expect(apiRoutes).not.toContain(webhookRouteId);
+    expect(apiRoutes.sort()).toEqual(
+      Object.keys(routes)
+        .filter((id) => id !== webhookRouteId)
+        .sort(),
+    );
+    // The API keeps its catch-alls; API Gateway prefers the more specific webhook route over ANY /{proxy+}.
+    expect(apiRoutes.map((id) => routes[id]?.Properties?.RouteKey)).toEqual(
+      expect.arrayContaining(['ANY /', 'ANY /{proxy+}', 'POST /jobs/{id}/webhook-secret/rotate']),
+    );
+  });
+
+  it('has no API Gateway authorizer: the function checks the signature (and the API function the API key)', () => {
+    // Assess
+    expect(propertiesOf(template, 'AWS::ApiGatewayV2::Route', webhookRouteId)).toEqual({
+      ApiId: { Ref: httpApiId },
+      AuthorizationType: 'NONE',
+      RouteKey: webhookRouteKey,
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: webhookIntegrationId }]] },
+    });
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+  });
+
+  it('lets API Gateway invoke the webhook function from this route of this API only', () => {
+    // Prepare
+    const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter(
+      (permission) =>
+        JSON.stringify(permission.Properties?.FunctionName) ===
+        JSON.stringify({ 'Fn::GetAtt': [webhookId, 'Arn'] }),
+    );
+
+    // Assess
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]?.Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+    });
+    expect(renderCfnString(permissions[0]?.Properties?.SourceArn)).toBe(
+      `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${httpApiId}>/*/*/webhooks/{path}`,
+    );
+  });
+
+  it('is not wired to anything else: no event source, schedule or other invoker of the webhook function', () => {
+    // Prepare
+    const mentions = (type: string) =>
+      Object.values(resourcesOf(template, type)).filter((resource) =>
+        JSON.stringify(resource.Properties).includes(webhookId),
+      );
+
+    // Assess
+    expect(mentions('AWS::Lambda::EventSourceMapping')).toEqual([]);
+    expect(mentions('AWS::Events::Rule')).toEqual([]);
+    expect(mentions('AWS::ApiGatewayV2::Route')).toEqual([]);
+    expect(mentions('AWS::ApiGatewayV2::Integration')).toHaveLength(1);
+  });
+
+  it('is created before the stage whose route settings name it', () => {
+    // Prepare
+    const stage = resourcesOf(template, 'AWS::ApiGatewayV2::Stage')[stageId] as CfnResource & {
+      DependsOn?: string[];
+    };
+
+    // Assess: API Gateway rejects route settings for a route that does not exist yet.
+    expect(stage.DependsOn).toEqual(expect.arrayContaining([webhookRouteId]));
+  });
+});
+
+describe('webhook throttling', () => {
+  it('defaults to 100 requests per second with a burst of 200', () => {
+    // Act
+    const resolved = resolveDeploymentConfig(getDeploymentConfig('dev'));
+
+    // Assess
+    expect(webhookThrottleDefaults).toEqual({
+      webhookThrottleRateLimit: 100,
+      webhookThrottleBurstLimit: 200,
+    });
+    expect(resolved).toMatchObject(webhookThrottleDefaults);
+  });
+
+  it.each(['dev', 'prod'])(
+    '%s: sets a route-level throttle on POST /webhooks/{path} and keeps the stage-wide one',
+    (env) => {
+      // Prepare
+      const { config, template, stageId } = inspect(env);
+
+      // Act
+      const stage = propertiesOf(template, 'AWS::ApiGatewayV2::Stage', stageId);
+
+      // Assess
+      expect(stage.RouteSettings).toEqual({
+        [webhookRouteKey]: {
+          ThrottlingRateLimit: config.webhookThrottleRateLimit,
+          ThrottlingBurstLimit: config.webhookThrottleBurstLimit,
+        },
+      });
+      expect(config).toMatchObject({ webhookThrottleRateLimit: 100, webhookThrottleBurstLimit: 200 });
+      expect(stage.DefaultRouteSettings).toEqual({
+        ThrottlingRateLimit: config.apiThrottleRateLimit,
+        ThrottlingBurstLimit: config.apiThrottleBurstLimit,
+      });
+    },
+  );
+
+  it('follows the configured limits', () => {
+    // Prepare
+    const { template, stageId } = inspect('dev', {
+      webhookThrottleRateLimit: 7.5,
+      webhookThrottleBurstLimit: 15,
+    });
+
+    // Act
+    const stage = propertiesOf(template, 'AWS::ApiGatewayV2::Stage', stageId);
+
+    // Assess
+    expect(stage.RouteSettings).toEqual({
+      [webhookRouteKey]: { ThrottlingRateLimit: 7.5, ThrottlingBurstLimit: 15 },
+    });
+  });
+
+  it.each([
+    [
+      { webhookThrottleRateLimit: 0 },
+      'webhookThrottleRateLimit must be a number above 0 and at most 10000, got 0',
+    ],
+    [{ webhookThrottleRateLimit: Number.NaN }, 'webhookThrottleRateLimit must be a number above 0'],
+    [{ webhookThrottleRateLimit: 10_001 }, 'at most 10000, got 10001'],
+    [{ webhookThrottleBurstLimit: 0 }, 'webhookThrottleBurstLimit must be an integer from 1 to 5000, got 0'],
+    [{ webhookThrottleBurstLimit: 2.5 }, 'webhookThrottleBurstLimit must be an integer'],
+  ] satisfies [Partial<DeploymentConfig>, string][])('rejects %j', (overrides, message) => {
+    // Act
+    const build = () => buildApp('dev', overrides);
+
+    // Assess
+    expect(build).toThrow('Invalid config of deployment "dev"');
+    expect(build).toThrow(message);
+  });
+});
+
+describe('webhook ingress and cdk-nag', () => {
+  const { stack, template, webhookId } = inspect('dev');
+
+  /** The rules acknowledged on the resource `logicalId` (empty when none). */
+  const rulesOn = (logicalId: string): { id: string; reason: string }[] => {
+    const resource = (template.toJSON().Resources as Record<string, CfnResource>)[logicalId];
+    const nag = resource?.Metadata?.cdk_nag as
+      | { rules_to_suppress: { id: string; reason: string }[] }
+      | undefined;
+    return nag?.rules_to_suppress ?? [];
+  };
+  const acknowledgedOn = (logicalId: string): string[] => rulesOn(logicalId).map((rule) => rule.id);
+
+  it('acknowledges APIG4 on the webhook route only, giving the HMAC signature check as the reason', () => {
+    // Prepare
+    const routeId = logicalIdOf(stack, stack.webhookRoute);
+    const [rule] = rulesOn(routeId);
+
+    // Assess
+    expect(acknowledgedOn(routeId)).toEqual(['AwsSolutions-APIG4']);
+    expect(rule?.reason).toMatch(/HMAC-SHA256 signature over the raw body/);
+    expect(rule?.reason).toMatch(/401/);
+  });
+
+  it('acknowledges only the pinned runtime on the function and nothing on its role or policy', () => {
+    // Prepare
+    const roleId = roleIdOf(template, webhookId);
+    const policyIds = Object.entries(resourcesOf(template, 'AWS::IAM::Policy'))
+      .filter(([, policy]) => JSON.stringify(policy.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .map(([id]) => id);
+
+    // Assess: no wildcard resource, so no IAM5 to acknowledge (unlike the functions that query the indexes).
+    expect(acknowledgedOn(webhookId)).toEqual(['AwsSolutions-L1']);
+    expect(acknowledgedOn(roleId)).toEqual([]);
+    expect(policyIds).toHaveLength(1);
+    expect(acknowledgedOn(policyIds[0] as string)).toEqual([]);
+  });
+
+  it.each(['dev', 'prod'])('%s: leaves no unacknowledged finding', (env) => {
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(buildApp(env).app);
+
+    // Assess
+    expect(report.violations.map((violation) => `${violation.severity} ${violation.ruleName}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+});
