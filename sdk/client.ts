@@ -116,6 +116,47 @@ export class JobsResource {
     );
   }
 
+  /**
+   * Delivers to a webhook job as an external system would (no API key): `payload` is sent exactly as
+   * given when it is a string or bytes, else as `JSON.stringify(payload)`; `signature` is the hex
+   * HMAC-SHA256 of those bytes (see `signWebhookPayload`), sent as `X-Webhook-Signature`.
+   */
+  triggerWebhook(options: {
+    webhook_path: string;
+    payload: Record<string, unknown> | string | Uint8Array;
+    signature: string;
+    headers?: Record<string, string>;
+  }): Promise<TriggerResponse> {
+    const body =
+      typeof options.payload === 'string' || options.payload instanceof Uint8Array
+        ? options.payload
+        : JSON.stringify(options.payload);
+    return this.transport.requestRaw('POST', `/webhooks/${encodeURIComponent(options.webhook_path)}`, body, {
+      'content-type': 'application/json',
+      'x-webhook-signature': options.signature,
+      ...options.headers,
+    });
+  }
+
+  /** The reference's spelling of `triggerWebhook`. */
+  trigger_webhook(options: Parameters<JobsResource['triggerWebhook']>[0]): Promise<TriggerResponse> {
+    return this.triggerWebhook(options);
+  }
+
+  /** A new webhook secret, shown once; the old one keeps verifying for `grace_seconds` (default 24 h; 0 revokes it now). */
+  rotateWebhookSecret(
+    jobId: string,
+    options: { grace_seconds?: number } = {},
+  ): Promise<{
+    webhook_secret: string;
+    webhook_secret_rotated_at: string;
+    previous_secret_valid_until: string | null;
+  }> {
+    return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/webhook-secret/rotate`, {
+      body: options,
+    });
+  }
+
   /** Cancels a queued or running execution. */
   cancelExecution(jobId: string, executionId: string): Promise<Execution> {
     return this.transport.request(

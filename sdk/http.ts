@@ -18,10 +18,7 @@ export class Transport {
     path: string,
     init: { body?: unknown; query?: Record<string, QueryValue>; headers?: Record<string, string> } = {},
   ): Promise<T> {
-    const url = new URL(
-      path.replace(/^\//, ''),
-      this.options.baseUrl.endsWith('/') ? this.options.baseUrl : `${this.options.baseUrl}/`,
-    );
+    const url = this.url(path);
     for (const [name, value] of Object.entries(init.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
@@ -31,12 +28,38 @@ export class Transport {
     };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     Object.assign(headers, init.headers);
+    return this.send(method, url, headers, init.body === undefined ? undefined : JSON.stringify(init.body));
+  }
+
+  /** Sends `body` byte for byte, without the API key: how an external system calls a webhook. */
+  requestRaw<T>(
+    method: string,
+    path: string,
+    body: string | Uint8Array,
+    headers: Record<string, string>,
+  ): Promise<T> {
+    return this.send(method, this.url(path), { accept: 'application/json', ...headers }, body);
+  }
+
+  private url(path: string): URL {
+    return new URL(
+      path.replace(/^\//, ''),
+      this.options.baseUrl.endsWith('/') ? this.options.baseUrl : `${this.options.baseUrl}/`,
+    );
+  }
+
+  private async send<T>(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: string | Uint8Array | undefined,
+  ): Promise<T> {
     let response: Response;
     try {
       response = await this.options.fetch(url, {
         method,
         headers,
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        body,
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {

@@ -34,3 +34,4 @@ export {
   type TriggerOptions,
 } from './client.js';
 export { JobError } from './errors.js';
+export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';
