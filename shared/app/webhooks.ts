@@ -10,6 +10,7 @@ import type { TriggerResponse } from '../domain/execution.js';
 import type { Job } from '../domain/job.js';
 import { JsonObjectSchema } from '../domain/json.js';
 import { runSettings } from '../domain/run-config.js';
+import { renderTemplate } from '../domain/template.js';
 import {
   DEFAULT_TOLERANCE_SECONDS,
   generateSigningSecret,
@@ -115,6 +116,8 @@ export class WebhookService {
     const job = await this.deps.jobs.get(record.jobId);
     if (!job.enabled) throw new ConflictError(`Job ${job.id} is disabled.`);
     const delivery = this.parseBody(rawBody);
+    // Checked before the rate limit takes its write, so a rejected delivery stores nothing at all.
+    renderTemplate(job.prompt_template, delivery.parameters ?? {});
     await this.applyRateLimit(job);
     const outcome = await this.runs.startRun(job, {
       trigger_type: 'webhook',
