@@ -10,13 +10,13 @@ import type { TriggerResponse } from '../domain/execution.js';
 import type { Job } from '../domain/job.js';
 import { JsonObjectSchema } from '../domain/json.js';
 import { runSettings } from '../domain/run-config.js';
-import { renderTemplate } from '../domain/template.js';
 import {
   DEFAULT_TOLERANCE_SECONDS,
   generateSigningSecret,
   verifyHexHmac,
   verifyStandardWebhook,
 } from '../domain/signature.js';
+import { renderTemplate } from '../domain/template.js';
 import { parseOrThrow } from '../domain/validation.js';
 import type { RateLimiter, SecretBox, WebhookStore } from '../ports.js';
 import { webhookSecretContext } from './jobs.js';

@@ -246,7 +246,14 @@ export class DynamoJobStore implements JobStore {
       if (creating) throw error;
       return false;
     }
-    if (reasons.slice(1).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+    const failedItems = reasons.flatMap((reason, index) =>
+      index > 0 && reason.Code === 'ConditionalCheckFailed' ? [items[index]] : [],
+    );
+    if (failedItems.some((item) => String(item?.Put?.Item?.pk ?? '').startsWith('WEBHOOK#'))) {
+      // 192 random bits collided: astronomically unlikely, and a retry draws a new path.
+      throw new ConflictError('The webhook path drawn for this job is taken; try again.', { cause: error });
+    }
+    if (failedItems.length > 0) {
       throw new ValidationError([
         {
           path: 'entity_id',

@@ -7,7 +7,7 @@ const MAX_ROUNDS = 4;
 
 /**
  * A shared rate limit (generic cell rate algorithm) in one item per key: it holds the theoretical
- * arrival time (TAT) of the next request. A request is allowed while TAT − now < burst / rate; taking
+ * arrival time (TAT) of the next request. A request is allowed while TAT − now ≤ (burst − 1) / rate; taking
  * one moves TAT by 1 / rate. Read, decide, conditional write: concurrent callers serialise on the
  * item's previous TAT, so the limit holds across every Lambda instance.
  */
@@ -29,7 +29,8 @@ export class DynamoRateLimiter implements RateLimiter {
       const interval = 1000 / rate;
       const tat = Math.max(previous ?? now, now);
       const allowance = (burst / rate) * 1000;
-      if (tat - now >= allowance) {
+      // Room for `burst` requests at once: the next is allowed while TAT − now ≤ (burst − 1) intervals.
+      if (tat - now > allowance - interval) {
         const waitMs = tat - now - allowance + interval;
         return { allowed: false as const, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
       }
