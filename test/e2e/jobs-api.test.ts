@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlPlaneClient, type JobCreateInput, JobError } from '../../sdk/index.js';
+import { ControlPlaneClient, JobError } from '../../sdk/index.js';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.js';
+import { DAILY_HEALTH_CHECK, REFERENCE_ENTITIES, REFERENCE_JOBS } from '../support/reference-jobs.js';
 
 let runtime: TestRuntime;
 let client: ControlPlaneClient;
@@ -11,15 +12,7 @@ beforeAll(async () => {
   // Jobs must name existing entities of their type; jobs without one run on the deployment default.
   const echo = { type: 'echo' } as const;
   await Promise.all([
-    client.entities.create({ id: 'agent-uuid', type: 'agent', name: 'Agent', target: echo }),
-    client.entities.create({ id: 'backup-agent-uuid', type: 'agent', name: 'Backup agent', target: echo }),
-    client.entities.create({
-      id: 'deployment-team-uuid',
-      type: 'team',
-      name: 'Deployment team',
-      target: echo,
-    }),
-    client.entities.create({ id: 'security-team-uuid', type: 'team', name: 'Security team', target: echo }),
+    ...REFERENCE_ENTITIES.map((entity) => client.entities.create(entity)),
     client.entities.create({ type: 'workflow', name: 'Default workflow', target: echo, default: true }),
   ]);
 });
@@ -27,68 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.cleanup();
 });
-
-/** The job bodies of the reference page, as written there. */
-const referenceJobs: Record<string, JobCreateInput> = {
-  'Daily Health Check': {
-    name: 'Daily Health Check',
-    trigger_type: 'cron',
-    cron_schedule: '0 9 * * *',
-    planning_mode: 'predefined_agent',
-    entity_type: 'agent',
-    entity_id: 'agent-uuid',
-    prompt_template: 'Check the health of all production services',
-  },
-  'Nightly Backup': {
-    name: 'Nightly Backup',
-    description: 'Backup production database',
-    trigger_type: 'cron',
-    cron_schedule: '0 2 * * *',
-    cron_timezone: 'America/New_York',
-    planning_mode: 'predefined_agent',
-    entity_type: 'agent',
-    entity_id: 'backup-agent-uuid',
-    prompt_template: 'Perform full database backup',
-    executor_type: 'specific_queue',
-    worker_queue_name: 'production',
-    enabled: true,
-  },
-  'Deploy on Push': {
-    name: 'Deploy on Push',
-    description: 'Deploy application when code is pushed',
-    trigger_type: 'webhook',
-    planning_mode: 'predefined_team',
-    entity_type: 'team',
-    entity_id: 'deployment-team-uuid',
-    prompt_template: 'Deploy branch {{ branch_name }} to {{ environment }} ',
-    executor_type: 'environment',
-    environment_name: 'production',
-    enabled: true,
-  },
-  'Emergency Rollback': {
-    name: 'Emergency Rollback',
-    description: 'Rollback to previous version',
-    trigger_type: 'manual',
-    planning_mode: 'predefined_workflow',
-    prompt_template: 'Rollback service {{ service_name }} to version {{ version }} ',
-    executor_type: 'auto',
-    enabled: true,
-  },
-  'Weekly Security Scan': {
-    name: 'Weekly Security Scan',
-    description: 'Scan all repositories for vulnerabilities',
-    trigger_type: 'cron',
-    cron_schedule: '0 0 * * 0',
-    cron_timezone: 'UTC',
-    planning_mode: 'predefined_team',
-    entity_type: 'team',
-    entity_id: 'security-team-uuid',
-    prompt_template: 'Scan all repositories and report vulnerabilities',
-    executor_type: 'specific_queue',
-    worker_queue_name: 'security',
-    enabled: true,
-  },
-};
 
 async function raw(
   method: string,
@@ -111,7 +42,7 @@ async function raw(
 describe('jobs API through the SDK', () => {
   it('runs the reference quick start: create, get, update, disable/enable, list filters, delete', async () => {
     // Prepare
-    const body = referenceJobs['Daily Health Check'] as JobCreateInput;
+    const body = DAILY_HEALTH_CHECK;
 
     // Act
     const job = await client.jobs.create(body);
@@ -140,7 +71,7 @@ describe('jobs API through the SDK', () => {
     await expect(afterDelete).rejects.toMatchObject({ name: 'JobError', status: 404, code: 'not_found' });
   });
 
-  it.each(Object.entries(referenceJobs))(
+  it.each(Object.entries(REFERENCE_JOBS))(
     'accepts the reference body "%s" as written',
     async (_name, body) => {
       // Act

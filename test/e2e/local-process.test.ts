@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureLocalApiKey } from '../../infra/local/api-key.js';
-import { LOCAL_DYNAMODB_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../infra/local/dynamodb-local.js';
+import { deleteLocalTable } from '../support/local-runtime.js';
 
 // `npm start` for real, as a child process: the start script execs node, so the signals npm forwards
 // reach main.ts. It runs its own DynamoDB Local unless JOBS_DYNAMODB_ENDPOINT says otherwise.
@@ -275,17 +274,10 @@ describe('npm start with JOBS_DYNAMODB_ENDPOINT', () => {
   const tableName = `e2e-main-${randomBytes(6).toString('hex')}`;
 
   afterAll(async () => {
-    const client = new DynamoDBClient({
-      endpoint,
-      region: LOCAL_DYNAMODB_REGION,
-      credentials: LOCAL_DYNAMODB_CREDENTIALS,
-    });
     try {
-      await client.send(new DeleteTableCommand({ TableName: tableName }));
+      await deleteLocalTable(endpoint, tableName);
     } catch {
       // The test failed before creating it.
-    } finally {
-      client.destroy();
     }
   });
 

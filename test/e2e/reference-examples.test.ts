@@ -1,13 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ControlPlaneClient,
+  type EntityCreateInput,
   type EntityWithSecret,
   type Execution,
-  type JobCreateInput,
   JobError,
 } from '../../sdk/index.js';
 import { type AgentServer, startAgentServer } from '../support/agent-server.js';
 import { startTestRuntime, type TestRuntime, waitForExecution } from '../support/local-runtime.js';
+import {
+  BACKUP_AGENT,
+  DEPLOY_ON_PUSH,
+  DEPLOYMENT_TEAM,
+  EMERGENCY_ROLLBACK,
+  HEALTH_AGENT,
+  NIGHTLY_BACKUP,
+  SECURITY_TEAM,
+  WEEKLY_SECURITY_SCAN,
+} from '../support/reference-jobs.js';
 
 /**
  * The reference page's examples from "Manual Trigger" through "Get Execution History", and its
@@ -27,25 +37,19 @@ beforeAll(async () => {
   agents.backup = await startAgentServer();
   agents.deployment = await startAgentServer();
   agents.security = await startAgentServer();
-  const http = async (id: string, type: 'agent' | 'team', name: string, agent: AgentServer) => {
+  /** A reference entity, but answered by `agent` over http. */
+  const http = async (reference: EntityCreateInput, agent: AgentServer) => {
     const entity = (await client.entities.create({
-      id,
-      type,
-      name,
+      ...reference,
       target: { type: 'http', url: agent.url },
     })) as EntityWithSecret;
     agent.signingSecret = entity.signing_secret;
   };
   await Promise.all([
-    client.entities.create({
-      id: 'agent-uuid',
-      type: 'agent',
-      name: 'Health agent',
-      target: { type: 'echo' },
-    }),
-    http('backup-agent-uuid', 'agent', 'Backup agent', agents.backup),
-    http('deployment-team-uuid', 'team', 'Deployment team', agents.deployment),
-    http('security-team-uuid', 'team', 'Security team', agents.security),
+    client.entities.create(HEALTH_AGENT),
+    http(BACKUP_AGENT, agents.backup),
+    http(DEPLOYMENT_TEAM, agents.deployment),
+    http(SECURITY_TEAM, agents.security),
     // The reference's workflow jobs name no entity: they run on the deployment default.
     client.entities.create({
       id: 'rollback-workflow',
@@ -61,59 +65,6 @@ afterAll(async () => {
   await Promise.all(Object.values(agents).map((agent) => agent.close()));
   await runtime?.cleanup();
 });
-
-/** The reference's job bodies ("Create Job" and "Complete Example"), as written there. */
-const reference = {
-  nightlyBackup: {
-    name: 'Nightly Backup',
-    description: 'Backup production database',
-    trigger_type: 'cron',
-    cron_schedule: '0 2 * * *',
-    cron_timezone: 'America/New_York',
-    planning_mode: 'predefined_agent',
-    entity_type: 'agent',
-    entity_id: 'backup-agent-uuid',
-    prompt_template: 'Perform full database backup',
-    executor_type: 'specific_queue',
-    worker_queue_name: 'production',
-    enabled: true,
-  },
-  deployOnPush: {
-    name: 'Deploy on Push',
-    description: 'Deploy application when code is pushed',
-    trigger_type: 'webhook',
-    planning_mode: 'predefined_team',
-    entity_type: 'team',
-    entity_id: 'deployment-team-uuid',
-    prompt_template: 'Deploy branch {{ branch_name }} to {{ environment }} ',
-    executor_type: 'environment',
-    environment_name: 'production',
-    enabled: true,
-  },
-  emergencyRollback: {
-    name: 'Emergency Rollback',
-    description: 'Rollback to previous version',
-    trigger_type: 'manual',
-    planning_mode: 'predefined_workflow',
-    prompt_template: 'Rollback service {{ service_name }} to version {{ version }} ',
-    executor_type: 'auto',
-    enabled: true,
-  },
-  weeklySecurityScan: {
-    name: 'Weekly Security Scan',
-    description: 'Scan all repositories for vulnerabilities',
-    trigger_type: 'cron',
-    cron_schedule: '0 0 * * 0',
-    cron_timezone: 'UTC',
-    planning_mode: 'predefined_team',
-    entity_type: 'team',
-    entity_id: 'security-team-uuid',
-    prompt_template: 'Scan all repositories and report vulnerabilities',
-    executor_type: 'specific_queue',
-    worker_queue_name: 'security',
-    enabled: true,
-  },
-} satisfies Record<string, JobCreateInput>;
 
 const requestsFor = (agent: AgentServer, executionId: string) =>
   agent.requests.filter((request) => request.body.execution_id === executionId);
@@ -133,9 +84,9 @@ function truthOf(execution: Execution) {
 describe('reference examples through the SDK against the local runtime', () => {
   it('Manual Trigger: with parameters, and with a config override', async () => {
     // Prepare
-    const deploy = await client.jobs.create(reference.deployOnPush);
-    const backup = await client.jobs.create(reference.nightlyBackup);
-    const rollback = await client.jobs.create(reference.emergencyRollback);
+    const deploy = await client.jobs.create(DEPLOY_ON_PUSH);
+    const backup = await client.jobs.create(NIGHTLY_BACKUP);
+    const rollback = await client.jobs.create(EMERGENCY_ROLLBACK);
     agents.deployment.script({ kind: 'json', body: { deployed: 'main' } });
     agents.backup.script({ kind: 'json', body: { backup: 'done' } });
     const printed: string[] = [];
@@ -223,7 +174,7 @@ describe('reference examples through the SDK against the local runtime', () => {
 
   it('Enable/Disable Job: a disabled job cannot be triggered, an enabled one runs', async () => {
     // Prepare
-    const job = await client.jobs.create(reference.emergencyRollback);
+    const job = await client.jobs.create(EMERGENCY_ROLLBACK);
     const parameters = { service_name: 'api', version: 'v41' };
     const printed: string[] = [];
 
@@ -248,7 +199,7 @@ describe('reference examples through the SDK against the local runtime', () => {
 
   it('Get Execution History: total_count, statuses, durations and errors printed are what happened', async () => {
     // Prepare: four runs, one at a time, each answered differently by the deployment team's agent
-    const job = await client.jobs.create(reference.deployOnPush);
+    const job = await client.jobs.create(DEPLOY_ON_PUSH);
     const parameters = { branch_name: 'feature-x', environment: 'staging' };
     const agent = agents.deployment;
     agent.script(
@@ -337,7 +288,7 @@ describe('reference examples through the SDK against the local runtime', () => {
 
     // Act
     // 1. Create a cron job
-    const job = await client.jobs.create(reference.weeklySecurityScan);
+    const job = await client.jobs.create(WEEKLY_SECURITY_SCAN);
     printed.push(`Created job: ${job.id}`);
     // 2. Manually trigger a test run
     const result = await client.jobs.trigger(job.id, { parameters: {} });
@@ -363,7 +314,7 @@ describe('reference examples through the SDK against the local runtime', () => {
       'Job disabled',
       'Job re-enabled',
     ]);
-    expect(job).toMatchObject(reference.weeklySecurityScan);
+    expect(job).toMatchObject(WEEKLY_SECURITY_SCAN);
     expect(history.total_count).toBe(1);
     expect(latest).toMatchObject({
       execution_id: result.execution_id,

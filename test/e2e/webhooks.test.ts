@@ -12,6 +12,7 @@ import {
   standardWebhookHeaders,
 } from '../../sdk/index.js';
 import { startTestRuntime, type TestRuntime, waitForExecution } from '../support/local-runtime.js';
+import { DEPLOY_ON_PUSH, DEPLOYMENT_TEAM } from '../support/reference-jobs.js';
 
 let runtime: TestRuntime;
 let client: ControlPlaneClient;
@@ -27,12 +28,7 @@ beforeAll(async () => {
     default: true,
   });
   // The reference's webhook job names this team; here it answers with the echo target.
-  await client.entities.create({
-    id: 'deployment-team-uuid',
-    type: 'team',
-    name: 'Deployment team',
-    target: { type: 'echo' },
-  });
+  await client.entities.create(DEPLOYMENT_TEAM);
 });
 
 afterAll(async () => {
@@ -137,18 +133,7 @@ describe('webhook jobs', () => {
 describe('deliveries that are accepted', () => {
   it('the reference’s "Webhook Triggers" example: json.dumps bytes signed with the secret, through trigger_webhook', async () => {
     // Prepare
-    const job = (await client.jobs.create({
-      name: 'Deploy on Push',
-      description: 'Deploy application when code is pushed',
-      trigger_type: 'webhook',
-      planning_mode: 'predefined_team',
-      entity_type: 'team',
-      entity_id: 'deployment-team-uuid',
-      prompt_template: 'Deploy branch {{ branch_name }} to {{ environment }} ',
-      executor_type: 'environment',
-      environment_name: 'production',
-      enabled: true,
-    })) as WebhookJob;
+    const job = (await client.jobs.create(DEPLOY_ON_PUSH)) as WebhookJob;
     // Python's json.dumps(payload): ", " and ": " separators, keys in insertion order.
     const payloadBytes =
       '{"parameters": {"branch_name": "feature-x", "environment": "staging"}, "metadata": {"source": "github", "commit": "abc123"}}';

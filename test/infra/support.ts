@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import { expect } from 'vitest';
 import type { DeploymentConfig } from '../../infra/aws/config.js';
 import { createJobsApp, type JobsApp } from '../../infra/aws/jobs-app.js';
+import type { JobsStack } from '../../infra/aws/stack.js';
 
 // No asset bundling: these tests look at the template only (bundle-load.test.ts covers the bundles).
 const noBundling = { 'aws:cdk:bundling-stacks': [] };
@@ -131,6 +132,33 @@ export function actionsByResource(statements: PolicyStatement[]): Map<string, st
     }
   }
   return byResource;
+}
+
+/**
+ * The resources the policies of the function `functionId` reach, with the actions allowed on each, named
+ * where the stack has a name for them (`table`, `table indexes`, `key`, `log group`, `queue <name>`, and
+ * the `more` resources as named there); any other resource keeps its JSON.
+ */
+export function resourcesReachedBy(
+  stack: JobsStack,
+  template: Template,
+  functionId: string,
+  more: readonly (readonly [resource: unknown, name: string])[] = [],
+): Map<string, string[]> {
+  const tableArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.table), 'Arn'] };
+  const names = new Map<string, string>([
+    [JSON.stringify(tableArn), 'table'],
+    [JSON.stringify({ 'Fn::Join': ['', [tableArn, '/index/*']] }), 'table indexes'],
+    [JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack, stack.secretsKey), 'Arn'] }), 'key'],
+    [JSON.stringify({ 'Fn::GetAtt': [logGroupIdOf(template, functionId), 'Arn'] }), 'log group'],
+    ...[...stack.workerQueues].map(
+      ([name, { queue }]) =>
+        [JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack, queue), 'Arn'] }), `queue ${name}`] as const,
+    ),
+    ...more.map(([resource, name]) => [JSON.stringify(resource), name] as const),
+  ]);
+  const byResource = actionsByResource(roleStatements(template, roleIdOf(template, functionId)));
+  return new Map([...byResource].map(([resource, actions]) => [names.get(resource) ?? resource, actions]));
 }
 
 /**

@@ -9,7 +9,6 @@ import {
 } from '../../infra/aws/config.js';
 import { webhookRoutePath } from '../../infra/aws/stack.js';
 import {
-  actionsByResource,
   allPolicyDocuments,
   asArray,
   buildApp,
@@ -22,6 +21,7 @@ import {
   removeOutdirs,
   renderCfnString,
   resourcesOf,
+  resourcesReachedBy,
   roleIdOf,
   roleStatements,
   statementsOf,
@@ -49,20 +49,7 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
   const routes = resourcesOf(template, 'AWS::ApiGatewayV2::Route');
 
   /** Names the resources of a function's policies, with the actions allowed on each. */
-  const reachedBy = (functionId: string): Map<string, string[]> => {
-    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
-    const names = new Map<string, string>([
-      [JSON.stringify(tableArn), 'table'],
-      [JSON.stringify({ 'Fn::Join': ['', [tableArn, '/index/*']] }), 'table indexes'],
-      [JSON.stringify({ 'Fn::GetAtt': [keyId, 'Arn'] }), 'key'],
-      [JSON.stringify({ 'Fn::GetAtt': [logGroupIdOf(template, functionId), 'Arn'] }), 'log group'],
-      ...[...queueIds].map(
-        ([name, id]) => [JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }), `queue ${name}`] as const,
-      ),
-    ]);
-    const byResource = actionsByResource(roleStatements(template, roleIdOf(template, functionId)));
-    return new Map([...byResource].map(([resource, actions]) => [names.get(resource) ?? resource, actions]));
-  };
+  const reachedBy = (functionId: string) => resourcesReachedBy(stack, template, functionId);
 
   /** Logical ids of the routes whose target is the integration `integrationId`. */
   const routesOf = (integrationId: string): string[] =>

@@ -3,10 +3,11 @@ import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { createJsonLogger, randomIds } from '../../shared/adapters/system.js';
-import { JobService } from '../../shared/app/jobs.js';
-import { RunService } from '../../shared/app/runs.js';
+import type { JobService } from '../../shared/app/jobs.js';
+import type { RunService } from '../../shared/app/runs.js';
 import { JobsServiceError } from '../../shared/domain/errors.js';
-import { FakeSecretBox, makeEntity, openDeployment, RecordingQueue } from '../support/memory-stores.js';
+import { makeEntity, openDeployment, RecordingQueue } from '../support/memory-stores.js';
+import { services } from '../support/services.js';
 import { createTestTable, type TestTable } from '../support/test-table.js';
 
 /** RunService over the DynamoDB stores, as the API Lambda wires it. */
@@ -25,17 +26,8 @@ describe('RunService on DynamoDB', () => {
     const deployment = openDeployment();
     const clock = { now: () => new Date() };
     const logger = createJsonLogger({ level: 'silent' });
-    jobs = new JobService({
-      secrets: new FakeSecretBox(),
-      jobs: new DynamoJobStore(table.documents, table.tableName),
-      entities,
-      deployment,
-      clock,
-      ids: randomIds,
-      logger,
-    });
-    runs = new RunService({
-      jobs,
+    ({ jobs, runs } = services({
+      jobStore: new DynamoJobStore(table.documents, table.tableName),
       entities,
       executions,
       queue,
@@ -43,8 +35,7 @@ describe('RunService on DynamoDB', () => {
       clock,
       ids: randomIds,
       logger,
-      retentionDays: 30,
-    });
+    }));
   });
 
   afterAll(async () => {

@@ -51,15 +51,9 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
   let cleaning: Promise<void> | undefined;
   const cleanup = async () => {
     await runtime.stop();
-    const client = new DynamoDBClient({
-      endpoint,
-      region: LOCAL_DYNAMODB_REGION,
-      credentials: LOCAL_DYNAMODB_CREDENTIALS,
-    });
     try {
-      await client.send(new DeleteTableCommand({ TableName: tableName }));
+      await deleteLocalTable(endpoint, tableName);
     } finally {
-      client.destroy();
       await rm(dataDir, { recursive: true, force: true });
     }
   };
@@ -70,6 +64,20 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
       return cleaning;
     },
   };
+}
+
+/** Deletes the table `tableName` of the DynamoDB Local at `endpoint`. */
+export async function deleteLocalTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_DYNAMODB_REGION,
+    credentials: LOCAL_DYNAMODB_CREDENTIALS,
+  });
+  try {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Statuses a run never leaves. */

@@ -8,6 +8,13 @@ import {
   MAX_JOB_DOCUMENT_BYTES,
   parseJobListQuery,
 } from '../../shared/domain/job.js';
+import {
+  DAILY_HEALTH_CHECK,
+  DEPLOY_ON_PUSH,
+  EMERGENCY_ROLLBACK,
+  NIGHTLY_BACKUP,
+  WEEKLY_SECURITY_SCAN,
+} from '../support/reference-jobs.js';
 
 interface DetailKey {
   path: string;
@@ -47,66 +54,6 @@ const DEFAULTS: JobSpec = {
   environment_name: null,
   config: {},
   execution_environment: {},
-  enabled: true,
-};
-
-// The job bodies of the reference page, field values as written there (Python True → true).
-const DAILY_HEALTH_CHECK = {
-  name: 'Daily Health Check',
-  trigger_type: 'cron',
-  cron_schedule: '0 9 * * *',
-  planning_mode: 'predefined_agent',
-  entity_type: 'agent',
-  entity_id: 'agent-uuid',
-  prompt_template: 'Check the health of all production services',
-};
-const NIGHTLY_BACKUP = {
-  name: 'Nightly Backup',
-  description: 'Backup production database',
-  trigger_type: 'cron',
-  cron_schedule: '0 2 * * *',
-  cron_timezone: 'America/New_York',
-  planning_mode: 'predefined_agent',
-  entity_type: 'agent',
-  entity_id: 'backup-agent-uuid',
-  prompt_template: 'Perform full database backup',
-  executor_type: 'specific_queue',
-  worker_queue_name: 'production',
-  enabled: true,
-};
-const DEPLOY_ON_PUSH = {
-  name: 'Deploy on Push',
-  description: 'Deploy application when code is pushed',
-  trigger_type: 'webhook',
-  planning_mode: 'predefined_team',
-  entity_type: 'team',
-  entity_id: 'deployment-team-uuid',
-  prompt_template: 'Deploy branch {{ branch_name }} to {{ environment }} ',
-  executor_type: 'environment',
-  environment_name: 'production',
-  enabled: true,
-};
-const EMERGENCY_ROLLBACK = {
-  name: 'Emergency Rollback',
-  description: 'Rollback to previous version',
-  trigger_type: 'manual',
-  planning_mode: 'predefined_workflow',
-  prompt_template: 'Rollback service {{ service_name }} to version {{ version }} ',
-  executor_type: 'auto',
-  enabled: true,
-};
-const WEEKLY_SECURITY_SCAN = {
-  name: 'Weekly Security Scan',
-  description: 'Scan all repositories for vulnerabilities',
-  trigger_type: 'cron',
-  cron_schedule: '0 0 * * 0',
-  cron_timezone: 'UTC',
-  planning_mode: 'predefined_team',
-  entity_type: 'team',
-  entity_id: 'security-team-uuid',
-  prompt_template: 'Scan all repositories and report vulnerabilities',
-  executor_type: 'specific_queue',
-  worker_queue_name: 'security',
   enabled: true,
 };
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createJsonLogger } from '../../shared/adapters/system.js';
-import { JobService } from '../../shared/app/jobs.js';
 import { hashToken, newCallbackToken } from '../../shared/app/run-helpers.js';
-import { QUEUED_GRACE_SECONDS, RunService } from '../../shared/app/runs.js';
+import { QUEUED_GRACE_SECONDS } from '../../shared/app/runs.js';
 import {
   ConflictError,
   type JobsServiceError,
@@ -15,7 +14,6 @@ import type { Job, JobCreateInput } from '../../shared/domain/job.js';
 import type { DeploymentConfig } from '../../shared/ports.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
-  FakeSecretBox,
   ManualClock,
   MemoryEntityStore,
   MemoryExecutionStore,
@@ -24,6 +22,7 @@ import {
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
+import { services } from '../support/services.js';
 
 const START = Date.parse('2025-06-01T10:00:00.000Z');
 const iso = (millis: number) => new Date(millis).toISOString();
@@ -41,26 +40,7 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
   const lines: string[] = [];
   const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });
   const deployment = options.deployment ?? openDeployment();
-  const jobs = new JobService({
-    jobs: jobStore,
-    entities,
-    deployment,
-    clock,
-    ids,
-    logger,
-    secrets: new FakeSecretBox(),
-  });
-  const runs = new RunService({
-    jobs,
-    entities,
-    executions,
-    queue,
-    deployment,
-    clock,
-    ids,
-    logger,
-    retentionDays: 30,
-  });
+  const { jobs, runs } = services({ jobStore, entities, executions, queue, deployment, clock, ids, logger });
   const createJob = (body: Partial<JobCreateInput> = {}) =>
     jobs.create({ name: 'job', trigger_type: 'manual', prompt_template: 'Do it', ...body });
   const stored = async (job: Job, executionId: string) => {

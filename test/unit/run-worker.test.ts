@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createJsonLogger } from '../../shared/adapters/system.js';
 import { entitySecretContext } from '../../shared/app/entities.js';
-import { JobService } from '../../shared/app/jobs.js';
 import { hashToken } from '../../shared/app/run-helpers.js';
-import { QUEUED_GRACE_SECONDS, RunService } from '../../shared/app/runs.js';
+import { QUEUED_GRACE_SECONDS } from '../../shared/app/runs.js';
 import { RunWorker } from '../../shared/app/worker.js';
 import type { EntityTarget } from '../../shared/domain/entity.js';
 import { type ExecutionRequest, MAX_OUTPUT_BYTES } from '../../shared/domain/execution.js';
@@ -20,6 +19,7 @@ import {
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
+import { services } from '../support/services.js';
 
 const START = Date.parse('2025-06-01T10:00:00.000Z');
 const BUDGET_MS = 60_000;
@@ -91,26 +91,7 @@ async function setup() {
     environments: { staging: { queue: 'staging-workers', variables: { REGION: 'eu-west-1' } } },
   });
   const target = new ScriptedTarget(clock);
-  const jobs = new JobService({
-    jobs: jobStore,
-    entities,
-    deployment,
-    clock,
-    ids,
-    logger,
-    secrets: new FakeSecretBox(),
-  });
-  const runs = new RunService({
-    jobs,
-    entities,
-    executions,
-    queue,
-    deployment,
-    clock,
-    ids,
-    logger,
-    retentionDays: 30,
-  });
+  const { jobs, runs } = services({ jobStore, entities, executions, queue, deployment, clock, ids, logger });
   const worker = new RunWorker({
     entities,
     executions,
