@@ -157,6 +157,11 @@ export class JobsResource {
     });
   }
 
+  /** The next `count` fire times of a cron expression in a timezone (and UTC), with DST effects flagged. */
+  previewSchedule(expression: string, timezone = 'UTC', count = 10): Promise<SchedulePreview> {
+    return this.transport.request('GET', '/cron/preview', { query: { expression, timezone, count } });
+  }
+
   /** Cancels a queued or running execution. */
   cancelExecution(jobId: string, executionId: string): Promise<Execution> {
     return this.transport.request(
@@ -252,4 +257,14 @@ export class ControlPlaneClient {
     this.jobs = new JobsResource(transport);
     this.entities = new EntitiesResource(transport);
   }
+}
+
+export interface SchedulePreview {
+  expression: string;
+  timezone: string;
+  /** The EventBridge Scheduler expression(s) the schedule maps to. */
+  schedule_expression: string[];
+  fires: { local: string; utc: string; repeated_local_time: boolean }[];
+  /** Local times the expression names that the zone skips (spring forward): no fire then. */
+  skipped: { local: string; reason: string }[];
 }

@@ -31,6 +31,7 @@ export {
   type JobListOptions,
   type JobPageOptions,
   JobsResource,
+  type SchedulePreview,
   type TriggerOptions,
 } from './client.js';
 export { JobError } from './errors.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { toEventBridgeCron, UntranslatableCronError } from './aws-cron.js';
 import { CronSyntaxError, parseCron } from './cron.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { JsonObjectSchema } from './json.js';
@@ -124,6 +125,10 @@ export const JobSchema = JobSpecSchema.extend({
   webhook_secret_rotated_at: z.string().nullable().optional(),
   /** Webhook jobs, `GET /jobs/{id}`: which secret verified the latest delivery, so retiring the old one is safe once it reads `current`. */
   webhook_last_secret_used: z.enum(['current', 'previous']).nullable().optional(),
+  /** Cron jobs: the next fire time (null while disabled). */
+  next_run_at: z.string().nullable().optional(),
+  /** Cron jobs: the EventBridge Scheduler expression(s) the schedule maps to (two when both day fields are restricted). */
+  schedule_expression: z.array(z.string()).optional(),
 });
 
 export const JobListResponseSchema = z.object({
@@ -244,8 +249,16 @@ export function jobRuleViolations(spec: JobSpec): ErrorDetail[] {
       });
     } else {
       try {
-        parseCron(spec.cron_schedule);
+        toEventBridgeCron(parseCron(spec.cron_schedule));
       } catch (error) {
+        if (error instanceof UntranslatableCronError) {
+          problems.push({
+            path: 'cron_schedule',
+            message: `cannot be scheduled: ${error.message}`,
+            code: 'untranslatable_cron',
+          });
+          return problems;
+        }
         if (!(error instanceof CronSyntaxError)) throw error;
         problems.push({
           path: 'cron_schedule',

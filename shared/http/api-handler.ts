@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { EntityService } from '../app/entities.js';
 import { JobService } from '../app/jobs.js';
 import { RunService } from '../app/runs.js';
+import { cronDetails, previewSchedule } from '../app/schedules.js';
 import { rotateWebhookSecret } from '../app/webhooks.js';
 import { UnauthorizedError, ValidationError } from '../domain/errors.js';
 import { type Job, parseJobListQuery, rejectRepeatedParameters } from '../domain/job.js';
@@ -48,12 +49,16 @@ interface Services {
   deps: ApiDeps;
 }
 
-/** A job as answered: a webhook job gets its URL on the address the caller used. */
-function present(job: Job, request: HttpRequest): Job {
+/**
+ * A job as answered: a webhook job gets its URL on the address the caller used; a cron job its next
+ * fire time and the EventBridge expression(s) it maps to.
+ */
+function present(job: Job, request: HttpRequest, now: Date): Job {
   return {
     ...job,
     webhook_path: job.webhook_path ?? null,
     webhook_url: job.webhook_path ? `${request.baseUrl}/webhooks/${job.webhook_path}` : null,
+    ...cronDetails(job, now),
   };
 }
 
@@ -70,7 +75,7 @@ export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Ser
       handle: async (request) => {
         const page = await service.list(parseJobListQuery(request.query));
         return json(200, {
-          jobs: page.jobs.map((job) => present(job, request)),
+          jobs: page.jobs.map((job) => present(job, request, deps.clock.now())),
           next_cursor: page.nextCursor,
         });
       },
@@ -81,7 +86,7 @@ export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Ser
       auth: true,
       handle: async (request) => {
         const job = await service.create(readJsonObject(request));
-        return json(201, present(job, request), { location: `/jobs/${job.id}` });
+        return json(201, present(job, request, deps.clock.now()), { location: `/jobs/${job.id}` });
       },
     },
     {
@@ -92,7 +97,7 @@ export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Ser
         const job = await service.get(id(request));
         const webhook = job.webhook_path ? await webhooks.get(job.webhook_path) : null;
         return json(200, {
-          ...present(job, request),
+          ...present(job, request, deps.clock.now()),
           ...(webhook && {
             webhook_secret_rotated_at: webhook.rotatedAt,
             webhook_last_secret_used: webhook.lastSecretUsed,
@@ -120,7 +125,10 @@ export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Ser
       pattern: '/jobs/{id}',
       auth: true,
       handle: async (request) =>
-        json(200, present(await service.update(id(request), readJsonObject(request)), request)),
+        json(
+          200,
+          present(await service.update(id(request), readJsonObject(request)), request, deps.clock.now()),
+        ),
     },
     {
       method: 'DELETE',
@@ -137,7 +145,7 @@ export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Ser
       auth: true,
       handle: async (request) => {
         assertBodyWithinLimit(request);
-        return json(200, present(await service.setEnabled(id(request), true), request));
+        return json(200, present(await service.setEnabled(id(request), true), request, deps.clock.now()));
       },
     },
     {
@@ -146,7 +154,7 @@ export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Ser
       auth: true,
       handle: async (request) => {
         assertBodyWithinLimit(request);
-        return json(200, present(await service.setEnabled(id(request), false), request));
+        return json(200, present(await service.setEnabled(id(request), false), request, deps.clock.now()));
       },
     },
     {
@@ -201,6 +209,12 @@ export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Ser
         const token = BEARER.exec(request.headers.authorization ?? '')?.[1] ?? null;
         return json(200, await runs.callback(id(request), token, readJsonObject(request)));
       },
+    },
+    {
+      method: 'GET',
+      pattern: '/cron/preview',
+      auth: true,
+      handle: async (request) => json(200, previewSchedule(request.query, deps.clock.now())),
     },
     {
       method: 'GET',

@@ -18,6 +18,14 @@ import {
   openDeployment,
   RecordingQueue,
 } from '../support/memory-stores.js';
+import {
+  DAILY_HEALTH_CHECK,
+  DEPLOY_ON_PUSH,
+  EMERGENCY_ROLLBACK,
+  NIGHTLY_BACKUP,
+  REFERENCE_ENTITIES,
+  WEEKLY_SECURITY_SCAN,
+} from '../support/reference-jobs.js';
 
 const API_KEY = 'test-key';
 const AUTH = { authorization: `Bearer ${API_KEY}` };
@@ -26,65 +34,6 @@ const MAX_BODY_BYTES = 256 * 1024;
 const JOB_ID = /^job_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UNKNOWN_JOB_ID = 'job_550e8400-e29b-41d4-a716-446655440000';
 
-// Job bodies from the reference page, as written there.
-const NIGHTLY_BACKUP = {
-  name: 'Nightly Backup',
-  description: 'Backup production database',
-  trigger_type: 'cron',
-  cron_schedule: '0 2 * * *',
-  cron_timezone: 'America/New_York',
-  planning_mode: 'predefined_agent',
-  entity_type: 'agent',
-  entity_id: 'backup-agent-uuid',
-  prompt_template: 'Perform full database backup',
-  executor_type: 'specific_queue',
-  worker_queue_name: 'production',
-  enabled: true,
-};
-const DEPLOY_ON_PUSH = {
-  name: 'Deploy on Push',
-  description: 'Deploy application when code is pushed',
-  trigger_type: 'webhook',
-  planning_mode: 'predefined_team',
-  entity_type: 'team',
-  entity_id: 'deployment-team-uuid',
-  prompt_template: 'Deploy branch {{ branch_name }} to {{ environment }} ',
-  executor_type: 'environment',
-  environment_name: 'production',
-  enabled: true,
-};
-const EMERGENCY_ROLLBACK = {
-  name: 'Emergency Rollback',
-  description: 'Rollback to previous version',
-  trigger_type: 'manual',
-  planning_mode: 'predefined_workflow',
-  prompt_template: 'Rollback service {{ service_name }} to version {{ version }} ',
-  executor_type: 'auto',
-  enabled: true,
-};
-const DAILY_HEALTH_CHECK = {
-  name: 'Daily Health Check',
-  trigger_type: 'cron',
-  cron_schedule: '0 9 * * *',
-  planning_mode: 'predefined_agent',
-  entity_type: 'agent',
-  entity_id: 'agent-uuid',
-  prompt_template: 'Check the health of all production services',
-};
-const WEEKLY_SECURITY_SCAN = {
-  name: 'Weekly Security Scan',
-  description: 'Scan all repositories for vulnerabilities',
-  trigger_type: 'cron',
-  cron_schedule: '0 0 * * 0',
-  cron_timezone: 'UTC',
-  planning_mode: 'predefined_team',
-  entity_type: 'team',
-  entity_id: 'security-team-uuid',
-  prompt_template: 'Scan all repositories and report vulnerabilities',
-  executor_type: 'specific_queue',
-  worker_queue_name: 'security',
-  enabled: true,
-};
 const MANUAL = { name: 'Manual job', trigger_type: 'manual', prompt_template: 'Do the thing' };
 
 interface ErrorBody {
@@ -94,12 +43,9 @@ interface ErrorBody {
 }
 
 /** The entities the reference's jobs name, plus the default echo entity that jobs without one run on. */
-const REFERENCE_ENTITIES = [
+const ENTITIES = [
   makeEntity({ id: 'echo-default', default: true }),
-  makeEntity({ id: 'backup-agent-uuid', type: 'agent' }),
-  makeEntity({ id: 'agent-uuid', type: 'agent' }),
-  makeEntity({ id: 'deployment-team-uuid', type: 'team' }),
-  makeEntity({ id: 'security-team-uuid', type: 'team' }),
+  ...REFERENCE_ENTITIES.map(({ id, type }) => makeEntity({ id, type })),
 ];
 
 /**
@@ -110,7 +56,7 @@ const REFERENCE_ENTITIES = [
 function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
   const entities = new MemoryEntityStore();
   // The memory store's create never awaits, so the entities are in place when it returns.
-  for (const entity of options.entities ?? REFERENCE_ENTITIES) void entities.create(entity, null);
+  for (const entity of options.entities ?? ENTITIES) void entities.create(entity, null);
   const store = new MemoryJobStore({ entities });
   const executions = new MemoryExecutionStore({ jobs: options.store ?? store });
   const queue = new RecordingQueue();
@@ -245,6 +191,8 @@ describe('POST /jobs', () => {
       updated_at: '2025-01-15T09:00:00.000Z',
       webhook_path: null,
       webhook_url: null,
+      next_run_at: '2025-01-16T09:00:00.000Z',
+      schedule_expression: ['cron(0 9 * * ? *)'],
     });
     expect(api.store.size).toBe(1);
   });
@@ -561,11 +509,16 @@ describe('PATCH /jobs/{id}', () => {
     expect(read.json).toEqual(result.json);
   });
 
-  it.each<[string, Record<string, unknown>]>([
-    ['update cron schedule', { cron_schedule: '0 10 * * *', cron_timezone: 'UTC' }],
-    ['update prompt template', { prompt_template: 'Updated prompt with {{ new_variable }} ' }],
-    ['disable job', { enabled: false }],
-  ])('applies the reference update "%s"', async (_label, patch) => {
+  // The clock stands at 2025-01-15T09:00Z; Nightly Backup fires at 02:00 New York (07:00Z).
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    [
+      'update cron schedule',
+      { cron_schedule: '0 10 * * *', cron_timezone: 'UTC' },
+      { next_run_at: '2025-01-15T10:00:00.000Z', schedule_expression: ['cron(0 10 * * ? *)'] },
+    ],
+    ['update prompt template', { prompt_template: 'Updated prompt with {{ new_variable }} ' }, {}],
+    ['disable job', { enabled: false }, { next_run_at: null }],
+  ])('applies the reference update "%s"', async (_label, patch, schedule) => {
     // Prepare
     const api = setup();
     const created = await api.create(NIGHTLY_BACKUP);
@@ -579,7 +532,8 @@ describe('PATCH /jobs/{id}', () => {
 
     // Assess
     expect(result.status).toBe(200);
-    expect(result.json).toEqual({ ...created, ...patch });
+    expect(created.next_run_at).toBe('2025-01-16T07:00:00.000Z');
+    expect(result.json).toEqual({ ...created, ...patch, ...schedule });
   });
 
   it('switches a cron job to manual in one request, clearing its schedule', async () => {
@@ -762,7 +716,13 @@ describe('POST /jobs/{id}/enable and /disable', () => {
 
     // Assess
     expect(disabled.status).toBe(200);
-    expect(disabled.json).toEqual({ ...created, enabled: false, updated_at: '2025-01-15T09:00:01.000Z' });
+    // A disabled job has no next run; enabling brings back the same one.
+    expect(disabled.json).toEqual({
+      ...created,
+      enabled: false,
+      next_run_at: null,
+      updated_at: '2025-01-15T09:00:01.000Z',
+    });
     expect(jobsOf(disabledList).map((job) => job.id)).toEqual([created.id]);
     expect(enabled.status).toBe(200);
     expect(enabled.json).toEqual({ ...created, enabled: true, updated_at: '2025-01-15T09:00:02.000Z' });
