@@ -14,6 +14,7 @@ import { KmsSecretBox } from '../shared/adapters/aws/kms-secret-box.js';
 import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
 import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
+import { CachingSecretBox } from '../shared/adapters/caching-secret-box.js';
 import { createJsonLogger, parseLogLevel, randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
 import { jobReader } from '../shared/app/jobs.js';
@@ -79,7 +80,8 @@ export function awsWebhookDeps(): WebhookServiceDeps {
   return {
     ...rest,
     jobs: jobReader(jobStore),
-    secrets: new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID')),
+    // Every delivery opens its job's secret: cached for a few minutes rather than a KMS call each time.
+    secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID'))),
   };
 }
 
@@ -87,7 +89,7 @@ export function awsWorkerDeps(): RunWorkerDeps {
   const { jobStore: _jobs, retentionDays: _retention, ids: _ids, ...rest } = common();
   return {
     ...rest,
-    secrets: new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID')),
+    secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID'))),
     invoker: createTargetInvoker({ lambda: new LambdaTargetInvoker(new LambdaClient({})) }),
   };
 }
