@@ -266,6 +266,8 @@ export interface WebhookStore {
   /** Replaces the secret (keeping the old one until `previousValidUntil`, or not at all when null); false if the path is gone. */
   rotate(
     path: string,
+    /** The secret the rotation replaces: if another rotation got there first, nothing changes (false). */
+    expectedSealedSecret: string,
     change: {
       sealedSecret: string;
       previousSealedSecret: string | null;

@@ -1,4 +1,5 @@
 import {
+  ENTITY_ID_PATTERN,
   type Entity,
   EntityCreateSchema,
   EntityPatchSchema,
@@ -57,6 +58,7 @@ export class EntityService {
   }
 
   async get(id: string): Promise<Entity> {
+    if (!ENTITY_ID_PATTERN.test(id)) throw entityNotFound(id);
     const stored = await this.deps.entities.get(id);
     if (!stored) throw entityNotFound(id);
     return stored.entity;
@@ -68,6 +70,7 @@ export class EntityService {
 
   /** Partial update. Switching to an http target from another kind creates its signing secret, shown in this answer. */
   async update(id: string, body: unknown): Promise<Entity | EntityWithSecret> {
+    if (!ENTITY_ID_PATTERN.test(id)) throw entityNotFound(id);
     const patch = parseOrThrow(EntityPatchSchema, body);
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const stored = await this.deps.entities.get(id);
@@ -98,6 +101,7 @@ export class EntityService {
   }
 
   async delete(id: string): Promise<void> {
+    if (!ENTITY_ID_PATTERN.test(id)) throw entityNotFound(id);
     const outcome = await this.deps.entities.delete(id);
     if (outcome === 'not_found') throw entityNotFound(id);
     if (outcome === 'referenced') {

@@ -68,6 +68,8 @@ export interface RunTrigger {
   metadata?: Record<string, unknown>;
   /** Webhook delivery id or cron fire time: a repeat returns the first execution. */
   dedupeKey?: string;
+  /** Runs once every check has passed, just before the run is written (the webhook rate limit). */
+  beforeWrite?: () => Promise<void>;
 }
 
 /** Everything that starts, inspects, finishes or cancels runs, short of executing them (see RunWorker). */
@@ -166,6 +168,7 @@ export class RunService {
         },
       ]);
     }
+    await trigger.beforeWrite?.();
     const outcome = await this.deps.executions.start({
       execution,
       ...(trigger.dedupeKey !== undefined && { dedupeKey: trigger.dedupeKey }),
@@ -183,6 +186,47 @@ export class RunService {
     }
     this.deps.logger.info('run started', fields);
     return outcome;
+  }
+
+  /**
+   * A cron fire, from EventBridge Scheduler (which delivers at least once) or the local scheduler: one
+   * run per job and scheduled time, whatever the number of deliveries. A fire for a job that is gone,
+   * disabled or no longer cron-triggered starts nothing (the schedule is stale and reconciliation
+   * removes it); a template that needs parameters a cron fire cannot give is logged, not retried.
+   */
+  async dispatchCron(jobId: string, scheduledTime: string): Promise<StartRunOutcome | null> {
+    const scheduled = Date.parse(scheduledTime);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(scheduledTime) || Number.isNaN(scheduled)) {
+      throw new ValidationError([
+        { path: 'scheduled_time', message: 'must be an ISO 8601 time', code: 'invalid' },
+      ]);
+    }
+    const scheduledAt = new Date(scheduled).toISOString();
+    const fields = { jobId, scheduledAt };
+    let job: Job;
+    try {
+      job = await this.deps.jobs.get(jobId);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      this.deps.logger.warn('cron fire for a job that no longer exists', fields);
+      return null;
+    }
+    if (!job.enabled || job.trigger_type !== 'cron') {
+      this.deps.logger.info('cron fire for a disabled or non-cron job ignored', fields);
+      return null;
+    }
+    const latenessMs = Math.max(0, this.deps.clock.now().getTime() - scheduled);
+    try {
+      return await this.startRun(job, {
+        trigger_type: 'cron',
+        metadata: { cron: { scheduled_at: scheduledAt, lateness_ms: latenessMs } },
+        dedupeKey: `cron:${scheduledAt}`,
+      });
+    } catch (error) {
+      if (!(error instanceof ValidationError || error instanceof ConflictError)) throw error;
+      this.deps.logger.error('cron fire could not start a run', { ...fields, error });
+      return null;
+    }
   }
 
   /** Where a job's runs go: its named queue, its environment's queue, or the default. */
@@ -203,6 +247,7 @@ export class RunService {
 
   async getExecution(jobId: string, executionId: string): Promise<Execution> {
     if (!isJobId(jobId)) throw jobNotFound(jobId);
+    if (!isExecutionId(executionId)) throw executionNotFound(executionId);
     const stored = await this.deps.executions.get(jobId, executionId);
     if (!stored) throw executionNotFound(executionId);
     return stored.execution;
@@ -246,7 +291,9 @@ export class RunService {
   async callback(executionId: string, token: string | null, body: unknown): Promise<Execution> {
     const jobId = token === null ? null : jobIdOfCallbackToken(token);
     const stored =
-      jobId !== null && isJobId(jobId) ? await this.deps.executions.get(jobId, executionId) : null;
+      jobId !== null && isJobId(jobId) && isExecutionId(executionId)
+        ? await this.deps.executions.get(jobId, executionId)
+        : null;
     if (!stored || token === null || !tokenMatches(token, stored.callbackTokenHash)) {
       throw new UnauthorizedError('The callback token is missing or does not belong to this execution.');
     }
@@ -374,6 +421,11 @@ function parseHistoryQuery(query: Record<string, string | undefined>) {
   const offset = number('offset', 0, 0, MAX_HISTORY_OFFSET);
   if (problems.length > 0) throw new ValidationError(problems);
   return { limit, offset, ...(query.cursor !== undefined && { cursor: query.cursor }) };
+}
+
+/** The shape `IdGenerator.executionId` issues; anything else cannot name an execution. */
+export function isExecutionId(id: string): boolean {
+  return /^exec_[0-9a-z]{9}[0-9a-f]{20}$/.test(id);
 }
 
 function executionNotFound(executionId: string): NotFoundError {

@@ -16,7 +16,6 @@ import {
   verifyHexHmac,
   verifyStandardWebhook,
 } from '../domain/signature.js';
-import { renderTemplate } from '../domain/template.js';
 import { parseOrThrow } from '../domain/validation.js';
 import type { RateLimiter, SecretBox, WebhookStore } from '../ports.js';
 import { webhookSecretContext } from './jobs.js';
@@ -116,9 +115,6 @@ export class WebhookService {
     const job = await this.deps.jobs.get(record.jobId);
     if (!job.enabled) throw new ConflictError(`Job ${job.id} is disabled.`);
     const delivery = this.parseBody(rawBody);
-    // Checked before the rate limit takes its write, so a rejected delivery stores nothing at all.
-    renderTemplate(job.prompt_template, delivery.parameters ?? {});
-    await this.applyRateLimit(job);
     const outcome = await this.runs.startRun(job, {
       trigger_type: 'webhook',
       parameters: delivery.parameters,
@@ -128,6 +124,8 @@ export class WebhookService {
         webhook: { scheme: verified.scheme, delivery_id: verified.deliveryId, secret: verified.secretUsed },
       },
       ...(verified.deliveryId !== null && { dedupeKey: `webhook:${verified.deliveryId}` }),
+      // After every check of the run and just before its write, so a refused delivery takes no allowance.
+      beforeWrite: () => this.applyRateLimit(job),
     });
     await this.deps.webhooks.recordDelivery(path, verified.secretUsed).catch((error: unknown) => {
       this.deps.logger.warn('could not record which webhook secret was used', { jobId: job.id, error });
@@ -154,6 +152,8 @@ export class WebhookService {
       const id = headers['webhook-id'];
       const timestamp = headers['webhook-timestamp'];
       if (!id || !timestamp) throw new WebhookRejectedError('missing_headers');
+      // The id becomes part of a storage key; Standard Webhooks ids are short.
+      if (id.length > 256) throw new WebhookRejectedError('bad_id');
       if (!/^\d{1,12}$/.test(timestamp)) throw new WebhookRejectedError('bad_timestamp');
       const tolerance = this.deps.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
       if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > tolerance)
@@ -225,13 +225,14 @@ export async function rotateWebhookSecret(
   const secret = generateSigningSecret();
   const context = webhookSecretContext(job.id);
   const previousValidUntil = grace > 0 ? new Date(now.getTime() + grace * 1000).toISOString() : null;
-  const rotated = await deps.webhooks.rotate(job.webhook_path, {
+  const rotated = await deps.webhooks.rotate(job.webhook_path, record.sealedSecret, {
     sealedSecret: await deps.secrets.seal(secret, context),
     previousSealedSecret: grace > 0 ? record.sealedSecret : null,
     previousValidUntil,
     rotatedAt: now.toISOString(),
   });
-  if (!rotated) throw new NotFoundError(`No job with id "${jobId}".`);
+  if (!rotated)
+    throw new ConflictError('The webhook secret was rotated by another request meanwhile; try again.');
   deps.logger.info('webhook secret rotated', { jobId: job.id, graceSeconds: grace });
   return {
     webhook_secret: secret,

@@ -35,7 +35,10 @@ export const RunConfigSchema = z.looseObject({
   /** Webhook jobs: deliveries accepted per second, with short bursts above it. */
   webhook_rate_limit: z
     .strictObject({
-      requests_per_second: z.number().gt(0, 'must be more than 0').max(1000, 'must be at most 1000'),
+      requests_per_second: z
+        .number()
+        .min(1 / 86_400, 'must be at least one a day (0.0000116)')
+        .max(1000, 'must be at most 1000'),
       burst: z
         .number()
         .int('must be a whole number')

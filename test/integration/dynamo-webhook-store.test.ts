@@ -100,7 +100,7 @@ describe('DynamoWebhookStore with the job store', () => {
     const job = makeJob();
     const path = job.webhook_path as string;
     const created = await jobs.create(job, { sealedSecret: 'sealed-1' });
-    await webhooks.rotate(path, {
+    await webhooks.rotate(path, 'sealed-1', {
       sealedSecret: 'sealed-2',
       previousSealedSecret: 'sealed-1',
       previousValidUntil: '2026-01-02T00:00:00.000Z',
@@ -183,21 +183,27 @@ describe('DynamoWebhookStore with the job store', () => {
     const unknown = newPath();
 
     // Act
-    const withGrace = await webhooks.rotate(path, {
+    const withGrace = await webhooks.rotate(path, 'sealed-1', {
       sealedSecret: 'sealed-2',
       previousSealedSecret: 'sealed-1',
       previousValidUntil: '2026-01-02T00:00:00.000Z',
       rotatedAt: '2026-01-01T00:00:00.000Z',
     });
     const afterGrace = await webhooks.get(path);
-    const revoking = await webhooks.rotate(path, {
+    const stale = await webhooks.rotate(path, 'sealed-1', {
+      sealedSecret: 'lost',
+      previousSealedSecret: null,
+      previousValidUntil: null,
+      rotatedAt: '2026-01-01T00:30:00.000Z',
+    });
+    const revoking = await webhooks.rotate(path, 'sealed-2', {
       sealedSecret: 'sealed-3',
       previousSealedSecret: null,
       previousValidUntil: null,
       rotatedAt: '2026-01-01T01:00:00.000Z',
     });
     const afterRevoke = await webhooks.get(path);
-    const missing = await webhooks.rotate(unknown, {
+    const missing = await webhooks.rotate(unknown, 'x', {
       sealedSecret: 'x',
       previousSealedSecret: null,
       previousValidUntil: null,
@@ -215,6 +221,7 @@ describe('DynamoWebhookStore with the job store', () => {
       rotatedAt: '2026-01-01T00:00:00.000Z',
       lastSecretUsed: null,
     });
+    expect(stale).toBe(false);
     expect(revoking).toBe(true);
     expect(afterRevoke).toMatchObject({
       sealedSecret: 'sealed-3',

@@ -454,6 +454,7 @@ export class MemoryWebhookStore implements WebhookStore {
 
   async rotate(
     path: string,
+    expectedSealedSecret: string,
     change: {
       sealedSecret: string;
       previousSealedSecret: string | null;
@@ -462,7 +463,7 @@ export class MemoryWebhookStore implements WebhookStore {
     },
   ): Promise<boolean> {
     const record = this.records.get(path);
-    if (!record) return false;
+    if (!record || record.sealedSecret !== expectedSealedSecret) return false;
     this.records.set(path, { ...record, ...change, lastSecretUsed: null });
     return true;
   }

@@ -801,3 +801,56 @@ describe('RunService.sweep', () => {
     );
   });
 });
+
+describe('RunService.dispatchCron', () => {
+  it('starts one run per job and scheduled time, however often the fire is delivered, recording its lateness', async () => {
+    // Prepare
+    const { runs, createJob, executions, queue, clock } = await setup();
+    const job = await createJob({ trigger_type: 'cron', cron_schedule: '0 9 * * *' });
+    clock.advance(90_000);
+    const scheduled = new Date(START).toISOString();
+
+    // Act
+    const first = await runs.dispatchCron(job.id, scheduled);
+    const again = await runs.dispatchCron(job.id, scheduled);
+    const next = await runs.dispatchCron(job.id, new Date(START + 86_400_000).toISOString());
+    const history = await executions.list(job.id, { limit: 10, offset: 0 });
+
+    // Assess
+    expect(first?.kind).toBe('started');
+    expect(again).toMatchObject({
+      kind: 'duplicate',
+      execution: { execution_id: first?.execution.execution_id },
+    });
+    expect(next?.kind).toBe('started');
+    expect(history.totalCount).toBe(2);
+    expect(first?.execution).toMatchObject({
+      trigger_type: 'cron',
+      dedupe_key: `cron:${scheduled}`,
+      metadata: { cron: { scheduled_at: scheduled, lateness_ms: 90_000 } },
+    });
+    expect(queue.sent).toHaveLength(2);
+  });
+
+  it('starts nothing for a job that is gone, disabled or no longer cron, and refuses a malformed time', async () => {
+    // Prepare
+    const { runs, createJob, jobs, queue } = await setup();
+    const disabled = await createJob({ trigger_type: 'cron', cron_schedule: '0 9 * * *', enabled: false });
+    const manual = await createJob();
+    const scheduled = new Date(START).toISOString();
+
+    // Act
+    const outcomes = await Promise.all([
+      runs.dispatchCron('job_00000000-0000-4000-8000-00000000dead', scheduled),
+      runs.dispatchCron(disabled.id, scheduled),
+      runs.dispatchCron(manual.id, scheduled),
+    ]);
+    const malformed = await rejection(runs.dispatchCron(manual.id, 'yesterday'));
+
+    // Assess
+    expect(outcomes).toEqual([null, null, null]);
+    expect(queue.sent).toEqual([]);
+    expect(malformed).toBeInstanceOf(ValidationError);
+    expect(await jobs.get(disabled.id)).toMatchObject({ enabled: false });
+  });
+});

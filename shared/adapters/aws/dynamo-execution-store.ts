@@ -73,7 +73,14 @@ export class DynamoExecutionStore implements ExecutionStore {
           if (await this.releaseStaleLock(execution.job_id)) continue;
           const skipped: Execution = { ...execution, status: 'skipped', finished_at: execution.created_at };
           const skippedItems = this.startItems({ ...request, exclusive: false }, skipped);
-          await this.client.send(new TransactWriteCommand({ TransactItems: skippedItems.list }));
+          try {
+            await this.client.send(new TransactWriteCommand({ TransactItems: skippedItems.list }));
+          } catch (skipError) {
+            // A concurrent run of the same job got in first: decide afresh.
+            if (!(skipError instanceof TransactionCanceledException)) throw skipError;
+            await conflictPause(attempt);
+            continue;
+          }
           return { kind: 'skipped', execution: skipped };
         }
         throw error;

@@ -31,6 +31,7 @@ export class DynamoWebhookStore implements WebhookStore {
 
   async rotate(
     path: string,
+    expectedSealedSecret: string,
     change: {
       sealedSecret: string;
       previousSealedSecret: string | null;
@@ -51,7 +52,11 @@ export class DynamoWebhookStore implements WebhookStore {
           TableName: this.tableName,
           Key: keys.webhook(path),
           ...update,
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: 'sealed_secret = :expected',
+          ExpressionAttributeValues: {
+            ...update.ExpressionAttributeValues,
+            ':expected': expectedSealedSecret,
+          },
         }),
       );
       return true;

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ControlPlaneClient,
+  type Job,
+  type JobError,
+  signWebhookPayload,
+  standardWebhookHeaders,
+} from '../../sdk/index.js';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime.js';
+
+/** Inputs that once reached DynamoDB's key limits or its number range, and races on shared items. */
+let runtime: TestRuntime;
+let client: ControlPlaneClient;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime();
+  client = new ControlPlaneClient({ baseUrl: runtime.url, apiKey: runtime.apiKey });
+  await client.entities.create({
+    id: 'dry-run',
+    type: 'workflow',
+    name: 'Dry run',
+    target: { type: 'echo' },
+    default: true,
+  });
+});
+
+afterAll(async () => {
+  await runtime?.cleanup();
+});
+
+const long = 'a'.repeat(3000);
+
+async function status(path: string, init: RequestInit = {}) {
+  const response = await fetch(`${runtime.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${runtime.apiKey}`, ...(init.headers as Record<string, string>) },
+  });
+  return response.status;
+}
+
+async function webhookJob(config: Record<string, unknown> = {}): Promise<Job & { webhook_secret: string }> {
+  return (await client.jobs.create({
+    name: 'hook',
+    trigger_type: 'webhook',
+    prompt_template: 'Run {{ what }}',
+    config,
+  })) as Job & { webhook_secret: string };
+}
+
+describe('ids too long to be ours answer 404, never a storage error', () => {
+  it('for executions, cancel, callback and entities', async () => {
+    // Prepare
+    const job = await client.jobs.create({ name: 'ids', trigger_type: 'manual', prompt_template: 'p' });
+
+    // Act
+    const statuses = await Promise.all([
+      status(`/jobs/${job.id}/executions/${long}`),
+      status(`/jobs/${job.id}/executions/${long}/cancel`, { method: 'POST' }),
+      status(`/entities/${long}`),
+      status(`/entities/${long}`, { method: 'PATCH', body: '{"name":"x"}' }),
+      status(`/entities/${long}`, { method: 'DELETE' }),
+      status(`/executions/${long}/callback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${job.id}.token` },
+        body: '{"status":"succeeded"}',
+      }),
+    ]);
+
+    // Assess
+    expect(statuses).toEqual([404, 404, 404, 404, 404, 401]);
+  });
+});
+
+describe('webhook hardening', () => {
+  it('refuses a signed delivery whose webhook-id is too long, with the usual 401 and no run', async () => {
+    // Prepare
+    const job = await webhookJob();
+    const { body, headers } = standardWebhookHeaders({ parameters: { what: 'x' } }, job.webhook_secret, {
+      id: 'i'.repeat(1100),
+    });
+
+    // Act
+    const response = await fetch(job.webhook_url as string, { method: 'POST', body, headers });
+    const history = await client.jobs.getExecutions(job.id);
+
+    // Assess
+    expect(response.status).toBe(401);
+    expect(history.total_count).toBe(0);
+  });
+
+  it('refuses a rate limit too small to mean anything, naming the field', async () => {
+    // Act
+    const error = await webhookJob({ webhook_rate_limit: { requests_per_second: 1e-120, burst: 1 } }).catch(
+      (e: unknown) => e as JobError,
+    );
+
+    // Assess
+    expect(error).toMatchObject({
+      status: 422,
+      details: [{ path: 'config.webhook_rate_limit.requests_per_second' }],
+    });
+  });
+
+  it('takes no rate allowance for a delivery refused by the run checks', async () => {
+    // Prepare
+    const job = await webhookJob({ webhook_rate_limit: { requests_per_second: 0.01, burst: 1 } });
+    const bad = signWebhookPayload(
+      { parameters: { what: 'x' }, config_override: { timeout: 0 } },
+      job.webhook_secret,
+    );
+    const good = signWebhookPayload({ parameters: { what: 'y' } }, job.webhook_secret);
+    const deliver = ({ body, signature }: { body: string; signature: string }) =>
+      client.jobs
+        .triggerWebhook({ webhook_path: job.webhook_path as string, payload: body, signature })
+        .then(() => 202)
+        .catch((e: JobError) => e.status);
+
+    // Act
+    const refused = await deliver(bad);
+    const accepted = await deliver(good);
+    const limited = await deliver(good);
+
+    // Assess
+    expect([refused, accepted, limited]).toEqual([422, 202, 429]);
+  });
+
+  it('lets exactly one of two concurrent rotations win, keeping the replaced secret for its grace', async () => {
+    // Prepare
+    const job = await webhookJob();
+
+    // Act
+    const outcomes = await Promise.allSettled([
+      client.jobs.rotateWebhookSecret(job.id, { grace_seconds: 3600 }),
+      client.jobs.rotateWebhookSecret(job.id, { grace_seconds: 3600 }),
+    ]);
+    const won = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const lost = outcomes.flatMap((outcome) =>
+      outcome.status === 'rejected' ? [outcome.reason as JobError] : [],
+    );
+    const send = (secret: string) => {
+      const { body, signature } = signWebhookPayload({ parameters: { what: 'z' } }, secret);
+      return client.jobs
+        .triggerWebhook({ webhook_path: job.webhook_path as string, payload: body, signature })
+        .then(() => 202)
+        .catch((e: JobError) => e.status);
+    };
+
+    // Assess
+    expect(won).toHaveLength(1);
+    expect(lost.map((error) => error.status)).toEqual([409]);
+    expect(await send(won[0]?.webhook_secret as string)).toBe(202);
+    expect(await send(job.webhook_secret)).toBe(202);
+  });
+});
