@@ -288,7 +288,12 @@ export class RunService {
    * `POST /executions/{id}/callback` from a target that accepted the run (202). The token in the
    * request is the only credential; an unknown execution and a wrong token answer alike (401).
    */
-  async callback(executionId: string, token: string | null, body: unknown): Promise<Execution> {
+  async callback(
+    executionId: string,
+    token: string | null,
+    /** The body, or how to read it: read only once the token holds. */
+    body: unknown,
+  ): Promise<Execution> {
     const jobId = token === null ? null : jobIdOfCallbackToken(token);
     const stored =
       jobId !== null && isJobId(jobId) && isExecutionId(executionId)
@@ -297,7 +302,7 @@ export class RunService {
     if (!stored || token === null || !tokenMatches(token, stored.callbackTokenHash)) {
       throw new UnauthorizedError('The callback token is missing or does not belong to this execution.');
     }
-    const input = parseOrThrow(CallbackRequestSchema, body);
+    const input = parseOrThrow(CallbackRequestSchema, typeof body === 'function' ? body() : body);
     const { execution } = stored;
     if (execution.status !== 'running') {
       throw new ConflictError(

@@ -71,6 +71,28 @@ describe('ids too long to be ours answer 404, never a storage error', () => {
   });
 });
 
+describe('callbacks', () => {
+  it('check the token before reading the body: a stranger gets 401 whatever they send', async () => {
+    // Prepare
+    const job = await client.jobs.create({ name: 'cb', trigger_type: 'manual', prompt_template: 'p' });
+    const run = await client.jobs.trigger(job.id);
+
+    // Act
+    const statuses = await Promise.all(
+      ['{not json', '[]', '{"status":"maybe"}'].map((body) =>
+        status(`/executions/${run.execution_id}/callback`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${job.id}.forged` },
+          body,
+        }),
+      ),
+    );
+
+    // Assess
+    expect(statuses).toEqual([401, 401, 401]);
+  });
+});
+
 describe('webhook hardening', () => {
   it('refuses a signed delivery whose webhook-id is too long, with the usual 401 and no run', async () => {
     // Prepare
