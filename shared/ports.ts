@@ -286,3 +286,24 @@ export interface RateLimiter {
     burst: number,
   ): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
 }
+
+// ── Schedules ───────────────────────────────────────────────────────────────────────────────────────
+
+/** What a cron job's schedules must be: one per EventBridge expression, in the job's zone. */
+export interface JobSchedule {
+  jobId: string;
+  /** `cron(...)` expressions (two when both day fields are restricted). */
+  expressions: readonly string[];
+  timezone: string;
+  enabled: boolean;
+}
+
+/** The job schedules of the deployment (EventBridge Scheduler on AWS, in process locally). */
+export interface Scheduler {
+  /** Creates or updates the job's schedules to match (DISABLED while the job is), removing any extra. */
+  put(schedule: JobSchedule): Promise<void>;
+  /** Removes every schedule of the job; absent ones are fine. */
+  remove(jobId: string): Promise<void>;
+  /** Every job that has schedules, with their names: what reconciliation compares with the jobs. */
+  list(): Promise<{ jobId: string; names: string[] }[]>;
+}
