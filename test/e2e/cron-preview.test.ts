@@ -1,20 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlPlaneClient, JobError } from '../../sdk/index.js';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime.js';
+import { type ControlPlaneClient, JobError } from '../../sdk/index.js';
+import { startRuntimeWithClient, type TestRuntime } from '../support/local-runtime.js';
 
 let runtime: TestRuntime;
 let client: ControlPlaneClient;
 
 beforeAll(async () => {
-  runtime = await startTestRuntime();
-  client = new ControlPlaneClient({ baseUrl: runtime.url, apiKey: runtime.apiKey });
-  await client.entities.create({
-    id: 'dry-run',
-    type: 'workflow',
-    name: 'Dry run',
-    target: { type: 'echo' },
-    default: true,
-  });
+  ({ runtime, client } = await startRuntimeWithClient());
 });
 
 afterAll(async () => {

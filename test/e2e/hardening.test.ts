@@ -1,27 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ControlPlaneClient,
+  type ControlPlaneClient,
   type Job,
   type JobError,
   signWebhookPayload,
   standardWebhookHeaders,
 } from '../../sdk/index.js';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime.js';
+import { startRuntimeWithClient, type TestRuntime } from '../support/local-runtime.js';
 
 /** Inputs that once reached DynamoDB's key limits or its number range, and races on shared items. */
 let runtime: TestRuntime;
 let client: ControlPlaneClient;
 
 beforeAll(async () => {
-  runtime = await startTestRuntime();
-  client = new ControlPlaneClient({ baseUrl: runtime.url, apiKey: runtime.apiKey });
-  await client.entities.create({
-    id: 'dry-run',
-    type: 'workflow',
-    name: 'Dry run',
-    target: { type: 'echo' },
-    default: true,
-  });
+  ({ runtime, client } = await startRuntimeWithClient());
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { LOCAL_DYNAMODB_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../infra/local/dynamodb-local.js';
 import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../../infra/local/runtime.js';
-import type { ControlPlaneClient, Execution, ExecutionStatus } from '../../sdk/index.js';
+import { ControlPlaneClient, type Execution, type ExecutionStatus } from '../../sdk/index.js';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
@@ -132,4 +132,21 @@ export async function openRuntimeStores(runtime: LocalRuntime) {
     secrets: await LocalSecretBox.fromKeyFile(resolve(runtime.dataDir, 'secret-box.key')),
     close: () => client.destroy(),
   };
+}
+
+/**
+ * A test runtime, an SDK client for it, and a default echo workflow entity `dry-run`, so jobs without an
+ * entity can be created and run: the setup most e2e files share.
+ */
+export async function startRuntimeWithClient(options: TestRuntimeOptions = {}) {
+  const runtime = await startTestRuntime(options);
+  const client = new ControlPlaneClient({ baseUrl: runtime.url, apiKey: runtime.apiKey });
+  await client.entities.create({
+    id: 'dry-run',
+    type: 'workflow',
+    name: 'Dry run',
+    target: { type: 'echo' },
+    default: true,
+  });
+  return { runtime, client };
 }
