@@ -15,6 +15,8 @@ import {
   LOCAL_DYNAMODB_REGION,
   startDynamoDbLocal,
 } from '../infra/local/dynamodb-local.js';
+import { LocalScheduler } from '../infra/local/local-scheduler.js';
+import { systemTimerClock } from '../infra/local/timer-clock.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
@@ -88,7 +90,18 @@ try {
     },
     null,
   );
-  const jobs = new JobService({ ...common, secrets, jobs: new DynamoJobStore(documents, tableName) });
+  // The measured job is manual: the (never started) in-process scheduler is not called.
+  const scheduler = new LocalScheduler({
+    clock: systemTimerClock,
+    logger,
+    dispatch: () => Promise.resolve(),
+  });
+  const jobs = new JobService({
+    ...common,
+    secrets,
+    scheduler,
+    jobs: new DynamoJobStore(documents, tableName),
+  });
   const runs = new RunService({ ...common, jobs, retentionDays: 90 });
   const worker = new RunWorker({ ...common, secrets, invoker: createTargetInvoker() });
   const job = await jobs.create({

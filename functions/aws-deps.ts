@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -10,6 +11,7 @@ import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-st
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
 import { DynamoRateLimiter } from '../shared/adapters/aws/dynamo-rate-limiter.js';
 import { DynamoWebhookStore } from '../shared/adapters/aws/dynamo-webhook-store.js';
+import { EventBridgeScheduler } from '../shared/adapters/aws/eventbridge-scheduler.js';
 import { KmsSecretBox } from '../shared/adapters/aws/kms-secret-box.js';
 import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
@@ -21,8 +23,9 @@ import { jobReader } from '../shared/app/jobs.js';
 import type { RunServiceDeps } from '../shared/app/runs.js';
 import type { WebhookServiceDeps } from '../shared/app/webhooks.js';
 import type { RunWorkerDeps } from '../shared/app/worker.js';
+import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
-import type { DeploymentConfig } from '../shared/ports.js';
+import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
 
 /** The AWS composition root: adapters chosen from the function's environment, clients built once. */
 function requireEnv(name: string): string {
@@ -64,11 +67,22 @@ function common() {
   };
 }
 
+/** The stack's schedule group, with dispatch as every schedule's target (API and sweeper). */
+function scheduler(): Scheduler {
+  return new EventBridgeScheduler(new SchedulerClient({}), {
+    groupName: requireEnv('SCHEDULE_GROUP_NAME'),
+    targetArn: requireEnv('DISPATCH_FUNCTION_ARN'),
+    roleArn: requireEnv('SCHEDULER_ROLE_ARN'),
+    deadLetterArn: requireEnv('SCHEDULER_DLQ_ARN'),
+  });
+}
+
 export function awsApiDeps(): ApiDeps {
   const { jobStore, ...rest } = common();
   return {
     ...rest,
     jobs: jobStore,
+    scheduler: scheduler(),
     secrets: new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID')),
     apiKeys: new SecretsManagerApiKeys(new SecretsManagerClient({}), requireEnv('API_KEY_SECRET_ARN')),
   };
@@ -94,7 +108,13 @@ export function awsWorkerDeps(): RunWorkerDeps {
   };
 }
 
-export function awsSweeperDeps(): RunServiceDeps {
+export function awsSweeperDeps(): SweeperDeps {
+  const { jobStore, ...rest } = common();
+  return { ...rest, jobs: jobReader(jobStore), jobStore, scheduler: scheduler() };
+}
+
+/** The dispatch function: reads the job and starts its run, as the webhook function does. */
+export function awsDispatchDeps(): RunServiceDeps {
   const { jobStore, ...rest } = common();
   return { ...rest, jobs: jobReader(jobStore) };
 }

@@ -1,4 +1,4 @@
-import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { makeSweeperHandler } from '../shared/handlers/sweeper-handler.js';
 import { awsSweeperDeps } from './aws-deps.js';
 
@@ -6,7 +6,7 @@ import { awsSweeperDeps } from './aws-deps.js';
 // needs no environment and the clients are created once.
 let sweeper: ReturnType<typeof makeSweeperHandler> | undefined;
 
-export const handler = (event: ScheduledEvent, context: Context) => {
+export const handler = (event: unknown, context: Context) => {
   sweeper ??= makeSweeperHandler(awsSweeperDeps());
   return sweeper(event, context);
 };

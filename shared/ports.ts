@@ -1,6 +1,7 @@
 import type { Entity, EntityTarget } from './domain/entity.js';
 import type { Execution, ExecutionRequest, ExecutionStatus } from './domain/execution.js';
 import type { Job, JobListFilter, TriggerType } from './domain/job.js';
+import type { CatchupPolicy } from './domain/schedule.js';
 
 /** A page of jobs, newest first; `nextCursor` is null on the last page. */
 export interface JobPage {
@@ -141,6 +142,7 @@ export type ExecutionChange = Partial<
     | 'status'
     | 'attempt'
     | 'started_at'
+    | 'lateness_ms'
     | 'finished_at'
     | 'duration_ms'
     | 'deadline_at'
@@ -292,10 +294,25 @@ export interface RateLimiter {
 /** What a cron job's schedules must be: one per EventBridge expression, in the job's zone. */
 export interface JobSchedule {
   jobId: string;
-  /** `cron(...)` expressions (two when both day fields are restricted). */
+  /** The job's 5-field Unix expression: what the in-process scheduler evaluates. */
+  cron: string;
+  /** `cron(...)` expressions (two when both day fields are restricted): what EventBridge Scheduler runs. */
   expressions: readonly string[];
+  /** IANA zone the expression is read in. */
   timezone: string;
   enabled: boolean;
+  /** Missed fires after a restart of the in-process scheduler (EventBridge Scheduler never pauses). */
+  catchup: CatchupPolicy;
+}
+
+/** One schedule as the scheduler holds it (index = position of its expression in `JobSchedule.expressions`). */
+export interface ScheduleState {
+  index: number;
+  expression: string;
+  timezone: string;
+  enabled: boolean;
+  /** Its target or delivery settings differ from what this deployment writes (e.g. a renamed dispatch function). */
+  stale: boolean;
 }
 
 /** The job schedules of the deployment (EventBridge Scheduler on AWS, in process locally). */
@@ -304,6 +321,6 @@ export interface Scheduler {
   put(schedule: JobSchedule): Promise<void>;
   /** Removes every schedule of the job; absent ones are fine. */
   remove(jobId: string): Promise<void>;
-  /** Every job that has schedules, with their names: what reconciliation compares with the jobs. */
-  list(): Promise<{ jobId: string; names: string[] }[]>;
+  /** Every job that has schedules, with each schedule's state: what reconciliation compares with the jobs. */
+  list(): Promise<{ jobId: string; schedules: ScheduleState[] }[]>;
 }

@@ -10,15 +10,11 @@ import { DynamoRateLimiter } from '../../shared/adapters/aws/dynamo-rate-limiter
 import { DynamoWebhookStore } from '../../shared/adapters/aws/dynamo-webhook-store.js';
 import { ensureJobsTable } from '../../shared/adapters/aws/jobs-table.js';
 import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
-import {
-  createJsonLogger,
-  type LogLevel,
-  parseLogLevel,
-  randomIds,
-  systemClock,
-} from '../../shared/adapters/system.js';
+import { createJsonLogger, type LogLevel, parseLogLevel, randomIds } from '../../shared/adapters/system.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
+import { ScheduleSync } from '../../shared/app/job-schedules.js';
 import { jobReader } from '../../shared/app/jobs.js';
+import { makeDispatchHandler } from '../../shared/handlers/dispatch-handler.js';
 import { makeSweeperHandler } from '../../shared/handlers/sweeper-handler.js';
 import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
 import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
@@ -35,6 +31,8 @@ import {
 import { createLambdaContext, createLocalHttpServer, type LocalHttpServer } from './http-server.js';
 import { startIntervalTask } from './interval-task.js';
 import { LocalQueues } from './local-queue.js';
+import { fileSchedulerCheckpoint, LocalScheduler } from './local-scheduler.js';
+import { systemTimerClock, type TimerClock } from './timer-clock.js';
 
 export interface LocalRuntimeOptions {
   /** Where the API key and DynamoDB Local's data live. @default `$JOBS_DATA_DIR` or `.data` */
@@ -61,6 +59,8 @@ export interface LocalRuntimeOptions {
   maxReceiveCount?: number;
   /** How long execution records are kept. @default 90 */
   retentionDays?: number;
+  /** The clock of every handler and of the scheduler's timers (tests move a virtual one). @default the system clock */
+  clock?: TimerClock;
 }
 
 export interface LocalRuntime {
@@ -76,6 +76,8 @@ export interface LocalRuntime {
   dynamodbLocal: DynamoDbLocal | null;
   /** The in-process worker queues (inspectable by tests). */
   queues: LocalQueues;
+  /** The in-process scheduler firing cron jobs. */
+  scheduler: LocalScheduler;
   /** Runs one sweep now (tests use it instead of waiting for the interval). */
   sweep(): Promise<void>;
   /** Closes the HTTP server, then stops DynamoDB Local if this runtime started it. Idempotent. */
@@ -163,29 +165,47 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       logger,
     });
     const retentionDays = options.retentionDays ?? 90;
+    const clock = options.clock ?? systemTimerClock;
     const common = {
       entities,
       executions,
       queue: queues,
       secrets,
       deployment,
-      clock: systemClock,
+      clock,
       ids: randomIds,
       logger,
     };
+
+    // The same dispatch handler as the Lambda, called by the in-process scheduler at each fire.
+    const dispatchHandler = makeDispatchHandler({ ...common, jobs: jobReader(jobs), retentionDays });
+    const scheduler = new LocalScheduler({
+      clock,
+      logger,
+      checkpoint: fileSchedulerCheckpoint(resolve(dataDir, 'scheduler-checkpoint')),
+      dispatch: async (jobId, scheduledTime) => {
+        await dispatchHandler(
+          { job_id: jobId, scheduled_time: scheduledTime },
+          createLambdaContext({ functionName: 'dispatch', awsRequestId: randomUUID(), timeoutMs: 60_000 }),
+        );
+      },
+    });
+    // Fed from the table, then started: fires missed while the runtime was down are found from its checkpoint.
+    await new ScheduleSync({ jobs, scheduler, logger }).restore();
 
     const handler = makeApiHandler({
       ...common,
       jobs,
       webhooks,
       apiKeys: HashedApiKeys.fromKeys([apiKey]),
+      scheduler,
       retentionDays,
     });
     const webhookHandler = makeWebhookHandler({
       ...common,
       jobs: jobReader(jobs),
       webhooks,
-      rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
+      rateLimiter: new DynamoRateLimiter(documents, tableName, clock),
       retentionDays,
     });
     const server: LocalHttpServer = createLocalHttpServer(
@@ -218,10 +238,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       },
     });
     cleanups.push(() => queues.stop());
+    // Started once the workers run; stopped before them (cleanups run in reverse), so no fire is cut off.
+    await scheduler.start();
+    cleanups.push(() => scheduler.stop());
 
     const sweeperHandler = makeSweeperHandler({
       ...common,
       jobs: jobReader(jobs),
+      jobStore: jobs,
+      scheduler,
       retentionDays,
     });
     const sweep = async () => {
@@ -248,6 +273,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dynamodbEndpoint,
       dynamodbLocal,
       queues,
+      scheduler,
       sweep,
       stop: () => {
         stopping ??= stopStarted();

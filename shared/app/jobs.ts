@@ -11,10 +11,12 @@ import type {
   JobStore,
   Logger,
   NewWebhook,
+  Scheduler,
   SecretBox,
   VersionedJob,
 } from '../ports.js';
 import { noEntityError } from './entities.js';
+import { ScheduleSync, scheduleChanged } from './job-schedules.js';
 
 export interface JobServiceDeps {
   jobs: JobStore;
@@ -24,6 +26,8 @@ export interface JobServiceDeps {
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
+  /** Where cron jobs' schedules live (EventBridge Scheduler on AWS, in process locally). */
+  scheduler: Scheduler;
 }
 
 /** How often a write re-reads and re-applies itself when a concurrent write got in first. */
@@ -33,7 +37,11 @@ const JOB_ID_PATTERN = /^job_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 /** The jobs use cases: create, read, list, update, enable/disable, delete. */
 export class JobService {
-  constructor(private readonly deps: JobServiceDeps) {}
+  private readonly schedules: ScheduleSync;
+
+  constructor(private readonly deps: JobServiceDeps) {
+    this.schedules = new ScheduleSync(deps);
+  }
 
   /** Creates a job; a webhook job's answer carries `webhook_secret`, the only time it is shown. */
   async create(body: unknown): Promise<Job> {
@@ -50,6 +58,7 @@ export class JobService {
     const webhook = spec.trigger_type === 'webhook' ? await this.newWebhook(job) : undefined;
     await this.deps.jobs.create(job, webhook?.stored);
     this.deps.logger.info('job created', { jobId: job.id, triggerType: job.trigger_type });
+    await this.syncSchedule(null, job);
     return webhook ? { ...job, webhook_secret: webhook.secret } : job;
   }
 
@@ -90,6 +99,7 @@ export class JobService {
       const current = await this.load(id);
       if (await this.deps.jobs.delete(current.job, current.version)) {
         this.deps.logger.info('job deleted', { jobId: id });
+        await this.syncSchedule(current.job, null);
         return;
       }
       await conflictPause(attempt);
@@ -106,7 +116,11 @@ export class JobService {
       const current = await this.load(id);
       const { id: _id, created_at, updated_at: _updated, webhook_path: _path, ...spec } = current.job;
       const nextSpec = change(spec);
-      if (sameSpec(spec, nextSpec)) return current.job;
+      if (sameSpec(spec, nextSpec)) {
+        // Enabling or disabling again also repairs the job's schedule, as a user retrying would expect.
+        if (!recheck && current.job.trigger_type === 'cron') await this.syncSchedule(null, current.job, true);
+        return current.job;
+      }
       if (recheck) await this.checkDeployment(nextSpec);
       const next: Job = {
         id,
@@ -123,12 +137,44 @@ export class JobService {
       const written = await this.deps.jobs.replace(next, current.version, current.job, webhook?.stored);
       if (written) {
         this.deps.logger.info('job updated', { jobId: id, version: written.version });
+        await this.syncSchedule(current.job, written.job);
         return webhook ? { ...written.job, webhook_secret: webhook.secret } : written.job;
       }
       this.deps.logger.debug('job update conflicted; retrying', { jobId: id, attempt });
       await conflictPause(attempt);
     }
     throw new ConflictError(`Job ${id} is being changed by other requests; try again.`);
+  }
+
+  /**
+   * After a job write, when it changed what the job's schedules must be: brings them in line. The job is
+   * already written and stays so; if the Scheduler cannot be reached, the failure is logged (and counted as
+   * the `ScheduleSyncFailed` metric) and the reconciliation run of the sweeper repairs the schedule within
+   * its interval. Meanwhile a stale schedule can do no harm beyond a missed fire: dispatch starts runs only
+   * for enabled cron jobs and at fire times of their current expression.
+   */
+  private async syncSchedule(before: Job | null, after: Job | null, always = false): Promise<void> {
+    if (!always && !scheduleChanged(before, after)) return;
+    const jobId = (after ?? before)?.id ?? '';
+    try {
+      await this.schedules.sync(jobId);
+    } catch (error) {
+      this.deps.logger.error('schedule sync failed; reconciliation will repair it', {
+        jobId,
+        error,
+        _aws: {
+          Timestamp: this.deps.clock.now().getTime(),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'ServerlessJobs',
+              Dimensions: [[]],
+              Metrics: [{ Name: 'ScheduleSyncFailed', Unit: 'Count' }],
+            },
+          ],
+        },
+        ScheduleSyncFailed: 1,
+      });
+    }
   }
 
   /**

@@ -1,3 +1,5 @@
+import { parseCron } from '../domain/cron.js';
+import { isFireTime } from '../domain/cron-schedule.js';
 import {
   ConflictError,
   type ErrorDetail,
@@ -68,6 +70,8 @@ export interface RunTrigger {
   metadata?: Record<string, unknown>;
   /** Webhook delivery id or cron fire time: a repeat returns the first execution. */
   dedupeKey?: string;
+  /** Cron fires: the fire time the run is for. */
+  scheduledAt?: string;
   /** Runs once every check has passed, just before the run is written (the webhook rate limit). */
   beforeWrite?: () => Promise<void>;
 }
@@ -147,6 +151,8 @@ export class RunService {
       environment_name: environmentName,
       metadata: trigger.metadata ?? {},
       dedupe_key: trigger.dedupeKey ?? null,
+      scheduled_at: trigger.scheduledAt ?? null,
+      lateness_ms: null,
       attempt: 1,
       max_attempts: settings.maxAttempts,
       created_at: now.toISOString(),
@@ -211,15 +217,23 @@ export class RunService {
       this.deps.logger.warn('cron fire for a job that no longer exists', fields);
       return null;
     }
-    if (!job.enabled || job.trigger_type !== 'cron') {
+    if (!job.enabled || job.trigger_type !== 'cron' || job.cron_schedule === null) {
       this.deps.logger.info('cron fire for a disabled or non-cron job ignored', fields);
       return null;
     }
-    const latenessMs = Math.max(0, this.deps.clock.now().getTime() - scheduled);
+    if (!isFireTime(parseCron(job.cron_schedule), job.cron_timezone, new Date(scheduled))) {
+      // A schedule written for an earlier expression or zone, not yet repaired: not a fire of this job.
+      this.deps.logger.warn('cron fire not at a fire time of the job ignored', {
+        ...fields,
+        cronSchedule: job.cron_schedule,
+        timezone: job.cron_timezone,
+      });
+      return null;
+    }
     try {
       return await this.startRun(job, {
         trigger_type: 'cron',
-        metadata: { cron: { scheduled_at: scheduledAt, lateness_ms: latenessMs } },
+        scheduledAt,
         dedupeKey: `cron:${scheduledAt}`,
       });
     } catch (error) {

@@ -205,6 +205,10 @@ export class RunWorker {
     const change: ExecutionChange = {
       status: 'running',
       started_at: startedAt,
+      lateness_ms:
+        execution.scheduled_at === null
+          ? null
+          : Math.max(0, Date.parse(startedAt) - Date.parse(execution.scheduled_at)),
       deadline_at: deadlineAt,
       leaseUntil,
       sweepAt: deadlineAt,

@@ -161,3 +161,18 @@ export function nextFireTimes(
   }
   return { fires, skipped };
 }
+
+/**
+ * Whether the expression names the wall-clock minute `instant` shows in the zone: what a fire for this
+ * instant must satisfy. Either occurrence of a repeated local time qualifies, so a scheduler that resolves
+ * a fall-back hour differently is still recognised.
+ */
+export function isFireTime(cron: CronExpression, timezone: string, instant: Date): boolean {
+  if (instant.getTime() % 60_000 !== 0) return false;
+  const wall = wallTimeOf(instant.getTime(), timezone);
+  return (
+    cron.minutes.has(wall.minute) &&
+    cron.hours.has(wall.hour) &&
+    dayMatches(cron, wall.year, wall.month, wall.day)
+  );
+}

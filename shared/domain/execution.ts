@@ -54,6 +54,10 @@ export const ExecutionSchema = z.object({
   metadata: JsonObjectSchema,
   /** Webhook delivery id or cron fire time that made this run, when there is one. */
   dedupe_key: z.string().nullable(),
+  /** Cron runs: the fire time this run is for. */
+  scheduled_at: z.string().nullable(),
+  /** Cron runs: how long after `scheduled_at` the run started (`started_at` − `scheduled_at`), once it has. */
+  lateness_ms: z.number().nullable(),
   attempt: z.number(),
   max_attempts: z.number(),
   created_at: z.string(),

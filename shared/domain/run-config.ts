@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorDetail } from './errors.js';
+import { CATCHUP_POLICIES, type CatchupPolicy } from './schedule.js';
 import { issuesToDetails } from './validation.js';
 
 export const OVERLAP_POLICIES = ['allow', 'skip'] as const;
@@ -32,6 +33,8 @@ export const RunConfigSchema = z.looseObject({
     })
     .optional(),
   overlap_policy: z.enum(OVERLAP_POLICIES).optional(),
+  /** Cron jobs: after the local runtime was down, `latest` runs the most recent missed fire once; `none` runs none. */
+  catchup: z.enum(CATCHUP_POLICIES).optional(),
   /** Webhook jobs: deliveries accepted per second, with short bursts above it. */
   webhook_rate_limit: z
     .strictObject({
@@ -56,6 +59,7 @@ export interface RunSettings {
   maxAttempts: number;
   backoffSeconds: number;
   overlapPolicy: OverlapPolicy;
+  catchup: CatchupPolicy;
 }
 
 export const DEFAULT_RUN_SETTINGS: RunSettings = {
@@ -64,6 +68,7 @@ export const DEFAULT_RUN_SETTINGS: RunSettings = {
   maxAttempts: 1,
   backoffSeconds: 10,
   overlapPolicy: 'allow',
+  catchup: 'none',
 };
 
 /** Problems with the keys we define, with paths under `prefix` (`config`, `config_override`). */
@@ -97,6 +102,7 @@ export function runSettings(config: Record<string, unknown>): RunSettings {
     maxAttempts: parsed.retry?.max_attempts ?? DEFAULT_RUN_SETTINGS.maxAttempts,
     backoffSeconds: parsed.retry?.backoff_seconds ?? DEFAULT_RUN_SETTINGS.backoffSeconds,
     overlapPolicy: parsed.overlap_policy ?? DEFAULT_RUN_SETTINGS.overlapPolicy,
+    catchup: parsed.catchup ?? DEFAULT_RUN_SETTINGS.catchup,
     webhookRateLimit: parsed.webhook_rate_limit
       ? {
           rate: parsed.webhook_rate_limit.requests_per_second,

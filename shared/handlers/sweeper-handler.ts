@@ -1,13 +1,39 @@
 import middy from '@middy/core';
-import type { ScheduledEvent } from 'aws-lambda';
+import { type ReconcileReport, ScheduleSync } from '../app/job-schedules.js';
 import { RunService, type RunServiceDeps } from '../app/runs.js';
+import type { JobStore, Scheduler } from '../ports.js';
 
-/** The sweeper Lambda, fired every minute: one idempotent sweep (see RunService.sweep). */
-export function makeSweeperHandler(deps: RunServiceDeps) {
+export interface SweeperDeps extends RunServiceDeps {
+  /** The jobs table, listed by schedule reconciliation. */
+  jobStore: JobStore;
+  scheduler: Scheduler;
+}
+
+/** The event of the reconciliation rule; any other event (the sweep rule's) sweeps runs. */
+export const RECONCILE_TASK = 'reconcile-schedules';
+
+type SweepReport = { timedOut: number; requeued: number; failed: number };
+
+/**
+ * The sweeper Lambda. Fired every minute: one idempotent sweep of runs (see RunService.sweep). Fired by
+ * the reconciliation rule (`{"task":"reconcile-schedules"}`): brings every cron job's schedules in line
+ * with the jobs table (see ScheduleSync.reconcile).
+ */
+export function makeSweeperHandler(deps: SweeperDeps) {
   const runs = new RunService(deps);
-  return middy<ScheduledEvent, { timedOut: number; requeued: number; failed: number }>().handler(async () => {
+  const schedules = new ScheduleSync({ jobs: deps.jobStore, scheduler: deps.scheduler, logger: deps.logger });
+  return middy<unknown, SweepReport | ReconcileReport>().handler(async (event) => {
+    if (isReconcileEvent(event)) {
+      const report = await schedules.reconcile();
+      deps.logger.info('schedule reconciliation finished', { ...report });
+      return report;
+    }
     const report = await runs.sweep();
     deps.logger.info('sweep finished', report);
     return report;
   });
+}
+
+function isReconcileEvent(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as { task?: unknown }).task === RECONCILE_TASK;
 }

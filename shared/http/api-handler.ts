@@ -17,6 +17,7 @@ import type {
   JobStore,
   Logger,
   RunQueue,
+  Scheduler,
   SecretBox,
   WebhookStore,
 } from '../ports.js';
@@ -34,6 +35,7 @@ export interface ApiDeps {
   secrets: SecretBox;
   deployment: DeploymentConfig;
   apiKeys: ApiKeyVerifier;
+  scheduler: Scheduler;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;

@@ -44,6 +44,8 @@ function makeExecution(job: Job, overrides: Partial<Execution> = {}): Execution 
     environment_name: null,
     metadata: {},
     dedupe_key: null,
+    scheduled_at: null,
+    lateness_ms: null,
     attempt: 1,
     max_attempts: 3,
     created_at: NOW.toISOString(),

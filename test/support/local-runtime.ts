@@ -21,17 +21,20 @@ export interface TestRuntime extends LocalRuntime {
 /** Runtime options a test may set; the rest (port, data dir, table, DynamoDB, logger) is the harness's. */
 export type TestRuntimeOptions = Pick<
   LocalRuntimeOptions,
-  'workerTimeoutMs' | 'sweepIntervalMs' | 'maxReceiveCount' | 'retentionDays' | 'configPath'
->;
+  'workerTimeoutMs' | 'sweepIntervalMs' | 'maxReceiveCount' | 'retentionDays' | 'configPath' | 'clock'
+> & {
+  /** The data dir and table of an earlier (stopped) runtime: a restart. */
+  reuse?: { dataDir: string; tableName: string };
+};
 
 /**
  * The local runtime in this process, as `npm start` wires it, on a random port, a fresh temp data dir and
  * a random table in the run's shared DynamoDB Local (so it starts no java of its own).
  */
-export async function startTestRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'jobs-e2e-'));
+export async function startTestRuntime({ reuse, ...options }: TestRuntimeOptions = {}): Promise<TestRuntime> {
+  const dataDir = reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), 'jobs-e2e-')));
   const endpoint = inject('dynamodbEndpoint');
-  const tableName = `e2e-${randomBytes(6).toString('hex')}`;
+  const tableName = reuse?.tableName ?? `e2e-${randomBytes(6).toString('hex')}`;
   let runtime: LocalRuntime;
   try {
     runtime = await startLocalRuntime({

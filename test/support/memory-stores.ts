@@ -12,9 +12,12 @@ import type {
   ExecutionPage,
   ExecutionStore,
   IdGenerator,
+  JobSchedule,
   JobStore,
   RunMessage,
   RunQueue,
+  Scheduler,
+  ScheduleState,
   SecretBox,
   StartRunOutcome,
   StartRunRequest,
@@ -471,5 +474,42 @@ export class MemoryWebhookStore implements WebhookStore {
   async recordDelivery(path: string, secretUsed: 'current' | 'previous'): Promise<void> {
     const record = this.records.get(path);
     if (record) this.records.set(path, { ...record, lastSecretUsed: secretUsed });
+  }
+}
+
+/**
+ * A `Scheduler` held in memory, as EventBridge Scheduler would hold it: one schedule per expression. Set
+ * `failure` to make every call throw it (an unreachable Scheduler); `calls` records each call.
+ */
+export class MemoryScheduler implements Scheduler {
+  readonly schedules = new Map<string, JobSchedule>();
+  readonly calls: { op: 'put' | 'remove' | 'list'; jobId?: string }[] = [];
+  failure: Error | null = null;
+
+  async put(schedule: JobSchedule): Promise<void> {
+    this.calls.push({ op: 'put', jobId: schedule.jobId });
+    if (this.failure) throw this.failure;
+    this.schedules.set(schedule.jobId, structuredClone(schedule));
+  }
+
+  async remove(jobId: string): Promise<void> {
+    this.calls.push({ op: 'remove', jobId });
+    if (this.failure) throw this.failure;
+    this.schedules.delete(jobId);
+  }
+
+  async list(): Promise<{ jobId: string; schedules: ScheduleState[] }[]> {
+    this.calls.push({ op: 'list' });
+    if (this.failure) throw this.failure;
+    return [...this.schedules.values()].map((schedule) => ({
+      jobId: schedule.jobId,
+      schedules: schedule.expressions.map((expression, index) => ({
+        index,
+        expression,
+        timezone: schedule.timezone,
+        enabled: schedule.enabled,
+        stale: false,
+      })),
+    }));
   }
 }

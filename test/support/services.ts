@@ -1,21 +1,35 @@
 import { JobService } from '../../shared/app/jobs.js';
 import { RunService, type RunServiceDeps } from '../../shared/app/runs.js';
-import type { JobStore } from '../../shared/ports.js';
-import { FakeSecretBox } from './memory-stores.js';
+import type { JobStore, Scheduler } from '../../shared/ports.js';
+import { FakeSecretBox, MemoryScheduler } from './memory-stores.js';
 
 export type ServicesDeps = Omit<RunServiceDeps, 'jobs' | 'retentionDays'> & {
   /** Where the JobService keeps the jobs. */
   jobStore: JobStore;
+  /** Where cron jobs' schedules go. @default a fresh MemoryScheduler */
+  scheduler?: Scheduler;
 };
 
 /**
  * A JobService over `jobStore` (with a FakeSecretBox) and a RunService over it, sharing the other stores,
  * the deployment, the clock, the ids and the logger, as the API wires them; runs are kept 30 days.
  */
-export function services({ jobStore, ...deps }: ServicesDeps): { jobs: JobService; runs: RunService } {
+export function services({ jobStore, scheduler = new MemoryScheduler(), ...deps }: ServicesDeps): {
+  jobs: JobService;
+  runs: RunService;
+} {
   const { entities, deployment, clock, ids, logger } = deps;
   const secrets = new FakeSecretBox();
-  const jobs = new JobService({ jobs: jobStore, entities, deployment, clock, ids, logger, secrets });
+  const jobs = new JobService({
+    jobs: jobStore,
+    entities,
+    deployment,
+    clock,
+    ids,
+    logger,
+    secrets,
+    scheduler,
+  });
   const runs = new RunService({ ...deps, jobs, retentionDays: 30 });
   return { jobs, runs };
 }

@@ -13,6 +13,7 @@ import {
   FakeSecretBox,
   MemoryEntityStore,
   MemoryExecutionStore,
+  MemoryScheduler,
   MemoryWebhookStore,
   makeEntity,
   openDeployment,
@@ -60,6 +61,7 @@ function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
   const store = new MemoryJobStore({ entities });
   const executions = new MemoryExecutionStore({ jobs: options.store ?? store });
   const queue = new RecordingQueue();
+  const scheduler = new MemoryScheduler();
   const lines: string[] = [];
   let now = START;
   let issued = 0;
@@ -72,6 +74,7 @@ function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
     secrets: new FakeSecretBox(),
     deployment: openDeployment(),
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    scheduler,
     clock: { now: () => new Date(now) },
     ids: {
       ...randomIds,
@@ -91,6 +94,7 @@ function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
     entities,
     executions,
     queue,
+    scheduler,
     lines,
     call,
     authed,

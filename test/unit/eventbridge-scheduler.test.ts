@@ -1,6 +1,7 @@
 import {
   CreateScheduleCommand,
   DeleteScheduleCommand,
+  GetScheduleCommand,
   ListSchedulesCommand,
   ResourceNotFoundException,
   SchedulerClient,
@@ -70,9 +71,11 @@ describe('EventBridgeScheduler.put', () => {
     // Act
     await scheduler().put({
       jobId: JOB_ID,
+      cron: '0 9 * * 1-5',
       expressions: ['cron(0 9 ? * MON-FRI *)'],
       timezone: 'Europe/London',
       enabled: true,
+      catchup: 'none',
     });
 
     // Assess
@@ -95,9 +98,11 @@ describe('EventBridgeScheduler.put', () => {
     // Act
     await scheduler().put({
       jobId: JOB_ID,
+      cron: '0 9 * * 1-5',
       expressions: ['cron(0 9 1 * ? *)', 'cron(0 9 ? * MON *)'],
       timezone: 'Europe/London',
       enabled: true,
+      catchup: 'none',
     });
 
     // Assess
@@ -117,9 +122,11 @@ describe('EventBridgeScheduler.put', () => {
     // Act
     await scheduler().put({
       jobId: JOB_ID,
+      cron: '0 9 * * 1-5',
       expressions: ['cron(*/5 * * * ? *)'],
       timezone: 'Europe/London',
       enabled: false,
+      catchup: 'none',
     });
 
     // Assess
@@ -144,9 +151,11 @@ describe('EventBridgeScheduler.put', () => {
     // Act
     await custom.put({
       jobId: JOB_ID,
+      cron: '0 9 * * 1-5',
       expressions: ['cron(0 0 * * ? *)'],
       timezone: 'Europe/London',
       enabled: true,
+      catchup: 'none',
     });
 
     // Assess
@@ -164,9 +173,11 @@ describe('EventBridgeScheduler.put', () => {
     // Act
     await scheduler().put({
       jobId: JOB_ID,
+      cron: '0 9 * * 1-5',
       expressions: ['cron(0 9 ? * MON *)'],
       timezone: 'Europe/London',
       enabled: true,
+      catchup: 'none',
     });
 
     // Assess
@@ -191,9 +202,11 @@ describe('EventBridgeScheduler.put', () => {
     // Act
     const result = scheduler().put({
       jobId: JOB_ID,
+      cron: '0 9 * * 1-5',
       expressions: ['cron(0 9 * * ? *)'],
       timezone: 'Europe/London',
       enabled: true,
+      catchup: 'none',
     });
 
     // Assess
@@ -209,9 +222,11 @@ describe('EventBridgeScheduler.put', () => {
     // Act
     const result = scheduler().put({
       jobId: badJobId,
+      cron: '0 9 * * *',
       expressions: ['cron(0 9 * * ? *)'],
       timezone: 'Europe/London',
       enabled: true,
+      catchup: 'none',
     });
 
     // Assess
@@ -257,16 +272,43 @@ describe('EventBridgeScheduler.remove', () => {
 });
 
 describe('EventBridgeScheduler.list', () => {
-  it('pages through the group and groups schedule names by job', async () => {
+  function stored(name: string, overrides: Record<string, unknown> = {}) {
+    const jobId = name.replace(/-\d+$/, '');
+    return {
+      Name: name,
+      GroupName: GROUP,
+      ScheduleExpression: 'cron(0 9 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/London',
+      State: 'ENABLED' as const,
+      FlexibleTimeWindow: { Mode: 'OFF' as const },
+      Target: {
+        Arn: TARGET_ARN,
+        RoleArn: ROLE_ARN,
+        Input: JSON.stringify({ job_id: jobId, scheduled_time: '<aws.scheduler.scheduled-time>' }),
+        RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: DLQ_ARN },
+      },
+      ...overrides,
+    };
+  }
+
+  it('pages through the group and reads each schedule, grouped by job in index order', async () => {
     // Prepare
     schedulerMock
       .on(ListSchedulesCommand, { GroupName: GROUP, NextToken: undefined })
       .resolves({
-        Schedules: [{ Name: `${JOB_ID}-0` }, { Name: `${OTHER_JOB_ID}-0` }],
+        Schedules: [{ Name: `${JOB_ID}-1` }, { Name: `${OTHER_JOB_ID}-0` }, { Name: 'not-a-job-schedule' }],
         NextToken: 'page-2',
       })
       .on(ListSchedulesCommand, { GroupName: GROUP, NextToken: 'page-2' })
-      .resolves({ Schedules: [{ Name: `${JOB_ID}-1` }] });
+      .resolves({ Schedules: [{ Name: `${JOB_ID}-0` }] });
+    schedulerMock
+      .on(GetScheduleCommand, { Name: `${JOB_ID}-0`, GroupName: GROUP })
+      .resolves(stored(`${JOB_ID}-0`, { ScheduleExpression: 'cron(0 9 1 * ? *)' }))
+      .on(GetScheduleCommand, { Name: `${JOB_ID}-1`, GroupName: GROUP })
+      .resolves(stored(`${JOB_ID}-1`, { ScheduleExpression: 'cron(0 9 ? * 2 *)' }))
+      .on(GetScheduleCommand, { Name: `${OTHER_JOB_ID}-0`, GroupName: GROUP })
+      .resolves(stored(`${OTHER_JOB_ID}-0`, { State: 'DISABLED', ScheduleExpressionTimezone: 'UTC' }));
 
     // Act
     const result = await scheduler().list();
@@ -276,10 +318,79 @@ describe('EventBridgeScheduler.list', () => {
       { GroupName: GROUP, NextToken: undefined },
       { GroupName: GROUP, NextToken: 'page-2' },
     ]);
+    expect(
+      schedulerMock
+        .commandCalls(GetScheduleCommand)
+        .map((call) => call.args[0].input.Name)
+        .sort(),
+    ).toEqual([`${JOB_ID}-0`, `${JOB_ID}-1`, `${OTHER_JOB_ID}-0`].sort());
     expect(result).toEqual([
-      { jobId: JOB_ID, names: [`${JOB_ID}-0`, `${JOB_ID}-1`] },
-      { jobId: OTHER_JOB_ID, names: [`${OTHER_JOB_ID}-0`] },
+      {
+        jobId: JOB_ID,
+        schedules: [
+          {
+            index: 0,
+            expression: 'cron(0 9 1 * ? *)',
+            timezone: 'Europe/London',
+            enabled: true,
+            stale: false,
+          },
+          {
+            index: 1,
+            expression: 'cron(0 9 ? * 2 *)',
+            timezone: 'Europe/London',
+            enabled: true,
+            stale: false,
+          },
+        ],
+      },
+      {
+        jobId: OTHER_JOB_ID,
+        schedules: [
+          { index: 0, expression: 'cron(0 9 * * ? *)', timezone: 'UTC', enabled: false, stale: false },
+        ],
+      },
     ]);
+  });
+
+  it('flags a schedule whose target is not what this deployment writes as stale', async () => {
+    // Prepare
+    schedulerMock.on(ListSchedulesCommand).resolves({ Schedules: [{ Name: `${JOB_ID}-0` }] });
+    const old = stored(`${JOB_ID}-0`);
+    schedulerMock
+      .on(GetScheduleCommand)
+      .resolves({ ...old, Target: { ...old.Target, Arn: `${TARGET_ARN}-previous` } });
+
+    // Act
+    const result = await scheduler().list();
+
+    // Assess
+    expect(result).toEqual([
+      {
+        jobId: JOB_ID,
+        schedules: [
+          {
+            index: 0,
+            expression: 'cron(0 9 * * ? *)',
+            timezone: 'Europe/London',
+            enabled: true,
+            stale: true,
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('leaves out a schedule deleted between the listing and its read', async () => {
+    // Prepare
+    schedulerMock.on(ListSchedulesCommand).resolves({ Schedules: [{ Name: `${JOB_ID}-0` }] });
+    schedulerMock.on(GetScheduleCommand).rejects(notFound());
+
+    // Act
+    const result = await scheduler().list();
+
+    // Assess
+    expect(result).toEqual([]);
   });
 
   it('returns nothing for an empty group', async () => {
@@ -292,6 +403,7 @@ describe('EventBridgeScheduler.list', () => {
     // Assess
     expect(result).toEqual([]);
     expect(schedulerMock.commandCalls(ListSchedulesCommand)).toHaveLength(1);
+    expect(schedulerMock.commandCalls(GetScheduleCommand)).toHaveLength(0);
   });
 });
 

@@ -49,6 +49,7 @@ describe('runConfigViolations', () => {
     [{ retry: { backoff_seconds: 901 } }, 'config.retry.backoff_seconds', 'too_big'],
     [{ retry: { jitter: true } }, 'config.retry.jitter', 'unknown_field'],
     [{ overlap_policy: 'queue' }, 'config.overlap_policy', 'invalid_value'],
+    [{ catchup: 'all' }, 'config.catchup', 'invalid_value'],
   ])('rejects %j at %s (%s)', (config, path, code) => {
     // Prepare
     // (the config)
@@ -170,6 +171,7 @@ describe('runSettings', () => {
       backoffSeconds: 10,
       overlapPolicy: 'allow',
       webhookRateLimit: null,
+      catchup: 'none',
     });
     expect(settings).toEqual(DEFAULT_RUN_SETTINGS);
   });
@@ -181,6 +183,7 @@ describe('runSettings', () => {
       retry: { max_attempts: 4, backoff_seconds: 2.5 },
       overlap_policy: 'skip',
       webhook_rate_limit: { requests_per_second: 0.5, burst: 3 },
+      catchup: 'latest',
     };
 
     // Act
@@ -194,6 +197,7 @@ describe('runSettings', () => {
       backoffSeconds: 2.5,
       overlapPolicy: 'skip',
       webhookRateLimit: { rate: 0.5, burst: 3 },
+      catchup: 'latest',
     });
     expect(defaultBurst.webhookRateLimit).toEqual({ rate: 2.5, burst: 3 });
   });

@@ -133,6 +133,8 @@ describe('RunService.trigger', () => {
       environment_name: null,
       metadata: {},
       dedupe_key: null,
+      scheduled_at: null,
+      lateness_ms: null,
       attempt: 1,
       max_attempts: 3,
       created_at: iso(START),
@@ -803,10 +805,10 @@ describe('RunService.sweep', () => {
 });
 
 describe('RunService.dispatchCron', () => {
-  it('starts one run per job and scheduled time, however often the fire is delivered, recording its lateness', async () => {
+  it('starts one run per job and scheduled time, however often the fire is delivered, recording the time', async () => {
     // Prepare
     const { runs, createJob, executions, queue, clock } = await setup();
-    const job = await createJob({ trigger_type: 'cron', cron_schedule: '0 9 * * *' });
+    const job = await createJob({ trigger_type: 'cron', cron_schedule: '0 10 * * *' });
     clock.advance(90_000);
     const scheduled = new Date(START).toISOString();
 
@@ -827,9 +829,40 @@ describe('RunService.dispatchCron', () => {
     expect(first?.execution).toMatchObject({
       trigger_type: 'cron',
       dedupe_key: `cron:${scheduled}`,
-      metadata: { cron: { scheduled_at: scheduled, lateness_ms: 90_000 } },
+      scheduled_at: scheduled,
+      // Lateness is measured when a worker starts the run.
+      lateness_ms: null,
+      metadata: {},
     });
     expect(queue.sent).toHaveLength(2);
+  });
+
+  it('ignores a fire at a time that is not a fire time of the job (a schedule not yet updated)', async () => {
+    // Prepare
+    const { runs, createJob, queue, logEntries } = await setup();
+    const job = await createJob({
+      trigger_type: 'cron',
+      cron_schedule: '30 6 * * 1-5',
+      cron_timezone: 'America/New_York',
+    });
+    // Monday 2 June 2025: 06:30 in New York (EDT) is 10:30Z; 06:30Z is the expression read as UTC.
+    const inZone = '2025-06-02T10:30:00.000Z';
+    const asUtc = '2025-06-02T06:30:00.000Z';
+    const saturday = '2025-06-07T10:30:00.000Z';
+
+    // Act
+    const outcomes = await Promise.all([
+      runs.dispatchCron(job.id, asUtc),
+      runs.dispatchCron(job.id, saturday),
+      runs.dispatchCron(job.id, inZone),
+    ]);
+
+    // Assess
+    expect(outcomes.map((outcome) => outcome?.kind ?? null)).toEqual([null, null, 'started']);
+    expect(queue.sent).toHaveLength(1);
+    expect(
+      logEntries().filter((entry) => entry.message === 'cron fire not at a fire time of the job ignored'),
+    ).toHaveLength(2);
   });
 
   it('starts nothing for a job that is gone, disabled or no longer cron, and refuses a malformed time', async () => {

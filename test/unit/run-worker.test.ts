@@ -123,6 +123,8 @@ async function setup() {
     queue,
     target,
     worker,
+    jobs,
+    runs,
     start,
     stored,
     logEntries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
@@ -130,6 +132,35 @@ async function setup() {
 }
 
 describe('RunWorker', () => {
+  it('records a cron run’s lateness, from its scheduled time to when a worker started it', async () => {
+    // Prepare
+    const run = await setup();
+    const job = await run.jobs.create({
+      name: 'nightly',
+      trigger_type: 'cron',
+      cron_schedule: '* * * * *',
+      prompt_template: 'Do it',
+    });
+    const scheduled = new Date(START).toISOString();
+    run.clock.advance(1_500);
+    await run.runs.dispatchCron(job.id, scheduled);
+    const [sent] = run.queue.sent.splice(0);
+    if (!sent) throw new Error('the fire should have sent a run message');
+    run.clock.advance(2_000);
+    run.target.script({ kind: 'succeeded', output: 'done' });
+
+    // Act
+    await run.worker.handle(sent.message, 60_000);
+
+    // Assess
+    expect((await run.stored(sent.message)).execution).toMatchObject({
+      status: 'succeeded',
+      scheduled_at: scheduled,
+      started_at: new Date(START + 3_500).toISOString(),
+      lateness_ms: 3_500,
+    });
+  });
+
   it('invokes the target with the rendered request and records success with output and duration', async () => {
     // Prepare
     const run = await setup();

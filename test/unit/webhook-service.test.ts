@@ -26,6 +26,7 @@ import {
   ManualClock,
   MemoryEntityStore,
   MemoryExecutionStore,
+  MemoryScheduler,
   MemoryWebhookStore,
   makeEntity,
   openDeployment,
@@ -63,7 +64,16 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
   const rateLimiter = new FakeRateLimiter();
   const logger = createJsonLogger({ level: 'silent' });
   const deployment = openDeployment();
-  const jobs = new JobService({ jobs: jobStore, entities, deployment, clock, ids, logger, secrets });
+  const jobs = new JobService({
+    jobs: jobStore,
+    entities,
+    deployment,
+    clock,
+    ids,
+    logger,
+    secrets,
+    scheduler: new MemoryScheduler(),
+  });
   const service = new WebhookService({
     jobs,
     entities,

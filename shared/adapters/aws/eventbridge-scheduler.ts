@@ -2,12 +2,14 @@ import {
   CreateScheduleCommand,
   type CreateScheduleCommandInput,
   DeleteScheduleCommand,
+  GetScheduleCommand,
+  type GetScheduleCommandOutput,
   ListSchedulesCommand,
   ResourceNotFoundException,
   type SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import type { JobSchedule, Scheduler } from '../../ports.js';
+import type { JobSchedule, Scheduler, ScheduleState } from '../../ports.js';
 
 /** A job has at most two schedules (two expressions when both day fields are restricted). */
 export const MAX_SCHEDULES_PER_JOB = 2;
@@ -17,6 +19,9 @@ export const SCHEDULED_TIME_ATTRIBUTE = '<aws.scheduler.scheduled-time>';
 
 const SCHEDULE_NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
 const NAME_PARTS = /^(.+)-(\d+)$/;
+
+/** GetSchedule calls in flight while listing (the API's default quota is tens of calls per second). */
+const LIST_READ_CONCURRENCY = 5;
 
 export interface EventBridgeSchedulerConfig {
   /** The stack's schedule group: every job schedule lives there, and only there. */
@@ -76,25 +81,78 @@ export class EventBridgeScheduler implements Scheduler {
     }
   }
 
-  /** Every schedule of the group, grouped by job; names not of the form `<jobId>-<index>` are left out. */
-  async list(): Promise<{ jobId: string; names: string[] }[]> {
-    const byJob = new Map<string, string[]>();
+  /**
+   * Every schedule of the group, grouped by job, each read in full (ListSchedules shows neither expression
+   * nor zone): one GetSchedule per schedule, a few at a time. Names not of the form `<jobId>-<index>` are
+   * left out; a schedule deleted between the listing and its read is too.
+   */
+  async list(): Promise<{ jobId: string; schedules: ScheduleState[] }[]> {
+    const names: string[] = [];
     let nextToken: string | undefined;
     do {
       const page = await this.client.send(
         new ListSchedulesCommand({ GroupName: this.config.groupName, NextToken: nextToken }),
       );
       for (const summary of page.Schedules ?? []) {
-        const name = summary.Name;
-        const jobId = name === undefined ? undefined : NAME_PARTS.exec(name)?.[1];
-        if (name === undefined || jobId === undefined) continue;
-        const names = byJob.get(jobId);
-        if (names) names.push(name);
-        else byJob.set(jobId, [name]);
+        if (summary.Name !== undefined && NAME_PARTS.test(summary.Name)) names.push(summary.Name);
       }
       nextToken = page.NextToken || undefined;
     } while (nextToken !== undefined);
-    return [...byJob].map(([jobId, names]) => ({ jobId, names }));
+
+    const byJob = new Map<string, ScheduleState[]>();
+    for (let start = 0; start < names.length; start += LIST_READ_CONCURRENCY) {
+      const reads = await Promise.all(
+        names.slice(start, start + LIST_READ_CONCURRENCY).map((name) => this.read(name)),
+      );
+      for (const read of reads) {
+        if (!read) continue;
+        const states = byJob.get(read.jobId);
+        if (states) states.push(read.state);
+        else byJob.set(read.jobId, [read.state]);
+      }
+    }
+    return [...byJob].map(([jobId, schedules]) => ({
+      jobId,
+      schedules: schedules.sort((a, b) => a.index - b.index),
+    }));
+  }
+
+  private async read(name: string): Promise<{ jobId: string; state: ScheduleState } | null> {
+    const [, jobId, index] = NAME_PARTS.exec(name) ?? [];
+    if (jobId === undefined || index === undefined) return null;
+    let found: GetScheduleCommandOutput;
+    try {
+      found = await this.client.send(
+        new GetScheduleCommand({ Name: name, GroupName: this.config.groupName }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    const expected = this.scheduleInput(
+      { jobId, cron: '', expressions: [], timezone: '', enabled: true, catchup: 'none' },
+      Number(index),
+      '',
+    ).Target;
+    const target = found.Target;
+    const stale =
+      target?.Arn !== expected?.Arn ||
+      target?.RoleArn !== expected?.RoleArn ||
+      target?.Input !== expected?.Input ||
+      target?.DeadLetterConfig?.Arn !== expected?.DeadLetterConfig?.Arn ||
+      target?.RetryPolicy?.MaximumRetryAttempts !== expected?.RetryPolicy?.MaximumRetryAttempts ||
+      target?.RetryPolicy?.MaximumEventAgeInSeconds !== expected?.RetryPolicy?.MaximumEventAgeInSeconds ||
+      found.FlexibleTimeWindow?.Mode !== 'OFF';
+    return {
+      jobId,
+      state: {
+        index: Number(index),
+        expression: found.ScheduleExpression ?? '',
+        timezone: found.ScheduleExpressionTimezone ?? 'UTC',
+        enabled: found.State === 'ENABLED',
+        stale,
+      },
+    };
   }
 
   private scheduleInput(

@@ -1,0 +1,392 @@
+/**
+ * The in-process `Scheduler` of the local runtime: it fires each enabled job's cron expression at the
+ * instants EventBridge Scheduler would, in the job's IANA timezone, and calls `dispatch` with the fire
+ * instant (what EventBridge passes as `<aws.scheduler.scheduled-time>`).
+ *
+ * Daylight-saving changes follow EventBridge Scheduler's rule (`nextFireTimes`):
+ * - a local time that does not exist (clocks spring forward over it) does not fire that day;
+ * - a local time that happens twice (clocks fall back) fires once, at its first occurrence.
+ *
+ * Missed fires. Each job keeps a cursor: every fire at or before it has been handled. When the timer
+ * fires (or a `put`, `remove` or `start` re-evaluates), the fires due for a job are those after its
+ * cursor and up to now. If the latest of them is at most `lateToleranceMs` old it is dispatched: the
+ * normal, on-time case. Otherwise the process was down or the machine slept through them: with catch-up
+ * `latest` the latest one is dispatched (once, late), with `none` nothing is, and the miss is logged.
+ * Due fires before the latest are never dispatched: at most one dispatch per job per wake. The cursor
+ * then moves to now.
+ *
+ * Cursors start at now when a job is put (or its expression, zone or enabled flag changes) while the
+ * scheduler runs: there is no catch-up for fires before a change. Jobs put before `start()` (the runtime
+ * feeds every job from the table, then starts) start at the checkpoint, the last instant the previous
+ * process was known to have handled every fire, so fires missed while it was down are detected. The
+ * checkpoint is written at every evaluation (timer, `put`, `remove`, `start`, `stop`), each of which
+ * first handles the fires due by then.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type CronExpression, parseCron } from '../../shared/domain/cron.js';
+import { nextFireTimes } from '../../shared/domain/cron-schedule.js';
+import type { JobSchedule, Logger, Scheduler, ScheduleState } from '../../shared/ports.js';
+import type { TimerClock } from './timer-clock.js';
+
+/** Where the scheduler remembers, across restarts, the last instant it had handled every fire up to. */
+export interface SchedulerCheckpoint {
+  /** The saved instant, or null if there is none yet. */
+  read(): Promise<Date | null>;
+  write(at: Date): Promise<void>;
+}
+
+/** Starts the job's run for one fire; `scheduledTime` is the fire instant as an ISO string. */
+export type ScheduleDispatch = (jobId: string, scheduledTime: string) => Promise<void>;
+
+export interface LocalSchedulerOptions {
+  clock: TimerClock;
+  /** Called once per fire; a rejection is logged and the schedule goes on. */
+  dispatch: ScheduleDispatch;
+  logger: Logger;
+  /** Without one, every start is a fresh start: fires missed while the process was down go unnoticed. */
+  checkpoint?: SchedulerCheckpoint;
+  /** How late a fire may be dispatched and still count as on time. @default 60_000 */
+  lateToleranceMs?: number;
+}
+
+/** Due fires counted one by one at most; past that the count is reported as a lower bound. */
+const MAX_COUNTED_FIRES = 1_000;
+/** Fires computed ahead per job at a time. */
+const FIRES_PER_PAGE = 64;
+/** How far back to look for the latest due fire when there were too many to count. */
+const LATEST_SEARCH_WINDOWS_MS = [3_600_000, 86_400_000, 8 * 86_400_000, 32 * 86_400_000, 367 * 86_400_000];
+
+interface ScheduledJob {
+  schedule: JobSchedule;
+  cron: CronExpression;
+  /** Every fire at or before this instant (epoch ms) is handled; null until `start()` for jobs put before it. */
+  cursor: number | null;
+  /** The next fires after the cursor, earliest first: a cache refilled a page at a time. */
+  upcoming: number[];
+  /** The last refill found no fire at all (an expression such as `0 0 30 2 *`). */
+  exhausted: boolean;
+}
+
+interface DueFires {
+  count: number;
+  /** More fires were due than `count` says. */
+  countIsLowerBound: boolean;
+  latest: number;
+}
+
+/**
+ * The local `Scheduler`: one timer, armed for the earliest next fire over all enabled jobs. See the
+ * module documentation for the DST and missed-fire rules.
+ */
+export class LocalScheduler implements Scheduler {
+  private readonly clock: TimerClock;
+  private readonly dispatch: ScheduleDispatch;
+  private readonly logger: Logger;
+  private readonly checkpoint: SchedulerCheckpoint | undefined;
+  private readonly lateToleranceMs: number;
+  private readonly jobs = new Map<string, ScheduledJob>();
+  private readonly pending = new Set<Promise<void>>();
+  private state: 'created' | 'starting' | 'running' | 'stopped' = 'created';
+  private cancelTimer: (() => void) | null = null;
+  /** Checkpoint writes run one after another, so the last one written is the latest instant. */
+  private checkpointWrites: Promise<void> = Promise.resolve();
+
+  constructor(options: LocalSchedulerOptions) {
+    const lateToleranceMs = options.lateToleranceMs ?? 60_000;
+    if (!Number.isFinite(lateToleranceMs) || lateToleranceMs < 0)
+      throw new RangeError('lateToleranceMs must be a non-negative number.');
+    this.clock = options.clock;
+    this.dispatch = options.dispatch;
+    this.logger = options.logger;
+    this.checkpoint = options.checkpoint;
+    this.lateToleranceMs = lateToleranceMs;
+  }
+
+  /**
+   * Stores the job's schedule. A new job, or a change of expression, zone or enabled flag, starts the
+   * job's cursor at now (no catch-up of earlier fires); any other put keeps it. A disabled job is kept
+   * (`list` reports it) but never fires. Throws, storing nothing, on an invalid expression or zone.
+   */
+  async put(schedule: JobSchedule): Promise<void> {
+    const cron = parseCron(schedule.cron);
+    assertTimeZone(schedule.timezone);
+    const stored: JobSchedule = { ...schedule, expressions: [...schedule.expressions] };
+    const existing = this.jobs.get(schedule.jobId);
+    if (existing && sameTiming(existing.schedule, stored)) {
+      existing.schedule = stored;
+    } else {
+      this.jobs.set(schedule.jobId, {
+        schedule: stored,
+        cron,
+        cursor: this.state === 'running' ? this.clock.now().getTime() : null,
+        upcoming: [],
+        exhausted: false,
+      });
+    }
+    this.evaluate();
+  }
+
+  async remove(jobId: string): Promise<void> {
+    this.jobs.delete(jobId);
+    this.evaluate();
+  }
+
+  /** Every stored job (enabled or not), by job id, with one state per EventBridge expression. */
+  async list(): Promise<{ jobId: string; schedules: ScheduleState[] }[]> {
+    return [...this.jobs.values()]
+      .map(({ schedule }) => ({
+        jobId: schedule.jobId,
+        schedules: schedule.expressions.map((expression, index) => ({
+          index,
+          expression,
+          timezone: schedule.timezone,
+          enabled: schedule.enabled,
+          // The local scheduler holds exactly what was put: no target settings to fall out of date.
+          stale: false,
+        })),
+      }))
+      .sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+  }
+
+  /**
+   * Reads the checkpoint, starts the cursors of the jobs put so far there (now if there is none, or it
+   * is in the future), handles the fires missed since, and arms the timer. Call once, after feeding it
+   * every job.
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new Error('The local scheduler can only be started once.');
+    this.state = 'starting';
+    const saved = await this.readCheckpoint();
+    if (this.state !== 'starting') return;
+    const now = this.clock.now().getTime();
+    const from = saved === null ? now : Math.min(saved.getTime(), now);
+    for (const job of this.jobs.values()) job.cursor ??= from;
+    this.state = 'running';
+    this.logger.info('local scheduler started', {
+      jobs: this.jobs.size,
+      checkpoint: saved?.toISOString() ?? null,
+    });
+    this.evaluate();
+  }
+
+  /**
+   * Handles the fires due by now (so the checkpoint can say now), cancels the timer, and waits for the
+   * dispatches in flight and the checkpoint write. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'running') this.evaluate();
+    this.state = 'stopped';
+    this.disarm();
+    await this.idle();
+  }
+
+  /** Resolves when no dispatch or checkpoint write is in flight (tests await it between timer fires). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Handles every enabled job's due fires, saves the checkpoint, and re-arms the timer. */
+  private evaluate(): void {
+    if (this.state !== 'running') return;
+    this.disarm();
+    const now = this.clock.now().getTime();
+    for (const job of this.jobs.values()) {
+      if (!job.schedule.enabled) continue;
+      try {
+        this.fireDue(job, now);
+      } catch (error) {
+        // Not expected (put validated the expression and zone); the job must not stop the others.
+        this.logger.error('schedule evaluation failed', { jobId: job.schedule.jobId, error });
+        job.cursor = Math.max(job.cursor ?? now, now);
+        job.upcoming = [];
+      }
+    }
+    this.saveCheckpoint(now);
+    this.arm();
+  }
+
+  private fireDue(job: ScheduledJob, now: number): void {
+    const cursor = job.cursor ?? now;
+    // A cursor ahead of now means the wall clock was set back: those fires were handled already.
+    if (now <= cursor) return;
+    const due = this.dueFires(job, cursor, now);
+    job.cursor = now;
+    if (!due) return;
+    const { jobId, catchup } = job.schedule;
+    const scheduledTime = new Date(due.latest).toISOString();
+    const lateByMs = now - due.latest;
+    const onTime = lateByMs <= this.lateToleranceMs;
+    const dispatchLatest = onTime || catchup === 'latest';
+    const missed = dispatchLatest ? due.count - 1 : due.count;
+    if (missed > 0 || due.countIsLowerBound) {
+      this.logger.info('schedule fires missed', {
+        jobId,
+        catchup,
+        missed,
+        missedIsLowerBound: due.countIsLowerBound,
+        latestScheduledTime: scheduledTime,
+        lateByMs,
+      });
+    }
+    if (!dispatchLatest) return;
+    if (onTime) this.logger.debug('schedule fired', { jobId, scheduledTime });
+    else this.logger.info('dispatching the latest missed fire', { jobId, scheduledTime, lateByMs });
+    this.launch(jobId, scheduledTime);
+  }
+
+  /** The fires after `cursor` and at or before `now`, consumed from the job's cache; null if none. */
+  private dueFires(job: ScheduledJob, cursor: number, now: number): DueFires | null {
+    let count = 0;
+    let latest: number | null = null;
+    for (;;) {
+      if (job.upcoming.length === 0) this.refill(job, latest ?? cursor);
+      const next = job.upcoming[0];
+      if (next === undefined || next > now) break;
+      job.upcoming.shift();
+      count++;
+      latest = next;
+      if (count >= MAX_COUNTED_FIRES) {
+        // Months of downtime for an every-minute job: stop counting and look for the latest directly.
+        const last = latestFireAtOrBefore(job, next, now) ?? next;
+        job.upcoming = [];
+        job.exhausted = false;
+        return { count, countIsLowerBound: last > next, latest: last };
+      }
+    }
+    return latest === null ? null : { count, countIsLowerBound: false, latest };
+  }
+
+  private refill(job: ScheduledJob, after: number): void {
+    if (job.exhausted) return;
+    const { fires } = nextFireTimes(job.cron, job.schedule.timezone, new Date(after), FIRES_PER_PAGE);
+    job.upcoming = fires.map((fire) => fire.at.getTime());
+    job.exhausted = fires.length === 0;
+  }
+
+  private arm(): void {
+    let earliest: number | null = null;
+    for (const job of this.jobs.values()) {
+      if (!job.schedule.enabled || job.cursor === null) continue;
+      if (job.upcoming.length === 0) this.refill(job, job.cursor);
+      const next = job.upcoming[0];
+      if (next !== undefined && (earliest === null || next < earliest)) earliest = next;
+    }
+    if (earliest === null) return;
+    this.cancelTimer = this.clock.setTimer(new Date(earliest), () => {
+      this.cancelTimer = null;
+      this.evaluate();
+    });
+  }
+
+  private disarm(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+  }
+
+  private launch(jobId: string, scheduledTime: string): void {
+    this.track(
+      (async () => {
+        try {
+          await this.dispatch(jobId, scheduledTime);
+        } catch (error) {
+          this.logger.error('scheduled dispatch failed', { jobId, scheduledTime, error });
+        }
+      })(),
+    );
+  }
+
+  private saveCheckpoint(at: number): void {
+    const checkpoint = this.checkpoint;
+    if (!checkpoint) return;
+    const write = this.checkpointWrites.then(async () => {
+      try {
+        await checkpoint.write(new Date(at));
+      } catch (error) {
+        this.logger.error('scheduler checkpoint write failed', {
+          checkpoint: new Date(at).toISOString(),
+          error,
+        });
+      }
+    });
+    this.checkpointWrites = write;
+    this.track(write);
+  }
+
+  private async readCheckpoint(): Promise<Date | null> {
+    if (!this.checkpoint) return null;
+    try {
+      const saved = await this.checkpoint.read();
+      return saved !== null && Number.isFinite(saved.getTime()) ? saved : null;
+    } catch (error) {
+      // A broken checkpoint must not keep the runtime from starting; the cost is undetected missed fires.
+      this.logger.error('scheduler checkpoint read failed; starting without one', { error });
+      return null;
+    }
+  }
+
+  /** `promise` must not reject. */
+  private track(promise: Promise<void>): void {
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise));
+  }
+}
+
+/**
+ * A checkpoint kept in a file (ISO instant), written atomically (temporary file, then rename). A missing
+ * or unreadable file reads as no checkpoint.
+ */
+export function fileSchedulerCheckpoint(path: string): SchedulerCheckpoint {
+  return {
+    async read() {
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw error;
+      }
+      const saved = new Date(text.trim());
+      return Number.isFinite(saved.getTime()) ? saved : null;
+    },
+    async write(at) {
+      await mkdir(dirname(path), { recursive: true });
+      const temporary = `${path}.${process.pid}.tmp`;
+      await writeFile(temporary, `${at.toISOString()}\n`);
+      await rename(temporary, path);
+    },
+  };
+}
+
+/** The latest fire after `after` and at or before `now`, looking back from now in widening windows. */
+function latestFireAtOrBefore(job: ScheduledJob, after: number, now: number): number | null {
+  const { cron } = job;
+  const { timezone } = job.schedule;
+  for (const window of [...LATEST_SEARCH_WINDOWS_MS, Number.POSITIVE_INFINITY]) {
+    const start = Math.max(after, now - window);
+    let from = start;
+    let latest: number | null = null;
+    for (;;) {
+      const { fires } = nextFireTimes(cron, timezone, new Date(from), FIRES_PER_PAGE);
+      const due = fires.filter((fire) => fire.at.getTime() <= now);
+      const last = due.at(-1);
+      if (last) latest = last.at.getTime();
+      if (!last || due.length < fires.length || fires.length < FIRES_PER_PAGE) break;
+      from = last.at.getTime();
+    }
+    if (latest !== null || start <= after) return latest;
+  }
+  return null;
+}
+
+function sameTiming(a: JobSchedule, b: JobSchedule): boolean {
+  return a.cron === b.cron && a.timezone === b.timezone && a.enabled === b.enabled;
+}
+
+function assertTimeZone(timezone: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch (error) {
+    throw new RangeError(`Unknown IANA timezone "${timezone}".`, { cause: error });
+  }
+}

@@ -1,0 +1,40 @@
+import middy from '@middy/core';
+import { z } from 'zod';
+import { RunService, type RunServiceDeps } from '../app/runs.js';
+import { ValidationError } from '../domain/errors.js';
+
+/** What EventBridge Scheduler (or the local scheduler) sends: the job and the fire time it is for. */
+export const DispatchEventSchema = z.object({
+  job_id: z.string().min(1).max(200),
+  scheduled_time: z.string().min(1).max(100),
+});
+export type DispatchEvent = z.infer<typeof DispatchEventSchema>;
+
+export type DispatchResult = { outcome: 'started' | 'duplicate' | 'skipped' | 'ignored' | 'dropped' };
+
+/**
+ * The dispatch Lambda, target of every job schedule: one fire starts at most one run (dedupe on job id +
+ * scheduled time, so the Scheduler's at-least-once delivery never runs a fire twice). An event that can
+ * never succeed (unreadable, for a job that is gone) is logged and acknowledged; anything else that fails
+ * throws, so the Scheduler retries it and, past its retry policy, sends it to the dead-letter queue.
+ */
+export function makeDispatchHandler(deps: RunServiceDeps) {
+  const runs = new RunService(deps);
+  return middy<unknown, DispatchResult>().handler(async (event) => {
+    const parsed = DispatchEventSchema.safeParse(event);
+    if (!parsed.success) {
+      deps.logger.error('unreadable schedule event dropped', {
+        event: JSON.stringify(event ?? null).slice(0, 500),
+      });
+      return { outcome: 'dropped' };
+    }
+    try {
+      const outcome = await runs.dispatchCron(parsed.data.job_id, parsed.data.scheduled_time);
+      return { outcome: outcome?.kind ?? 'ignored' };
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      deps.logger.error('unreadable schedule event dropped', { ...parsed.data, error });
+      return { outcome: 'dropped' };
+    }
+  });
+}
