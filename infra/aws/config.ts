@@ -91,6 +91,13 @@ export interface DeploymentConfig {
    * @default 1
    */
   readonly sweepIntervalMinutes?: number;
+  /**
+   * Minutes between two reconciliations of the schedule group with the cron jobs of the table (the sweeper,
+   * invoked with `{"task": "reconcile-schedules"}`): recreates schedules whose write was lost, removes those of
+   * deleted jobs. Each run lists the group and reads every schedule, so it is kept well apart from the sweeps.
+   * @default 15
+   */
+  readonly scheduleReconcileIntervalMinutes?: number;
 }
 
 /** A {@link DeploymentConfig} checked by {@link resolveDeploymentConfig}, with every default filled in. */
@@ -102,6 +109,7 @@ export type ResolvedDeploymentConfig = DeploymentConfig &
       | 'maxReceiveCount'
       | 'executionRetentionDays'
       | 'sweepIntervalMinutes'
+      | 'scheduleReconcileIntervalMinutes'
       | 'webhookThrottleRateLimit'
       | 'webhookThrottleBurstLimit'
     >
@@ -113,6 +121,7 @@ export const runDefaults = {
   maxReceiveCount: 5,
   executionRetentionDays: 90,
   sweepIntervalMinutes: 1,
+  scheduleReconcileIntervalMinutes: 15,
 } as const satisfies Partial<DeploymentConfig>;
 
 /** The throttling of `POST /webhooks/{path}` when a deployment does not set it. */
@@ -241,6 +250,8 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
     maxReceiveCount: config.maxReceiveCount ?? runDefaults.maxReceiveCount,
     executionRetentionDays: config.executionRetentionDays ?? runDefaults.executionRetentionDays,
     sweepIntervalMinutes: config.sweepIntervalMinutes ?? runDefaults.sweepIntervalMinutes,
+    scheduleReconcileIntervalMinutes:
+      config.scheduleReconcileIntervalMinutes ?? runDefaults.scheduleReconcileIntervalMinutes,
     webhookThrottleRateLimit:
       config.webhookThrottleRateLimit ?? webhookThrottleDefaults.webhookThrottleRateLimit,
     webhookThrottleBurstLimit:
@@ -288,6 +299,14 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
   checkInteger(problems, 'maxReceiveCount', resolved.maxReceiveCount, 1, 1000);
   checkInteger(problems, 'executionRetentionDays', resolved.executionRetentionDays, 1, 3650);
   checkInteger(problems, 'sweepIntervalMinutes', resolved.sweepIntervalMinutes, 1, 60);
+  // At least once a day: a lost schedule write must not leave a cron job silent for longer.
+  checkInteger(
+    problems,
+    'scheduleReconcileIntervalMinutes',
+    resolved.scheduleReconcileIntervalMinutes,
+    1,
+    1440,
+  );
   // API Gateway takes a rate (a double) and a burst (an integer); 0 would shut the route. 10,000 requests per
   // second is the default account-level quota: a route limit above it has no effect.
   const rate = resolved.webhookThrottleRateLimit;

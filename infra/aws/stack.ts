@@ -8,6 +8,7 @@ import {
   Stack,
   type StackProps,
   Tags,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -24,17 +25,19 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { JOBS_TABLE } from '../../shared/adapters/aws/jobs-table.js';
+import { RECONCILE_TASK } from '../../shared/handlers/sweeper-handler.js';
 import {
   type DeploymentConfig,
   defaultQueueName,
@@ -108,6 +111,31 @@ const apiEntry = entryOf('api');
 const workerEntry = entryOf('worker');
 const sweeperEntry = entryOf('sweeper');
 const webhookEntry = entryOf('webhook');
+const dispatchEntry = entryOf('dispatch');
+
+/**
+ * Scheduler actions on the schedules of the stack's group: what EventBridgeScheduler
+ * (shared/adapters/aws/eventbridge-scheduler.ts) calls to keep a cron job's schedules in step with it. put()
+ * updates, or creates when absent; remove() deletes. Its list() (reconciliation, the sweeper's) also reads
+ * each schedule, and lists the group: see {@link scheduleListActions}.
+ */
+const scheduleWriteActions = [
+  'scheduler:CreateSchedule',
+  'scheduler:DeleteSchedule',
+  'scheduler:UpdateSchedule',
+] as const;
+
+/**
+ * ListSchedules has no resource type in the Service Authorization Reference, so it can only be allowed on "*";
+ * the adapter always passes its own GroupName.
+ */
+const scheduleListActions = ['scheduler:ListSchedules'] as const;
+
+/** The event the reconciliation rule sends the sweeper (read by shared/handlers/sweeper-handler.ts). */
+export const reconcileSchedulesEvent = { task: RECONCILE_TASK } as const;
+
+/** Schedule group names: what EventBridge Scheduler accepts. */
+const scheduleGroupNamePattern = /^[0-9a-zA-Z\-_.]{1,64}$/;
 
 /** Multiple of the worker timeout used as the queues' visibility timeout (AWS's advice for Lambda consumers). */
 export const visibilityTimeoutFactor = 6;
@@ -124,9 +152,11 @@ export interface WorkerQueue {
 
 /**
  * The Serverless Jobs deployment: jobs table, initial API key, secrets key, API function and HTTP API, one
- * SQS queue + DLQ + worker function (+ DLQ alarm) per worker queue, the webhook ingress function and the
- * sweeper on a schedule.
- * Each concern is built by its own method so further functions (dispatch, ...) slot in.
+ * SQS queue + DLQ + worker function (+ DLQ alarm) per worker queue, the webhook ingress function, the
+ * sweeper on two rules (sweeps, and reconciliation of the schedules), and cron: one EventBridge Scheduler
+ * schedule group whose schedules (written at run time by the API and the sweeper) invoke the dispatch
+ * function through the scheduler role, with a DLQ (+ alarm) for fires that could not be delivered or
+ * dispatched. Each concern is built by its own method.
  */
 export class JobsStack extends Stack {
   /** Single table holding jobs, executions and their lookup items (same schema as the local runtime's). */
@@ -149,8 +179,22 @@ export class JobsStack extends Stack {
   public readonly workerQueues: ReadonlyMap<string, WorkerQueue>;
   /** One worker function per worker queue, by queue name. */
   public readonly workerFunctions: ReadonlyMap<string, JobsFunction>;
-  /** Times out overdue runs and re-enqueues stale queued ones, on a schedule. */
+  /**
+   * Times out overdue runs and re-enqueues stale queued ones, on a schedule; on a second one, reconciles the
+   * schedule group with the cron jobs.
+   */
   public readonly sweeperFunction: JobsFunction;
+  /** Starts the run of one cron fire; the target of every schedule of {@link scheduleGroup}. */
+  public readonly dispatchFunction: JobsFunction;
+  /** Holds the schedules of the cron jobs (`<jobId>-<index>`), and nothing else; named after the stack. */
+  public readonly scheduleGroup: ScheduleGroup;
+  /** Assumed by EventBridge Scheduler for this group's schedules: invokes dispatch, sends to the DLQ. */
+  public readonly schedulerRole: Role;
+  /**
+   * Receives the fires the Scheduler could not deliver to dispatch, and those dispatch failed on after
+   * Lambda's own retries (it is dispatch's function DLQ too); alarmed on.
+   */
+  public readonly schedulerDeadLetterQueue: Queue;
   /** Receives every DLQ alarm; operators subscribe to it (output `AlarmTopicArn`). */
   public readonly alarmTopic: Topic;
   /** The config this stack was built from, checked and with defaults filled in. */
@@ -174,6 +218,10 @@ export class JobsStack extends Stack {
     this.apiKeySecret = this.createApiKeySecret();
     this.secretsKey = this.createSecretsKey();
     this.workerQueues = this.createWorkerQueues();
+    this.schedulerDeadLetterQueue = this.createSchedulerDeadLetterQueue();
+    this.scheduleGroup = this.createScheduleGroup();
+    this.dispatchFunction = this.createDispatchFunction();
+    this.schedulerRole = this.createSchedulerRole();
     this.apiFunction = this.createApiFunction();
     this.webhookFunction = this.createWebhookFunction();
     [this.httpApi, this.apiStage, this.webhookRoute] = this.createHttpApi(
@@ -199,6 +247,18 @@ export class JobsStack extends Stack {
         'SNS topic of the DLQ alarms; subscribe to be notified: aws sns subscribe --topic-arn <arn> ' +
         '--protocol email --notification-endpoint <address>',
       value: this.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, 'ScheduleGroupName', {
+      description:
+        'EventBridge Scheduler group of the cron jobs (one schedule per expression, named <job id>-<index>): ' +
+        'aws scheduler list-schedules --group-name <name>',
+      value: this.scheduleGroup.scheduleGroupName,
+    });
+    new CfnOutput(this, 'SchedulerDeadLetterQueueUrl', {
+      description:
+        'Dead-letter queue of the cron fires that EventBridge Scheduler could not deliver to the dispatch ' +
+        'function, or that dispatch failed on after its retries (the message attributes give the error)',
+      value: this.schedulerDeadLetterQueue.queueUrl,
     });
   }
 
@@ -280,6 +340,171 @@ export class JobsStack extends Stack {
     return queues;
   }
 
+  /**
+   * The DLQ of the schedule group's fires. SQS-managed encryption like the worker DLQs, so neither the Scheduler
+   * nor dispatch needs a KMS grant to send to it.
+   */
+  private createSchedulerDeadLetterQueue(): Queue {
+    return new Queue(this, 'SchedulerDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // The maximum SQS allows: time to look at a lost fire before it is gone.
+      retentionPeriod: Duration.days(14),
+    });
+  }
+
+  /**
+   * The group every cron schedule lives in, named after the stack: the functions learn it from
+   * SCHEDULE_GROUP_NAME, and their scheduler permissions reach this group's schedules only.
+   */
+  private createScheduleGroup(): ScheduleGroup {
+    const name = this.stackName;
+    if (!Token.isUnresolved(name) && !scheduleGroupNamePattern.test(name)) {
+      throw new Error(
+        `Stack name "${name}" is not a valid schedule group name (1-64 letters, digits, "-", "_" or ".")`,
+      );
+    }
+    return new ScheduleGroup(this, 'ScheduleGroup', {
+      scheduleGroupName: name,
+      // Deleting the group deletes its schedules, which is right: they are derived from the cron jobs of the
+      // table (the reconciliation rebuilds them) and target this stack's dispatch function and role. A
+      // retained group would keep firing into deleted resources, and block redeploying the stack (same name).
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /**
+   * The target of every schedule. EventBridge Scheduler invokes it asynchronously, so a fire it throws on is
+   * retried by Lambda (twice by default) and then sent to the scheduler DLQ, its function DLQ; the Scheduler's
+   * own retry policy and DLQ cover only delivery (throttling, a missing function). Starting a run is deduplicated
+   * on the job and the fire time, so retries never run a fire twice.
+   */
+  private createDispatchFunction(): JobsFunction {
+    const fn = new JobsFunction(this, 'DispatchFunction', {
+      entry: dispatchEntry,
+      description: 'Serverless Jobs dispatch: starts the run of a cron fire (EventBridge Scheduler target)',
+      logRetention: this.config.logRetention,
+      // Reads the job and its entity and writes a few items, like the webhook function.
+      memorySize: 256,
+      // Nobody waits on an asynchronous invocation: room for the SDK's retries of throttled calls.
+      timeout: Duration.seconds(30),
+      // Adds sqs:SendMessage on this queue, and nothing more, to the function's role.
+      deadLetterQueue: this.schedulerDeadLetterQueue,
+      environment: {
+        ...this.runEnvironment(),
+        EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
+      },
+    });
+    // RunService.dispatchCron: jobs.get and entities.get/getDefault (GetItem), executions.start (a transaction of
+    // Put/Update items; GetItem of the dedupe marker or lock, DeleteItem of a stale lock). Never lists anything.
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: [...webhookTableActions], resources: [this.table.tableArn] }),
+    );
+    this.grantEnqueue(fn);
+    this.suppressFunctionFindings(fn);
+    return fn;
+  }
+
+  /**
+   * The role EventBridge Scheduler assumes for this group's schedules (the adapter names it as every schedule's
+   * Target.RoleArn). Its trust policy admits the Scheduler only on behalf of this group in this account (the
+   * confused-deputy guard AWS documents: aws:SourceArn is the schedule group's ARN, never a schedule's), and
+   * it may only invoke dispatch and send to the scheduler DLQ.
+   */
+  private createSchedulerRole(): Role {
+    const role = new Role(this, 'SchedulerRole', {
+      description: `EventBridge Scheduler: invokes the dispatch function for the cron jobs (${this.config.name})`,
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnEquals: { 'aws:SourceArn': this.scheduleGroup.scheduleGroupArn },
+        },
+      }),
+    });
+    // The exact (unqualified) function ARN the schedules target; no version or alias.
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.dispatchFunction.functionArn],
+      }),
+    );
+    // The Scheduler sends undeliverable fires to the DLQ with this role. SQS-managed encryption needs no KMS
+    // permission; were the queue given a KMS key, SendMessage would need kms:GenerateDataKey and kms:Decrypt on it.
+    const queue = this.schedulerDeadLetterQueue;
+    role.addToPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    queue.encryptionMasterKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    return role;
+  }
+
+  /** What EventBridgeScheduler needs to write schedules (functions/aws-deps.ts, scheduler()). */
+  private schedulingEnvironment(): Record<string, string> {
+    return {
+      SCHEDULE_GROUP_NAME: this.scheduleGroup.scheduleGroupName,
+      DISPATCH_FUNCTION_ARN: this.dispatchFunction.functionArn,
+      SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+      SCHEDULER_DLQ_ARN: this.schedulerDeadLetterQueue.queueArn,
+    };
+  }
+
+  /**
+   * Lets `fn` write the schedules of the stack's group and hand them the scheduler role (PassRole, to the
+   * Scheduler only). With `reconcile`, also read them and list the group, as the reconciliation does.
+   */
+  private grantScheduleManagement(fn: JobsFunction, { reconcile }: { reconcile: boolean }): void {
+    const schedulesArn = this.formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
+    });
+    const actions = reconcile
+      ? [...scheduleWriteActions, 'scheduler:GetSchedule']
+      : [...scheduleWriteActions];
+    fn.addToRolePolicy(new PolicyStatement({ actions: actions.sort(), resources: [schedulesArn] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.schedulerRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    );
+    if (reconcile) {
+      fn.addToRolePolicy(new PolicyStatement({ actions: [...scheduleListActions], resources: ['*'] }));
+    }
+    if (!fn.role) return;
+    // The findings name the resources as cdk-nag renders them; acknowledge exactly those, nothing broader.
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${this.nagString(schedulesArn)}]`,
+      reason:
+        'Schedule names are job ids, created at run time: "<group>/*" covers exactly the schedules of this ' +
+        "stack's own group (a schedule ARN is schedule/<group>/<name>), which holds the cron jobs' schedules only.",
+    });
+    if (reconcile) {
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only scheduler:ListSchedules is allowed on "*": the Service Authorization Reference lists no resource ' +
+          'type for it, so it cannot be scoped to a group. It returns schedule names and ' +
+          "states only; the reconciliation passes this stack's GroupName, and reads and writes are scoped to it.",
+      });
+    }
+  }
+
+  /** How cdk-nag writes `value` in a finding: a token as `<LogicalId>` / `<LogicalId.Attr>`, pseudo params too. */
+  private nagString(value: string): string {
+    const render = (resolved: unknown): string => {
+      if (typeof resolved === 'string') return resolved;
+      const object = resolved as Record<string, unknown>;
+      if ('Ref' in object) return `<${String(object.Ref)}>`;
+      if ('Fn::GetAtt' in object) return `<${(object['Fn::GetAtt'] as string[]).join('.')}>`;
+      if ('Fn::Join' in object) {
+        const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+        return parts.map(render).join(separator);
+      }
+      throw new Error(`cannot render ${JSON.stringify(resolved)} as cdk-nag does`);
+    };
+    return render(this.resolve(value));
+  }
+
   /** Environment shared by every function that runs or enqueues executions. */
   private runEnvironment(): Record<string, string> {
     const queueUrls = Object.fromEntries(
@@ -337,9 +562,12 @@ export class JobsStack extends Stack {
         API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
         KMS_KEY_ID: this.secretsKey.keyArn,
         EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
+        ...this.schedulingEnvironment(),
       },
     });
     this.grantTableAccess(fn);
+    // Job writes put or remove the job's schedules; it never lists or reads them (that is reconciliation's).
+    this.grantScheduleManagement(fn, { reconcile: false });
     this.apiKeySecret.grantRead(fn);
     // Seals the signing secrets of the entities it creates (KmsSecretBox: Encrypt/Decrypt directly with the
     // key). Named actions rather than grantEncryptDecrypt, whose kms:ReEncrypt* and kms:GenerateDataKey*
@@ -541,15 +769,20 @@ export class JobsStack extends Stack {
   private createSweeper(): JobsFunction {
     const fn = new JobsFunction(this, 'SweeperFunction', {
       entry: sweeperEntry,
-      description: 'Serverless Jobs sweeper: times out overdue runs, re-enqueues stale queued runs',
+      description:
+        'Serverless Jobs sweeper: times out overdue runs, re-enqueues stale queued runs, reconciles schedules',
       logRetention: this.config.logRetention,
-      // A sweep pages through due executions; sweeps are idempotent, so one overlapping the next is harmless.
-      timeout: Duration.seconds(60),
+      // A reconciliation lists the group and then reads every schedule (GetSchedule, a few at a time, under the
+      // Scheduler's per-account quota of tens of calls per second) before fixing the drifted ones: thousands of
+      // cron jobs take minutes. A sweep pages through due executions and ends far sooner. Both are idempotent,
+      // so a run overlapping the next is harmless.
+      timeout: Duration.seconds(300),
       environment: {
         ...this.runEnvironment(),
         // Not needed by today's sweep, but its deps build the same run service as the API: any run it ever
         // starts must expire like the others rather than on the service's built-in default.
         EXECUTION_RETENTION_DAYS: String(this.config.executionRetentionDays),
+        ...this.schedulingEnvironment(),
       },
     });
     new Rule(this, 'SweepSchedule', {
@@ -557,8 +790,14 @@ export class JobsStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(this.config.sweepIntervalMinutes)),
       targets: [new LambdaFunction(fn)],
     });
+    new Rule(this, 'ReconcileSchedulesSchedule', {
+      description: 'Runs the Serverless Jobs sweeper to reconcile the schedule group with the cron jobs',
+      schedule: Schedule.rate(Duration.minutes(this.config.scheduleReconcileIntervalMinutes)),
+      targets: [new LambdaFunction(fn, { event: RuleTargetInput.fromObject(reconcileSchedulesEvent) })],
+    });
     this.grantTableAccess(fn);
     this.grantEnqueue(fn);
+    this.grantScheduleManagement(fn, { reconcile: true });
     this.suppressFunctionFindings(fn);
     return fn;
   }
@@ -589,12 +828,31 @@ export class JobsStack extends Stack {
     return topic;
   }
 
-  /** Alarms as soon as a message lands in any DLQ: a run could not be processed and needs a look. */
+  /**
+   * Alarms as soon as a message lands in any DLQ: a run could not be processed, or a cron fire could not start
+   * its run, and it needs a look.
+   */
   private createDeadLetterAlarms(topic: Topic): void {
+    const deadLetterQueues = [
+      ...[...this.workerQueues.values()].map(({ name, scope, deadLetterQueue }) => ({
+        scope,
+        id: 'DeadLetterAlarm',
+        deadLetterQueue,
+        description: `Messages in the dead-letter queue of worker queue "${name}" (Serverless Jobs ${this.config.name})`,
+      })),
+      {
+        scope: this,
+        id: 'SchedulerDeadLetterAlarm',
+        deadLetterQueue: this.schedulerDeadLetterQueue,
+        description:
+          'Cron fires that could not be delivered to the dispatch function or that it failed on, in the ' +
+          `scheduler dead-letter queue (Serverless Jobs ${this.config.name})`,
+      },
+    ];
     const alarms: Alarm[] = [];
-    for (const { name, scope, deadLetterQueue } of this.workerQueues.values()) {
-      const alarm = new Alarm(scope, 'DeadLetterAlarm', {
-        alarmDescription: `Messages in the dead-letter queue of worker queue "${name}" (Serverless Jobs ${this.config.name})`,
+    for (const { scope, id, deadLetterQueue, description } of deadLetterQueues) {
+      const alarm = new Alarm(scope, id, {
+        alarmDescription: description,
         metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: 'Maximum',

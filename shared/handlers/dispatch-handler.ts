@@ -16,7 +16,9 @@ export type DispatchResult = { outcome: 'started' | 'duplicate' | 'skipped' | 'i
  * The dispatch Lambda, target of every job schedule: one fire starts at most one run (dedupe on job id +
  * scheduled time, so the Scheduler's at-least-once delivery never runs a fire twice). An event that can
  * never succeed (unreadable, for a job that is gone) is logged and acknowledged; anything else that fails
- * throws, so the Scheduler retries it and, past its retry policy, sends it to the dead-letter queue.
+ * throws. The Scheduler invokes the function asynchronously, so Lambda retries a throwing fire (twice) and
+ * then sends the event to the function's dead-letter queue, the scheduler DLQ, which is alarmed on; the
+ * Scheduler's own retry policy covers invocations Lambda did not accept (throttling, unavailability).
  */
 export function makeDispatchHandler(deps: RunServiceDeps) {
   const runs = new RunService(deps);

@@ -9,7 +9,7 @@ import { createJobsApp } from '../../infra/aws/jobs-app.js';
 import { esmRequireBanner, jobsEsbuildOptions } from '../../infra/aws/jobs-function.js';
 
 // Every Lambda entry point of the stack.
-const entries = ['api', 'worker', 'sweeper', 'webhook'].map(
+const entries = ['api', 'worker', 'sweeper', 'webhook', 'dispatch'].map(
   (name) => [name, fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url))] as const,
 );
 

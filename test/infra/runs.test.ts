@@ -14,6 +14,8 @@ import {
   asArray,
   buildApp,
   hasTableStatements,
+  isWildcardStatement,
+  listSchedulesStatement,
   logicalIdOf,
   propertiesOf,
   removeOutdirs,
@@ -21,6 +23,8 @@ import {
   resourcesOf,
   resourcesReachedBy,
   roleIdOf,
+  ruleTargetsOf,
+  schedulesArnOf,
   statementsOf,
 } from './support.js';
 
@@ -64,11 +68,32 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
   const workerIds = new Map([...stack.workerFunctions].map(([name, fn]) => [name, logicalIdOf(stack, fn)]));
   const sweeperId = logicalIdOf(stack, stack.sweeperFunction);
   const httpApiId = logicalIdOf(stack, stack.httpApi);
+  const schedulerDlqId = logicalIdOf(stack, stack.schedulerDeadLetterQueue);
+  const schedulerRoleId = logicalIdOf(stack, stack.schedulerRole);
 
   /** Names the resources of a function's policies, with the actions allowed on each. */
-  const reachedBy = (functionId: string) => resourcesReachedBy(stack, template, functionId);
+  const reachedBy = (functionId: string) =>
+    resourcesReachedBy(stack, template, functionId, [
+      [schedulesArnOf(stack.stackName), 'schedules'],
+      [{ 'Fn::GetAtt': [schedulerRoleId, 'Arn'] }, 'scheduler role'],
+      [{ 'Fn::GetAtt': [schedulerDlqId, 'Arn'] }, 'scheduler DLQ'],
+      ['*', '*'],
+    ]);
 
-  return { ...built, template, tableId, keyId, queueIds, dlqIds, workerIds, sweeperId, httpApiId, reachedBy };
+  return {
+    ...built,
+    template,
+    tableId,
+    keyId,
+    queueIds,
+    dlqIds,
+    workerIds,
+    sweeperId,
+    httpApiId,
+    schedulerDlqId,
+    schedulerRoleId,
+    reachedBy,
+  };
 }
 
 function variablesOf(template: Template, functionId: string): Record<string, unknown> {
@@ -77,12 +102,14 @@ function variablesOf(template: Template, functionId: string): Record<string, unk
 }
 
 describe('worker queues', () => {
-  const { config, template, queueIds, dlqIds, workerIds, stack } = inspect('dev');
+  const { config, template, queueIds, dlqIds, workerIds, schedulerDlqId, stack } = inspect('dev');
 
   it('are the default queue plus the configured ones', () => {
-    // Assess
+    // Assess: a queue and a DLQ each, and the scheduler DLQ (test/infra/schedules.test.ts).
     expect([...stack.workerQueues.keys()]).toEqual(queueNames);
-    expect(Object.keys(resourcesOf(template, 'AWS::SQS::Queue'))).toHaveLength(2 * queueNames.length);
+    expect(Object.keys(resourcesOf(template, 'AWS::SQS::Queue')).sort()).toEqual(
+      [...queueIds.values(), ...dlqIds.values(), schedulerDlqId].sort(),
+    );
   });
 
   it.each(queueNames)('%s: encrypted queue redriving to its DLQ after maxReceiveCount', (name) => {
@@ -179,14 +206,24 @@ describe('worker queues', () => {
     },
   );
 
-  it('has one DLQ alarm per queue and none on the work queues', () => {
+  it("has one DLQ alarm per queue (and the scheduler DLQ's) and none on the work queues", () => {
+    // Act
+    const alarmedQueues = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map(
+      (alarm) =>
+        (alarm.Properties?.Dimensions as { Value: { 'Fn::GetAtt': [string, string] } }[] | undefined)?.[0]
+          ?.Value,
+    );
+
     // Assess
-    expect(Object.keys(resourcesOf(template, 'AWS::CloudWatch::Alarm'))).toHaveLength(queueNames.length);
+    expect(alarmedQueues.map((value) => value?.['Fn::GetAtt'][0]).sort()).toEqual(
+      [...dlqIds.values(), schedulerDlqId].sort(),
+    );
   });
 });
 
 describe('worker functions', () => {
-  const { config, template, tableId, keyId, queueIds, workerIds, httpApiId, reachedBy } = inspect('dev');
+  const { config, stack, template, tableId, keyId, queueIds, workerIds, httpApiId, reachedBy } =
+    inspect('dev');
 
   it.each(queueNames)('%s: consumes its queue in batches of 10, reporting partial batch failures', (name) => {
     // Prepare
@@ -279,13 +316,21 @@ describe('worker functions', () => {
 
   it('may invoke no Lambda function when lambdaTargets is empty', () => {
     // Prepare
-    const actions = allPolicyDocuments(template)
+    const actions = [...workerIds.values()].flatMap((id) => [...reachedBy(id).values()].flat());
+    const invokers = allPolicyDocuments(template)
       .flatMap(statementsOf)
-      .flatMap((statement) => asArray(statement.Action));
+      .filter((statement) => asArray(statement.Action).includes('lambda:InvokeFunction'));
 
-    // Assess
+    // Assess: the scheduler role's invoke of dispatch is the only one in the stack.
     expect(config.lambdaTargets).toEqual([]);
     expect(actions).not.toContain('lambda:InvokeFunction');
+    expect(invokers).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalIdOf(stack, stack.dispatchFunction), 'Arn'] },
+      },
+    ]);
   });
 
   describe('with lambdaTargets configured', () => {
@@ -320,19 +365,20 @@ describe('worker functions', () => {
       expect(invocable).toEqual([summarizerArn, arn]);
     });
 
-    it('lets no other function invoke them, and still has no "*" resource', () => {
+    it('lets no other function invoke them, and still has no "*" resource but ListSchedules', () => {
       // Prepare
-      const others = [withTargets.sweeperId, logicalIdOf(withTargets.stack, withTargets.stack.apiFunction)];
+      const { stack: targetsStack } = withTargets;
+      const others = [targetsStack.sweeperFunction, targetsStack.apiFunction, targetsStack.dispatchFunction];
 
       // Act
       const statements = allPolicyDocuments(withTargets.template).flatMap(statementsOf);
 
       // Assess
-      for (const id of others) {
-        const actions = [...withTargets.reachedBy(id).values()].flat();
+      for (const fn of others) {
+        const actions = [...withTargets.reachedBy(logicalIdOf(targetsStack, fn)).values()].flat();
         expect(actions).not.toContain('lambda:InvokeFunction');
       }
-      for (const statement of statements) expect(asArray(statement.Resource)).not.toContain('*');
+      expect(statements.filter(isWildcardStatement)).toEqual([listSchedulesStatement]);
     });
 
     it('still passes cdk-nag', () => {
@@ -347,19 +393,27 @@ describe('worker functions', () => {
 
 describe('sweeper', () => {
   const { template, tableId, queueIds, sweeperId, reachedBy, config } = inspect('dev');
+  const rules = resourcesOf(template, 'AWS::Events::Rule');
+  // The sweep rule sends EventBridge's scheduled event; the reconciliation rule (schedules.test.ts) an input.
+  const sweepRuleIds = Object.keys(rules).filter((id) =>
+    ruleTargetsOf(rules[id]).every((target) => target.Input === undefined),
+  );
 
   it('runs on a schedule every sweepIntervalMinutes', () => {
-    // Prepare
-    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
-
     // Assess
     expect(config.sweepIntervalMinutes).toBe(1);
-    expect(rules).toHaveLength(1);
-    expect(rules[0]?.Properties).toMatchObject({
+    expect(Object.keys(rules)).toHaveLength(2);
+    expect(sweepRuleIds).toHaveLength(1);
+    expect(rules[sweepRuleIds[0] as string]?.Properties).toMatchObject({
       ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
       Targets: [{ Arn: { 'Fn::GetAtt': [sweeperId, 'Arn'] } }],
     });
+  });
+
+  it('has a timeout of 300 s, for the reconciliation that reads every schedule', () => {
+    // Assess
+    expect(propertiesOf(template, 'AWS::Lambda::Function', sweeperId).Timeout).toBe(300);
   });
 
   it('follows a configured interval', () => {
@@ -370,21 +424,28 @@ describe('sweeper', () => {
     custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
   });
 
-  it('may be invoked by its rule only', () => {
+  it('may be invoked by its two rules only', () => {
     // Prepare
     const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter((permission) =>
       JSON.stringify(permission.Properties?.FunctionName).includes(sweeperId),
     );
 
     // Assess
-    expect(permissions).toHaveLength(1);
-    expect(permissions[0]?.Properties).toMatchObject({
-      Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [Object.keys(resourcesOf(template, 'AWS::Events::Rule'))[0], 'Arn'] },
-    });
+    expect(permissions.map((permission) => permission.Properties)).toEqual(
+      expect.arrayContaining(
+        Object.keys(rules).map((ruleId) =>
+          expect.objectContaining({
+            Action: 'lambda:InvokeFunction',
+            Principal: 'events.amazonaws.com',
+            SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+          }),
+        ),
+      ),
+    );
+    expect(permissions).toHaveLength(2);
   });
 
-  it('gets the table, queues, deployment config, retention and log level (no key: it opens no secret)', () => {
+  it('gets the table, queues, deployment config, retention, log level and scheduling (no key: it opens no secret)', () => {
     // Act
     const variables = variablesOf(template, sweeperId);
 
@@ -397,6 +458,10 @@ describe('sweeper', () => {
         'EXECUTION_RETENTION_DAYS',
         'LOG_LEVEL',
         'NODE_OPTIONS',
+        'SCHEDULE_GROUP_NAME',
+        'DISPATCH_FUNCTION_ARN',
+        'SCHEDULER_ROLE_ARN',
+        'SCHEDULER_DLQ_ARN',
       ].sort(),
     );
     expect(variables.TABLE_NAME).toEqual({ Ref: tableId });
@@ -411,17 +476,34 @@ describe('sweeper', () => {
     hasTableStatements(template, tableId, roleIdOf(template, sweeperId));
   });
 
-  it('reaches exactly the table, the worker queues (send) and its log group', () => {
+  it("reaches exactly the table, the worker queues (send), its log group and the group's schedules", () => {
     // Act
     const reached = reachedBy(sweeperId);
 
     // Assess
     expect(new Set(reached.keys())).toEqual(
-      new Set(['table', 'table indexes', 'log group', ...queueNames.map((queue) => `queue ${queue}`)]),
+      new Set([
+        'table',
+        'table indexes',
+        'log group',
+        ...queueNames.map((queue) => `queue ${queue}`),
+        'schedules',
+        'scheduler role',
+        '*',
+      ]),
     );
     expect(reached.get('table')).toEqual(tableActions);
     expect(reached.get('table indexes')).toEqual(tableIndexActions);
     for (const queue of queueNames) expect(reached.get(`queue ${queue}`)).toEqual(sendActions);
+    // Reconciliation reads each schedule and lists the group (statements in schedules.test.ts).
+    expect(reached.get('schedules')).toEqual([
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'scheduler:GetSchedule',
+      'scheduler:UpdateSchedule',
+    ]);
+    expect(reached.get('scheduler role')).toEqual(['iam:PassRole']);
+    expect(reached.get('*')).toEqual(['scheduler:ListSchedules']);
   });
 });
 
@@ -464,6 +546,7 @@ describe('run settings of the deployment config', () => {
       maxReceiveCount: 5,
       executionRetentionDays: 90,
       sweepIntervalMinutes: 1,
+      scheduleReconcileIntervalMinutes: 15,
       queues: ['production', 'security'],
       environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
       lambdaTargets: [],
@@ -511,6 +594,12 @@ describe('run settings of the deployment config', () => {
     [{ maxReceiveCount: 0 }, 'maxReceiveCount must be an integer from 1 to 1000, got 0'],
     [{ executionRetentionDays: 1.5 }, 'executionRetentionDays must be an integer'],
     [{ sweepIntervalMinutes: 0 }, 'sweepIntervalMinutes must be an integer'],
+    [
+      { scheduleReconcileIntervalMinutes: 0 },
+      'scheduleReconcileIntervalMinutes must be an integer from 1 to 1440, got 0',
+    ],
+    [{ scheduleReconcileIntervalMinutes: 1441 }, 'scheduleReconcileIntervalMinutes must be an integer'],
+    [{ scheduleReconcileIntervalMinutes: 7.5 }, 'scheduleReconcileIntervalMinutes must be an integer'],
   ] satisfies [Partial<DeploymentConfig>, string][])('rejects %j', (overrides, message) => {
     // Act
     const build = () => buildApp('dev', overrides);

@@ -12,6 +12,8 @@ import {
   type CfnResource,
   hasTableStatements,
   integrationIdOf,
+  isWildcardStatement,
+  listSchedulesStatement,
   logGroupIdOf,
   logicalIdOf,
   onlyLogicalId,
@@ -21,6 +23,7 @@ import {
   resourcesOf,
   resourcesReachedBy,
   roleIdOf,
+  schedulesArnOf,
   statementsOf,
 } from './support.js';
 
@@ -234,7 +237,7 @@ describe('JobsStack', () => {
       );
     });
 
-    it('gets the table, API keys, queues, key, deployment config and retention, but no PUBLIC_BASE_URL', () => {
+    it('gets the table, API keys, queues, key, deployment config, retention and scheduling, but no PUBLIC_BASE_URL', () => {
       // Prepare
       const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
 
@@ -252,6 +255,10 @@ describe('JobsStack', () => {
           'EXECUTION_RETENTION_DAYS',
           'LOG_LEVEL',
           'NODE_OPTIONS',
+          'SCHEDULE_GROUP_NAME',
+          'DISPATCH_FUNCTION_ARN',
+          'SCHEDULER_ROLE_ARN',
+          'SCHEDULER_DLQ_ARN',
         ].sort(),
       );
       expect(variables).toMatchObject({
@@ -261,6 +268,8 @@ describe('JobsStack', () => {
         EXECUTION_RETENTION_DAYS: String(config.executionRetentionDays),
         LOG_LEVEL: config.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
+        // The scheduling variables are checked in test/infra/schedules.test.ts.
+        SCHEDULE_GROUP_NAME: 'ServerlessJobs-dev',
       });
       expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual({
         default: `<${queueIds.get('default')}>`,
@@ -287,9 +296,13 @@ describe('JobsStack', () => {
       expect(role.Policies).toBeUndefined();
     });
 
-    it('lets the API function reach only its table, secret, key, worker queues and log group', () => {
+    it("lets the API function reach only its table, secret, key, worker queues, log group and the group's schedules", () => {
       // Act
-      const reached = resourcesReachedBy(stack, template, functionId, [[{ Ref: secretId }, 'secret']]);
+      const reached = resourcesReachedBy(stack, template, functionId, [
+        [{ Ref: secretId }, 'secret'],
+        [schedulesArnOf('ServerlessJobs-dev'), 'schedules'],
+        [{ 'Fn::GetAtt': [logicalIdOf(stack, stack.schedulerRole), 'Arn'] }, 'scheduler role'],
+      ]);
 
       // Assess
       expect(new Set(reached.keys())).toEqual(
@@ -302,6 +315,8 @@ describe('JobsStack', () => {
           'queue default',
           'queue production',
           'queue security',
+          'schedules',
+          'scheduler role',
         ]),
       );
       // Exactly the stores' calls: item reads/writes and queries on the table, queries on its indexes.
@@ -326,6 +341,13 @@ describe('JobsStack', () => {
           'sqs:SendMessage',
         ]);
       }
+      // Puts and removes a job's schedules; never lists or reads them (the sweeper's reconciliation does).
+      expect(reached.get('schedules')).toEqual([
+        'scheduler:CreateSchedule',
+        'scheduler:DeleteSchedule',
+        'scheduler:UpdateSchedule',
+      ]);
+      expect(reached.get('scheduler role')).toEqual(['iam:PassRole']);
     });
 
     it('grants each table statement exactly its actions, on the table or on its indexes only', () => {
@@ -352,25 +374,26 @@ describe('JobsStack', () => {
       ]);
     });
 
-    it('has no "*" resource and no wildcard action in any policy of the stack', () => {
+    it('has no wildcard action in any policy, and no "*" resource but the sweeper\'s ListSchedules', () => {
       // Act
       const statements = allPolicyDocuments(template).flatMap(statementsOf);
 
-      // Assess
+      // Assess: ListSchedules supports no resource-level permission (test/infra/schedules.test.ts).
       expect(statements.length).toBeGreaterThan(0);
+      expect(statements.filter(isWildcardStatement)).toEqual([listSchedulesStatement]);
       for (const statement of statements) {
-        expect(asArray(statement.Resource)).not.toContain('*');
         for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
       }
     });
 
-    it('creates only the API, the webhook ingress, one worker per queue and the sweeper (no log-retention or other custom resources)', () => {
+    it('creates only the API, the webhook ingress, one worker per queue, the sweeper and dispatch (no log-retention or other custom resources)', () => {
       // Prepare
       const expected = [
         stack.apiFunction,
         stack.webhookFunction,
         ...stack.workerFunctions.values(),
         stack.sweeperFunction,
+        stack.dispatchFunction,
       ].map((fn) => logicalIdOf(stack, fn));
 
       // Assess
@@ -386,7 +409,8 @@ describe('alarm topic', () => {
   const template = Template.fromStack(stack);
   const topicId = logicalIdOf(stack, stack.alarmTopic);
   const keyId = logicalIdOf(stack, stack.secretsKey);
-  const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).sort();
+  // In template order, which is the order the alarms were created in, as in the topic policy.
+  const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
 
   it("is the only topic, encrypted with the stack's (customer-managed) key", () => {
     // Assess: CloudWatch cannot publish to a topic under the AWS-managed alias/aws/sns key.
@@ -398,8 +422,9 @@ describe('alarm topic', () => {
   });
 
   it('denies publishing without TLS and lets only the DLQ alarms of this account publish', () => {
-    // Assess
-    expect(alarmIds).toHaveLength(3);
+    // Assess: one alarm per worker DLQ, and the scheduler DLQ's.
+    expect(alarmIds).toHaveLength(4);
+    expect(alarmIds).toContain(logicalIdOf(stack, stack.node.findChild('SchedulerDeadLetterAlarm')));
     template.resourceCountIs('AWS::SNS::TopicPolicy', 1);
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topicId }],

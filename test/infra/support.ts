@@ -207,3 +207,44 @@ export function hasTableStatements(template: Template, tableId: string, roleId: 
     },
   });
 }
+
+/**
+ * The one statement of the stack allowed on "*" (the sweeper's): ListSchedules has no resource type in the
+ * Service Authorization Reference, so it cannot be scoped to the schedule group.
+ */
+export const listSchedulesStatement = {
+  Action: 'scheduler:ListSchedules',
+  Effect: 'Allow',
+  Resource: '*',
+} as const;
+
+/** True for a statement that reaches "*" or allows a wildcard action. */
+export function isWildcardStatement(statement: PolicyStatement): boolean {
+  return (
+    asArray(statement.Resource).includes('*') ||
+    asArray(statement.Action).some((action) => action.includes('*'))
+  );
+}
+
+/** The ARN pattern of every schedule of the group `groupName`, as the stack writes it (env-agnostic). */
+export function schedulesArnOf(groupName: string): unknown {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':scheduler:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:schedule/${groupName}/*`,
+      ],
+    ],
+  };
+}
+
+/** The targets of an `AWS::Events::Rule` resource (`Input` is set when the rule sends its own event). */
+export function ruleTargetsOf(rule: CfnResource | undefined): { Arn: unknown; Id: string; Input?: string }[] {
+  return (rule?.Properties?.Targets ?? []) as { Arn: unknown; Id: string; Input?: string }[];
+}
