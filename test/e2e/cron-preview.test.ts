@@ -24,6 +24,10 @@ describe('cron previews and schedule details', () => {
       ['0 0 1 * *', 'cron(0 0 1 * ? *)'],
       ['0 17 * * 1-5', 'cron(0 17 ? * 2-6 *)'],
       ['0 2 * * 0', 'cron(0 2 ? * 1 *)'],
+      // The jobs of the reference's code examples.
+      ['0 0 * * 0', 'cron(0 0 ? * 1 *)'],
+      ['0 2 * * *', 'cron(0 2 * * ? *)'],
+      ['0 10 * * *', 'cron(0 10 * * ? *)'],
     ];
 
     // Act
