@@ -29,7 +29,9 @@ export function makeSweeperHandler(deps: SweeperDeps) {
       return report;
     }
     const report = await runs.sweep();
-    deps.logger.info('sweep finished', report);
+    // A sweep that found nothing is the common case (every minute on AWS, every few seconds locally).
+    const changed = report.timedOut + report.requeued + report.failed > 0;
+    (changed ? deps.logger.info : deps.logger.debug).call(deps.logger, 'sweep finished', report);
     return report;
   });
 }
