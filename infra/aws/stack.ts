@@ -73,6 +73,8 @@ const apiRoutes: ReadonlyArray<readonly [HttpMethod, string]> = [
   [HttpMethod.GET, '/entities/{id}'],
   [HttpMethod.PATCH, '/entities/{id}'],
   [HttpMethod.DELETE, '/entities/{id}'],
+  [HttpMethod.GET, '/cron/preview'],
+  [HttpMethod.GET, '/openapi.json'],
 ];
 
 /**

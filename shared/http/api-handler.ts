@@ -22,6 +22,7 @@ import type {
   WebhookStore,
 } from '../ports.js';
 import { httpBoundary } from './middlewares.js';
+import { openApiDocument } from './openapi.js';
 import { assertBodyWithinLimit, type HttpRequest, readJsonObject, toHttpRequest } from './request.js';
 import { type HttpResponse, json, noContent } from './responses.js';
 import { matchRoute, type Route } from './router.js';
@@ -70,6 +71,13 @@ export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Ser
   const eid = (request: HttpRequest) => request.params.eid as string;
   return [
     { method: 'GET', pattern: '/health', auth: false, handle: async () => json(200, { status: 'ok' }) },
+    // Documentation, holding nothing of the deployment: served without an API key.
+    {
+      method: 'GET',
+      pattern: '/openapi.json',
+      auth: false,
+      handle: async () => json(200, openApiDocument()),
+    },
     {
       method: 'GET',
       pattern: '/jobs',

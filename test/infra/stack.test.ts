@@ -73,6 +73,8 @@ describe('JobsStack', () => {
           'GET /jobs/{id}/executions/{eid}',
           'POST /jobs/{id}/executions/{eid}/cancel',
           'POST /executions/{id}/callback',
+          'GET /cron/preview',
+          'GET /openapi.json',
           'GET /entities',
           'POST /entities',
           'GET /entities/{id}',
