@@ -4,7 +4,12 @@ import type {
   EntityPatchInput,
   EntityWithSecret,
 } from '../shared/domain/entity.js';
-import type { Execution, ExecutionListResponse, TriggerResponse } from '../shared/domain/execution.js';
+import type {
+  CallbackRequest,
+  Execution,
+  ExecutionListResponse,
+  TriggerResponse,
+} from '../shared/domain/execution.js';
 import type {
   Job,
   JobCreateInput,
@@ -15,22 +20,51 @@ import type {
 import { JobError } from './errors.js';
 import { Transport } from './http.js';
 
+/**
+ * Options of `ControlPlaneClient`.
+ *
+ * Retries: a call that is safe to send twice (see each method) is re-sent after a 429, 500, 502, 503,
+ * 504, a network error or a timeout, up to `maxRetries` times, waiting a jittered exponential backoff
+ * or the service's `Retry-After`. Other calls fail at the first error.
+ */
 export interface ControlPlaneClientOptions {
-  /** Base URL of the service. @default process.env.JOBS_API_URL */
+  /** Base URL of the service (a path prefix is kept). @default process.env.JOBS_API_URL */
   baseUrl?: string;
-  /** API key sent as `Authorization: Bearer`. @default process.env.JOBS_API_KEY */
+  /** API key sent as `Authorization: Bearer <key>`. @default process.env.JOBS_API_KEY */
   apiKey?: string;
-  /** @default globalThis.fetch */
+  /** The `fetch` to send requests with (a fake in tests). @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** Per-request timeout. @default 30000 */
+  /**
+   * How long one attempt may take, body included, before it fails with a `TimeoutError` (`status` 0,
+   * `code` `timeout`), which idempotent calls retry like a network error.
+   * @default 30000
+   */
   timeoutMs?: number;
+  /** How many times an idempotent call is re-sent after a retryable failure; 0 disables retries. @default 2 */
+  maxRetries?: number;
+  /** Backoff ceiling of the first retry in ms, doubled for each further one (the wait is uniform below it). @default 200 */
+  retryBaseDelayMs?: number;
+  /**
+   * Longest wait before a retry in ms. A `Retry-After` longer than this is not waited for: the
+   * `RateLimitedError` (or `ServerError`) is thrown at once, carrying `retryAfterSeconds`.
+   * @default 30000
+   */
+  retryMaxDelayMs?: number;
+  /** How to wait before a retry (tests pass one that returns at once). @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
+  /** Source of jitter, a number in [0, 1). @default Math.random */
+  random?: () => number;
 }
 
+/** Filters of `jobs.list`, `jobs.listPage` and `jobs.iterate`. */
 export interface JobListOptions {
+  /** Only enabled (`true`) or only disabled (`false`) jobs. */
   enabled?: boolean;
+  /** Only jobs with this trigger. */
   trigger_type?: TriggerType;
 }
 
+/** One page of `jobs.listPage`. */
 export interface JobPageOptions extends JobListOptions {
   /** Page size, 1–100. @default 50 */
   limit?: number;
@@ -38,55 +72,213 @@ export interface JobPageOptions extends JobListOptions {
   cursor?: string;
 }
 
-/** `client.jobs`: the reference's jobs methods. */
+/** Paging of the `iterate*` methods. */
+export interface IterateOptions {
+  /** Items fetched per request, 1–100. @default 100 */
+  pageSize?: number;
+}
+
+/** Options of `jobs.trigger`. */
+export interface TriggerOptions {
+  /** Values for the prompt template's `{{ placeholders }}`. @default {} */
+  parameters?: Record<string, unknown>;
+  /** Overrides of the job's `config` for this run only (e.g. `{ timeout: 7200 }`). */
+  config_override?: Record<string, unknown>;
+  /**
+   * Sent as `Idempotency-Key` (1–255 visible ASCII characters): repeating a trigger with the same key
+   * returns the first execution instead of starting another. With a key the SDK retries the trigger
+   * after a retryable failure; without one it never does (a retry could start a second run).
+   */
+  idempotency_key?: string;
+}
+
+/** Options of `jobs.getExecutions`. */
+export interface ExecutionHistoryOptions {
+  /** Page size, 1–100. @default 50 */
+  limit?: number;
+  /** Executions to skip. @default 0 */
+  offset?: number;
+  /** `next_cursor` of a previous page, for deep paging. */
+  cursor?: string;
+}
+
+/** Options of `jobs.triggerWebhook`. */
+export interface WebhookDeliveryOptions {
+  /** The path segment of the job's `webhook_url` (its `webhook_path`). */
+  webhook_path: string;
+  /** Sent exactly as given when a string or bytes, else as `JSON.stringify(payload)`. */
+  payload: Record<string, unknown> | string | Uint8Array;
+  /**
+   * Hex HMAC-SHA256 of the payload bytes (see `signWebhookPayload`), sent as `X-Webhook-Signature`.
+   * Leave it out when `headers` carry a Standard Webhooks signature (see `standardWebhookHeaders`).
+   */
+  signature?: string;
+  /**
+   * The delivery's id, sent as `X-Webhook-Id`: a redelivery with the same id returns the first run.
+   * With an id (here, or `webhook-id` with Standard Webhooks headers, or `X-GitHub-Delivery`) the SDK
+   * retries the delivery after a retryable failure; without one it never does.
+   */
+  delivery_id?: string;
+  /** Further headers, e.g. the Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`. */
+  headers?: Record<string, string>;
+}
+
+/** The answer of `jobs.rotateWebhookSecret`. */
+export interface WebhookSecretRotation {
+  /** The new secret, shown only in this answer. */
+  webhook_secret: string;
+  /** When the rotation happened (ISO 8601). */
+  webhook_secret_rotated_at: string;
+  /** Until when the replaced secret still verifies; `null` when it was revoked at once. */
+  previous_secret_valid_until: string | null;
+}
+
+/** The answer of `jobs.previewSchedule`. */
+export interface SchedulePreview {
+  /** The cron expression previewed. */
+  expression: string;
+  /** The IANA timezone it was read in. */
+  timezone: string;
+  /** The EventBridge Scheduler expression(s) the schedule maps to. */
+  schedule_expression: string[];
+  /** The next fire times, local and UTC; `repeated_local_time` marks a wall time that occurs twice (fall back). */
+  fires: { local: string; utc: string; repeated_local_time: boolean }[];
+  /** Local times the expression names that the zone skips (spring forward): no fire then. */
+  skipped: { local: string; reason: string }[];
+}
+
+/** One page of `entities.listPage`. */
+export interface EntityListResponse {
+  /** This page's entities, newest first. */
+  entities: Entity[];
+  /** Pass as `cursor` for the next page; `null` on the last. */
+  next_cursor: string | null;
+}
+
+/** Options of `entities.listPage`. */
+export interface EntityPageOptions {
+  /** Page size, 1–100. @default 50 */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+}
+
+const path = (...segments: string[]) => `/${segments.map(encodeURIComponent).join('/')}`;
+
+/**
+ * Follows `next_cursor` from page to page, yielding each item. A service answering the same cursor
+ * twice would loop for ever; that is reported instead.
+ */
+async function* paginate<T>(
+  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next: string | null }>,
+): AsyncGenerator<T, void, undefined> {
+  let cursor: string | undefined;
+  do {
+    const page = await fetchPage(cursor);
+    yield* page.items;
+    if (page.next !== null && page.next === cursor) {
+      throw new JobError('200 invalid_response: the service answered the same next_cursor twice.', {
+        status: 200,
+        code: 'invalid_response',
+      });
+    }
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+}
+
+/**
+ * `client.jobs`: the reference SDK's jobs methods, plus execution paging, cancel, webhook secret
+ * rotation and cron previews. Every method rejects with a `JobError` subclass: `AuthError` (401/403),
+ * `NotFoundError` (404), `ValidationError` (400/422, fields in `details`), `ConflictError` (409),
+ * `RateLimitedError` (429), `ServerError` (5xx), `NetworkError`/`TimeoutError` (no answer).
+ */
 export class JobsResource {
+  /** @internal Built by `ControlPlaneClient`. */
   constructor(private readonly transport: Transport) {}
 
-  /** Every job matching the filters, newest first (follows `next_cursor` through all pages). */
+  /**
+   * Every job matching the filters, newest first: `GET /jobs`, following `next_cursor` through all
+   * pages. Retried (a read).
+   */
   async list(options: JobListOptions = {}): Promise<Job[]> {
     const jobs: Job[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.listPage({ ...options, limit: 100, cursor });
-      jobs.push(...page.jobs);
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor !== undefined);
+    for await (const job of this.iterate(options)) jobs.push(job);
     return jobs;
   }
 
-  /** One page of jobs; pass `next_cursor` back as `cursor` for the next. */
+  /**
+   * Every job matching the filters, newest first, fetched a page at a time as the loop asks:
+   * `for await (const job of client.jobs.iterate({ trigger_type: 'cron' }))`. `GET /jobs`; retried.
+   */
+  iterate(options: JobListOptions & IterateOptions = {}): AsyncGenerator<Job, void, undefined> {
+    const { pageSize = 100, ...filters } = options;
+    return paginate(async (cursor) => {
+      const page = await this.listPage({ ...filters, limit: pageSize, cursor });
+      return { items: page.jobs, next: page.next_cursor };
+    });
+  }
+
+  /** One page of jobs (`GET /jobs`); pass `next_cursor` back as `cursor` for the next. Retried. */
   listPage(options: JobPageOptions = {}): Promise<JobListResponse> {
     return this.transport.request('GET', '/jobs', { query: { ...options } });
   }
 
+  /** One job: `GET /jobs/{id}`. Retried. @throws NotFoundError for an unknown id. */
   get(jobId: string): Promise<Job> {
-    return this.transport.request('GET', `/jobs/${encodeURIComponent(jobId)}`);
+    return this.transport.request('GET', path('jobs', jobId));
   }
 
+  /**
+   * Creates a job: `POST /jobs`. A webhook job's answer carries `webhook_secret`, shown only this once.
+   * Never retried (a retry could create a second job).
+   * @throws ValidationError naming each invalid field in `details[].path`.
+   */
   create(jobData: JobCreateInput): Promise<Job> {
     return this.transport.request('POST', '/jobs', { body: jobData });
   }
 
-  /** Partial update: only the given fields change; `null` clears an optional field. */
+  /**
+   * Partial update: `PATCH /jobs/{id}`; only the given fields change, `null` clears an optional field.
+   * Retried, as the same patch applied twice leaves the job as applied once, except a patch setting
+   * `trigger_type: 'webhook'`: that can mint a webhook secret shown only in the first answer.
+   * @throws NotFoundError, ValidationError, ConflictError (concurrent writers).
+   */
   update(jobId: string, jobData: JobPatchInput): Promise<Job> {
-    return this.transport.request('PATCH', `/jobs/${encodeURIComponent(jobId)}`, { body: jobData });
+    return this.transport.request('PATCH', path('jobs', jobId), {
+      body: jobData,
+      idempotent: jobData.trigger_type !== 'webhook',
+    });
   }
 
+  /**
+   * Deletes a job and its schedules: `DELETE /jobs/{id}`. Retried; a 404 on a retry counts as done
+   * (the earlier attempt, whose answer was lost, deleted it).
+   * @throws NotFoundError for an unknown id.
+   */
   delete(jobId: string): Promise<void> {
-    return this.transport.request('DELETE', `/jobs/${encodeURIComponent(jobId)}`);
+    return this.transport.request('DELETE', path('jobs', jobId), {
+      idempotent: true,
+      notFoundOnRetryIsDone: true,
+    });
   }
 
+  /** Enables a job (its schedule resumes): `POST /jobs/{id}/enable`. Retried (idempotent). */
   enable(jobId: string): Promise<Job> {
-    return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/enable`);
+    return this.transport.request('POST', path('jobs', jobId, 'enable'), { idempotent: true });
   }
 
+  /** Disables a job (no schedule, webhook or manual run starts it): `POST /jobs/{id}/disable`. Retried. */
   disable(jobId: string): Promise<Job> {
-    return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/disable`);
+    return this.transport.request('POST', path('jobs', jobId, 'disable'), { idempotent: true });
   }
 
-  /** Runs the job now; `parameters` fill the prompt template's `{{ placeholders }}`. */
+  /**
+   * Runs the job now: `POST /jobs/{id}/trigger`; `parameters` fill the prompt template's
+   * `{{ placeholders }}`. Retried only with an `idempotency_key`.
+   * @throws ConflictError for a disabled job; ValidationError for missing template parameters.
+   */
   trigger(jobId: string, options: TriggerOptions = {}): Promise<TriggerResponse> {
-    return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/trigger`, {
+    return this.transport.request('POST', path('jobs', jobId, 'trigger'), {
       body: {
         parameters: options.parameters ?? {},
         ...(options.config_override !== undefined && { config_override: options.config_override }),
@@ -94,14 +286,16 @@ export class JobsResource {
       ...(options.idempotency_key !== undefined && {
         headers: { 'idempotency-key': options.idempotency_key },
       }),
+      idempotent: options.idempotency_key !== undefined,
     });
   }
 
-  /** Execution history, newest first: `{ total_count, executions, next_cursor }`. */
+  /**
+   * One page of execution history, newest first: `GET /jobs/{id}/executions`, answering
+   * `{ total_count, executions, next_cursor }`. Retried. See `iterateExecutions` for all of them.
+   */
   getExecutions(jobId: string, options: ExecutionHistoryOptions = {}): Promise<ExecutionListResponse> {
-    return this.transport.request('GET', `/jobs/${encodeURIComponent(jobId)}/executions`, {
-      query: { ...options },
-    });
+    return this.transport.request('GET', path('jobs', jobId, 'executions'), { query: { ...options } });
   }
 
   /** The reference's spelling of `getExecutions`. */
@@ -109,162 +303,246 @@ export class JobsResource {
     return this.getExecutions(jobId, options);
   }
 
+  /**
+   * Every execution of a job, newest first, fetched a page at a time (`GET /jobs/{id}/executions`,
+   * following `next_cursor`) as the loop asks:
+   * `for await (const execution of client.jobs.iterateExecutions(jobId)) …`. Retried.
+   * @throws NotFoundError for an unknown job (on the first page).
+   */
+  iterateExecutions(jobId: string, options: IterateOptions = {}): AsyncGenerator<Execution, void, undefined> {
+    const limit = options.pageSize ?? 100;
+    return paginate(async (cursor) => {
+      const page = await this.getExecutions(jobId, { limit, ...(cursor !== undefined && { cursor }) });
+      return { items: page.executions, next: page.next_cursor };
+    });
+  }
+
+  /** One execution: `GET /jobs/{id}/executions/{eid}`. Retried. @throws NotFoundError. */
   getExecution(jobId: string, executionId: string): Promise<Execution> {
-    return this.transport.request(
-      'GET',
-      `/jobs/${encodeURIComponent(jobId)}/executions/${encodeURIComponent(executionId)}`,
-    );
+    return this.transport.request('GET', path('jobs', jobId, 'executions', executionId));
   }
 
   /**
-   * Delivers to a webhook job as an external system would (no API key): `payload` is sent exactly as
-   * given when it is a string or bytes, else as `JSON.stringify(payload)`; `signature` is the hex
-   * HMAC-SHA256 of those bytes (see `signWebhookPayload`), sent as `X-Webhook-Signature`.
+   * Cancels a queued or running execution: `POST /jobs/{id}/executions/{eid}/cancel`. Never retried:
+   * a retry after a lost answer would meet a 409 for the run it had just cancelled.
+   * @throws ConflictError when the execution has already ended; NotFoundError.
    */
-  triggerWebhook(options: {
-    webhook_path: string;
-    payload: Record<string, unknown> | string | Uint8Array;
-    signature: string;
-    headers?: Record<string, string>;
-  }): Promise<TriggerResponse> {
+  cancelExecution(jobId: string, executionId: string): Promise<Execution> {
+    return this.transport.request('POST', path('jobs', jobId, 'executions', executionId, 'cancel'));
+  }
+
+  /**
+   * Delivers to a webhook job as an external system would (no API key): `POST /webhooks/{path}`.
+   * `payload` is sent exactly as given when it is a string or bytes, else as `JSON.stringify(payload)`.
+   * Retried only when the delivery carries an id (`delivery_id`, or `webhook-id` with a Standard Webhooks
+   * signature, or `X-GitHub-Delivery`), since the service returns the first run for a repeated id.
+   * @throws AuthError (401, `invalid_signature`) for a signature that does not verify;
+   *   RateLimitedError past the job's `webhook_rate_limit`; ConflictError for a disabled job.
+   */
+  triggerWebhook(options: WebhookDeliveryOptions): Promise<TriggerResponse> {
     const body =
       typeof options.payload === 'string' || options.payload instanceof Uint8Array
         ? options.payload
         : JSON.stringify(options.payload);
-    return this.transport.requestRaw('POST', `/webhooks/${encodeURIComponent(options.webhook_path)}`, body, {
-      'content-type': 'application/json',
-      'x-webhook-signature': options.signature,
+    const headers: Record<string, string> = {
+      ...(options.signature !== undefined && { 'x-webhook-signature': options.signature }),
+      ...(options.delivery_id !== undefined && { 'x-webhook-id': options.delivery_id }),
       ...options.headers,
+    };
+    return this.transport.request('POST', path('webhooks', options.webhook_path), {
+      rawBody: body,
+      headers,
+      auth: 'none',
+      idempotent: deliveryId(headers) !== undefined,
     });
   }
 
   /** The reference's spelling of `triggerWebhook`. */
-  trigger_webhook(options: Parameters<JobsResource['triggerWebhook']>[0]): Promise<TriggerResponse> {
+  trigger_webhook(options: WebhookDeliveryOptions): Promise<TriggerResponse> {
     return this.triggerWebhook(options);
   }
 
-  /** A new webhook secret, shown once; the old one keeps verifying for `grace_seconds` (default 24 h; 0 revokes it now). */
+  /**
+   * A new webhook secret, shown once: `POST /jobs/{id}/webhook-secret/rotate`. The old one keeps
+   * verifying for `grace_seconds` (default 24 h; 0 revokes it now). Never retried (each call mints a
+   * secret).
+   * @throws ConflictError when another rotation won a race; ValidationError for a bad grace.
+   */
   rotateWebhookSecret(
     jobId: string,
     options: { grace_seconds?: number } = {},
-  ): Promise<{
-    webhook_secret: string;
-    webhook_secret_rotated_at: string;
-    previous_secret_valid_until: string | null;
-  }> {
-    return this.transport.request('POST', `/jobs/${encodeURIComponent(jobId)}/webhook-secret/rotate`, {
-      body: options,
-    });
+  ): Promise<WebhookSecretRotation> {
+    return this.transport.request('POST', path('jobs', jobId, 'webhook-secret', 'rotate'), { body: options });
   }
 
-  /** The next `count` fire times of a cron expression in a timezone (and UTC), with DST effects flagged. */
+  /**
+   * The next `count` fire times of a cron expression in a timezone (and UTC), with DST effects flagged:
+   * `GET /cron/preview`. Retried.
+   * @throws ValidationError naming `expression`, `timezone` or `count`.
+   */
   previewSchedule(expression: string, timezone = 'UTC', count = 10): Promise<SchedulePreview> {
     return this.transport.request('GET', '/cron/preview', { query: { expression, timezone, count } });
   }
-
-  /** Cancels a queued or running execution. */
-  cancelExecution(jobId: string, executionId: string): Promise<Execution> {
-    return this.transport.request(
-      'POST',
-      `/jobs/${encodeURIComponent(jobId)}/executions/${encodeURIComponent(executionId)}/cancel`,
-    );
-  }
 }
 
-export interface TriggerOptions {
-  parameters?: Record<string, unknown>;
-  /** Overrides of the job's `config` for this run only (e.g. `{ timeout: 7200 }`). */
-  config_override?: Record<string, unknown>;
-  /** Sent as `Idempotency-Key`: repeating a trigger with the same key returns the first execution. */
-  idempotency_key?: string;
+/**
+ * The id the service dedupes a delivery on, read as it does: `webhook-id` when a Standard Webhooks
+ * signature is present, else `X-GitHub-Delivery` or `X-Webhook-Id`.
+ */
+function deliveryId(headers: Record<string, string>): string | undefined {
+  const lower = new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+  if (lower.has('webhook-signature')) return lower.get('webhook-id') || undefined;
+  return lower.get('x-github-delivery') || lower.get('x-webhook-id') || undefined;
 }
 
-export interface ExecutionHistoryOptions {
-  /** @default 50 */
-  limit?: number;
-  /** @default 0 */
-  offset?: number;
-  /** `next_cursor` of a previous page, for deep paging. */
-  cursor?: string;
-}
-
-/** `client.entities`: the agents, teams and workflows jobs run. */
+/**
+ * `client.entities`: the agents, teams and workflows jobs run. Errors as for `client.jobs`.
+ */
 export class EntitiesResource {
+  /** @internal Built by `ControlPlaneClient`. */
   constructor(private readonly transport: Transport) {}
 
-  /** Every entity, newest first. */
+  /** Every entity, newest first: `GET /entities`, following `next_cursor`. Retried. */
   async list(): Promise<Entity[]> {
     const entities: Entity[] = [];
-    let cursor: string | undefined;
-    do {
-      const page: { entities: Entity[]; next_cursor: string | null } = await this.transport.request(
-        'GET',
-        '/entities',
-        {
-          query: { limit: 100, cursor },
-        },
-      );
-      entities.push(...page.entities);
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor !== undefined);
+    for await (const entity of this.iterate()) entities.push(entity);
     return entities;
   }
 
-  /** Creates an entity; for an http target the answer carries `signing_secret`, shown only this once. */
+  /** Every entity, newest first, a page at a time as the loop asks: `GET /entities`. Retried. */
+  iterate(options: IterateOptions = {}): AsyncGenerator<Entity, void, undefined> {
+    const limit = options.pageSize ?? 100;
+    return paginate(async (cursor) => {
+      const page = await this.listPage({ limit, ...(cursor !== undefined && { cursor }) });
+      return { items: page.entities, next: page.next_cursor };
+    });
+  }
+
+  /** One page of entities (`GET /entities`); pass `next_cursor` back as `cursor` for the next. Retried. */
+  listPage(options: EntityPageOptions = {}): Promise<EntityListResponse> {
+    return this.transport.request('GET', '/entities', { query: { ...options } });
+  }
+
+  /**
+   * Creates an entity: `POST /entities`. For an http target the answer carries `signing_secret`, shown
+   * only this once. Never retried.
+   * @throws ValidationError naming each invalid field; ConflictError for an id in use.
+   */
   create(entity: EntityCreateInput): Promise<Entity | EntityWithSecret> {
     return this.transport.request('POST', '/entities', { body: entity });
   }
 
+  /** One entity: `GET /entities/{id}`. Retried. @throws NotFoundError. */
   get(entityId: string): Promise<Entity> {
-    return this.transport.request('GET', `/entities/${encodeURIComponent(entityId)}`);
+    return this.transport.request('GET', path('entities', entityId));
   }
 
+  /**
+   * Partial update: `PATCH /entities/{id}`. Retried, except a patch setting an `http` target: switching
+   * to one mints a signing secret shown only in the first answer.
+   * @throws NotFoundError, ValidationError, ConflictError.
+   */
   update(entityId: string, patch: EntityPatchInput): Promise<Entity | EntityWithSecret> {
-    return this.transport.request('PATCH', `/entities/${encodeURIComponent(entityId)}`, { body: patch });
+    return this.transport.request('PATCH', path('entities', entityId), {
+      body: patch,
+      idempotent: patch.target?.type !== 'http',
+    });
   }
 
+  /**
+   * Deletes an entity: `DELETE /entities/{id}`. Retried; a 404 on a retry counts as done.
+   * @throws ConflictError while a job uses it; NotFoundError.
+   */
   delete(entityId: string): Promise<void> {
-    return this.transport.request('DELETE', `/entities/${encodeURIComponent(entityId)}`);
+    return this.transport.request('DELETE', path('entities', entityId), {
+      idempotent: true,
+      notFoundOnRetryIsDone: true,
+    });
   }
 }
 
-/** Client of the Serverless Jobs control plane, shaped like the reference SDK's `ControlPlaneClient`. */
+/** `client.executions`: what a target that accepted a run (202) calls to finish it. */
+export class ExecutionsResource {
+  /** @internal Built by `ControlPlaneClient`. */
+  constructor(private readonly transport: Transport) {}
+
+  /**
+   * Finishes an accepted run: `POST /executions/{eid}/callback`, authenticated by the run's callback
+   * `token` (from the request the target received) instead of the API key. Never retried: a second
+   * callback is refused with a 409.
+   * @throws AuthError for a wrong token or unknown execution; ConflictError when the run has ended.
+   */
+  callback(executionId: string, token: string, body: CallbackRequest): Promise<Execution> {
+    return this.transport.request('POST', path('executions', executionId, 'callback'), {
+      body,
+      auth: { bearer: token },
+    });
+  }
+}
+
+/**
+ * Client of the Serverless Jobs control plane, shaped like the reference SDK's `ControlPlaneClient`:
+ * `client.jobs`, `client.entities`, `client.executions`, `client.health()` and `client.openApiDocument()`. Needs only the
+ * platform's `fetch` (Node 20+).
+ *
+ * @throws JobError (`status` 0, `code` `not_configured`) when no base URL or API key is given or set in
+ *   the environment, or an option is out of range.
+ */
 export class ControlPlaneClient {
+  /** Jobs, their runs, webhooks and schedules. */
   readonly jobs: JobsResource;
+  /** The agents, teams and workflows jobs run. */
   readonly entities: EntitiesResource;
+  /** Callbacks of targets finishing accepted runs. */
+  readonly executions: ExecutionsResource;
+  private readonly transport: Transport;
 
   constructor(options: ControlPlaneClientOptions = {}) {
     const baseUrl = options.baseUrl ?? process.env.JOBS_API_URL;
     const apiKey = options.apiKey ?? process.env.JOBS_API_KEY;
-    if (!baseUrl) {
-      throw new JobError('No service URL: pass baseUrl or set JOBS_API_URL.', {
-        status: 0,
-        code: 'not_configured',
-      });
+    if (!baseUrl) throw notConfigured('No service URL: pass baseUrl or set JOBS_API_URL.');
+    if (!apiKey) throw notConfigured('No API key: pass apiKey or set JOBS_API_KEY.');
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const maxRetries = options.maxRetries ?? 2;
+    const retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
+    const retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000;
+    if (!(timeoutMs > 0)) throw notConfigured('timeoutMs must be a positive number of milliseconds.');
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+      throw notConfigured('maxRetries must be a whole number, 0 or more.');
     }
-    if (!apiKey) {
-      throw new JobError('No API key: pass apiKey or set JOBS_API_KEY.', {
-        status: 0,
-        code: 'not_configured',
-      });
+    if (!(retryBaseDelayMs >= 0) || !(retryMaxDelayMs >= 0)) {
+      throw notConfigured('retryBaseDelayMs and retryMaxDelayMs must not be negative.');
     }
-    const transport = new Transport({
+    this.transport = new Transport({
       baseUrl,
       apiKey,
       fetch: options.fetch ?? globalThis.fetch,
-      timeoutMs: options.timeoutMs ?? 30_000,
+      timeoutMs,
+      maxRetries,
+      retryBaseDelayMs,
+      retryMaxDelayMs,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      random: options.random ?? Math.random,
     });
-    this.jobs = new JobsResource(transport);
-    this.entities = new EntitiesResource(transport);
+    this.jobs = new JobsResource(this.transport);
+    this.entities = new EntitiesResource(this.transport);
+    this.executions = new ExecutionsResource(this.transport);
+  }
+
+  /** Liveness of the service: `GET /health` (no API key needed), `{ status: 'ok' }`. Retried. */
+  health(): Promise<{ status: string }> {
+    return this.transport.request('GET', '/health', { auth: 'none' });
+  }
+
+  /**
+   * The service's OpenAPI 3 document, describing every route and wire shape: `GET /openapi.json` (no
+   * API key needed). Retried.
+   */
+  openApiDocument(): Promise<Record<string, unknown>> {
+    return this.transport.request('GET', '/openapi.json', { auth: 'none' });
   }
 }
 
-export interface SchedulePreview {
-  expression: string;
-  timezone: string;
-  /** The EventBridge Scheduler expression(s) the schedule maps to. */
-  schedule_expression: string[];
-  fires: { local: string; utc: string; repeated_local_time: boolean }[];
-  /** Local times the expression names that the zone skips (spring forward): no fire then. */
-  skipped: { local: string; reason: string }[];
+function notConfigured(message: string): JobError {
+  return new JobError(message, { status: 0, code: 'not_configured' });
 }

@@ -1,44 +1,122 @@
-import { JobError } from './errors.js';
+import {
+  errorFromResponse,
+  JobError,
+  NetworkError,
+  NotFoundError,
+  RateLimitedError,
+  ServerError,
+  TimeoutError,
+} from './errors.js';
 
 export interface TransportOptions {
   baseUrl: string;
   apiKey: string;
   fetch: typeof fetch;
+  /** Per attempt, body included. */
   timeoutMs: number;
+  /** Re-sends after the first attempt, for calls marked idempotent. */
+  maxRetries: number;
+  /** Backoff ceiling of the first retry; doubled for each further one. */
+  retryBaseDelayMs: number;
+  /** Longest wait before a retry; a `Retry-After` longer than this is not waited for. */
+  retryMaxDelayMs: number;
+  sleep: (ms: number) => Promise<void>;
+  /** A number in [0, 1), as `Math.random`. */
+  random: () => number;
 }
 
 export type QueryValue = string | number | boolean | undefined;
 
-/** Sends one JSON request and decodes the answer, turning every failure into a `JobError`. */
+/** How a request authenticates: the client's API key, a bearer token of its own, or nothing. */
+export type RequestAuth = 'api-key' | 'none' | { bearer: string };
+
+export interface RequestOptions {
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent byte for byte (a webhook delivery); takes precedence over `body`. */
+  rawBody?: string | Uint8Array;
+  query?: Record<string, QueryValue>;
+  headers?: Record<string, string>;
+  /** @default 'api-key' */
+  auth?: RequestAuth;
+  /**
+   * Whether sending the request twice has the effect of sending it once, so it may be retried after a
+   * retryable failure (429, 500, 502, 503, 504, a network error or a timeout).
+   * @default true for GET, false otherwise
+   */
+  idempotent?: boolean;
+  /**
+   * For a DELETE: a 404 on a retry means an earlier attempt, whose answer was lost, did the deletion,
+   * so the call succeeds.
+   */
+  notFoundOnRetryIsDone?: boolean;
+}
+
+/** Statuses worth sending an idempotent request again for: overload and gateway failures. */
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/** One attempt's failure, with how long the service asked us to wait (from `Retry-After`). */
+interface Failure {
+  error: JobError;
+  retryAfterMs: number | null;
+}
+
+/**
+ * Sends JSON requests and decodes the answers, turning every failure into a `JobError` subclass and
+ * retrying idempotent requests with jittered exponential backoff.
+ */
 export class Transport {
   constructor(private readonly options: TransportOptions) {}
 
-  async request<T>(
-    method: string,
-    path: string,
-    init: { body?: unknown; query?: Record<string, QueryValue>; headers?: Record<string, string> } = {},
-  ): Promise<T> {
+  async request<T>(method: string, path: string, init: RequestOptions = {}): Promise<T> {
     const url = this.url(path);
     for (const [name, value] of Object.entries(init.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.options.apiKey}`,
-      accept: 'application/json',
-    };
-    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const auth = init.auth ?? 'api-key';
+    if (auth === 'api-key') headers.authorization = `Bearer ${this.options.apiKey}`;
+    else if (auth !== 'none') headers.authorization = `Bearer ${auth.bearer}`;
+    let body: string | Uint8Array | undefined;
+    if (init.rawBody !== undefined) body = init.rawBody;
+    else if (init.body !== undefined) body = JSON.stringify(init.body);
+    if (body !== undefined) headers['content-type'] = 'application/json';
     Object.assign(headers, init.headers);
-    return this.send(method, url, headers, init.body === undefined ? undefined : JSON.stringify(init.body));
+
+    const idempotent = init.idempotent ?? method === 'GET';
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.attempt<T>(method, url, headers, body);
+      if (!('error' in outcome)) return outcome.value;
+      if (attempt > 0 && init.notFoundOnRetryIsDone && outcome.error instanceof NotFoundError) {
+        return undefined as T;
+      }
+      const delayMs =
+        idempotent && attempt < this.options.maxRetries ? this.retryDelay(outcome, attempt) : null;
+      if (delayMs === null) throw outcome.error;
+      await this.options.sleep(delayMs);
+    }
   }
 
-  /** Sends `body` byte for byte, without the API key: how an external system calls a webhook. */
-  requestRaw<T>(
-    method: string,
-    path: string,
-    body: string | Uint8Array,
-    headers: Record<string, string>,
-  ): Promise<T> {
-    return this.send(method, this.url(path), { accept: 'application/json', ...headers }, body);
+  /**
+   * How long to wait before retry number `attempt + 1`, or `null` when the failure is not worth
+   * retrying. A `Retry-After` is honoured (plus up to one base delay of jitter, so clients told the
+   * same moment do not all come back at once); otherwise full jitter: a uniform wait in
+   * [0, min(retryMaxDelayMs, retryBaseDelayMs × 2^attempt)).
+   */
+  private retryDelay(failure: Failure, attempt: number): number | null {
+    const { error, retryAfterMs } = failure;
+    const retryable =
+      error instanceof NetworkError ||
+      ((error instanceof ServerError || error instanceof RateLimitedError) &&
+        RETRYABLE_STATUSES.has(error.status));
+    if (!retryable) return null;
+    const { retryBaseDelayMs, retryMaxDelayMs, random } = this.options;
+    if (retryAfterMs !== null) {
+      // Waiting less would only earn another 429; waiting longer is the caller's decision, not ours.
+      if (retryAfterMs > retryMaxDelayMs) return null;
+      return retryAfterMs + Math.floor(random() * retryBaseDelayMs);
+    }
+    return Math.floor(random() * Math.min(retryMaxDelayMs, retryBaseDelayMs * 2 ** attempt));
   }
 
   private url(path: string): URL {
@@ -48,55 +126,79 @@ export class Transport {
     );
   }
 
-  private async send<T>(
+  private async attempt<T>(
     method: string,
     url: URL,
     headers: Record<string, string>,
     body: string | Uint8Array | undefined,
-  ): Promise<T> {
+  ): Promise<{ value: T } | Failure> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
     let response: Response;
+    let text: string;
     try {
-      response = await this.options.fetch(url, {
-        method,
-        headers,
-        body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
+      response = await this.options.fetch(url, { method, headers, body, signal: controller.signal });
+      text = await response.text();
     } catch (error) {
-      throw new JobError(`${method} ${url.pathname} failed: ${(error as Error).message}`, {
-        status: 0,
-        code: 'network_error',
-        cause: error,
-      });
+      const where = `${method} ${url.pathname}`;
+      if (controller.signal.aborted) {
+        return {
+          error: new TimeoutError(`timeout: ${where} got no answer within ${this.options.timeoutMs} ms.`, {
+            status: 0,
+            code: 'timeout',
+            cause: error,
+          }),
+          retryAfterMs: null,
+        };
+      }
+      const reason = oneLine(error instanceof Error ? describe(error) : String(error));
+      return {
+        error: new NetworkError(`network_error: ${where} failed: ${reason}`, {
+          status: 0,
+          code: 'network_error',
+          cause: error,
+        }),
+        retryAfterMs: null,
+      };
+    } finally {
+      clearTimeout(timer);
     }
-    const text = await response.text();
-    if (!response.ok) throw errorFromResponse(response.status, text);
-    if (response.status === 204 || text === '') return undefined as T;
+    if (!response.ok) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      const retryAfterSeconds = retryAfterMs === null ? null : Math.ceil(retryAfterMs / 1000);
+      return { error: errorFromResponse(response.status, text, retryAfterSeconds), retryAfterMs };
+    }
+    if (response.status === 204 || text === '') return { value: undefined as T };
     try {
-      return JSON.parse(text) as T;
+      return { value: JSON.parse(text) as T };
     } catch (error) {
-      throw new JobError(`The service answered ${response.status} with a body that is not JSON.`, {
-        status: response.status,
-        code: 'invalid_response',
-        cause: error,
-      });
+      return {
+        error: new JobError(`${response.status} invalid_response: the body is not JSON.`, {
+          status: response.status,
+          code: 'invalid_response',
+          cause: error,
+        }),
+        retryAfterMs: null,
+      };
     }
   }
 }
 
-function errorFromResponse(status: number, text: string): JobError {
-  try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
-    const error = body.error;
-    if (error && typeof error.code === 'string' && typeof error.message === 'string') {
-      return new JobError(error.message, {
-        status,
-        code: error.code,
-        details: Array.isArray(error.details) ? error.details : [],
-      });
-    }
-  } catch {
-    // Not our error shape (a proxy or gateway answered); report the status alone.
-  }
-  return new JobError(`The service answered ${status}.`, { status, code: `http_${status}` });
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; `null` when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** `fetch failed` says little; undici puts the real reason (`ECONNREFUSED`…) in `cause`. */
+function describe(error: Error): string {
+  const cause = error.cause;
+  return cause instanceof Error && cause.message ? `${error.message} (${cause.message})` : error.message;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }

@@ -1,3 +1,9 @@
+/**
+ * The Serverless Jobs SDK: `import { ControlPlaneClient } from 'serverless-jobs/client'`.
+ *
+ * Its runtime code needs nothing but Node 20+ and the platform's `fetch`: types come from the service's
+ * schemas (`import type`, erased at build), never the schemas themselves.
+ */
 export type {
   Entity,
   EntityCreateInput,
@@ -7,6 +13,7 @@ export type {
 } from '../shared/domain/entity.js';
 export type { ErrorDetail } from '../shared/domain/errors.js';
 export type {
+  CallbackRequest,
   Execution,
   ExecutionListResponse,
   ExecutionStatus,
@@ -22,17 +29,33 @@ export type {
   PlanningMode,
   TriggerType,
 } from '../shared/domain/job.js';
-export { JobCreateSchema, JobPatchSchema, JobSchema } from '../shared/domain/job.js';
 export {
   ControlPlaneClient,
   type ControlPlaneClientOptions,
   EntitiesResource,
+  type EntityListResponse,
+  type EntityPageOptions,
   type ExecutionHistoryOptions,
+  ExecutionsResource,
+  type IterateOptions,
   type JobListOptions,
   type JobPageOptions,
   JobsResource,
   type SchedulePreview,
   type TriggerOptions,
+  type WebhookDeliveryOptions,
+  type WebhookSecretRotation,
 } from './client.js';
-export { JobError } from './errors.js';
+export {
+  AuthError,
+  ConflictError,
+  JobError,
+  type JobErrorOptions,
+  NetworkError,
+  NotFoundError,
+  RateLimitedError,
+  ServerError,
+  TimeoutError,
+  ValidationError,
+} from './errors.js';
 export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';

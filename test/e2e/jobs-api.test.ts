@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlPlaneClient, JobError } from '../../sdk/index.js';
+import { ControlPlaneClient, JobError, NotFoundError } from '../../sdk/index.js';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.js';
 import { DAILY_HEALTH_CHECK, REFERENCE_ENTITIES, REFERENCE_JOBS } from '../support/reference-jobs.js';
 
@@ -68,7 +68,12 @@ describe('jobs API through the SDK', () => {
     expect(enabled.enabled).toBe(true);
     expect(enabledJobs.map((j) => j.id)).toContain(job.id);
     expect(webhookJobs.map((j) => j.id)).not.toContain(job.id);
-    await expect(afterDelete).rejects.toMatchObject({ name: 'JobError', status: 404, code: 'not_found' });
+    await expect(afterDelete).rejects.toBeInstanceOf(NotFoundError);
+    await expect(afterDelete).rejects.toMatchObject({
+      name: 'NotFoundError',
+      status: 404,
+      code: 'not_found',
+    });
   });
 
   it.each(Object.entries(REFERENCE_JOBS))(
