@@ -1,13 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
 // One DynamoDB Local serves the whole run (started in globalSetup, always stopped in its teardown);
-// integration and e2e files each create their own random table in it.
+// integration and e2e files each create their own random table in it. The e2e files also get dist/ built
+// once (the package as users run it).
 // Node 20 is supported here; the SDK's notice that later releases will need Node 22 is noise in test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export default defineConfig({
   test: {
-    globalSetup: ['test/support/dynamodb-local-setup.ts'],
+    globalSetup: ['test/support/dynamodb-local-setup.ts', 'test/support/build-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
