@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { API_KEY_FILE } from './api-key.js';
 import { type LocalRuntime, startLocalRuntime } from './runtime.js';
 
+// The AWS SDK warns on Node 20 that later releases will need Node 22: a notice for deployments (which run
+// nodejs22.x), not for the local runtime, whose only AWS service is DynamoDB Local.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const SIGNAL_NUMBERS: Record<(typeof SIGNALS)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 const STOP_TIMEOUT_MS = 10_000;
