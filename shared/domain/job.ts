@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { toEventBridgeCron, UntranslatableCronError } from './aws-cron.js';
-import { CronSyntaxError, parseCron } from './cron.js';
+import { type CronExpression, CronSyntaxError, parseCron } from './cron.js';
+import { nextFireTimes } from './cron-schedule.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { JsonObjectSchema } from './json.js';
 import { runConfigViolations } from './run-config.js';
@@ -237,6 +238,14 @@ const REQUIRED_ENTITY_TYPE: Partial<Record<PlanningMode, EntityType>> = {
   predefined_workflow: 'workflow',
 };
 
+/**
+ * Whether an expression names no date at all, such as the 30th of February. The calendar's weekdays and
+ * leap years repeat every 28 years (until 2100), so a search over that span from a fixed start decides it.
+ */
+function neverFires(cron: CronExpression): boolean {
+  return nextFireTimes(cron, 'UTC', new Date(Date.UTC(2001, 0, 1)), 1, 28 * 366).fires.length === 0;
+}
+
 /** The rules that relate fields to each other; each broken rule names the field to fix. */
 export function jobRuleViolations(spec: JobSpec): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
@@ -249,7 +258,15 @@ export function jobRuleViolations(spec: JobSpec): ErrorDetail[] {
       });
     } else {
       try {
-        toEventBridgeCron(parseCron(spec.cron_schedule));
+        const cron = parseCron(spec.cron_schedule);
+        toEventBridgeCron(cron);
+        if (neverFires(cron)) {
+          problems.push({
+            path: 'cron_schedule',
+            message: 'never fires: no month has the day it names (for example "0 0 30 2 *")',
+            code: 'never_fires',
+          });
+        }
       } catch (error) {
         if (error instanceof UntranslatableCronError) {
           problems.push({

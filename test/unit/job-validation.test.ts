@@ -159,6 +159,20 @@ describe('buildJobSpec', () => {
     expect(spec.execution_environment).toEqual({ env_vars: { REGION: 'eu-west-1' } });
   });
 
+  it.each(['0 0 29 2 *', '0 0 31 * *', '0 0 30 2 1'])(
+    'accepts "%s", which names a date that exists at least once in a while',
+    (expression) => {
+      // Prepare
+      const body = { ...CRON, cron_schedule: expression };
+
+      // Act
+      const spec = buildJobSpec(body);
+
+      // Assess
+      expect(spec.cron_schedule).toBe(expression);
+    },
+  );
+
   it('accepts config nested exactly as deep as allowed', () => {
     // Prepare
     const body = { ...MINIMAL, config: nested(32) };
@@ -333,6 +347,14 @@ describe('buildJobSpec', () => {
       { ...CRON, cron_schedule: expression },
       [{ path: 'cron_schedule', code: 'invalid_cron' }],
     ]),
+    // Expressions naming no date at all
+    ...['0 0 30 2 *', '0 0 31 4,6,9,11 *', '0 0 30,31 2 *'].map(
+      (expression): [string, Record<string, unknown>, DetailKey[]] => [
+        `cron_schedule "${expression}" (never fires)`,
+        { ...CRON, cron_schedule: expression },
+        [{ path: 'cron_schedule', code: 'never_fires' }],
+      ],
+    ),
     // Timezones
     ...['Mars/Olympus', 'EST', 'utc', '+05:00', 'America/New_York/', ''].map(
       (timezone): [string, Record<string, unknown>, DetailKey[]] => [
