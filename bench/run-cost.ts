@@ -147,6 +147,24 @@ try {
   const history = await runs.listExecutions(job.id, { limit: '1' });
   if (history.executions[0]?.status !== 'succeeded') throw new Error('runs did not succeed');
 
+  // A cron fire: dispatch (job read, fire-time check, startRun with the fire's dedupe marker), one fire
+  // time per run of a job firing every minute; then one duplicate delivery of the last fire.
+  const cronJob = await jobs.create({
+    name: 'bench cron',
+    trigger_type: 'cron',
+    cron_schedule: '* * * * *',
+    prompt_template: 'Tick',
+  });
+  const firstFire = Math.floor(Date.now() / 60_000) * 60_000;
+  let fire = 0;
+  const dispatch = await measure(async () => {
+    await runs.dispatchCron(cronJob.id, new Date(firstFire + 60_000 * fire++).toISOString());
+  });
+  const duplicate = await measure(async () => {
+    await runs.dispatchCron(cronJob.id, new Date(firstFire).toISOString());
+  });
+  messages.length = 0;
+
   const run = { read: trigger.read + work.read, write: trigger.write + work.write, ms: trigger.ms + work.ms };
   const row = (name: string, r: { read: number; write: number; ms: number; requests?: number }) =>
     `${name.padEnd(24)} write units ${r.write.toFixed(1).padStart(5)}   read units ${r.read.toFixed(1).padStart(5)}   ms ${r.ms.toFixed(1).padStart(6)}`;
@@ -155,6 +173,8 @@ try {
   console.log(row('trigger (startRun)', trigger));
   console.log(row('worker (claim + result)', work));
   console.log(row('whole run', run));
+  console.log(row('cron fire (dispatch)', dispatch));
+  console.log(row('duplicate fire delivery', duplicate));
   console.log(
     `run / baseline: ${(run.write / baseline.write).toFixed(1)}x write units, ${(run.ms / baseline.ms).toFixed(1)}x time`,
   );
