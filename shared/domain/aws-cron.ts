@@ -15,7 +15,8 @@ export function toEventBridgeCron(cron: CronExpression): string[] {
   const hours = field(cron.hours, 0, 23);
   const months = field(cron.months, 1, 12);
   const daysOfMonth = field(cron.daysOfMonth, 1, 31);
-  const daysOfWeek = field(new Set([...cron.daysOfWeek].map((day) => day + 1)), 1, 7);
+  // EventBridge's day-of-week field takes `, - * ? L #` but no `/`: steps are written out as lists.
+  const daysOfWeek = field(new Set([...cron.daysOfWeek].map((day) => day + 1)), 1, 7, { steps: false });
   const build = (dom: string, dow: string) => `cron(${minutes} ${hours} ${dom} ${months} ${dow} *)`;
   if (cron.dayOfMonthRestricted && cron.dayOfWeekRestricted) {
     return [build(daysOfMonth, '?'), build('?', daysOfWeek)];
@@ -35,12 +36,15 @@ export class UntranslatableCronError extends Error {
   }
 }
 
-/** `*` for the whole range, `start/step` for a progression to the end of it, else ranges and values. */
-function field(values: ReadonlySet<number>, min: number, max: number): string {
+/**
+ * `*` for the whole range, `start/step` for a progression to the end of it (where the field allows steps),
+ * else ranges and values.
+ */
+function field(values: ReadonlySet<number>, min: number, max: number, options = { steps: true }): string {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === max - min + 1) return '*';
   const first = sorted[0] as number;
-  if (sorted.length > 2) {
+  if (options.steps && sorted.length > 2) {
     const step = (sorted[1] as number) - first;
     const progression = sorted.every((value, index) => value === first + index * step);
     // EventBridge reads a/b as "from a to the end of the field, every b", so the progression must reach it.

@@ -171,6 +171,10 @@ describe('toEventBridgeCron', () => {
     ['0 0 * * 7', ['cron(0 0 ? * 1 *)']],
     ['30 4 1,15 * 5', ['cron(30 4 1,15 * ? *)', 'cron(30 4 ? * 6 *)']],
     ['0 12 */10 * *', ['cron(0 12 1/10 * ? *)']],
+    // No steps in EventBridge's day-of-week field: a progression of weekdays is written as a list.
+    ['0 9 * * 1,3,5', ['cron(0 9 ? * 2,4,6 *)']],
+    ['0 0 * * */2', ['cron(0 0 ? * 1,3,5,7 *)']],
+    ['0 0 * * 0,3,6', ['cron(0 0 ? * 1,4,7 *)']],
   ])('maps %s to %j', (expression, expected) => {
     // Act
     const mapped = toEventBridgeCron(parseCron(expression));
@@ -188,6 +192,8 @@ describe('toEventBridgeCron', () => {
     ...MORE_EXPRESSIONS.filter((e) => !beyondMonthEnd.includes(e)),
     '*/7 * * * *',
     '0 0 1-7 * SUN',
+    '0 9 * * 1,3,5',
+    '0 0 * * */2',
   ])(
     '%s: an independent AWS cron evaluator fires exactly when the Unix expression does, over a year (UTC)',
     (expression) => {
@@ -213,6 +219,43 @@ describe('toEventBridgeCron', () => {
       expect([...aws].sort((a, b) => a - b)).toEqual(unix);
     },
   );
+});
+
+describe("the expressions written follow EventBridge Scheduler's cron grammar", () => {
+  // Per field, the characters the AWS cron reference allows: minutes, hours, day-of-month (with ? L W),
+  // month, day-of-week (with ? L #, and no /), year.
+  const allowed = [
+    /^[0-9,\-*/]+$/,
+    /^[0-9,\-*/]+$/,
+    /^[0-9,\-*/?LW]+$/,
+    /^[0-9,\-*/]+$/,
+    /^[0-9,\-*?L#]+$/,
+    /^\*$/,
+  ];
+  it.each([
+    ...REFERENCE_EXPRESSIONS,
+    ...MORE_EXPRESSIONS,
+    '0 9 * * 1,3,5',
+    '0 0 * * */2',
+    '0 0 * * 1-5/2',
+    '*/7 */3 */5 */2 *',
+    '0 0 1-7 * SUN',
+    '5,10,15,20 0-23/6 1,15 JAN-JUN/2 MON,WED',
+  ])('%s', (expression) => {
+    // Act
+    const schedules = toEventBridgeCron(parseCron(expression));
+
+    // Assess
+    for (const schedule of schedules) {
+      const fields = /^cron\((.*)\)$/.exec(schedule)?.[1]?.split(' ') ?? [];
+      expect(fields).toHaveLength(6);
+      fields.forEach((value, index) => {
+        expect(value, `field ${index + 1} of ${schedule}`).toMatch(allowed[index] as RegExp);
+      });
+      // Exactly one day field is "?".
+      expect([fields[2], fields[4]].filter((value) => value === '?')).toHaveLength(1);
+    }
+  });
 });
 
 describe('expressions EventBridge cannot express', () => {
