@@ -50,6 +50,12 @@ export interface LocalSchedulerOptions {
   lateToleranceMs?: number;
 }
 
+/**
+ * Waits before the second and third attempt of a fire whose dispatch failed, as Lambda retries an
+ * asynchronous invocation twice; dispatch deduplicates on the fire time, so a retry never runs it twice.
+ */
+export const DISPATCH_RETRY_DELAYS_MS = [2_000, 10_000] as const;
+
 /** Due fires counted one by one at most; past that the count is reported as a lower bound. */
 const MAX_COUNTED_FIRES = 1_000;
 /** Fires computed ahead per job at a time. */
@@ -89,6 +95,8 @@ export class LocalScheduler implements Scheduler {
   private readonly pending = new Set<Promise<void>>();
   private state: 'created' | 'starting' | 'running' | 'stopped' = 'created';
   private cancelTimer: (() => void) | null = null;
+  /** Timers of dispatch retries not yet made, cancelled by `stop()`. */
+  private readonly retryTimers = new Set<() => void>();
   /** Checkpoint writes run one after another, so the last one written is the latest instant. */
   private checkpointWrites: Promise<void> = Promise.resolve();
 
@@ -178,6 +186,13 @@ export class LocalScheduler implements Scheduler {
     if (this.state === 'running') this.evaluate();
     this.state = 'stopped';
     this.disarm();
+    if (this.retryTimers.size > 0) {
+      this.logger.warn('stopping with dispatch retries pending; those fires are not run', {
+        retries: this.retryTimers.size,
+      });
+    }
+    for (const cancel of this.retryTimers) cancel();
+    this.retryTimers.clear();
     await this.idle();
   }
 
@@ -284,16 +299,36 @@ export class LocalScheduler implements Scheduler {
     this.cancelTimer = null;
   }
 
-  private launch(jobId: string, scheduledTime: string): void {
+  /**
+   * Dispatches one fire. A failure is retried after each of `DISPATCH_RETRY_DELAYS_MS` (on the clock's
+   * timers, not inside the tracked promise, so `idle()` does not wait for a retry that is minutes away).
+   */
+  private launch(jobId: string, scheduledTime: string, attempt = 1): void {
     this.track(
       (async () => {
         try {
           await this.dispatch(jobId, scheduledTime);
         } catch (error) {
-          this.logger.error('scheduled dispatch failed', { jobId, scheduledTime, error });
+          const delay = DISPATCH_RETRY_DELAYS_MS[attempt - 1];
+          const retry = delay !== undefined && this.state === 'running';
+          this.logger.error(retry ? 'scheduled dispatch failed; retrying' : 'scheduled dispatch failed', {
+            jobId,
+            scheduledTime,
+            attempt,
+            error,
+          });
+          if (retry) this.retryLater(jobId, scheduledTime, attempt + 1, delay);
         }
       })(),
     );
+  }
+
+  private retryLater(jobId: string, scheduledTime: string, attempt: number, delayMs: number): void {
+    const cancel = this.clock.setTimer(new Date(this.clock.now().getTime() + delayMs), () => {
+      this.retryTimers.delete(cancel);
+      if (this.state === 'running') this.launch(jobId, scheduledTime, attempt);
+    });
+    this.retryTimers.add(cancel);
   }
 
   private saveCheckpoint(at: number): void {

@@ -190,8 +190,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         );
       },
     });
-    // Fed from the table, then started: fires missed while the runtime was down are found from its checkpoint.
+    // Fed from the table, then started before the API takes requests, so a job created now starts its
+    // schedule from now; fires missed while the runtime was down are found from the checkpoint. A fire due
+    // at once is queued and waits for the workers, which start below.
     await new ScheduleSync({ jobs, scheduler, logger }).restore();
+    await scheduler.start();
+    cleanups.push(() => scheduler.stop());
 
     const handler = makeApiHandler({
       ...common,
@@ -238,8 +242,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       },
     });
     cleanups.push(() => queues.stop());
-    // Started once the workers run; stopped before them (cleanups run in reverse), so no fire is cut off.
-    await scheduler.start();
+    // Cleanups run in reverse: the scheduler stops firing before the workers stop (stop is idempotent).
     cleanups.push(() => scheduler.stop());
 
     const sweeperHandler = makeSweeperHandler({

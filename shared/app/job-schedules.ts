@@ -1,5 +1,5 @@
-import { toEventBridgeCron } from '../domain/aws-cron.js';
-import { parseCron } from '../domain/cron.js';
+import { toEventBridgeCron, UntranslatableCronError } from '../domain/aws-cron.js';
+import { CronSyntaxError, parseCron } from '../domain/cron.js';
 import type { Job } from '../domain/job.js';
 import { runSettings } from '../domain/run-config.js';
 import type { JobSchedule, JobStore, Logger, Scheduler, ScheduleState, VersionedJob } from '../ports.js';
@@ -28,13 +28,23 @@ const MAX_SYNC_ROUNDS = 3;
 /** Jobs read per page while reconciling. */
 const RECONCILE_PAGE_SIZE = 100;
 
-/** What a job's schedules must be; null for a job that has none (not a cron job). */
+/**
+ * What a job's schedules must be; null for a job that has none: not a cron job, or (only for jobs stored
+ * before today's validation) an expression that cannot be scheduled, which must then not fire either.
+ */
 export function scheduleOf(job: Job): JobSchedule | null {
   if (job.trigger_type !== 'cron' || job.cron_schedule === null) return null;
+  let expressions: string[];
+  try {
+    expressions = toEventBridgeCron(parseCron(job.cron_schedule));
+  } catch (error) {
+    if (error instanceof CronSyntaxError || error instanceof UntranslatableCronError) return null;
+    throw error;
+  }
   return {
     jobId: job.id,
     cron: job.cron_schedule,
-    expressions: toEventBridgeCron(parseCron(job.cron_schedule)),
+    expressions,
     timezone: job.cron_timezone,
     enabled: job.enabled,
     catchup: runSettings(job.config).catchup,
@@ -118,7 +128,13 @@ export class ScheduleSync {
       const schedule = scheduleOf(job);
       const schedules = actual.get(job.id) ?? [];
       actual.delete(job.id);
-      if (schedule && matches(schedule, schedules)) continue;
+      if (!schedule) {
+        this.deps.logger.warn('cron job whose expression cannot be scheduled; it does not fire', {
+          jobId: job.id,
+          cronSchedule: job.cron_schedule,
+        });
+        if (schedules.length === 0) continue;
+      } else if (matches(schedule, schedules)) continue;
       await this.repair(job.id, 'repaired', report, () => this.sync(job.id));
     }
 

@@ -80,7 +80,18 @@ export function cronDetails(
   now: Date,
 ): { next_run_at: string | null; schedule_expression: string[] } | null {
   if (job.trigger_type !== 'cron' || job.cron_schedule === null) return null;
-  const cron = parseCron(job.cron_schedule);
+  let cron: ReturnType<typeof parseCron>;
+  let expressions: string[];
+  try {
+    cron = parseCron(job.cron_schedule);
+    expressions = toEventBridgeCron(cron);
+  } catch (error) {
+    // Only a job stored before today's validation: it has no schedule and does not fire.
+    if (error instanceof CronSyntaxError || error instanceof UntranslatableCronError) {
+      return { next_run_at: null, schedule_expression: [] };
+    }
+    throw error;
+  }
   const next = job.enabled ? nextFireTimes(cron, job.cron_timezone, now, 1).fires[0] : undefined;
-  return { next_run_at: next?.at.toISOString() ?? null, schedule_expression: toEventBridgeCron(cron) };
+  return { next_run_at: next?.at.toISOString() ?? null, schedule_expression: expressions };
 }

@@ -271,6 +271,26 @@ describe('GET /jobs/{id}', () => {
     expect(result.json).toEqual(created);
   });
 
+  it("shows a cron job stored before today's validation, whose expression cannot be scheduled, as not firing", async () => {
+    // Prepare
+    const api = setup();
+    const created = await api.create(NIGHTLY_BACKUP);
+    const stored = await api.store.get(created.id);
+    if (!stored) throw new Error('the job should exist');
+    await api.store.replace({ ...stored.job, cron_schedule: '0 2 */10 * 1' }, stored.version, stored.job);
+
+    // Act
+    const result = await api.authed({ method: 'GET', path: `/jobs/${created.id}` });
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(result.json).toMatchObject({
+      cron_schedule: '0 2 */10 * 1',
+      next_run_at: null,
+      schedule_expression: [],
+    });
+  });
+
   it('answers 404 for a well-formed id that does not exist', async () => {
     // Prepare
     const api = setup();

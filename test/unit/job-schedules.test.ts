@@ -309,6 +309,36 @@ describe('ScheduleSync.reconcile', () => {
     ).toMatchObject({ level: 'error', jobId: first.id });
   });
 
+  it("skips a job stored before today's validation whose expression cannot be scheduled, and goes on", async () => {
+    // Prepare
+    const { jobs, jobStore, createCron, scheduler, reconciler, logEntries } = await setup();
+    const legacy = await createCron({ name: 'legacy' });
+    // As an older release could have stored it: a day-of-month step with a weekday (now a 422).
+    const stored = await jobStore.get(legacy.id);
+    if (!stored) throw new Error('the job should exist');
+    await jobStore.replace({ ...stored.job, cron_schedule: '0 9 */10 * 1' }, stored.version, stored.job);
+    scheduler.failure = new Error('down');
+    const other = await createCron({ name: 'other' });
+    scheduler.failure = null;
+
+    // Act
+    const report = await reconciler.reconcile();
+    const again = await reconciler.reconcile();
+    const disabled = await jobs.setEnabled(legacy.id, false);
+
+    // Assess
+    expect(report).toEqual({ checked: 2, repaired: 2, removed: 0, failed: 0 });
+    expect(again).toEqual({ checked: 2, repaired: 0, removed: 0, failed: 0 });
+    expect(scheduler.schedules.has(legacy.id)).toBe(false);
+    expect(scheduler.schedules.has(other.id)).toBe(true);
+    expect(disabled.enabled).toBe(false);
+    expect(
+      logEntries().filter(
+        (entry) => entry.message === 'cron job whose expression cannot be scheduled; it does not fire',
+      ),
+    ).toHaveLength(2);
+  });
+
   it('repairs a schedule the Scheduler reports as stale (written for another target)', async () => {
     // Prepare
     const { createCron, scheduler, reconciler } = await setup();

@@ -591,14 +591,14 @@ describe('LocalScheduler: missed fires', () => {
 });
 
 describe('LocalScheduler: dispatch failures and stopping', () => {
-  it('logs a dispatch that throws and still fires the next time', async () => {
+  it('retries a failed dispatch twice, then logs the fire as failed, and still fires the next time', async () => {
     // Prepare
     const clock = new VirtualClock('2027-01-04T00:00:00Z');
-    const attempts: string[] = [];
+    const attempts: { scheduledTime: string; at: string }[] = [];
     const { scheduler, entries } = createScheduler(clock, {
       dispatch: async (_jobId, scheduledTime) => {
-        attempts.push(scheduledTime);
-        if (attempts.length === 1) throw new Error('table unavailable');
+        attempts.push({ scheduledTime, at: clock.now().toISOString() });
+        if (scheduledTime === '2027-01-04T01:00:00.000Z') throw new Error('table unavailable');
       },
     });
     await scheduler.put(jobSchedule('job_flaky', '0 * * * *'));
@@ -608,15 +608,72 @@ describe('LocalScheduler: dispatch failures and stopping', () => {
     await clock.advanceTo('2027-01-04T02:00:00Z');
 
     // Assess
-    expect(attempts).toEqual(['2027-01-04T01:00:00.000Z', '2027-01-04T02:00:00.000Z']);
+    expect(attempts).toEqual([
+      { scheduledTime: '2027-01-04T01:00:00.000Z', at: '2027-01-04T01:00:00.000Z' },
+      { scheduledTime: '2027-01-04T01:00:00.000Z', at: '2027-01-04T01:00:02.000Z' },
+      { scheduledTime: '2027-01-04T01:00:00.000Z', at: '2027-01-04T01:00:12.000Z' },
+      { scheduledTime: '2027-01-04T02:00:00.000Z', at: '2027-01-04T02:00:00.000Z' },
+    ]);
     const failures = entries.filter((entry) => entry.level === 'error');
-    expect(failures).toHaveLength(1);
-    expect(failures[0]?.message).toBe('scheduled dispatch failed');
-    expect(failures[0]?.fields).toMatchObject({
+    expect(failures.map((entry) => [entry.message, entry.fields.attempt])).toEqual([
+      ['scheduled dispatch failed; retrying', 1],
+      ['scheduled dispatch failed; retrying', 2],
+      ['scheduled dispatch failed', 3],
+    ]);
+    expect(failures[2]?.fields).toMatchObject({
       jobId: 'job_flaky',
       scheduledTime: '2027-01-04T01:00:00.000Z',
     });
-    expect(failures[0]?.fields.error).toMatchObject({ message: 'table unavailable' });
+    expect(failures[2]?.fields.error).toMatchObject({ message: 'table unavailable' });
+  });
+
+  it('runs a fire whose first dispatch failed once the retry succeeds', async () => {
+    // Prepare
+    const clock = new VirtualClock('2027-01-04T00:00:00Z');
+    let calls = 0;
+    const succeeded: string[] = [];
+    const { scheduler } = createScheduler(clock, {
+      dispatch: async (_jobId, scheduledTime) => {
+        calls++;
+        if (calls === 1) throw new Error('throttled');
+        succeeded.push(scheduledTime);
+      },
+    });
+    await scheduler.put(jobSchedule('job_once', '0 1 * * *'));
+    await scheduler.start();
+
+    // Act
+    await clock.advanceTo('2027-01-04T01:01:00Z');
+
+    // Assess
+    expect(calls).toBe(2);
+    expect(succeeded).toEqual(['2027-01-04T01:00:00.000Z']);
+  });
+
+  it('cancels pending retries on stop', async () => {
+    // Prepare
+    const clock = new VirtualClock('2027-01-04T00:00:00Z');
+    let calls = 0;
+    const { scheduler, entries } = createScheduler(clock, {
+      dispatch: async () => {
+        calls++;
+        throw new Error('down');
+      },
+    });
+    await scheduler.put(jobSchedule('job_down', '0 1 * * *'));
+    await scheduler.start();
+    await clock.advanceTo('2027-01-04T01:00:01Z');
+
+    // Act
+    await scheduler.stop();
+    await clock.advanceTo('2027-01-04T02:00:00Z');
+
+    // Assess
+    expect(calls).toBe(1);
+    expect(clock.pendingTimers()).toEqual([]);
+    expect(entries.some((entry) => entry.message.startsWith('stopping with dispatch retries pending'))).toBe(
+      true,
+    );
   });
 
   it('waits in stop() for a dispatch in flight, then writes the checkpoint', async () => {
