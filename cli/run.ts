@@ -162,7 +162,7 @@ function report(error: unknown, io: CliIo, values: OptionValues, command: Comman
   }
   if (io.signal?.aborted) return EXIT_INTERRUPTED;
   if (error instanceof JobError) {
-    let text = formatErrorLine(error);
+    let text = formatErrorLine(error) + setTypeHint(error, values);
     if (error.status === 0 && error.code === 'network_error') {
       const url = stringOption(values, 'url') ?? (io.env.JOBS_API_URL || DEFAULT_API_URL);
       text += ` (is the service running at ${url}?)`;
@@ -185,6 +185,24 @@ function report(error: unknown, io: CliIo, values: OptionValues, command: Comman
   }
   line(io.stderr, `error: ${error instanceof Error ? error.message : String(error)}`);
   return EXIT_FAILED;
+}
+
+/**
+ * `--set key=value` always sends a string; when the service refuses such a key for its type (`--set
+ * enabled=false`), say how to send another type.
+ */
+function setTypeHint(error: JobError, values: OptionValues): string {
+  const sets = values.set;
+  if (!Array.isArray(sets)) return '';
+  const stringKeys = new Set(
+    sets
+      .filter((item) => typeof item === 'string' && !/^[^=:]+:=/.test(item))
+      .map((item) => String(item).split('=')[0]),
+  );
+  const key = error.details.find(
+    (detail) => detail.code === 'invalid_type' && stringKeys.has(detail.path),
+  )?.path;
+  return key === undefined ? '' : ` (--set ${key}=… sends a string; use ${key}:=<json> for other types)`;
 }
 
 /** Runs the `jobs` command line `argv` (without `node` and the script) and returns its exit code. */

@@ -1,8 +1,16 @@
 import { previewSchedule } from '../../shared/app/schedules.js';
+import { ValidationError } from '../../shared/domain/errors.js';
 import { type CommandSpec, stringOption, UsageError } from '../command.js';
 import { type Column, formatRecord, formatTable, formatTime } from '../format.js';
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** How the preview's fields are given on the command line. */
+const ARGUMENT_NAMES: Record<string, string> = {
+  expression: '<expression>',
+  timezone: '--tz',
+  count: '-n/--count',
+};
 
 /** A row of the preview: a fire, or a local time the zone skips that day. */
 interface PreviewRow {
@@ -65,15 +73,25 @@ export const cronCommands: readonly CommandSpec[] = [
       }
       const timezone = stringOption(values, 'tz');
       const count = stringOption(values, 'count');
-      // The service's own preview, run here: the same rules and the same 422 details for a bad expression.
-      const preview = previewSchedule(
-        {
-          expression: positionals[0],
-          ...(timezone !== undefined && { timezone }),
-          ...(count !== undefined && { count }),
-        },
-        after,
-      );
+      // The service's own preview, run here: the same rules. Nothing was sent, so a bad input is a usage
+      // error (exit 2), named by the argument or flag the user typed.
+      let preview: ReturnType<typeof previewSchedule>;
+      try {
+        preview = previewSchedule(
+          {
+            expression: positionals[0],
+            ...(timezone !== undefined && { timezone }),
+            ...(count !== undefined && { count }),
+          },
+          after,
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        const problems = error.details.map(
+          (detail) => `${ARGUMENT_NAMES[detail.path] ?? detail.path}: ${detail.message}`,
+        );
+        throw new UsageError(problems.join('; '), { showUsage: false });
+      }
       if (context.json) {
         context.printJson(preview);
         return 0;

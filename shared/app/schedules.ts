@@ -1,6 +1,6 @@
 import { toEventBridgeCron, UntranslatableCronError } from '../domain/aws-cron.js';
 import { CronSyntaxError, parseCron } from '../domain/cron.js';
-import { nextFireTimes } from '../domain/cron-schedule.js';
+import { CALENDAR_CYCLE_DAYS, neverFires, nextFireTimes } from '../domain/cron-schedule.js';
 import { type ErrorDetail, ValidationError } from '../domain/errors.js';
 import { isIanaTimezone, type Job, rejectRepeatedParameters } from '../domain/job.js';
 
@@ -8,6 +8,8 @@ const MAX_PREVIEW = 100;
 
 /** `GET /cron/preview?expression=&timezone=&count=`: the next fires in the zone and in UTC, DST effects flagged. */
 export function previewSchedule(query: Record<string, string | undefined>, now: Date) {
+  // A repeated `expression` cannot be told apart: API Gateway joins repeats with ",", which an expression
+  // may contain (`0 9 * * 1,3,5`). The joined value is then read as one expression, usually a 422.
   rejectRepeatedParameters(query, ['timezone', 'count']);
   const problems: ErrorDetail[] = [];
   for (const name of Object.keys(query)) {
@@ -24,6 +26,14 @@ export function previewSchedule(query: Record<string, string | undefined>, now: 
     try {
       cron = parseCron(expression);
       toEventBridgeCron(cron);
+      if (neverFires(cron)) {
+        problems.push({
+          path: 'expression',
+          message: 'never fires: no month has the day it names (for example "0 0 30 2 *")',
+          code: 'never_fires',
+        });
+        cron = null;
+      }
     } catch (error) {
       if (error instanceof UntranslatableCronError) {
         problems.push({
@@ -58,7 +68,8 @@ export function previewSchedule(query: Record<string, string | undefined>, now: 
     });
   }
   if (problems.length > 0 || cron === null) throw new ValidationError(problems);
-  const { fires, skipped } = nextFireTimes(cron, timezone, now, count);
+  // Over a whole calendar cycle, so a leap-day expression still lists `count` fires.
+  const { fires, skipped } = nextFireTimes(cron, timezone, now, count, CALENDAR_CYCLE_DAYS);
   const last = fires.at(-1)?.local;
   return {
     expression,

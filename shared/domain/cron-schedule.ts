@@ -176,3 +176,16 @@ export function isFireTime(cron: CronExpression, timezone: string, instant: Date
     dayMatches(cron, wall.year, wall.month, wall.day)
   );
 }
+
+/** The calendar's weekdays and leap years repeat every 28 years (until 2100). */
+export const CALENDAR_CYCLE_DAYS = 28 * 366;
+
+/**
+ * Whether an expression names no date at all, such as the 30th of February: a search over one calendar
+ * cycle from a fixed start decides it.
+ */
+export function neverFires(cron: CronExpression): boolean {
+  return (
+    nextFireTimes(cron, 'UTC', new Date(Date.UTC(2001, 0, 1)), 1, CALENDAR_CYCLE_DAYS).fires.length === 0
+  );
+}

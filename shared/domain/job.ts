@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { toEventBridgeCron, UntranslatableCronError } from './aws-cron.js';
-import { type CronExpression, CronSyntaxError, parseCron } from './cron.js';
-import { nextFireTimes } from './cron-schedule.js';
+import { CronSyntaxError, parseCron } from './cron.js';
+import { neverFires } from './cron-schedule.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { JsonObjectSchema } from './json.js';
 import { runConfigViolations } from './run-config.js';
@@ -237,14 +237,6 @@ const REQUIRED_ENTITY_TYPE: Partial<Record<PlanningMode, EntityType>> = {
   predefined_team: 'team',
   predefined_workflow: 'workflow',
 };
-
-/**
- * Whether an expression names no date at all, such as the 30th of February. The calendar's weekdays and
- * leap years repeat every 28 years (until 2100), so a search over that span from a fixed start decides it.
- */
-function neverFires(cron: CronExpression): boolean {
-  return nextFireTimes(cron, 'UTC', new Date(Date.UTC(2001, 0, 1)), 1, 28 * 366).fires.length === 0;
-}
 
 /** The rules that relate fields to each other; each broken rule names the field to fix. */
 export function jobRuleViolations(spec: JobSpec): ErrorDetail[] {

@@ -408,6 +408,30 @@ describe('API errors', () => {
     expect(result.stdout + result.stderr).not.toContain(API_KEY);
   });
 
+  it('says how to send a boolean when --set key=value sent a string the service refused', async () => {
+    // Prepare
+    const service = fakeService(() => ({
+      status: 422,
+      body: {
+        error: {
+          code: 'validation_failed',
+          message: 'enabled: must be a boolean',
+          details: [{ path: 'enabled', message: 'must be a boolean', code: 'invalid_type' }],
+        },
+      },
+    }));
+
+    // Act
+    const result = await runCli(['update', 'job_1', '--set', 'enabled=false'], { fetch: service.fetch });
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'error: 422 validation_failed: enabled: must be a boolean ' +
+        '(--set enabled=… sends a string; use enabled:=<json> for other types)\n',
+    );
+  });
+
   it('says where it looked when the service cannot be reached', async () => {
     // Prepare
     const refused: typeof fetch = async () => {

@@ -99,16 +99,17 @@ describe('jobs cron', () => {
     });
   });
 
-  it('prints invalid fields as the service would (422 with each field) and exits 1', async () => {
+  it('names each invalid argument or flag on one line and exits 2: nothing was sent', async () => {
     // Act
-    const result = await cron(['61 * * * *', '--tz', 'Mars/Olympus_Mons'], '2027-03-13T12:00:00Z');
+    const result = await cron(['61 * * * *', '--tz', 'Mars/Olympus_Mons', '-n', '0'], '2027-03-13T12:00:00Z');
 
     // Assess
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
-      'error: 422 validation_failed: expression: is not a valid 5-field cron expression: minute: 61 is out of range 0-59; ' +
-        'timezone: is not a known IANA timezone (for example "UTC" or "America/New_York")\n',
+      'error: <expression>: is not a valid 5-field cron expression: minute: 61 is out of range 0-59; ' +
+        '--tz: is not a known IANA timezone (for example "UTC" or "America/New_York"); ' +
+        '-n/--count: must be a whole number from 1 to 100\n',
     );
   });
 
