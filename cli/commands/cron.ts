@@ -1,4 +1,4 @@
-import { previewSchedule } from '../../shared/app/schedules.js';
+import type { previewSchedule as PreviewSchedule } from '../../shared/app/schedules.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { type CommandSpec, stringOption, UsageError } from '../command.js';
 import { type Column, formatRecord, formatTable, formatTime } from '../format.js';
@@ -75,7 +75,10 @@ export const cronCommands: readonly CommandSpec[] = [
       const count = stringOption(values, 'count');
       // The service's own preview, run here: the same rules. Nothing was sent, so a bad input is a usage
       // error (exit 2), named by the argument or flag the user typed.
-      let preview: ReturnType<typeof previewSchedule>;
+      // Loaded here, not at start-up: the preview brings the domain's schemas (zod), which every other
+      // command would otherwise pay for on each run.
+      const { previewSchedule } = await import('../../shared/app/schedules.js');
+      let preview: ReturnType<typeof PreviewSchedule>;
       try {
         preview = previewSchedule(
           {
