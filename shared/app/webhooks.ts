@@ -60,13 +60,14 @@ export class RateLimitedError extends JobsServiceError {
  * Delivery body. The reference's keys are read; anything else a sender includes (a Git host's own
  * payload) is ignored rather than refused, so such senders can point straight at the URL.
  */
-const DeliverySchema = z.looseObject({
+export const WebhookDeliverySchema = z.looseObject({
   parameters: JsonObjectSchema.nullable().optional(),
   config_override: JsonObjectSchema.nullable().optional(),
   metadata: JsonObjectSchema.nullable().optional(),
 });
 
-const RotateSchema = z.strictObject({
+/** Body of `POST /jobs/{id}/webhook-secret/rotate`. */
+export const WebhookSecretRotateRequestSchema = z.strictObject({
   grace_seconds: z
     .number()
     .int('must be a whole number of seconds')
@@ -185,7 +186,7 @@ export class WebhookService {
     throw new WebhookRejectedError('bad_signature');
   }
 
-  private parseBody(rawBody: Buffer): z.infer<typeof DeliverySchema> {
+  private parseBody(rawBody: Buffer): z.infer<typeof WebhookDeliverySchema> {
     if (rawBody.length === 0) return {};
     let value: unknown;
     try {
@@ -196,7 +197,7 @@ export class WebhookService {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new BadRequestError('The delivery body must be a JSON object.', 'invalid_body');
     }
-    return parseOrThrow(DeliverySchema, value);
+    return parseOrThrow(WebhookDeliverySchema, value);
   }
 
   /** The job's own limit; a delivery's `config_override` cannot lift it. */
@@ -215,7 +216,10 @@ export async function rotateWebhookSecret(
   jobId: string,
   body: unknown,
 ) {
-  const { grace_seconds: grace = DEFAULT_GRACE_SECONDS } = parseOrThrow(RotateSchema, body);
+  const { grace_seconds: grace = DEFAULT_GRACE_SECONDS } = parseOrThrow(
+    WebhookSecretRotateRequestSchema,
+    body,
+  );
   const job = await jobs.get(jobId);
   const record = job.webhook_path ? await deps.webhooks.get(job.webhook_path) : null;
   if (!job.webhook_path || !record) {

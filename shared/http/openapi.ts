@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { previewSchedule } from '../app/schedules.js';
-import { RateLimitedError, WebhookRejectedError } from '../app/webhooks.js';
+import {
+  RateLimitedError,
+  WebhookDeliverySchema,
+  WebhookRejectedError,
+  WebhookSecretRotateRequestSchema,
+} from '../app/webhooks.js';
 import { EntityCreateSchema, EntityPatchSchema, EntitySchema, EntityTargetSchema } from '../domain/entity.js';
 import {
   BadRequestError,
@@ -147,27 +152,10 @@ const EntityListResponseSchema = z.object({
   next_cursor: z.string().nullable(),
 });
 
-// Same rules as the schemas in shared/app/webhooks.ts, which does not export them; the test sends the
-// examples through the real handlers, so the two cannot drift apart unnoticed.
-const WebhookSecretRotateRequestSchema = z.strictObject({
-  grace_seconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(7 * 24 * 3600)
-    .optional(),
-});
-
 const WebhookSecretRotationSchema = z.object({
   webhook_secret: z.string(),
   webhook_secret_rotated_at: z.string(),
   previous_secret_valid_until: z.string().nullable(),
-});
-
-const WebhookDeliverySchema = z.looseObject({
-  parameters: JsonObjectSchema.nullable().optional(),
-  config_override: JsonObjectSchema.nullable().optional(),
-  metadata: JsonObjectSchema.nullable().optional(),
 });
 
 const SchedulePreviewSchema = z.object({
