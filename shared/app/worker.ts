@@ -1,3 +1,4 @@
+import type { Entity } from '../domain/entity.js';
 import type { Execution, ExecutionRequest } from '../domain/execution.js';
 import { isTerminal } from '../domain/execution.js';
 import { retryDelaySeconds, runSettings } from '../domain/run-config.js';
@@ -265,7 +266,7 @@ export class RunWorker {
 
   private request(
     execution: Execution,
-    entity: { id: string; type: string; name: string },
+    entity: Pick<Entity, 'id' | 'type' | 'name'>,
     token: string,
   ): ExecutionRequest {
     const environment =

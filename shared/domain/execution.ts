@@ -101,23 +101,43 @@ export const CallbackRequestSchema = z.strictObject({
 export type CallbackRequest = z.infer<typeof CallbackRequestSchema>;
 
 /**
- * What a target receives for each attempt (the HTTP body, the Lambda payload, the echo output). The
- * callback token lets an accepting (202) target finish the run later.
+ * What a target receives for each attempt: the JSON body POSTed to an `http` target (signed with
+ * Standard Webhooks headers), the payload of a `lambda` target, and (without `callback`) the output of
+ * the `echo` target. The callback lets an accepting (202) target finish the run later.
  */
-export interface ExecutionRequest {
-  execution_id: string;
-  workflow_id: string;
-  job_id: string;
-  job_name: string;
-  entity: { id: string; type: string; name: string };
-  trigger_type: string;
-  prompt: string;
-  system_prompt: string | null;
-  parameters: Record<string, unknown>;
-  config: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  environment: { name: string; variables: Record<string, string> } | null;
-  attempt: number;
-  deadline_at: string;
-  callback: { url: string; token: string };
-}
+export const ExecutionRequestSchema = z.object({
+  /** The execution id; also the `webhook-id` header, so a target can drop a repeated attempt's work. */
+  execution_id: z.string(),
+  /** The workflow id of the run (`wf_` and the execution id's suffix). */
+  workflow_id: z.string(),
+  /** The job this is a run of. */
+  job_id: z.string(),
+  /** The job's name when the run was created. */
+  job_name: z.string(),
+  /** The entity the run was sent to: its id, type and name. */
+  entity: z.object({ id: z.string(), type: EntityTypeSchema, name: z.string() }),
+  /** What started the run. */
+  trigger_type: TriggerTypeSchema,
+  /** The job's prompt template rendered with `parameters`. */
+  prompt: z.string(),
+  /** The job's system prompt, or null. */
+  system_prompt: z.string().nullable(),
+  /** The parameters the trigger gave (empty when it gave none). */
+  parameters: JsonObjectSchema,
+  /** The job's config with the trigger's `config_override` applied; unknown keys pass through untouched. */
+  config: JsonObjectSchema,
+  /** What the trigger recorded; webhook runs hold `webhook: {scheme, delivery_id, secret}`. */
+  metadata: JsonObjectSchema,
+  /** The deployment environment the job runs in, with its variables; null when it names none. */
+  environment: z.object({ name: z.string(), variables: z.record(z.string(), z.string()) }).nullable(),
+  /** This attempt's number, from 1; a retry sends the same request with the next number. */
+  attempt: z.number().int().min(1),
+  /** When the run times out (its `config.timeout` after it first started), whatever the attempt. */
+  deadline_at: z.string(),
+  /**
+   * Where an accepting (202) target reports the result: POST a CallbackRequest to `url` with
+   * `Authorization: Bearer <token>`. The token is a secret and holds for this attempt only.
+   */
+  callback: z.object({ url: z.string(), token: z.string() }),
+});
+export type ExecutionRequest = z.infer<typeof ExecutionRequestSchema>;

@@ -2,13 +2,18 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
+import { invokeHttpTarget } from '../../shared/adapters/http-target.js';
 import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
 import { EntityService } from '../../shared/app/entities.js';
 import { JobService, webhookSecretContext } from '../../shared/app/jobs.js';
 import { RunService } from '../../shared/app/runs.js';
-import type { TriggerResponse } from '../../shared/domain/execution.js';
+import { RunWorker } from '../../shared/app/worker.js';
+import type { EntityWithSecret } from '../../shared/domain/entity.js';
+import type { Execution, ExecutionRequest, TriggerResponse } from '../../shared/domain/execution.js';
 import { type Job, JobListQuerySchema } from '../../shared/domain/job.js';
 import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
 import { type ApiDeps, apiRoutes, makeApiHandler } from '../../shared/http/api-handler.js';
@@ -22,7 +27,8 @@ import {
   type Reference,
   type Response,
 } from '../../shared/http/openapi.js';
-import type { RateLimiter } from '../../shared/ports.js';
+import type { DeploymentConfig, RateLimiter } from '../../shared/ports.js';
+import { type AgentRequest, startAgentServer } from '../support/agent-server.js';
 import { type ApiEventInput, type ApiResult, callApi } from '../support/api-events.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
@@ -49,9 +55,14 @@ const WEBHOOK_ROUTE = 'POST /webhooks/{path}';
 
 const doc = buildOpenApiDocument();
 
-/** Every operation of the document, with its path and method. */
-function operations(): { path: string; method: HttpMethod; operation: Operation }[] {
-  return Object.entries(doc.paths).flatMap(([path, item]) =>
+/**
+ * Every operation of a section of the document, with its path (under `webhooks`, the webhook's name)
+ * and method: `paths` are what the service serves, `webhooks` what it sends.
+ */
+function operations(
+  section: 'paths' | 'webhooks' = 'paths',
+): { path: string; method: HttpMethod; operation: Operation }[] {
+  return Object.entries(doc[section]).flatMap(([path, item]) =>
     METHODS.flatMap((method) => {
       const operation = item[method];
       return operation ? [{ path, method, operation }] : [];
@@ -174,9 +185,9 @@ class AllowingRateLimiter implements RateLimiter {
 
 /**
  * The API and webhook handlers over shared in-memory stores: the reference's entities, a default echo
- * entity, an open deployment, a clock that moves only when told.
+ * entity, an open deployment (or `deployment`), a clock that moves only when told.
  */
-function setup() {
+function setup(deployment: DeploymentConfig = openDeployment()) {
   const clock = new ManualClock(START);
   const entities = new MemoryEntityStore();
   for (const entity of [
@@ -189,14 +200,15 @@ function setup() {
   const jobStore = new MemoryJobStore({ entities });
   const webhooks = new MemoryWebhookStore();
   const secrets = new FakeSecretBox();
+  const queue = new RecordingQueue();
   const deps: ApiDeps = {
     jobs: jobStore,
     webhooks,
     entities,
     executions: new MemoryExecutionStore({ jobs: jobStore }),
-    queue: new RecordingQueue(),
+    queue,
     secrets,
-    deployment: openDeployment(),
+    deployment,
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
     scheduler: new MemoryScheduler(),
     clock,
@@ -242,7 +254,7 @@ function setup() {
       lastSecretUsed: null,
     });
   };
-  return { routes, call, deliver, seedWebhook, api };
+  return { routes, call, deliver, seedWebhook, api, deps, queue };
 }
 
 describe('the committed document', () => {
@@ -325,7 +337,7 @@ describe('the OpenAPI document', () => {
     const all = operations();
 
     // Act
-    const ids = all.map(({ operation }) => operation.operationId);
+    const ids = [...all, ...operations('webhooks')].map(({ operation }) => operation.operationId);
 
     // Assess
     expect(new Set(ids).size).toBe(ids.length);
@@ -384,14 +396,16 @@ describe('the examples', () => {
       if (example !== undefined)
         found.push({ where: base.join(' '), schema: [...base, 'schema'], value: example });
     };
-    for (const { path, method, operation } of operations()) {
-      const base = ['paths', path, method];
-      if (operation.requestBody) media([...base, 'requestBody'], operation.requestBody.content);
-      for (const [status, response] of Object.entries(operation.responses)) {
-        if (!('$ref' in response)) media([...base, 'responses', status], response.content);
-      }
-      for (const [index, item] of (operation.parameters ?? []).entries()) {
-        if (!('$ref' in item)) parameter([...base, 'parameters', String(index)], item);
+    for (const section of ['paths', 'webhooks'] as const) {
+      for (const { path, method, operation } of operations(section)) {
+        const base = [section, path, method];
+        if (operation.requestBody) media([...base, 'requestBody'], operation.requestBody.content);
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (!('$ref' in response)) media([...base, 'responses', status], response.content);
+        }
+        for (const [index, item] of (operation.parameters ?? []).entries()) {
+          if (!('$ref' in item)) parameter([...base, 'parameters', String(index)], item);
+        }
       }
     }
     for (const [name, response] of Object.entries(doc.components.responses)) {
@@ -420,6 +434,7 @@ describe('the examples', () => {
 
     // Assess
     expect(all.length).toBeGreaterThan(50);
+    expect(all.map(({ where }) => where)).toContain('webhooks executionRequest post requestBody deploy');
     expect(failures).toEqual([]);
   });
 });
@@ -595,6 +610,223 @@ describe('the handlers answer as documented', () => {
     expect(accepted.status).toBe(202);
     expect((await deliver({ path, body: delivery })).status).toBe(401);
     expect((await deliver({ path: '/webhooks/AAAAAAAAAAAAAAAAAAAAAA', body: delivery })).status).toBe(404);
+  });
+});
+
+describe('the executionRequest webhook (what the service sends to an http target)', () => {
+  const SENT = ['webhooks', 'executionRequest', 'post'];
+  const BODY_SCHEMA = [...SENT, 'requestBody', 'content', 'application/json', 'schema'];
+
+  function executionRequestWebhook(): Operation {
+    const found = doc.webhooks.executionRequest?.post;
+    if (!found) throw new Error('The executionRequest webhook is not in the document');
+    return found;
+  }
+
+  /** The documented request headers, each with the location of its schema. */
+  function documentedHeaders(): { parameter: Parameter; schema: string[] }[] {
+    return (executionRequestWebhook().parameters ?? []).flatMap((item, index) => {
+      const parameter = resolveParameter(item);
+      return parameter.in === 'header'
+        ? [{ parameter, schema: [...SENT, 'parameters', String(index), 'schema'] }]
+        : [];
+    });
+  }
+
+  /** One header of a received request as a string ('' when absent). */
+  const header = (request: AgentRequest, name: string): string => {
+    const value = request.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : (value ?? '');
+  };
+
+  /**
+   * The API over in-memory stores with a deployment that declares an environment, an entity whose
+   * `http` target is `url` (created through the API, which returns its signing secret), a job on it
+   * and one manual trigger; plus the worker, over the same stores, with the real target invoker.
+   */
+  async function triggeredHttpRun(url: string) {
+    const { call, deps, queue } = setup(
+      openDeployment({
+        environments: { staging: { queue: 'staging-workers', variables: { REGION: 'eu-west-1' } } },
+      }),
+    );
+    const entity = await call('/entities', {
+      method: 'POST',
+      path: '/entities',
+      body: JSON.stringify({
+        id: 'deploy-agent',
+        type: 'agent',
+        name: 'Deploy agent',
+        target: { type: 'http', url, timeout_seconds: 10 },
+      }),
+    });
+    expect(entity.status).toBe(201);
+    const job = await call('/jobs', {
+      method: 'POST',
+      path: '/jobs',
+      body: JSON.stringify({
+        name: 'Deploy',
+        trigger_type: 'manual',
+        entity_type: 'agent',
+        entity_id: 'deploy-agent',
+        prompt_template: 'Deploy {{ branch }} to {{ target }}',
+        system_prompt: 'Roll back on any failed health check.',
+        executor_type: 'environment',
+        environment_name: 'staging',
+        config: { timeout: 600, retry: { max_attempts: 2 }, team: 'payments' },
+      }),
+    });
+    expect(job.status).toBe(201);
+    const { id: jobId } = job.json as Job;
+    const triggered = await call('/jobs/{id}/trigger', {
+      method: 'POST',
+      path: `/jobs/${jobId}/trigger`,
+      body: JSON.stringify({ parameters: { branch: 'main', target: 'production' } }),
+    });
+    expect(triggered.status).toBe(202);
+    const [sent] = queue.sent.splice(0);
+    if (!sent) throw new Error('The trigger should have queued the run');
+    const worker = new RunWorker({
+      entities: deps.entities,
+      executions: deps.executions,
+      queue: deps.queue,
+      secrets: deps.secrets,
+      invoker: createTargetInvoker(),
+      deployment: deps.deployment,
+      clock: deps.clock,
+      logger: deps.logger,
+    });
+    const executionPath = `/jobs/${jobId}/executions/${sent.message.execution_id}`;
+    const execution = async () =>
+      (await call('/jobs/{id}/executions/{eid}', { method: 'GET', path: executionPath })).json as Execution;
+    return {
+      call,
+      worker,
+      message: sent.message,
+      signingSecret: (entity.json as EntityWithSecret).signing_secret,
+      execution,
+    };
+  }
+
+  it('signs its example as the service signs it, and as Standard Webhooks computes it', async () => {
+    // Prepare
+    const operation = executionRequestWebhook();
+    const headers = Object.fromEntries(
+      documentedHeaders().map(({ parameter }) => [parameter.name, String(parameter.example)]),
+    );
+    const body = operation.requestBody?.content['application/json']?.examples.deploy
+      ?.value as ExecutionRequest;
+    const signatureDoc = documentedHeaders().find(({ parameter }) => parameter.name === 'webhook-signature');
+    const secret =
+      /`(whsec_[A-Za-z0-9+/]+={0,2})`/.exec(signatureDoc?.parameter.description ?? '')?.[1] ?? '';
+    const signedAt = new Date(Number(headers['webhook-timestamp']) * 1000);
+    const sent: { headers: Headers; body: string }[] = [];
+    const capture: typeof fetch = async (_url, init) => {
+      sent.push({ headers: new Headers(init?.headers), body: String(init?.body) });
+      return new Response(null, { status: 202 });
+    };
+
+    // Act
+    const outcome = await invokeHttpTarget({ type: 'http', url: 'https://agents.example.com/deploy' }, body, {
+      signingSecret: secret,
+      timeoutMs: 1_000,
+      fetch: capture,
+      now: () => signedAt,
+    });
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'accepted' });
+    expect(sent).toHaveLength(1);
+    const [request] = sent as [{ headers: Headers; body: string }];
+    expect(request.body).toBe(JSON.stringify(body));
+    expect(Object.keys(headers).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
+    for (const [name, value] of Object.entries(headers)) expect(request.headers.get(name), name).toBe(value);
+    expect(new Webhook(secret).sign(body.execution_id, signedAt, request.body)).toBe(
+      headers['webhook-signature'],
+    );
+  });
+
+  it('is what a real http target receives: the documented headers, a verified signature and a body matching ExecutionRequest', async () => {
+    // Prepare
+    const agent = await startAgentServer();
+    try {
+      const run = await triggeredHttpRun(agent.url);
+      agent.signingSecret = run.signingSecret;
+      agent.script({ kind: 'json', body: { deployed: true, version: '1.4.2' } });
+
+      // Act
+      await run.worker.handle(run.message, 60_000);
+
+      // Assess
+      expect(agent.requests).toHaveLength(1);
+      const [request] = agent.requests as [AgentRequest];
+      expect(Object.keys(executionRequestWebhook().requestBody?.content ?? {})).toEqual([
+        header(request, 'content-type'),
+      ]);
+      const headers: Record<string, string> = {};
+      for (const { parameter, schema } of documentedHeaders()) {
+        const value = header(request, parameter.name);
+        if (parameter.required) expect(value, parameter.name).not.toBe('');
+        expect(validateAt(schema, value), parameter.name).toEqual([]);
+        headers[parameter.name] = value;
+      }
+      expect(headers['webhook-id']).toBe(run.message.execution_id);
+      const body: unknown = JSON.parse(request.rawBody.toString('utf8'));
+      // The independent library checks the signature over the raw bytes, and the timestamp's tolerance.
+      expect(new Webhook(run.signingSecret).verify(request.rawBody, headers)).toEqual(body);
+      expect(validateAt(BODY_SCHEMA, body)).toEqual([]);
+      // The optional parts were present, so the schema checked them too.
+      expect(body).toMatchObject({
+        execution_id: run.message.execution_id,
+        entity: { id: 'deploy-agent', type: 'agent', name: 'Deploy agent' },
+        trigger_type: 'manual',
+        prompt: 'Deploy main to production',
+        system_prompt: 'Roll back on any failed health check.',
+        config: { timeout: 600, retry: { max_attempts: 2 }, team: 'payments' },
+        environment: { name: 'staging', variables: { REGION: 'eu-west-1' } },
+        attempt: 1,
+      });
+      // A 2xx answer is the run's output, as the 200 response says.
+      expect(await run.execution()).toMatchObject({
+        status: 'succeeded',
+        output: { deployed: true, version: '1.4.2' },
+      });
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('lets a target that answered 202 finish the run through the documented callback', async () => {
+    // Prepare
+    const agent = await startAgentServer();
+    try {
+      const run = await triggeredHttpRun(agent.url);
+      agent.signingSecret = run.signingSecret;
+      agent.script({ kind: 'accept' });
+      await run.worker.handle(run.message, 60_000);
+      const [request] = agent.requests as [AgentRequest];
+      const { callback } = request.body;
+
+      // Act
+      const answer = await run.call(
+        '/executions/{id}/callback',
+        {
+          method: 'POST',
+          path: new URL(callback.url).pathname,
+          headers: { authorization: `Bearer ${callback.token}` },
+          body: JSON.stringify({ status: 'succeeded', output: { deployed: true } }),
+        },
+        false,
+      );
+
+      // Assess
+      expect(request.signatureValid).toBe(true);
+      expect(new URL(callback.url).pathname).toBe(`/executions/${run.message.execution_id}/callback`);
+      expect(answer.status).toBe(200);
+      expect(await run.execution()).toMatchObject({ status: 'succeeded', output: { deployed: true } });
+    } finally {
+      await agent.close();
+    }
   });
 });
 
