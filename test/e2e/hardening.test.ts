@@ -138,7 +138,7 @@ describe('webhook hardening', () => {
     expect([refused, accepted, limited]).toEqual([422, 202, 429]);
   });
 
-  it('lets exactly one of two concurrent rotations win, keeping the replaced secret for its grace', async () => {
+  it('never loses a secret to two concurrent rotations: each answer either holds or is a 409', async () => {
     // Prepare
     const job = await webhookJob();
 
@@ -160,9 +160,11 @@ describe('webhook hardening', () => {
     };
 
     // Assess
-    expect(won).toHaveLength(1);
-    expect(lost.map((error) => error.status)).toEqual([409]);
-    expect(await send(won[0]?.webhook_secret as string)).toBe(202);
-    expect(await send(job.webhook_secret)).toBe(202);
+    // Truly concurrent, one wins and the other gets 409 (forced in test/unit/webhook-service.test.ts);
+    // if the server happened to serve them one after the other, both won and the first winner's secret
+    // is the previous one. Either way every secret an answer handed out verifies.
+    expect(lost.map((error) => error.status)).toEqual(won.length === 1 ? [409] : []);
+    for (const rotation of won) expect(await send(rotation.webhook_secret)).toBe(202);
+    expect(await send(job.webhook_secret)).toBe(won.length === 1 ? 202 : 401);
   });
 });

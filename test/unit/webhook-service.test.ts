@@ -444,6 +444,41 @@ describe('WebhookService.deliver: rejections', () => {
   });
 });
 
+describe('rotateWebhookSecret: concurrent rotations', () => {
+  it('lets exactly one of two rotations that read the same secret win; the other is a 409', async () => {
+    // Prepare
+    const { webhooks, createWebhookJob, rotate } = await setup();
+    const { job, path } = await createWebhookJob();
+    // Both rotations read the secret before either writes: hold each read until the other has read too.
+    const get = webhooks.get.bind(webhooks);
+    let reads = 0;
+    let release: () => void = () => undefined;
+    const bothRead = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    webhooks.get = async (wanted) => {
+      const record = await get(wanted);
+      if (++reads === 2) release();
+      await bothRead;
+      return record;
+    };
+
+    // Act
+    const outcomes = await Promise.allSettled([
+      rotate(job.id, { grace_seconds: 3600 }),
+      rotate(job.id, { grace_seconds: 3600 }),
+    ]);
+
+    // Assess
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const lost = outcomes.find((outcome) => outcome.status === 'rejected');
+    expect(lost?.status === 'rejected' && lost.reason).toBeInstanceOf(ConflictError);
+    const won = outcomes.find((outcome) => outcome.status === 'fulfilled');
+    const stored = await get(path);
+    expect(won?.status === 'fulfilled' && won.value.webhook_secret_rotated_at).toBe(stored?.rotatedAt);
+  });
+});
+
 describe('WebhookService.deliver: the previous secret', () => {
   it('verifies until just before previous_valid_until and not at that instant', async () => {
     // Prepare
