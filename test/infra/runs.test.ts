@@ -26,6 +26,7 @@ import {
   ruleTargetsOf,
   schedulesArnOf,
   statementsOf,
+  variablesOf,
 } from './support.js';
 
 afterAll(removeOutdirs);
@@ -94,11 +95,6 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
     schedulerRoleId,
     reachedBy,
   };
-}
-
-function variablesOf(template: Template, functionId: string): Record<string, unknown> {
-  const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
-  return (fn.Environment as { Variables: Record<string, unknown> }).Variables;
 }
 
 describe('worker queues', () => {

@@ -28,6 +28,7 @@ import {
   ruleTargetsOf,
   schedulesArnOf,
   statementsOf,
+  variablesOf,
 } from './support.js';
 
 afterAll(removeOutdirs);
@@ -262,11 +263,8 @@ describe('dispatch function', () => {
   });
 
   it('gets exactly the run environment and the retention (no key, no scheduling)', () => {
-    // Prepare
-    const fn = propertiesOf(template, 'AWS::Lambda::Function', ids.dispatch);
-
     // Act
-    const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = variablesOf(template, ids.dispatch);
 
     // Assess
     expect(Object.keys(variables).sort()).toEqual(
@@ -431,11 +429,8 @@ describe('schedule management permissions', () => {
     ['API', 'api'],
     ['sweeper', 'sweeper'],
   ] as const)('gives the %s function what the EventBridge Scheduler adapter is built from', (_name, key) => {
-    // Prepare
-    const fn = propertiesOf(template, 'AWS::Lambda::Function', ids[key]);
-
     // Act
-    const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = variablesOf(template, ids[key]);
 
     // Assess
     expect(variables).toMatchObject({

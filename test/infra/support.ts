@@ -86,6 +86,12 @@ export function allPolicyDocuments(template: Template): unknown[] {
 export const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
 /** Logical id of the execution role of the function `functionId`. */
+/** The environment variables of a function of the template. */
+export function variablesOf(template: Template, functionId: string): Record<string, unknown> {
+  const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
+  return (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
 export function roleIdOf(template: Template, functionId: string): string {
   const fn = propertiesOf(template, 'AWS::Lambda::Function', functionId);
   return (fn.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
