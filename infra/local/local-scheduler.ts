@@ -385,9 +385,10 @@ export function fileSchedulerCheckpoint(path: string): SchedulerCheckpoint {
       return Number.isFinite(saved.getTime()) ? saved : null;
     },
     async write(at) {
-      await mkdir(dirname(path), { recursive: true });
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       const temporary = `${path}.${process.pid}.tmp`;
-      await writeFile(temporary, `${at.toISOString()}\n`);
+      // The data directory may be the user's own (0755): its files stay private whatever its mode.
+      await writeFile(temporary, `${at.toISOString()}\n`, { mode: 0o600 });
       await rename(temporary, path);
     },
   };
