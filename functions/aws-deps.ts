@@ -22,8 +22,8 @@ import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
 import { jobReader } from '../shared/app/jobs.js';
 import type { RunServiceDeps } from '../shared/app/runs.js';
 import type { WebhookServiceDeps } from '../shared/app/webhooks.js';
-import type { RunWorkerDeps } from '../shared/app/worker.js';
 import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
+import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
 import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
 
@@ -99,10 +99,12 @@ export function awsWebhookDeps(): WebhookServiceDeps {
   };
 }
 
-export function awsWorkerDeps(): RunWorkerDeps {
+export function awsWorkerDeps(): WorkerHandlerDeps {
   const { jobStore: _jobs, retentionDays: _retention, ids: _ids, ...rest } = common();
   return {
     ...rest,
+    // A message for a run held by a live worker comes back when that worker's lease ends.
+    visibility: rest.queue,
     secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID'))),
     invoker: createTargetInvoker({ lambda: new LambdaTargetInvoker(new LambdaClient({})) }),
   };

@@ -204,6 +204,18 @@ export interface RunQueue {
   send(queue: string, message: RunMessage, delaySeconds?: number): Promise<void>;
 }
 
+/** A received queue message, as the SQS event record names it. */
+export interface ReceivedMessage {
+  eventSourceARN: string;
+  receiptHandle: string;
+}
+
+/** `ChangeMessageVisibility`: how a worker hands a message back to its queue for later. */
+export interface MessageVisibility {
+  /** The message is received again `seconds` from now (0–43,200), once the handler reports it failed. */
+  delay(message: ReceivedMessage, seconds: number): Promise<void>;
+}
+
 /** What one invocation of a target came to. */
 export type TargetOutcome =
   | { kind: 'succeeded'; output: unknown }

@@ -38,7 +38,10 @@ export interface LocalHttpServer {
   server: Server;
   /** Starts listening; resolves with the base URL (with the real port when `port` is 0). */
   listen(port: number, host: string): Promise<string>;
-  /** Stops accepting connections, closes idle keep-alive ones, and resolves when all are closed. */
+  /**
+   * Stops listening and answers 503 to any request that still arrives on an open connection, waits for
+   * the requests being handled (at most a few seconds), then closes every connection.
+   */
   close(): Promise<void>;
 }
 
@@ -60,11 +63,22 @@ export function createLocalHttpServer(
   const logger = options.logger;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const byLongestPrefix = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
+  let closing = false;
+  const inFlight = new Set<Promise<void>>();
 
   const server = createServer((req, res) => {
     const started = Date.now();
     const requestId = randomUUID();
     res.setHeader('apigw-requestid', requestId);
+    if (closing) {
+      // Already stopping: say so rather than take work the runtime would not finish.
+      req.resume();
+      res.setHeader('connection', 'close');
+      writeError(res, 503, 'unavailable', 'The service is stopping; retry in a moment.', {
+        'retry-after': '5',
+      });
+      return;
+    }
     res.on('finish', () => {
       logger?.debug('request', {
         requestId,
@@ -74,7 +88,7 @@ export function createLocalHttpServer(
         durationMs: Date.now() - started,
       });
     });
-    handleRequest(req, res, requestId).catch((error: unknown) => {
+    const handled = handleRequest(req, res, requestId).catch((error: unknown) => {
       logger?.error('local HTTP server failed to answer a request', { requestId, error });
       if (!res.headersSent) {
         writeError(res, 500, 'internal_error', 'Internal server error.');
@@ -82,6 +96,8 @@ export function createLocalHttpServer(
         res.destroy();
       }
     });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
   });
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
@@ -133,6 +149,8 @@ export function createLocalHttpServer(
       writeError(res, 504, 'gateway_timeout', `The handler did not answer within ${timeoutMs} ms.`);
       return;
     }
+    // Answered while stopping: the client must not send its next request on this connection.
+    if (closing) res.setHeader('connection', 'close');
     writeResult(res, result);
   }
 
@@ -148,20 +166,23 @@ export function createLocalHttpServer(
           resolveListen(`http://${hostInUrl}:${address.port}`);
         });
       }),
-    close: () =>
-      new Promise<void>((resolveClose) => {
-        if (!server.listening) {
-          resolveClose();
-          return;
-        }
-        // close() waits for open connections; idle keep-alive ones would hold it forever.
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        server.close(() => {
-          clearTimeout(force);
-          resolveClose();
-        });
-        server.closeIdleConnections();
-      }),
+    close: async () => {
+      closing = true;
+      if (!server.listening) return;
+      const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      // close() waits for open connections; idle keep-alive ones would hold it forever.
+      server.closeIdleConnections();
+      let force: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((resolveLater) => {
+          force = setTimeout(resolveLater, CLOSE_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(force);
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
 
@@ -374,11 +395,18 @@ function isMultiValueHeaders(value: unknown): value is Record<string, (string | 
   );
 }
 
-function writeError(res: ServerResponse, statusCode: number, code: string, message: string): void {
+function writeError(
+  res: ServerResponse,
+  statusCode: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   for (const name of res.getHeaderNames()) {
     if (name !== 'apigw-requestid' && name !== 'connection') res.removeHeader(name);
   }
   res.statusCode = statusCode;
   res.setHeader('content-type', 'application/json');
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.end(JSON.stringify({ error: { code, message, details: [] } }));
 }

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Logger, RunMessage, RunQueue } from '../../shared/ports.js';
+import type { Logger, MessageVisibility, ReceivedMessage, RunMessage, RunQueue } from '../../shared/ports.js';
 import { createLambdaContext } from './http-server.js';
+import type { JournaledMessage, QueueJournal } from './queue-journal.js';
 
 /** Time and timers, injectable so tests can drive the queue with a manual clock. */
 export interface QueueTimers {
@@ -50,6 +51,11 @@ export interface LocalQueuesOptions {
   timers?: QueueTimers;
   /** Where handler failures and dead letters (when no `onDeadLetter` hook is given) are reported. */
   logger?: Logger;
+  /**
+   * Keeps every message until it is deleted, so a stop or a crash loses none: `restore()` brings them
+   * back. Without one the queues live in memory only.
+   */
+  journal?: QueueJournal;
 }
 
 /** How the queues are consumed: one consumer per queue (existing ones and those created later). */
@@ -103,6 +109,8 @@ interface StoredMessage {
   body: string;
   md5OfBody: string;
   sentAt: number;
+  /** The end of its send delay; receives move `visibleAt` but not this. */
+  delayUntil: number;
   visibleAt: number;
   receiveCount: number;
   firstReceivedAt: number | null;
@@ -135,12 +143,13 @@ type ResolvedConsumerOptions = Required<Omit<QueueConsumerOptions, 'onDeadLetter
  * on its next receive. A handler still running when the visibility timeout ends does not stop the
  * message from being received again; only the latest receive's outcome can delete it.
  */
-export class LocalQueues implements RunQueue {
+export class LocalQueues implements RunQueue, MessageVisibility {
   private readonly queues = new Map<string, QueueState>();
   private readonly allowUnknown: boolean;
   private readonly declared: readonly string[];
   private readonly timers: QueueTimers;
   private readonly logger: Logger | undefined;
+  private readonly journal: QueueJournal | undefined;
   private consumer: ResolvedConsumerOptions | null = null;
   private readonly pendingHooks = new Set<Promise<void>>();
   private drainWaiters: (() => void)[] = [];
@@ -150,9 +159,64 @@ export class LocalQueues implements RunQueue {
     this.declared = [...new Set(options.names ?? [])];
     this.timers = options.timers ?? realTimers;
     this.logger = options.logger;
+    this.journal = options.journal;
     for (const name of this.declared) this.createQueue(name);
   }
 
+  /**
+   * Brings back the journal's messages (call before `start`). Whatever the previous process had received
+   * is visible at once, since that process is gone; a message still in its send delay waits it out. A
+   * message for a queue this deployment no longer declares moves to that queue's dead-letter list.
+   */
+  async restore(): Promise<number> {
+    if (!this.journal) return 0;
+    const now = this.timers.now();
+    let restored = 0;
+    for (const record of await this.journal.load()) {
+      let state: QueueState;
+      try {
+        state = this.queue(record.queue, { create: true });
+      } catch (error) {
+        if (!(error instanceof UnknownQueueError)) throw error;
+        this.logger?.error('journaled message for an undeclared queue dropped', {
+          queue: record.queue,
+          messageId: record.id,
+          body: record.body.slice(0, 500),
+        });
+        await this.journal.remove(record.queue, record.id);
+        continue;
+      }
+      if (state.messages.has(record.id)) continue;
+      state.messages.set(record.id, {
+        id: record.id,
+        body: record.body,
+        md5OfBody: createHash('md5').update(record.body).digest('hex'),
+        sentAt: record.sentAt,
+        delayUntil: record.delayUntil,
+        visibleAt: Math.max(record.delayUntil, now),
+        receiveCount: record.receiveCount,
+        firstReceivedAt: null,
+        receiptHandle: null,
+      });
+      restored++;
+    }
+    return restored;
+  }
+
+  /**
+   * `ChangeMessageVisibility` on a message being handled: it is received again `seconds` from now (if the
+   * handler reports it as failed). Unknown or outdated receipt handles change nothing, as on SQS.
+   */
+  async delay(message: ReceivedMessage, seconds: number): Promise<void> {
+    const state = [...this.queues.values()].find((candidate) => candidate.arn === message.eventSourceARN);
+    if (!state) return;
+    for (const stored of state.messages.values()) {
+      if (stored.receiptHandle !== message.receiptHandle) continue;
+      stored.visibleAt = this.timers.now() + Math.max(0, seconds) * 1000;
+      this.scheduleWake(state);
+      return;
+    }
+  }
   /** Sends to the named queue, visible after `delaySeconds` (clamped to 0–900, like SQS's maximum). */
   async send(queue: string, message: RunMessage, delaySeconds = 0): Promise<void> {
     const state = this.queue(queue, { create: true });
@@ -160,12 +224,16 @@ export class LocalQueues implements RunQueue {
     const delay = Number.isFinite(delaySeconds) ? Math.min(Math.max(delaySeconds, 0), MAX_DELAY_SECONDS) : 0;
     const body = JSON.stringify(message);
     const id = randomUUID();
+    const delayUntil = now + delay * 1000;
+    // Kept on disk before the caller is told it was sent: an acknowledged run survives a crash.
+    await this.journal?.write({ id, queue, body, sentAt: now, delayUntil, receiveCount: 0 });
     state.messages.set(id, {
       id,
       body,
       md5OfBody: createHash('md5').update(body).digest('hex'),
       sentAt: now,
-      visibleAt: now + delay * 1000,
+      delayUntil,
+      visibleAt: delayUntil,
       receiveCount: 0,
       firstReceivedAt: null,
       receiptHandle: null,
@@ -200,7 +268,8 @@ export class LocalQueues implements RunQueue {
 
   /**
    * Stops polling, then waits for the batches (and dead-letter hooks) in flight, at most `timeoutMs`;
-   * past that it logs and returns, leaving them to finish on their own. Messages stay queued.
+   * past that it logs and returns, leaving them to finish on their own. Messages stay queued (and, with
+   * a journal, kept for the next start).
    */
   async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     this.consumer = null;
@@ -212,7 +281,10 @@ export class LocalQueues implements RunQueue {
       ...this.pendingHooks,
       ...[...this.queues.values()].flatMap((state) => [...state.batches]),
     ];
-    if (pending.length === 0) return;
+    if (pending.length === 0) {
+      await this.journal?.flush();
+      return;
+    }
     const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     let timer: unknown;
     const timedOut = new Promise<'timed_out'>((resolveTimeout) => {
@@ -231,11 +303,18 @@ export class LocalQueues implements RunQueue {
         ),
       });
     }
+    // Deletions of what finished are on disk before the process may exit; what did not finish stays kept.
+    await this.journal?.flush();
   }
 
   /** Messages held by the queue, whatever their visibility (not counting deleted or dead-lettered ones). */
   depth(queue: string): number {
     return this.queue(queue, { create: false })?.messages.size ?? 0;
+  }
+
+  /** The messages the queue holds, in send order (copies), whatever their visibility. */
+  messages(queue: string): QueuedMessage[] {
+    return [...(this.queue(queue, { create: false })?.messages.values() ?? [])].map(toView);
   }
 
   /** Deliveries in batches whose handler has not settled yet. */
@@ -341,6 +420,7 @@ export class LocalQueues implements RunQueue {
         continue;
       }
       message.receiveCount += 1;
+      this.persist(state, message);
       message.firstReceivedAt ??= now;
       message.receiptHandle = randomUUID();
       message.visibleAt = now + consumer.visibilityTimeoutMs;
@@ -371,6 +451,7 @@ export class LocalQueues implements RunQueue {
     now: number,
   ): void {
     state.messages.delete(message.id);
+    this.forget(state, message.id);
     const dead: DeadLetter = { ...toView(message), deadLetteredAt: now };
     state.deadLetters.push(dead);
     const hook = consumer.onDeadLetter;
@@ -437,7 +518,10 @@ export class LocalQueues implements RunQueue {
       const message = state.messages.get(record.messageId);
       // A receipt handle from an older receive deletes nothing: the message was received again after its
       // visibility timeout, and that later delivery's outcome decides.
-      if (message?.receiptHandle === record.receiptHandle) state.messages.delete(record.messageId);
+      if (message?.receiptHandle === record.receiptHandle) {
+        state.messages.delete(record.messageId);
+        this.forget(state, record.messageId);
+      }
     }
   }
 
@@ -471,6 +555,33 @@ export class LocalQueues implements RunQueue {
       },
     );
     return all;
+  }
+
+  /** Records a receive in the journal; a lost update only under-counts receives after a crash. */
+  private persist(state: QueueState, message: StoredMessage): void {
+    this.journal
+      ?.write({
+        id: message.id,
+        queue: state.name,
+        body: message.body,
+        sentAt: message.sentAt,
+        delayUntil: message.delayUntil,
+        receiveCount: message.receiveCount,
+      } satisfies JournaledMessage)
+      .catch((error: unknown) => {
+        this.logger?.warn('could not journal a receive', { queue: state.name, messageId: message.id, error });
+      });
+  }
+
+  /** Removes a deleted message from the journal; if that fails it comes back after a restart, harmlessly. */
+  private forget(state: QueueState, id: string): void {
+    this.journal?.remove(state.name, id).catch((error: unknown) => {
+      this.logger?.warn('could not remove a message from the journal', {
+        queue: state.name,
+        messageId: id,
+        error,
+      });
+    });
   }
 
   /** Wakes the consumer when the next message becomes visible, or after the poll interval at the latest. */

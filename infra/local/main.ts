@@ -1,7 +1,9 @@
 /**
  * `npm start`: the local runtime in the foreground. Prints where the API is and its key; Ctrl+C (SIGINT),
- * SIGTERM or SIGHUP stop it cleanly and exit 0; a second signal exits at once. Java never outlives this
- * process: `startDynamoDbLocal` kills it on every exit path.
+ * SIGTERM or SIGHUP stop it cleanly (no new requests, the queued runs drained for a while, then the
+ * database) and exit 0; a second signal exits at once. If the process that started it goes away without
+ * a signal (the `npm` wrapper killed), it stops the same way. Java never outlives this process:
+ * `startDynamoDbLocal` kills it on every exit path.
  */
 import { join } from 'node:path';
 import { API_KEY_FILE } from './api-key.js';
@@ -13,15 +15,20 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const SIGNAL_NUMBERS: Record<(typeof SIGNALS)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-const STOP_TIMEOUT_MS = 10_000;
+/** Bounds the whole stop: the drain of the queues (15 s) plus closing the server and the database. */
+const STOP_TIMEOUT_MS = 30_000;
+const PARENT_CHECK_INTERVAL_MS = 1_000;
 
 let runtime: LocalRuntime | undefined;
 let stopping = false;
 
 function banner(started: LocalRuntime): string {
   const keyNote = started.apiKeyCreated ? 'new key, saved in' : 'from';
+  const exposure = started.dynamodbLocal?.loopbackOnly
+    ? 'this machine only'
+    : 'WARNING: reachable from the network, this Java has no security manager';
   const database = started.dynamodbLocal
-    ? `${started.dynamodbEndpoint} (DynamoDB Local, data in ${join(started.dataDir, 'dynamodb')})`
+    ? `${started.dynamodbEndpoint} (DynamoDB Local, ${exposure}; data in ${join(started.dataDir, 'dynamodb')})`
     : `${started.dynamodbEndpoint} (JOBS_DYNAMODB_ENDPOINT)`;
   return [
     '',
@@ -55,8 +62,12 @@ function onSignal(signal: (typeof SIGNALS)[number]): void {
     runtime?.dynamodbLocal?.kill();
     process.exit(exitCode);
   }
+  stopGracefully(`${signal} received`);
+}
+
+function stopGracefully(reason: string): void {
   stopping = true;
-  process.stdout.write(`\n${signal} received, stopping…\n`);
+  process.stdout.write(`\n${reason}, stopping (finishing queued runs for up to 15 s)…\n`);
   stopRuntime().then(
     () => process.exit(0),
     (error: unknown) => {
@@ -76,8 +87,29 @@ async function onFatal(error: unknown): Promise<void> {
   process.exit(1);
 }
 
+/**
+ * `npm start` runs node under npm: if npm is killed outright, no signal reaches us and we are re-parented.
+ * Noticing that, we stop as if told to, rather than serve on with nobody to stop us.
+ */
+function watchParent(): void {
+  const parent = process.ppid;
+  if (parent <= 1) return; // Started detached on purpose (a service manager): nothing to watch.
+  const timer = setInterval(() => {
+    if (process.ppid === parent || stopping) return;
+    clearInterval(timer);
+    if (!runtime) {
+      process.exit(1);
+    }
+    stopGracefully('The process that started the runtime is gone');
+  }, PARENT_CHECK_INTERVAL_MS);
+  timer.unref();
+}
+
 async function main(): Promise<void> {
   for (const signal of SIGNALS) process.on(signal, () => onSignal(signal));
+  // With the terminal or npm gone, a write to stdout fails: that must not turn a clean stop into a crash.
+  process.stdout.on('error', () => {});
+  watchParent();
   process.on('uncaughtException', (error) => void onFatal(error));
   process.on('unhandledRejection', (reason) => void onFatal(reason));
 

@@ -32,6 +32,7 @@ import { createLambdaContext, createLocalHttpServer, type LocalHttpServer } from
 import { startIntervalTask } from './interval-task.js';
 import { LocalQueues } from './local-queue.js';
 import { fileSchedulerCheckpoint, LocalScheduler } from './local-scheduler.js';
+import { FileQueueJournal } from './queue-journal.js';
 import { systemTimerClock, type TimerClock } from './timer-clock.js';
 
 export interface LocalRuntimeOptions {
@@ -51,7 +52,10 @@ export interface LocalRuntimeOptions {
   logger?: Logger;
   /** Path of a deployment config file declaring queues and environments. @default `$JOBS_CONFIG` or `./jobs.config.json` if present */
   configPath?: string;
-  /** The worker's function timeout; a queue message becomes visible again after 6× this. @default 60_000 */
+  /**
+   * The worker's function timeout: a run's lease, so a run whose worker died is taken over this long after
+   * its claim; a queue message becomes visible again after 6× this. @default `$JOBS_WORKER_TIMEOUT_SECONDS` or 60 s
+   */
   workerTimeoutMs?: number;
   /** How often the sweeper runs. @default 5_000 */
   sweepIntervalMs?: number;
@@ -59,6 +63,11 @@ export interface LocalRuntimeOptions {
   maxReceiveCount?: number;
   /** How long execution records are kept. @default 90 */
   retentionDays?: number;
+  /**
+   * On stop, how long the workers may take to finish what is queued before the runtime stops anyway
+   * (what is left is kept for the next start). @default 15_000
+   */
+  drainTimeoutMs?: number;
   /** The clock of every handler and of the scheduler's timers (tests move a virtual one). @default the system clock */
   clock?: TimerClock;
 }
@@ -80,7 +89,11 @@ export interface LocalRuntime {
   scheduler: LocalScheduler;
   /** Runs one sweep now (tests use it instead of waiting for the interval). */
   sweep(): Promise<void>;
-  /** Closes the HTTP server, then stops DynamoDB Local if this runtime started it. Idempotent. */
+  /**
+   * Stops taking requests (what arrives meanwhile gets 503), lets the requests in flight finish, stops the
+   * scheduler, lets the workers drain the queues for at most `drainTimeoutMs`, then stops the sweeper and
+   * DynamoDB Local (if this runtime started it). Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -109,16 +122,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     options.logger ?? createJsonLogger({ level: options.logLevel ?? parseLogLevel(env.LOG_LEVEL) });
   const externalEndpoint = options.dynamodbEndpoint ?? (env.JOBS_DYNAMODB_ENDPOINT || undefined);
 
-  const cleanups: (() => Promise<void>)[] = [];
+  // Whatever has started, stopped in this order: no new work comes in, then the work that was accepted
+  // is finished, then what it needs goes away.
+  const STOP_ORDER = ['server', 'scheduler', 'queues', 'sweeper', 'client', 'dynamodb'] as const;
+  const cleanups = new Map<(typeof STOP_ORDER)[number], () => Promise<void>>();
   let stopRequested = false;
   const stopStarted = async () => {
     stopRequested = true;
-    // Reverse order: the server stops taking requests before the database behind it goes away.
-    for (const cleanup of cleanups.splice(0).reverse()) {
+    for (const step of STOP_ORDER) {
+      const cleanup = cleanups.get(step);
+      cleanups.delete(step);
       try {
-        await cleanup();
+        await cleanup?.();
       } catch (error) {
-        logger.error('local runtime cleanup step failed', { error });
+        logger.error('local runtime cleanup step failed', { step, error });
       }
     }
   };
@@ -133,7 +150,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     } else {
       dynamodbLocal = await startDynamoDbLocal({ dataPath: resolve(dataDir, 'dynamodb') });
       const started = dynamodbLocal;
-      cleanups.push(() => started.stop());
+      cleanups.set('dynamodb', () => started.stop());
       dynamodbEndpoint = started.endpoint;
       void started.exited.then((exit) => {
         if (!stopRequested) logger.error('DynamoDB Local exited unexpectedly', { ...exit });
@@ -145,7 +162,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       region: LOCAL_DYNAMODB_REGION,
       credentials: LOCAL_DYNAMODB_CREDENTIALS,
     });
-    cleanups.push(async () => client.destroy());
+    cleanups.set('client', async () => client.destroy());
     await ensureJobsTable(client, tableName);
 
     const documents = DynamoDBDocumentClient.from(client);
@@ -159,11 +176,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.configPath !== undefined && { path: options.configPath }),
       publicBaseUrl: '',
     });
+    // Journaled, so runs acknowledged before a stop or a crash are picked up at the next start.
     const queues = new LocalQueues({
       allowUnknown: deployment.open,
       names: [deployment.defaultQueue, ...deployment.queues],
       logger,
+      journal: new FileQueueJournal(resolve(dataDir, 'queues')),
     });
+    const restored = await queues.restore();
+    if (restored > 0) logger.info('queued runs restored from the last run of the runtime', { restored });
     const retentionDays = options.retentionDays ?? 90;
     const clock = options.clock ?? systemTimerClock;
     const common = {
@@ -195,7 +216,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // at once is queued and waits for the workers, which start below.
     await new ScheduleSync({ jobs, scheduler, logger }).restore();
     await scheduler.start();
-    cleanups.push(() => scheduler.stop());
+    cleanups.set('scheduler', () => scheduler.stop());
 
     const handler = makeApiHandler({
       ...common,
@@ -223,14 +244,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       },
     );
     const url = await server.listen(port, host);
-    cleanups.push(() => server.close());
+    cleanups.set('server', () => server.close());
     deployment.publicBaseUrl = url;
 
     const maxReceiveCount = options.maxReceiveCount ?? 5;
-    const worker = makeWorkerHandler({ ...common, invoker: createTargetInvoker() }, { maxReceiveCount });
+    const workerTimeoutMs =
+      options.workerTimeoutMs ??
+      parseSeconds('JOBS_WORKER_TIMEOUT_SECONDS', env.JOBS_WORKER_TIMEOUT_SECONDS, 60);
+    const worker = makeWorkerHandler(
+      { ...common, invoker: createTargetInvoker(), visibility: queues },
+      { maxReceiveCount },
+    );
     queues.start({
       handler: worker,
-      functionTimeoutMs: options.workerTimeoutMs ?? 60_000,
+      functionTimeoutMs: workerTimeoutMs,
       maxReceiveCount,
       onDeadLetter: (queue, message) => {
         // The execution itself is finished by the sweeper once its deadline passes.
@@ -241,9 +268,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         });
       },
     });
-    cleanups.push(() => queues.stop());
-    // Cleanups run in reverse: the scheduler stops firing before the workers stop (stop is idempotent).
-    cleanups.push(() => scheduler.stop());
+    const drainTimeoutMs = options.drainTimeoutMs ?? 15_000;
+    cleanups.set('queues', async () => {
+      await queues.drained({ timeoutMs: drainTimeoutMs }).catch((error: unknown) => {
+        logger.warn('stopping before the queues drained; what is left runs at the next start', {
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      });
+      await queues.stop({ timeoutMs: 2_000 });
+    });
 
     const sweeperHandler = makeSweeperHandler({
       ...common,
@@ -263,7 +296,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       logger,
       name: 'sweeper',
     });
-    cleanups.push(() => sweeper.stop());
+    cleanups.set('sweeper', () => sweeper.stop());
 
     let stopping: Promise<void> | undefined;
     logger.debug('local runtime started', { url, dataDir, tableName, dynamodbEndpoint });
@@ -296,4 +329,15 @@ function parsePort(value: string | undefined): number {
     throw new LocalRuntimeConfigError(`PORT must be an integer from 0 to 65535, not "${value}".`);
   }
   return port;
+}
+
+function parseSeconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback * 1000;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 900) {
+    throw new LocalRuntimeConfigError(
+      `${name} must be a whole number of seconds from 1 to 900, not "${value}".`,
+    );
+  }
+  return seconds * 1000;
 }

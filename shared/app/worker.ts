@@ -12,6 +12,7 @@ import type {
   RunMessage,
   RunQueue,
   SecretBox,
+  StoredExecution,
   TargetInvoker,
 } from '../ports.js';
 import { entitySecretContext } from './entities.js';
@@ -29,6 +30,15 @@ export interface RunWorkerDeps {
   logger: Logger;
 }
 
+/**
+ * What to do with the message that asked for an attempt: delete it (`done`), or receive it again later
+ * (`later`): the run is held by another worker's live lease, and the message must outlive that worker in
+ * case it dies, so that the run is taken over once the lease lapses.
+ */
+export type MessageOutcome = { kind: 'done' } | { kind: 'later'; afterSeconds: number };
+
+const DONE: MessageOutcome = { kind: 'done' };
+
 /** Time kept back from the worker's own budget to record the outcome after a slow target. */
 const RECORD_MARGIN_MS = 5_000;
 
@@ -44,26 +54,91 @@ export class RunWorker {
   constructor(private readonly deps: RunWorkerDeps) {}
 
   /** `budgetMs`: how long this worker may spend (the Lambda's remaining time). */
-  async handle(message: RunMessage, budgetMs: number): Promise<void> {
-    const { executions, logger, clock } = this.deps;
+  async handle(message: RunMessage, budgetMs: number): Promise<MessageOutcome> {
+    const { executions, logger } = this.deps;
     const fields = { jobId: message.job_id, executionId: message.execution_id, attempt: message.attempt };
     const stored = await executions.get(message.job_id, message.execution_id);
     if (!stored || isTerminal(stored.execution.status)) {
       logger.info('message for a missing or finished run acknowledged', fields);
-      return;
+      return DONE;
     }
     if (stored.execution.status === 'queued' && message.attempt !== stored.execution.attempt) {
-      // A late copy of an earlier attempt's message: the current attempt has its own, sent with its backoff.
-      logger.info('message for an earlier attempt acknowledged', fields);
-      return;
+      await this.resendCurrentAttempt(stored.execution, message, fields);
+      return DONE;
+    }
+    const held = this.heldElsewhere(stored);
+    if (held) {
+      logger.info(
+        held.kind === 'later'
+          ? 'run held by a live worker; message kept for after its lease'
+          : 'run waits for its callback; message acknowledged',
+        { ...fields, ...held },
+      );
+      return held;
     }
     // Each attempt gets a fresh callback token; only its hash is stored, with the claim.
     const token = newCallbackToken(message.job_id);
     const claimed = await this.claim(stored.execution, budgetMs, hashToken(token));
     if (!claimed) {
-      logger.info('run already claimed; duplicate delivery acknowledged', fields);
+      // Another worker got there between our read and our write: keep the message while it holds the run.
+      const latest = await executions.get(message.job_id, message.execution_id);
+      const lost = latest ? this.heldElsewhere(latest) : null;
+      logger.info('run claimed by another worker', { ...fields, kept: lost !== null });
+      return lost ?? DONE;
+    }
+    await this.runAttempt(claimed, token, budgetMs, fields);
+    return DONE;
+  }
+
+  /**
+   * A message of an earlier attempt for a run queued for a later one. Normally the worker that queued the
+   * retry sent its message before this one was deleted, so this is a duplicate; but if that worker died
+   * between the two, this message is all the run has left. Sending the current attempt's message again
+   * (after its backoff) covers both: a second copy is claimed once.
+   */
+  private async resendCurrentAttempt(
+    execution: Execution,
+    message: RunMessage,
+    fields: Record<string, unknown>,
+  ): Promise<void> {
+    if (message.attempt > execution.attempt) {
+      this.deps.logger.info('message for a later attempt than the run is at acknowledged', fields);
       return;
     }
+    const delay = retryDelaySeconds(runSettings(execution.config), execution.attempt - 1);
+    await this.deps.queue.send(
+      execution.queue,
+      { job_id: execution.job_id, execution_id: execution.execution_id, attempt: execution.attempt },
+      delay,
+    );
+    this.deps.logger.info('message for an earlier attempt replaced by the current attempt’s', {
+      ...fields,
+      currentAttempt: execution.attempt,
+      delaySeconds: delay,
+    });
+  }
+
+  /**
+   * `later` while the run is `running` under a lease that has not lapsed: its worker may still finish
+   * it, or may have died. A run that handed itself to its target (202) is the callback's and the
+   * sweeper's: nothing to wait for.
+   */
+  private heldElsewhere(stored: StoredExecution): MessageOutcome | null {
+    const { execution, leaseUntil } = stored;
+    if (execution.status !== 'running' || leaseUntil === null) return null;
+    const remainingMs = Date.parse(leaseUntil) - this.deps.clock.now().getTime();
+    if (remainingMs <= 0) return null;
+    if (execution.deadline_at !== null && leaseUntil >= execution.deadline_at) return DONE;
+    return { kind: 'later', afterSeconds: Math.ceil(remainingMs / 1000) + 1 };
+  }
+
+  private async runAttempt(
+    claimed: Execution,
+    token: string,
+    budgetMs: number,
+    fields: Record<string, unknown>,
+  ): Promise<void> {
+    const { logger, clock } = this.deps;
     const now = clock.now();
     const runFields = { ...fields, attempt: claimed.attempt };
     if (claimed.status !== 'running') {

@@ -1,13 +1,22 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { RunWorker, type RunWorkerDeps } from '../app/worker.js';
+import { type MessageOutcome, RunWorker, type RunWorkerDeps } from '../app/worker.js';
+import type { MessageVisibility } from '../ports.js';
 
 const RunMessageSchema = z.object({
   job_id: z.string().min(1),
   execution_id: z.string().min(1),
   attempt: z.number().int().min(1),
 });
+
+/** A message to receive again later: its run is held by a live worker (reported as a batch item failure). */
+class HeldRunError extends Error {
+  constructor(readonly afterSeconds: number) {
+    super(`Run held by a live worker; message returns in ${afterSeconds} s.`);
+    this.name = 'HeldRunError';
+  }
+}
 
 /** Time kept back when the function's own budget is unknown (no Lambda context deadline). */
 const DEFAULT_BUDGET_MS = 60_000;
@@ -19,7 +28,12 @@ const DEFAULT_BUDGET_MS = 60_000;
  * On a record's last delivery (`maxReceiveCount`, as the queue's redrive policy) a failure also ends
  * its run as `failed` with the reason before the message moves to the dead-letter queue.
  */
-export function makeWorkerHandler(deps: RunWorkerDeps, options: { maxReceiveCount?: number } = {}) {
+export interface WorkerHandlerDeps extends RunWorkerDeps {
+  /** Hands a message back for later (the run is held by a live worker); without it, SQS's own timeout applies. */
+  visibility?: MessageVisibility;
+}
+
+export function makeWorkerHandler(deps: WorkerHandlerDeps, options: { maxReceiveCount?: number } = {}) {
   const maxReceiveCount = options.maxReceiveCount ?? 5;
   const worker = new RunWorker(deps);
   return middy<SQSEvent, SQSBatchResponse>().handler(async (event, context: Context) => {
@@ -40,11 +54,12 @@ export function makeWorkerHandler(deps: RunWorkerDeps, options: { maxReceiveCoun
           });
           return;
         }
+        const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+        const last = receives >= maxReceiveCount;
+        let outcome: MessageOutcome;
         try {
-          await worker.handle(parsed.data, budgetMs);
+          outcome = await worker.handle(parsed.data, budgetMs);
         } catch (error) {
-          const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-          const last = receives >= maxReceiveCount;
           deps.logger.error(
             last ? 'run message failed its last delivery' : 'run message failed; it will be redelivered',
             {
@@ -65,6 +80,25 @@ export function makeWorkerHandler(deps: RunWorkerDeps, options: { maxReceiveCoun
           }
           throw error;
         }
+        if (outcome.kind === 'done') return;
+        const fields = {
+          messageId: record.messageId,
+          jobId: parsed.data.job_id,
+          executionId: parsed.data.execution_id,
+          receives,
+        };
+        if (last) {
+          // Kept once more it would go to the DLQ; the worker holding the run finishes it, or the sweeper does.
+          deps.logger.warn('message for a held run acknowledged on its last delivery', fields);
+          return;
+        }
+        await deps.visibility?.delay(record, outcome.afterSeconds).catch((error: unknown) => {
+          deps.logger.warn('could not delay the message; it returns after the queue visibility timeout', {
+            ...fields,
+            error,
+          });
+        });
+        throw new HeldRunError(outcome.afterSeconds);
       }),
     );
     return {

@@ -24,7 +24,8 @@ let runtime: TestRuntime;
 let client: ControlPlaneClient;
 
 beforeAll(async () => {
-  runtime = await startTestRuntime();
+  // A short worker budget keeps leases short: a message kept for after a lease comes back within seconds.
+  runtime = await startTestRuntime({ workerTimeoutMs: 5_000 });
   client = new ControlPlaneClient({ baseUrl: runtime.url, apiKey: runtime.apiKey });
 });
 
@@ -402,9 +403,15 @@ describe('runs end to end: a real agent over HTTP', () => {
 
     // Act
     await runtime.queues.send(queue, message); // while the first delivery is running
-    await until(() => runtime.queues.depth(queue) === 1, 'the duplicate to be acknowledged');
+    // Received while the run is held under a live lease, the duplicate is kept for after the lease (in case
+    // the holder dies) rather than deleted.
+    await until(() => {
+      const [, duplicate] = runtime.queues.messages(queue);
+      return (duplicate?.receiveCount ?? 0) >= 1 && runtime.queues.inFlight(queue) === 1;
+    }, 'the duplicate to be received and kept');
     agent.release();
     const execution = await waitForExecution(client, job.id, execution_id);
+    await queueSettled(queue); // the duplicate comes back once the lease has lapsed, finds the run finished
     await runtime.queues.send(queue, message); // after it finished
     await queueSettled(queue);
     const history = await client.jobs.getExecutions(job.id);

@@ -15,12 +15,12 @@ import {
   ServiceException,
   TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KmsSecretBox } from '../../shared/adapters/aws/kms-secret-box.js';
 import { LambdaTargetInvoker } from '../../shared/adapters/aws/lambda-target.js';
-import { SqsRunQueue, UnknownQueueError } from '../../shared/adapters/aws/sqs-run-queue.js';
+import { queueUrlOfArn, SqsRunQueue, UnknownQueueError } from '../../shared/adapters/aws/sqs-run-queue.js';
 import { SecretBoxError } from '../../shared/adapters/local-secret-box.js';
 import type { ExecutionRequest } from '../../shared/domain/execution.js';
 
@@ -297,6 +297,48 @@ describe('LambdaTargetInvoker', () => {
       | { abortSignal?: AbortSignal }
       | undefined;
     expect(options?.abortSignal?.aborted).toBe(true);
+  });
+});
+
+describe('SqsRunQueue.delay', () => {
+  it('changes the visibility of the received message on the queue its event names', async () => {
+    // Prepare
+    sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+    const queue = new SqsRunQueue(new SQSClient({ region: 'eu-west-1' }), {});
+
+    // Act
+    await queue.delay(
+      {
+        eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:ServerlessJobs-dev-Worker-abc',
+        receiptHandle: 'rh-1',
+      },
+      41.2,
+    );
+    await queue.delay(
+      { eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q', receiptHandle: 'rh-2' },
+      99_999,
+    );
+
+    // Assess
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/ServerlessJobs-dev-Worker-abc',
+        ReceiptHandle: 'rh-1',
+        VisibilityTimeout: 42,
+      },
+      {
+        QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q',
+        ReceiptHandle: 'rh-2',
+        VisibilityTimeout: 43_200,
+      },
+    ]);
+  });
+
+  it('maps queue ARNs of other partitions to their endpoints and refuses anything else', () => {
+    expect(queueUrlOfArn('arn:aws-cn:sqs:cn-north-1:123456789012:q')).toBe(
+      'https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q',
+    );
+    expect(() => queueUrlOfArn('arn:aws:sns:eu-west-1:123456789012:q')).toThrow('Not an SQS queue ARN');
   });
 });
 

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +11,7 @@ import {
   type QueueTimers,
   UnknownQueueError,
 } from '../../infra/local/local-queue.js';
+import { FileQueueJournal } from '../../infra/local/queue-journal.js';
 import type { RunMessage } from '../../shared/ports.js';
 
 /** Lets every pending promise callback run (real setImmediate: the queue only uses the manual timers). */
@@ -480,5 +484,101 @@ describe('LocalQueues', () => {
 
     // Assess
     await assertion;
+  });
+});
+
+describe('LocalQueues with a journal', () => {
+  const journalDir = async () => mkdtemp(join(tmpdir(), 'queue-journal-'));
+
+  it('keeps unfinished messages across a crash: what was received comes back at once, a delay is waited out', async () => {
+    // Prepare: a handler that never answers (the process dies mid-run), and a retry sent with a delay.
+    const directory = await journalDir();
+    try {
+      const timers = new ManualTimers();
+      const firstJournal = new FileQueueJournal(directory);
+      const first = new LocalQueues({ timers, journal: firstJournal });
+      const hung = recordingHandler(() => new Promise<never>(() => {}));
+      first.start({ handler: hung.handler, visibilityTimeoutMs: 360_000 });
+      await first.send('default', runMessage(1));
+      await first.send('default', runMessage(2), 120);
+      await settle();
+      await firstJournal.flush();
+      expect(hung.invocations).toHaveLength(1);
+
+      // Act: a new process on the same journal, 10 s later (the first never stopped).
+      await timers.advance(10_000);
+      const second = new LocalQueues({ timers, journal: new FileQueueJournal(directory) });
+      const restored = await second.restore();
+      const next = recordingHandler();
+      second.start({ handler: next.handler, visibilityTimeoutMs: 360_000 });
+      await settle();
+      const atOnce = next.invocations.flatMap((invocation) => invocation.event.Records.map((r) => r.body));
+      await timers.advance(110_000);
+      const all = next.invocations.flatMap((invocation) => invocation.event.Records);
+      await second.stop();
+
+      // Assess: the received message is delivered again at once, as its second receive; the delayed one
+      // only when its delay ends; both are deleted from the journal once handled.
+      expect(restored).toBe(2);
+      expect(atOnce).toEqual([JSON.stringify(runMessage(1))]);
+      expect(all.map((record) => [record.body, record.attributes.ApproximateReceiveCount])).toEqual([
+        [JSON.stringify(runMessage(1)), '2'],
+        [JSON.stringify(runMessage(2)), '1'],
+      ]);
+      expect(await new FileQueueJournal(directory).load()).toEqual([]);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('writes a message to the journal before send resolves, readable by the user only', async () => {
+    // Prepare
+    const directory = await journalDir();
+    try {
+      const queues = new LocalQueues({
+        timers: new ManualTimers(),
+        journal: new FileQueueJournal(directory),
+      });
+
+      // Act
+      await queues.send('security', runMessage(7), 5);
+
+      // Assess
+      const [record] = await new FileQueueJournal(directory).load();
+      expect(record).toMatchObject({
+        queue: 'security',
+        body: JSON.stringify(runMessage(7)),
+        receiveCount: 0,
+      });
+      const file = join(directory, 'security', `${record?.id}.json`);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('delay() hands a received message back for the given time, like ChangeMessageVisibility', async () => {
+    // Prepare: the handler asks for the message again in 40 s, as the worker does for a held run.
+    const timers = new ManualTimers();
+    const queues = new LocalQueues({ timers });
+    const { invocations, handler } = recordingHandler(async (event, call) => {
+      const record = event.Records[0] as SQSRecord;
+      if (call > 1) return undefined;
+      await queues.delay(record, 40);
+      return { batchItemFailures: [{ itemIdentifier: record.messageId }] };
+    });
+    queues.start({ handler, visibilityTimeoutMs: 360_000 });
+    await queues.send('default', runMessage(1));
+    await settle();
+
+    // Act
+    await timers.advance(39_000);
+    const before = invocations.length;
+    await timers.advance(1_000);
+
+    // Assess: not at the 360 s visibility timeout, but when asked.
+    expect(before).toBe(1);
+    expect(invocations).toHaveLength(2);
+    expect(queues.depth('default')).toBe(0);
   });
 });

@@ -407,16 +407,61 @@ describe('RunWorker', () => {
     const before = await run.stored(message);
 
     // Act
-    await run.worker.handle(message, BUDGET_MS);
+    const outcome = await run.worker.handle(message, BUDGET_MS);
 
-    // Assess
+    // Assess: the target has the run; the duplicate is acknowledged (the callback or the sweeper ends it).
+    expect(outcome).toEqual({ kind: 'done' });
     expect(run.target.calls).toHaveLength(1);
     expect(await run.stored(message)).toEqual(before);
     expect(
-      run
-        .logEntries()
-        .some((entry) => entry.message === 'run already claimed; duplicate delivery acknowledged'),
+      run.logEntries().some((entry) => entry.message === 'run waits for its callback; message acknowledged'),
     ).toBe(true);
+  });
+
+  it('sends the current attempt again when a message of an earlier attempt finds the run waiting for its retry', async () => {
+    // Prepare: attempt 1 fails retryably and the retry is queued, but its message is lost (the worker
+    // died between the two writes), so only attempt 1's undeleted message comes back.
+    const run = await setup();
+    const message = await run.start({ config: { retry: { max_attempts: 3, backoff_seconds: 10 } } });
+    run.target.script(retryable());
+    await run.worker.handle(message, BUDGET_MS);
+    const lost = run.queue.sent.splice(0);
+
+    // Act
+    const outcome = await run.worker.handle(message, BUDGET_MS);
+
+    // Assess
+    expect(lost.map((sent) => sent.message.attempt)).toEqual([2]);
+    expect(outcome).toEqual({ kind: 'done' });
+    expect(run.queue.sent).toEqual([
+      expect.objectContaining({ message: { ...message, attempt: 2 }, delaySeconds: 10 }),
+    ]);
+    expect(run.target.calls).toHaveLength(1);
+    expect((await run.stored(message)).execution).toMatchObject({ status: 'queued', attempt: 2 });
+  });
+
+  it('keeps a message for later while another worker holds the run under a live lease', async () => {
+    // Prepare: a worker claims the run and dies mid-call; its lease runs for the worker's budget.
+    const run = await setup();
+    const message = await run.start({ config: { retry: { max_attempts: 2 } } });
+    run.target.script(new Error('worker process killed'), { kind: 'succeeded', output: 'taken over' });
+    await expect(run.worker.handle(message, BUDGET_MS)).rejects.toThrow('worker process killed');
+    run.clock.advance(20_000);
+    const before = await run.stored(message);
+
+    // Act: the message comes back (a restart, or SQS's visibility timeout) while the lease still holds.
+    const early = await run.worker.handle(message, BUDGET_MS);
+    const afterEarly = await run.stored(message);
+    run.clock.advance(early.kind === 'later' ? early.afterSeconds * 1000 : 0);
+    const late = await run.worker.handle(message, BUDGET_MS);
+
+    // Assess: not acknowledged (the run would be lost with its worker), but asked again once the lease
+    // has lapsed, and then taken over as the next attempt.
+    expect(early).toEqual({ kind: 'later', afterSeconds: 41 });
+    expect(afterEarly).toEqual(before);
+    expect(late).toEqual({ kind: 'done' });
+    expect(run.target.calls.map((call) => call.request.attempt)).toEqual([1, 2]);
+    expect((await run.stored(message)).execution).toMatchObject({ status: 'succeeded', attempt: 2 });
   });
 
   it('invokes the target once when the same message is delivered to two workers at once', async () => {

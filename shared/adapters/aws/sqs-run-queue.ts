@@ -1,8 +1,10 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { RunMessage, RunQueue } from '../../ports.js';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageVisibility, ReceivedMessage, RunMessage, RunQueue } from '../../ports.js';
 
 /** SQS's longest per-message delay. */
 export const MAX_DELAY_SECONDS = 900;
+/** SQS's longest visibility timeout. */
+const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** A worker queue name the deployment does not declare. */
 export class UnknownQueueError extends Error {
@@ -17,7 +19,7 @@ export class UnknownQueueError extends Error {
 }
 
 /** `RunQueue` over SQS: one queue per worker queue name, URLs fixed at deploy time. */
-export class SqsRunQueue implements RunQueue {
+export class SqsRunQueue implements RunQueue, MessageVisibility {
   private readonly queueUrls: ReadonlyMap<string, string>;
 
   constructor(
@@ -41,6 +43,26 @@ export class SqsRunQueue implements RunQueue {
       }),
     );
   }
+
+  /** `ChangeMessageVisibility` of a message the worker received, on the queue its event names. */
+  async delay(message: ReceivedMessage, seconds: number): Promise<void> {
+    await this.client.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrlOfArn(message.eventSourceARN),
+        ReceiptHandle: message.receiptHandle,
+        VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(seconds))),
+      }),
+    );
+  }
+}
+
+/** `arn:aws:sqs:<region>:<account>:<name>` → `https://sqs.<region>.amazonaws.com/<account>/<name>`. */
+export function queueUrlOfArn(arn: string): string {
+  const match = /^arn:(aws[\w-]*):sqs:([a-z0-9-]+):(\d{12}):([\w.-]+)$/.exec(arn);
+  if (!match) throw new Error(`Not an SQS queue ARN: ${arn.slice(0, 200)}`);
+  const [, partition, region, account, name] = match;
+  const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://sqs.${region}.${domain}/${account}/${name}`;
 }
 
 function clampDelay(delaySeconds: number): number {
