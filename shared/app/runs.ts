@@ -72,7 +72,10 @@ export interface RunTrigger {
   dedupeKey?: string;
   /** Cron fires: the fire time the run is for. */
   scheduledAt?: string;
-  /** Runs once every check has passed, just before the run is written (the webhook rate limit). */
+  /**
+   * Runs once every check has passed, just before the run is written (the webhook rate limit); not run
+   * when `dedupeKey` already names a run, which is then the answer.
+   */
   beforeWrite?: () => Promise<void>;
 }
 
@@ -174,7 +177,22 @@ export class RunService {
         },
       ]);
     }
-    await trigger.beforeWrite?.();
+    if (trigger.beforeWrite) {
+      // The transaction below dedupes on its own; looking first spares a known key the beforeWrite step,
+      // so a replayed webhook delivery answers with its first run without taking rate allowance.
+      const first =
+        trigger.dedupeKey === undefined
+          ? null
+          : await this.deps.executions.findByDedupeKey(job.id, trigger.dedupeKey);
+      if (first) {
+        this.deps.logger.info('run already started for this key', {
+          jobId: job.id,
+          executionId: first.execution_id,
+        });
+        return { kind: 'duplicate', execution: first };
+      }
+      await trigger.beforeWrite();
+    }
     const outcome = await this.deps.executions.start({
       execution,
       ...(trigger.dedupeKey !== undefined && { dedupeKey: trigger.dedupeKey }),

@@ -168,3 +168,33 @@ describe('webhook hardening', () => {
     expect(await send(job.webhook_secret)).toBe(won.length === 1 ? 202 : 401);
   });
 });
+
+describe('webhook replays and the rate limit', () => {
+  it('answers a replayed delivery id with its first run once the allowance is used up, without using any', async () => {
+    // Prepare
+    const job = await webhookJob({ webhook_rate_limit: { requests_per_second: 0.001, burst: 1 } });
+    const deliver = (id: string) => {
+      const { body, headers } = standardWebhookHeaders({ parameters: { what: id } }, job.webhook_secret, {
+        id,
+      });
+      return fetch(job.webhook_url as string, { method: 'POST', body, headers });
+    };
+    const first = await deliver('delivery-1');
+    const firstRun = (await first.json()) as { execution_id: string };
+
+    // Act
+    const replays = [await deliver('delivery-1'), await deliver('delivery-1')];
+    const replayRuns = await Promise.all(
+      replays.map(async (reply) => (await reply.json()) as { execution_id: string }),
+    );
+    const fresh = await deliver('delivery-2');
+    const history = await client.jobs.getExecutions(job.id);
+
+    // Assess
+    expect(first.status).toBe(202);
+    expect(replays.map((reply) => reply.status)).toEqual([202, 202]);
+    expect(replayRuns.map((run) => run.execution_id)).toEqual([firstRun.execution_id, firstRun.execution_id]);
+    expect(fresh.status).toBe(429);
+    expect(history.total_count).toBe(1);
+  });
+});

@@ -378,6 +378,25 @@ describe('DynamoExecutionStore list', () => {
   });
 });
 
+describe('DynamoExecutionStore findByDedupeKey', () => {
+  it('returns the execution a key started, and null for a key never used', async () => {
+    // Prepare
+    const job = await storedJob();
+    const first = makeExecution(job, { dedupe_key: 'webhook:d-1' });
+    await store.start(request(first, { dedupeKey: 'webhook:d-1' }));
+
+    // Act
+    const found = await store.findByDedupeKey(job.id, 'webhook:d-1');
+    const unknown = await store.findByDedupeKey(job.id, 'webhook:d-2');
+    const otherJob = await store.findByDedupeKey((await storedJob()).id, 'webhook:d-1');
+
+    // Assess
+    expect(found).toEqual(first);
+    expect(unknown).toBeNull();
+    expect(otherJob).toBeNull();
+  });
+});
+
 describe('DynamoExecutionStore transition', () => {
   async function queued(overrides: Partial<Execution> = {}): Promise<Execution> {
     const job = await storedJob();

@@ -65,7 +65,7 @@ export class DynamoExecutionStore implements ExecutionStore {
           index !== undefined && reasons[index]?.Code === 'ConditionalCheckFailed';
         if (failed(items.jobIndex)) throw new NotFoundError(`No job with id "${execution.job_id}".`);
         if (failed(items.dedupeIndex)) {
-          const first = await this.dedupeTarget(execution.job_id, request.dedupeKey as string);
+          const first = await this.findByDedupeKey(execution.job_id, request.dedupeKey as string);
           if (first) return { kind: 'duplicate', execution: first };
           continue; // The marker expired between our write and read: try again.
         }
@@ -288,7 +288,8 @@ export class DynamoExecutionStore implements ExecutionStore {
     return { list, dedupeIndex, lockIndex, jobIndex };
   }
 
-  private async dedupeTarget(jobId: string, dedupeKey: string): Promise<Execution | null> {
+  /** Two GetItems (the marker, then its execution): the webhook function may read items but not query. */
+  async findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null> {
     const marker = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: keys.dedupe(jobId, dedupeKey), ConsistentRead: true }),
     );
