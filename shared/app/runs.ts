@@ -12,6 +12,7 @@ import {
   type Execution,
   isTerminal,
   MAX_EXECUTION_BYTES,
+  MAX_HISTORY_OFFSET,
   TriggerRequestSchema,
   type TriggerResponse,
 } from '../domain/execution.js';
@@ -61,7 +62,6 @@ export interface RunServiceDeps {
 
 /** A queued run not claimed within this long is sent to its queue again by the sweeper. */
 export const QUEUED_GRACE_SECONDS = 120;
-const MAX_HISTORY_OFFSET = 10_000;
 
 export interface RunTrigger {
   trigger_type: TriggerType;
@@ -440,12 +440,16 @@ export class RunService {
 
 function parseHistoryQuery(query: Record<string, string | undefined>) {
   const problems: ErrorDetail[] = [];
-  const number = (name: string, fallback: number, min: number, max: number) => {
+  const number = (name: string, fallback: number, min: number, max: number, hint = '') => {
     const text = query[name];
     if (text === undefined) return fallback;
     const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
     if (!(value >= min && value <= max)) {
-      problems.push({ path: name, message: `must be a whole number from ${min} to ${max}`, code: 'invalid' });
+      problems.push({
+        path: name,
+        message: `must be a whole number from ${min} to ${max}${hint}`,
+        code: 'invalid',
+      });
     }
     return value;
   };
@@ -455,7 +459,13 @@ function parseHistoryQuery(query: Record<string, string | undefined>) {
     }
   }
   const limit = number('limit', 50, 1, 100);
-  const offset = number('offset', 0, 0, MAX_HISTORY_OFFSET);
+  const offset = number(
+    'offset',
+    0,
+    0,
+    MAX_HISTORY_OFFSET,
+    '; to page deeper, pass the next_cursor of the previous page as cursor',
+  );
   if (problems.length > 0) throw new ValidationError(problems);
   return { limit, offset, ...(query.cursor !== undefined && { cursor: query.cursor }) };
 }

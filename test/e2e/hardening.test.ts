@@ -169,6 +169,43 @@ describe('webhook hardening', () => {
   });
 });
 
+describe('bounded history reads', () => {
+  it('refuses an offset past 1000 with a 422 that names the cap and points at cursor', async () => {
+    // Prepare
+    const job = await client.jobs.create({ name: 'deep', trigger_type: 'manual', prompt_template: 'p' });
+
+    // Act
+    const deepest = await client.jobs.getExecutions(job.id, { offset: 1000 });
+    const error = await client.jobs
+      .getExecutions(job.id, { offset: 1001 })
+      .catch((e: unknown) => e as JobError);
+
+    // Assess
+    expect(deepest).toEqual({ total_count: 0, executions: [], next_cursor: null });
+    expect(error).toMatchObject({ status: 422, details: [{ path: 'offset' }] });
+    expect((error as JobError).message).toContain('1000');
+    expect((error as JobError).message).toContain('cursor');
+  });
+
+  it('serves an offset page and its cursor without losing or repeating runs', async () => {
+    // Prepare
+    const job = await client.jobs.create({ name: 'paged', trigger_type: 'manual', prompt_template: 'p' });
+    const started: string[] = [];
+    for (let index = 0; index < 9; index++) started.push((await client.jobs.trigger(job.id)).execution_id);
+    const newestFirst = [...started].reverse();
+
+    // Act
+    const page = await client.jobs.getExecutions(job.id, { offset: 4, limit: 3 });
+    const rest = await client.jobs.getExecutions(job.id, { cursor: page.next_cursor as string, limit: 10 });
+
+    // Assess
+    expect(page.total_count).toBe(9);
+    expect(page.executions.map((execution) => execution.execution_id)).toEqual(newestFirst.slice(4, 7));
+    expect(rest.executions.map((execution) => execution.execution_id)).toEqual(newestFirst.slice(7));
+    expect(rest.next_cursor).toBeNull();
+  });
+});
+
 describe('webhook replays and the rate limit', () => {
   it('answers a replayed delivery id with its first run once the allowance is used up, without using any', async () => {
     // Prepare
