@@ -461,6 +461,25 @@ describe('WebhookService.deliver: rejections', () => {
     expect(await executionCount(job.id)).toBe(2);
   });
 
+  it('refuses a lone UTF-16 surrogate in a delivery with a 422 naming the field, and stores nothing', async () => {
+    // Prepare
+    const { service, createWebhookJob, executionCount } = await setup();
+    const { job, path, secret } = await createWebhookJob();
+    const body = '{"parameters": {"branch": "main\\ud800"}}';
+
+    // Act
+    const refused = await rejectionOf(
+      service.deliver(path, buffer(body), { 'x-webhook-signature': hexSignature(body, secret) }),
+    );
+
+    // Assess
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).details).toEqual([
+      { path: 'parameters.branch', message: expect.stringContaining('surrogate'), code: 'invalid_string' },
+    ]);
+    expect(await executionCount(job.id)).toBe(0);
+  });
+
   it('ignores keys a sender adds beyond parameters, config_override and metadata', async () => {
     // Prepare
     const { service, executions, createWebhookJob } = await setup();
