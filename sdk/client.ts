@@ -96,7 +96,7 @@ export interface TriggerOptions {
 export interface ExecutionHistoryOptions {
   /** Page size, 1–100. @default 50 */
   limit?: number;
-  /** Executions to skip. @default 0 */
+  /** Executions to skip, at most 1000 (deeper, follow `next_cursor`). @default 0 */
   offset?: number;
   /** `next_cursor` of a previous page, for deep paging. */
   cursor?: string;

@@ -172,6 +172,8 @@ export interface ExecutionStore {
    */
   start(request: StartRunRequest): Promise<StartRunOutcome>;
   get(jobId: string, executionId: string): Promise<StoredExecution | null>;
+  /** The execution a dedupe key (webhook delivery id, cron fire, idempotency key) already started, if any. */
+  findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null>;
   /** Newest first. `offset` skips within the query; `cursor` continues from a previous page. */
   list(jobId: string, options: { limit: number; offset: number; cursor?: string }): Promise<ExecutionPage>;
   /**

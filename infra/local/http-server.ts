@@ -151,7 +151,7 @@ export function createLocalHttpServer(
     }
     // Answered while stopping: the client must not send its next request on this connection.
     if (closing) res.setHeader('connection', 'close');
-    writeResult(res, result);
+    writeResult(res, result, { head: req.method === 'HEAD' });
   }
 
   return {
@@ -251,7 +251,8 @@ export function toApiGatewayEvent(
     headers[name] = values.join(',');
   }
 
-  const queryStringParameters: Record<string, string> = {};
+  // No prototype: `__proto__`, `constructor` and the like stay ordinary parameters the handler can refuse.
+  const queryStringParameters: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(query)) {
     const previous = queryStringParameters[name];
     queryStringParameters[name] = previous === undefined ? value : `${previous},${value}`;
@@ -345,9 +346,14 @@ export function createLambdaContext(options: {
 
 /**
  * Writes a handler's result the way API Gateway does: a structured result as given (cookies become
- * `set-cookie` headers, a base64 body is decoded), anything else as a 200 JSON body.
+ * `set-cookie` headers, a base64 body is decoded), anything else as a 200 JSON body. The answer to a
+ * HEAD request carries no body, and its `Content-Length` is the handler's or that of the body it left out.
  */
-export function writeResult(res: ServerResponse, result: APIGatewayProxyResultV2): void {
+export function writeResult(
+  res: ServerResponse,
+  result: APIGatewayProxyResultV2,
+  options: { head?: boolean } = {},
+): void {
   const structured = toStructuredResult(result);
   const statusCode = structured.statusCode ?? 200;
   if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
@@ -377,6 +383,15 @@ export function writeResult(res: ServerResponse, result: APIGatewayProxyResultV2
   }
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.statusCode = statusCode;
+  if (options.head) {
+    // Node sends no body for HEAD and then leaves Content-Length out unless it is set.
+    const bodiless = statusCode === 204 || statusCode === 304;
+    if (headers['content-length'] === undefined && !bodiless) {
+      res.setHeader('content-length', body?.length ?? 0);
+    }
+    res.end();
+    return;
+  }
   res.end(body);
 }
 

@@ -12,6 +12,7 @@ import {
   type Execution,
   isTerminal,
   MAX_EXECUTION_BYTES,
+  MAX_HISTORY_OFFSET,
   TriggerRequestSchema,
   type TriggerResponse,
 } from '../domain/execution.js';
@@ -61,7 +62,6 @@ export interface RunServiceDeps {
 
 /** A queued run not claimed within this long is sent to its queue again by the sweeper. */
 export const QUEUED_GRACE_SECONDS = 120;
-const MAX_HISTORY_OFFSET = 10_000;
 
 export interface RunTrigger {
   trigger_type: TriggerType;
@@ -72,7 +72,10 @@ export interface RunTrigger {
   dedupeKey?: string;
   /** Cron fires: the fire time the run is for. */
   scheduledAt?: string;
-  /** Runs once every check has passed, just before the run is written (the webhook rate limit). */
+  /**
+   * Runs once every check has passed, just before the run is written (the webhook rate limit); not run
+   * when `dedupeKey` already names a run, which is then the answer.
+   */
   beforeWrite?: () => Promise<void>;
 }
 
@@ -174,7 +177,22 @@ export class RunService {
         },
       ]);
     }
-    await trigger.beforeWrite?.();
+    if (trigger.beforeWrite) {
+      // The transaction below dedupes on its own; looking first spares a known key the beforeWrite step,
+      // so a replayed webhook delivery answers with its first run without taking rate allowance.
+      const first =
+        trigger.dedupeKey === undefined
+          ? null
+          : await this.deps.executions.findByDedupeKey(job.id, trigger.dedupeKey);
+      if (first) {
+        this.deps.logger.info('run already started for this key', {
+          jobId: job.id,
+          executionId: first.execution_id,
+        });
+        return { kind: 'duplicate', execution: first };
+      }
+      await trigger.beforeWrite();
+    }
     const outcome = await this.deps.executions.start({
       execution,
       ...(trigger.dedupeKey !== undefined && { dedupeKey: trigger.dedupeKey }),
@@ -422,12 +440,16 @@ export class RunService {
 
 function parseHistoryQuery(query: Record<string, string | undefined>) {
   const problems: ErrorDetail[] = [];
-  const number = (name: string, fallback: number, min: number, max: number) => {
+  const number = (name: string, fallback: number, min: number, max: number, hint = '') => {
     const text = query[name];
     if (text === undefined) return fallback;
     const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
     if (!(value >= min && value <= max)) {
-      problems.push({ path: name, message: `must be a whole number from ${min} to ${max}`, code: 'invalid' });
+      problems.push({
+        path: name,
+        message: `must be a whole number from ${min} to ${max}${hint}`,
+        code: 'invalid',
+      });
     }
     return value;
   };
@@ -437,7 +459,13 @@ function parseHistoryQuery(query: Record<string, string | undefined>) {
     }
   }
   const limit = number('limit', 50, 1, 100);
-  const offset = number('offset', 0, 0, MAX_HISTORY_OFFSET);
+  const offset = number(
+    'offset',
+    0,
+    0,
+    MAX_HISTORY_OFFSET,
+    '; to page deeper, pass the next_cursor of the previous page as cursor',
+  );
   if (problems.length > 0) throw new ValidationError(problems);
   return { limit, offset, ...(query.cursor !== undefined && { cursor: query.cursor }) };
 }

@@ -1,14 +1,8 @@
 import { z } from 'zod';
-import {
-  BadRequestError,
-  ConflictError,
-  JobsServiceError,
-  NotFoundError,
-  PayloadTooLargeError,
-} from '../domain/errors.js';
+import { ConflictError, JobsServiceError, NotFoundError, PayloadTooLargeError } from '../domain/errors.js';
 import type { TriggerResponse } from '../domain/execution.js';
 import type { Job } from '../domain/job.js';
-import { JsonObjectSchema } from '../domain/json.js';
+import { JsonObjectSchema, parseJsonObject } from '../domain/json.js';
 import { runSettings } from '../domain/run-config.js';
 import {
   DEFAULT_TOLERANCE_SECONDS,
@@ -186,18 +180,10 @@ export class WebhookService {
     throw new WebhookRejectedError('bad_signature');
   }
 
+  /** Read as JSON whatever its Content-Type says: the signature vouches for the bytes, and senders differ. */
   private parseBody(rawBody: Buffer): z.infer<typeof WebhookDeliverySchema> {
     if (rawBody.length === 0) return {};
-    let value: unknown;
-    try {
-      value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(rawBody));
-    } catch {
-      throw new BadRequestError('The delivery body is not valid UTF-8 JSON.', 'malformed_json');
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new BadRequestError('The delivery body must be a JSON object.', 'invalid_body');
-    }
-    return parseOrThrow(WebhookDeliverySchema, value);
+    return parseOrThrow(WebhookDeliverySchema, parseJsonObject(rawBody, 'The delivery body'));
   }
 
   /** The job's own limit; a delivery's `config_override` cannot lift it. */

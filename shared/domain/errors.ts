@@ -78,6 +78,16 @@ export class PayloadTooLargeError extends JobsServiceError {
   }
 }
 
+/** A body in a media type the route does not read; `details` names the header. */
+export class UnsupportedMediaTypeError extends JobsServiceError {
+  readonly statusCode = 415;
+  readonly code = 'unsupported_media_type';
+  constructor(message: string, details: ErrorDetail[]) {
+    super(message, details);
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+
 export class ValidationError extends JobsServiceError {
   readonly statusCode = 422;
   readonly code = 'validation_failed';

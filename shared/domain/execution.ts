@@ -28,6 +28,12 @@ export const isTerminal = (status: ExecutionStatus) => TERMINAL_STATUSES.include
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 
 /**
+ * Deepest `offset` of a job's history; deeper pages are reached with `cursor`. Skipped runs are read as
+ * keys only, but each still costs a read, so the cap bounds what one request may cost.
+ */
+export const MAX_HISTORY_OFFSET = 1_000;
+
+/**
  * Largest execution record before its output: with the output cap and the stored attributes it stays
  * inside DynamoDB's 400 KB item limit through every later write.
  */

@@ -8,7 +8,7 @@ import {
   PayloadTooLargeError,
   ValidationError,
 } from '../domain/errors.js';
-import { httpBoundary } from '../http/middlewares.js';
+import { headWithoutBody, httpBoundary } from '../http/middlewares.js';
 import { toHttpRequest } from '../http/request.js';
 import { type HttpResponse, json } from '../http/responses.js';
 import { matchRoute, type Route } from '../http/router.js';
@@ -66,6 +66,7 @@ export function makeWebhookHandler(deps: WebhookServiceDeps) {
     },
   ];
   return middy<APIGatewayProxyEventV2, HttpResponse>()
+    .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
     .use(rejectionMetrics(deps.logger))
     .handler(async (event) => {

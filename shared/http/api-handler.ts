@@ -21,7 +21,7 @@ import type {
   SecretBox,
   WebhookStore,
 } from '../ports.js';
-import { httpBoundary } from './middlewares.js';
+import { headWithoutBody, httpBoundary } from './middlewares.js';
 import { openApiDocument } from './openapi.js';
 import { assertBodyWithinLimit, type HttpRequest, readJsonObject, toHttpRequest } from './request.js';
 import { type HttpResponse, json, noContent } from './responses.js';
@@ -304,6 +304,7 @@ export function makeApiHandler(deps: ApiDeps) {
     runs: new RunService({ ...deps, jobs, retentionDays: deps.retentionDays ?? 90 }),
   });
   return middy<APIGatewayProxyEventV2, HttpResponse>()
+    .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
     .handler(async (event) => {
       const base = toHttpRequest(event);

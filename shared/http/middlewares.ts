@@ -42,3 +42,27 @@ export function httpBoundary(logger: Logger): middy.MiddlewareObj<APIGatewayProx
     },
   };
 }
+
+/**
+ * A HEAD request is answered exactly as its GET, status and headers, without the body; `Content-Length`
+ * still tells the length of the body a GET gets. Used before `httpBoundary`, so its hooks run after the
+ * boundary's and see error answers too.
+ */
+export function headWithoutBody(): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
+  const strip = (request: Request) => {
+    const response = request.response;
+    if (!response || request.event.requestContext?.http?.method?.toUpperCase() !== 'HEAD') return;
+    const body = response.body ?? '';
+    const length = response.isBase64Encoded
+      ? Buffer.from(body, 'base64').length
+      : Buffer.byteLength(body, 'utf8');
+    const bodiless = response.statusCode === 204 || response.statusCode === 304;
+    request.response = {
+      ...response,
+      headers: { ...response.headers, ...(!bodiless && { 'content-length': String(length) }) },
+      body: '',
+      isBase64Encoded: false,
+    };
+  };
+  return { after: strip, onError: strip };
+}

@@ -14,6 +14,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
+  UnsupportedMediaTypeError,
   ValidationError,
 } from '../domain/errors.js';
 import {
@@ -24,6 +25,7 @@ import {
   ExecutionRequestSchema,
   ExecutionSchema,
   ExecutionStatusSchema,
+  MAX_HISTORY_OFFSET,
   TriggerRequestSchema,
   type TriggerResponse,
   TriggerResponseSchema,
@@ -613,7 +615,7 @@ function ok(description: string, schema: ComponentName, examples: Record<string,
 
 // ── Errors ──────────────────────────────────────────────────────────────────────────────────────────
 
-type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 422 | 429 | 500;
+type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 500;
 
 const ERROR_RESPONSES: Record<ErrorStatus, [name: string, Response]> = {
   400: [
@@ -678,6 +680,23 @@ const ERROR_RESPONSES: Record<ErrorStatus, [name: string, Response]> = {
       description: `The body is larger than ${MAX_BODY_BYTES} bytes.`,
       content: json(schemaRef('Error'), {
         payload_too_large: example('Too large', errorBody(new PayloadTooLargeError(MAX_BODY_BYTES))),
+      }),
+    },
+  ],
+  415: [
+    'UnsupportedMediaType',
+    {
+      description:
+        'A body whose `Content-Type` is not JSON (`application/json`, or a `+json` type), or a body without one.',
+      content: json(schemaRef('Error'), {
+        unsupported_media_type: example(
+          'Sent as text/plain',
+          errorBody(
+            new UnsupportedMediaTypeError('The request body must be sent as application/json.', [
+              { path: 'Content-Type', message: 'must be application/json', code: 'unsupported_media_type' },
+            ]),
+          ),
+        ),
       }),
     },
   ],
@@ -781,7 +800,7 @@ const PARAMETERS: Record<string, Parameter> = {
   Cursor: {
     name: 'cursor',
     in: 'query',
-    description: '`next_cursor` of the previous page.',
+    description: '`next_cursor` of the previous page. A page may be short, or empty, and still have one.',
     schema: { type: 'string' },
     example: CURSOR,
   },
@@ -916,6 +935,7 @@ function paths(): Record<string, PathItem> {
           ...error(401),
           ...error(409, 'A concurrent change got in the way; try again.'),
           ...error(413),
+          ...error(415),
           ...error(
             422,
             'An invalid field or combination of fields, an entity that does not exist, or no default entity for a job that names none.',
@@ -981,6 +1001,7 @@ function paths(): Record<string, PathItem> {
           ...error(404, 'No job with this id.'),
           ...error(409, 'Other requests kept changing the job; try again.'),
           ...error(413),
+          ...error(415),
           ...error(422, 'The job as changed would be invalid.'),
           ...error(500),
         },
@@ -1030,6 +1051,7 @@ function paths(): Record<string, PathItem> {
           ...error(404, 'No job with this id.'),
           ...error(409, 'Not a webhook job, or another rotation got in first.'),
           ...error(413),
+          ...error(415),
           ...error(422, 'An invalid `grace_seconds`.'),
           ...error(500),
         },
@@ -1115,6 +1137,7 @@ function paths(): Record<string, PathItem> {
           ...error(404, 'No job with this id.'),
           ...error(409, 'The job is disabled, or its entity or environment is no longer there.'),
           ...error(413),
+          ...error(415),
           ...error(
             422,
             'An invalid body or `Idempotency-Key`, a parameter the template needs is missing, or the run would be too large.',
@@ -1129,16 +1152,15 @@ function paths(): Record<string, PathItem> {
         'x-sdk-method': 'jobs.getExecutions',
         tags: ['Executions'],
         summary: 'List executions of a job',
-        description:
-          "The job's runs, newest first, with their total count. Page with `offset` (up to 10000) or, for deep paging, with `cursor`.",
+        description: `The job's runs, newest first, with their total count. Page with \`offset\` (up to ${MAX_HISTORY_OFFSET}) or, deeper, with \`cursor\`; an offset is skipped reading keys only.`,
         parameters: [
           param('JobId'),
           param('Limit'),
           {
             name: 'offset',
             in: 'query',
-            description: 'Runs to skip.',
-            schema: { type: 'integer', minimum: 0, maximum: 10000, default: 0 },
+            description: `Runs to skip, at most ${MAX_HISTORY_OFFSET}; past that a 422 says to page with \`cursor\`.`,
+            schema: { type: 'integer', minimum: 0, maximum: MAX_HISTORY_OFFSET, default: 0 },
             example: 0,
           },
           param('Cursor'),
@@ -1242,6 +1264,7 @@ function paths(): Record<string, PathItem> {
           ),
           ...error(409, 'The run is no longer running (it ended, was cancelled, or timed out).'),
           ...error(413),
+          ...error(415),
           ...error(422, 'An invalid result.'),
           ...error(500),
         },
@@ -1354,6 +1377,7 @@ function paths(): Record<string, PathItem> {
           ...error(401),
           ...error(409, 'An entity with this id exists.'),
           ...error(413),
+          ...error(415),
           ...error(422, 'An invalid field.'),
           ...error(500),
         },
@@ -1406,6 +1430,7 @@ function paths(): Record<string, PathItem> {
           ...error(404, 'No entity with this id.'),
           ...error(409, 'Other requests kept changing the entity; try again.'),
           ...error(413),
+          ...error(415),
           ...error(422, 'An invalid field, or `id` or `type`, which cannot change.'),
           ...error(500),
         },
@@ -1678,7 +1703,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         '',
         'Authenticate with an API key: `Authorization: Bearer <key>`. The health check and this document need none; a webhook delivery is authenticated by its signature, and a target reporting a result by the callback token of its run.',
         '',
-        'Every error is `{"error": {"code", "message", "details": [{"path", "message", "code"}]}}`. Besides the answers each operation lists, a path that matches no route answers 404 and a method the path does not have answers 405 with `Allow`. Bodies are JSON objects of at most 256 KiB. Times are ISO 8601 in UTC. Lists are paged with `limit` and an opaque `cursor` (pass back `next_cursor`).',
+        'Every error is `{"error": {"code", "message", "details": [{"path", "message", "code"}]}}`. Besides the answers each operation lists, a path that matches no route answers 404 and a method the path does not have answers 405 with `Allow`; HEAD is answered as GET without the body wherever GET is. Bodies are JSON objects of at most 256 KiB, sent with `Content-Type: application/json` (415 otherwise); their strings must be valid Unicode (a lone UTF-16 surrogate is a 422). Times are ISO 8601 in UTC. Lists are paged with `limit` and an opaque `cursor` (pass back `next_cursor`); each request reads a bounded number of items, so a page can hold fewer than `limit` items, even none, and still carry a `next_cursor`: only a null `next_cursor` ends the list.',
       ].join('\n'),
       license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
     },

@@ -18,15 +18,20 @@ export interface RouteMatch {
   params: Record<string, string>;
 }
 
-/** Matches a method and path against the routes: 404 when no pattern fits, 405 when only the method is wrong. */
+/**
+ * Matches a method and path against the routes: 404 when no pattern fits, 405 when only the method is
+ * wrong. HEAD matches the GET route of a path (the caller leaves the body out), so `Allow` lists HEAD
+ * wherever it lists GET.
+ */
 export function matchRoute(routes: readonly Route[], method: string, path: string): RouteMatch {
   const segments = splitPath(path);
   const allowed: string[] = [];
   for (const route of routes) {
     const params = matchPattern(route.pattern, segments);
     if (!params) continue;
-    if (route.method === method) return { route, params };
+    if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { route, params };
     allowed.push(route.method);
+    if (route.method === 'GET') allowed.push('HEAD');
   }
   if (allowed.length > 0) throw new MethodNotAllowedError(method, path, allowed);
   throw new NotFoundError(`No route for ${method} ${path.slice(0, 200)}.`);

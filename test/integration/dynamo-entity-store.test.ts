@@ -7,6 +7,7 @@ import type { Entity } from '../../shared/domain/entity.js';
 import { BadRequestError, type ErrorDetail, ValidationError } from '../../shared/domain/errors.js';
 import { buildJobSpec, type EntityType, type Job } from '../../shared/domain/job.js';
 import { makeEntity } from '../support/memory-stores.js';
+import { recordingDocuments } from '../support/recording-documents.js';
 import { createTestTable, type TestTable } from '../support/test-table.js';
 
 let clock = Date.parse('2026-02-01T00:00:00.000Z');
@@ -321,6 +322,31 @@ describe('DynamoEntityStore list', () => {
     expect(all.entities).toEqual([...created].reverse());
     expect(all.entities.filter((item) => item.default).map((item) => item.id)).toEqual(['entity-2']);
     expect(all.nextCursor).toBeNull();
+  });
+
+  it('reads at most its ceiling per request and still gives a cursor when a page is cut short', async () => {
+    // Prepare
+    const ceiling = { items: 3, queries: 100 };
+    const recorder = recordingDocuments(table.documents);
+    const bounded = new DynamoEntityStore(recorder.client, table.tableName, ceiling);
+    const pages: string[][] = [];
+    const scanned: number[] = [];
+    let cursor: string | undefined;
+
+    // Act
+    do {
+      const page = await bounded.list({ limit: 100, ...(cursor !== undefined && { cursor }) });
+      scanned.push(recorder.take().reduce((sum, query) => sum + query.scanned, 0));
+      pages.push(page.entities.map((item) => item.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined && pages.length < 10);
+
+    // Assess
+    expect(pages).toEqual([
+      ['entity-4', 'entity-3', 'entity-2'],
+      ['entity-1', 'entity-0'],
+    ]);
+    for (const count of scanned) expect(count).toBeLessThanOrEqual(ceiling.items);
   });
 
   it('rejects a cursor it did not issue with a 400 error', async () => {

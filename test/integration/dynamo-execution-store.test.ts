@@ -7,6 +7,7 @@ import { BadRequestError, NotFoundError } from '../../shared/domain/errors.js';
 import type { Execution } from '../../shared/domain/execution.js';
 import { buildJobSpec, type Job } from '../../shared/domain/job.js';
 import type { StartRunRequest } from '../../shared/ports.js';
+import { recordingDocuments } from '../support/recording-documents.js';
 import { createTestTable, type TestTable } from '../support/test-table.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -368,13 +369,98 @@ describe('DynamoExecutionStore list', () => {
 
   it('rejects a cursor it did not issue with a 400 error', async () => {
     // Prepare
-    const forged = Buffer.from('{"after":"exec_x"}').toString('base64url');
+    const position = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged = [
+      position({ after: 'exec_x' }),
+      position({ after: ids[0], skip: -1 }),
+      position({ after: ids[0], skip: 1.5 }),
+      position({ after: ids[0], skip: '2' }),
+      position({ after: ids[0], skip: 10_000_000 }),
+    ];
 
     // Act
-    const attempt = store.list(job.id, { limit: 2, offset: 0, cursor: forged });
+    const attempts = forged.map((cursor) => store.list(job.id, { limit: 2, offset: 0, cursor }));
 
     // Assess
-    await expect(attempt).rejects.toBeInstanceOf(BadRequestError);
+    for (const attempt of attempts) await expect(attempt).rejects.toBeInstanceOf(BadRequestError);
+  });
+
+  it('skips an offset reading keys only, and reads whole items only for the page', async () => {
+    // Prepare
+    const recorder = recordingDocuments(table.documents);
+    const recorded = new DynamoExecutionStore(recorder.client, table.tableName);
+
+    // Act
+    const page = await recorded.list(job.id, { limit: 2, offset: 4 });
+    const queries = recorder.take();
+
+    // Assess
+    expect(idsOf(page.executions)).toEqual(ids.slice(4, 6));
+    const keysOnly = queries.filter((query) => query.input.ProjectionExpression !== undefined);
+    const whole = queries.filter((query) => query.input.ProjectionExpression === undefined);
+    expect(keysOnly.map((query) => query.input.ProjectionExpression)).toEqual(['sk']);
+    expect(keysOnly.reduce((sum, query) => sum + query.returned, 0)).toBe(4);
+    expect(whole.reduce((sum, query) => sum + query.returned, 0)).toBe(3);
+    for (const query of queries) expect(query.input.Limit).toBeLessThanOrEqual(4);
+  });
+
+  it.each([
+    ['items', { items: 3, queries: 100 }],
+    ['queries', { items: 1_000, queries: 1 }],
+  ])(
+    'stops at its ceiling of %s read, with a cursor that carries the rest of the offset',
+    async (_name, ceiling) => {
+      // Prepare
+      const recorder = recordingDocuments(table.documents);
+      const bounded = new DynamoExecutionStore(recorder.client, table.tableName, ceiling);
+      const pages: string[][] = [];
+      const reads: { items: number; queries: number }[] = [];
+      let cursor: string | undefined;
+
+      // Act
+      do {
+        const page = await bounded.list(job.id, {
+          limit: 2,
+          offset: cursor === undefined ? 5 : 0,
+          ...(cursor && { cursor }),
+        });
+        const queries = recorder.take();
+        reads.push({
+          items: queries.reduce((sum, query) => sum + query.scanned, 0),
+          queries: queries.length,
+        });
+        pages.push(idsOf(page.executions));
+        expect(page.totalCount).toBe(7);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined && pages.length < 20);
+
+      // Assess
+      expect(pages[0]).toEqual([]);
+      expect(pages.flat()).toEqual(ids.slice(5));
+      for (const read of reads) {
+        expect(read.items).toBeLessThanOrEqual(ceiling.items);
+        expect(read.queries).toBeLessThanOrEqual(ceiling.queries);
+      }
+    },
+  );
+});
+
+describe('DynamoExecutionStore findByDedupeKey', () => {
+  it('returns the execution a key started, and null for a key never used', async () => {
+    // Prepare
+    const job = await storedJob();
+    const first = makeExecution(job, { dedupe_key: 'webhook:d-1' });
+    await store.start(request(first, { dedupeKey: 'webhook:d-1' }));
+
+    // Act
+    const found = await store.findByDedupeKey(job.id, 'webhook:d-1');
+    const unknown = await store.findByDedupeKey(job.id, 'webhook:d-2');
+    const otherJob = await store.findByDedupeKey((await storedJob()).id, 'webhook:d-1');
+
+    // Assess
+    expect(found).toEqual(first);
+    expect(unknown).toBeNull();
+    expect(otherJob).toBeNull();
   });
 });
 

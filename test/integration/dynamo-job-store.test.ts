@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { BadRequestError } from '../../shared/domain/errors.js';
 import { buildJobSpec, type Job, type TriggerType } from '../../shared/domain/job.js';
+import { recordingDocuments } from '../support/recording-documents.js';
 import { createTestTable, type TestTable } from '../support/test-table.js';
 
 let table: TestTable;
@@ -168,6 +169,44 @@ describe('DynamoJobStore', () => {
         expect(all.ids).toEqual(expected);
         expect(byTwo.pageSizes.every((size) => size > 0 || expected.length === 0)).toBe(true);
         expect(all.pageSizes).toEqual([expected.length]);
+      },
+    );
+
+    it.each([
+      ['no filter', {}, () => true],
+      [
+        'enabled cron, filtered after the read',
+        { trigger_type: 'cron' as const, enabled: true },
+        (job: Job) => job.trigger_type === 'cron' && job.enabled,
+      ],
+      [
+        'disabled webhook, filtered after the read',
+        { trigger_type: 'webhook' as const, enabled: false },
+        (job: Job) => job.trigger_type === 'webhook' && !job.enabled,
+      ],
+    ])(
+      'reads at most its ceiling per request for %s, answering short pages whose cursor loses nothing',
+      async (_name, filter, predicate) => {
+        // Prepare
+        const ceiling = { items: 2, queries: 100 };
+        const recorder = recordingDocuments(listTable.documents);
+        const bounded = new DynamoJobStore(recorder.client, listTable.tableName, ceiling);
+        const ids: string[] = [];
+        const scanned: number[] = [];
+        let cursor: string | undefined;
+
+        // Act
+        do {
+          const page = await bounded.list({ ...filter, limit: 100, ...(cursor && { cursor }) });
+          scanned.push(recorder.take().reduce((sum, query) => sum + query.scanned, 0));
+          ids.push(...page.jobs.map((job) => job.id));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor && scanned.length < 20);
+
+        // Assess
+        expect(ids).toEqual(newestFirst(predicate));
+        expect(scanned.length).toBeGreaterThan(1);
+        for (const count of scanned) expect(count).toBeLessThanOrEqual(ceiling.items);
       },
     );
 

@@ -9,6 +9,11 @@ export interface ApiEventInput {
   body?: string | Buffer;
   /** With a string body: the string is already base64 (as API Gateway would pass it). */
   isBase64Encoded?: boolean;
+  /**
+   * A body goes with `content-type: application/json` unless `headers` name another type; true sends it
+   * with none.
+   */
+  omitContentType?: boolean;
 }
 
 let requestCounter = 0;
@@ -20,6 +25,10 @@ export function apiEvent(input: ApiEventInput): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   // API Gateway lowercases header names in payload 2.0.
   for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
+  // As the SDK and most clients do: a JSON body says so.
+  if (input.body !== undefined && headers['content-type'] === undefined && !input.omitContentType) {
+    headers['content-type'] = 'application/json';
+  }
   const isBinary = Buffer.isBuffer(input.body);
   const body = typeof input.body === 'string' ? input.body : input.body?.toString('base64');
   const query = input.query;

@@ -218,6 +218,11 @@ export class MemoryExecutionStore implements ExecutionStore {
     return record ? storedOf(record) : null;
   }
 
+  async findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null> {
+    const first = this.dedupe.get(executionKey(jobId, dedupeKey));
+    return first === undefined ? null : this.executionOf(jobId, first);
+  }
+
   async list(
     jobId: string,
     options: { limit: number; offset: number; cursor?: string },

@@ -184,6 +184,17 @@ describe('local HTTP server: request → API Gateway v2 event', () => {
     expect(event.queryStringParameters).toEqual({ enabled: 'true', tag: 'a,b', q: 'x y z', empty: '' });
   });
 
+  it('passes __proto__, constructor and toString as ordinary parameters', async () => {
+    await send('/jobs?__proto__=a&constructor=b&toString=c&limit=2');
+
+    const { event } = onlyInvocation();
+    const parameters = event.queryStringParameters ?? {};
+    expect(Object.keys(parameters)).toEqual(['__proto__', 'constructor', 'toString', 'limit']);
+    expect(Object.getOwnPropertyDescriptor(parameters, '__proto__')?.value).toBe('a');
+    expect(Object.getOwnPropertyDescriptor(parameters, 'constructor')?.value).toBe('b');
+    expect(Object.getOwnPropertyDescriptor(parameters, 'toString')?.value).toBe('c');
+  });
+
   it('omits queryStringParameters and cookies when there are none', async () => {
     await send('/health');
 
@@ -253,6 +264,33 @@ describe('local HTTP server: handler result → response', () => {
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/json');
     expect(JSON.parse(response.body.toString())).toEqual({ ok: true });
+  });
+
+  it('answers HEAD without a body, with the handler’s headers and the Content-Length of the body it left out', async () => {
+    nextResult = async (event) => ({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'x-method': event.requestContext.http.method },
+      body: '{"jobs":[]}',
+    });
+
+    const get = await send('/jobs');
+    const head = await send('/jobs', { method: 'HEAD' });
+    nextResult = async () => ({
+      statusCode: 404,
+      headers: { 'content-type': 'application/json', 'content-length': '42' },
+      body: '',
+    });
+    const declared = await send('/jobs/x', { method: 'HEAD' });
+
+    expect(get.headers['content-length']).toBe('11');
+    expect(head.status).toBe(200);
+    expect(head.body.length).toBe(0);
+    expect(head.headers['content-length']).toBe('11');
+    expect(head.headers['content-type']).toBe('application/json');
+    expect(head.headers['x-method']).toBe('HEAD');
+    expect(declared.status).toBe(404);
+    expect(declared.headers['content-length']).toBe('42');
+    expect(declared.body.length).toBe(0);
   });
 
   it('turns a throwing handler into a 500 in the JSON error shape and keeps serving', async () => {

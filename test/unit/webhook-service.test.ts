@@ -424,6 +424,62 @@ describe('WebhookService.deliver: rejections', () => {
     expect(await executionCount(job.id)).toBe(1);
   });
 
+  it('answers a replay of a known delivery id with its first run, taking no allowance, even when none is left', async () => {
+    // Prepare
+    const { clock, service, rateLimiter, createWebhookJob, executionCount } = await setup();
+    const { job, path, secret } = await createWebhookJob({
+      config: { webhook_rate_limit: { requests_per_second: 1, burst: 1 } },
+    });
+    const github = (id: string) => ({
+      'x-hub-signature-256': `sha256=${hexSignature(BODY, secret)}`,
+      'x-github-delivery': id,
+    });
+    const first = await service.deliver(path, buffer(BODY), github('gh-1'));
+    const standard = await service.deliver(
+      path,
+      buffer(BODY),
+      standardHeaders(secret, 'msg_1', START_SECONDS, BODY),
+    );
+    const takenBefore = rateLimiter.takes.length;
+    rateLimiter.answer = { allowed: false, retryAfterSeconds: 5 };
+    clock.advance(1000);
+
+    // Act
+    const replays = [
+      await service.deliver(path, buffer(BODY), github('gh-1')),
+      await service.deliver(path, buffer(BODY), github('gh-1')),
+      await service.deliver(path, buffer(BODY), standardHeaders(secret, 'msg_1', START_SECONDS + 1, BODY)),
+    ];
+    const takenByReplays = rateLimiter.takes.length - takenBefore;
+    const fresh = await rejectionOf(service.deliver(path, buffer(BODY), github('gh-2')));
+
+    // Assess
+    expect(replays).toEqual([first, first, standard]);
+    expect(takenByReplays).toBe(0);
+    expect(fresh).toBeInstanceOf(RateLimitedError);
+    expect(rateLimiter.takes).toHaveLength(takenBefore + 1);
+    expect(await executionCount(job.id)).toBe(2);
+  });
+
+  it('refuses a lone UTF-16 surrogate in a delivery with a 422 naming the field, and stores nothing', async () => {
+    // Prepare
+    const { service, createWebhookJob, executionCount } = await setup();
+    const { job, path, secret } = await createWebhookJob();
+    const body = '{"parameters": {"branch": "main\\ud800"}}';
+
+    // Act
+    const refused = await rejectionOf(
+      service.deliver(path, buffer(body), { 'x-webhook-signature': hexSignature(body, secret) }),
+    );
+
+    // Assess
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).details).toEqual([
+      { path: 'parameters.branch', message: expect.stringContaining('surrogate'), code: 'invalid_string' },
+    ]);
+    expect(await executionCount(job.id)).toBe(0);
+  });
+
   it('ignores keys a sender adds beyond parameters, config_override and metadata', async () => {
     // Prepare
     const { service, executions, createWebhookJob } = await setup();

@@ -4,12 +4,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Entity } from '../../domain/entity.js';
 import type { EntityPage, EntityStore, StoredEntity } from '../../ports.js';
+import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { setAll } from './expressions.js';
 import { JOBS_TABLE } from './jobs-table.js';
@@ -27,6 +27,8 @@ export class DynamoEntityStore implements EntityStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** How much one list request may read. @default DEFAULT_READ_CEILING */
+    private readonly readCeiling: ReadCeiling = DEFAULT_READ_CEILING,
   ) {}
 
   async create(entity: Entity, sealedSecret: string | null): Promise<boolean> {
@@ -63,6 +65,10 @@ export class DynamoEntityStore implements EntityStore {
     return item ? this.fromItem(item, defaultId) : null;
   }
 
+  /**
+   * One page of entities, newest first, read within the request's ceiling; a page cut short (by the
+   * ceiling, or by DynamoDB's 1 MB per Query) still carries a cursor when more may follow.
+   */
   async list(options: { limit: number; cursor?: string }): Promise<EntityPage> {
     const index = JOBS_TABLE.indexes.all;
     let startKey: Record<string, unknown> | undefined;
@@ -74,28 +80,26 @@ export class DynamoEntityStore implements EntityStore {
         [index.sortKey]: match[0],
       };
     }
-    const [page, defaultId] = await Promise.all([
-      this.client.send(
-        new QueryCommand({
+    const [read, defaultId] = await Promise.all([
+      new BoundedReader(this.client, this.readCeiling).read(
+        {
           TableName: this.tableName,
           IndexName: index.name,
           KeyConditionExpression: '#pk = :pk',
           ExpressionAttributeNames: { '#pk': index.partitionKey },
           ExpressionAttributeValues: { ':pk': ENTITY_PARTITION },
           ScanIndexForward: false,
-          Limit: options.limit + 1,
           ExclusiveStartKey: startKey,
-        }),
+        },
+        // One more than the page tells whether another page exists.
+        options.limit + 1,
       ),
       this.defaultId(),
     ]);
-    const items = page.Items ?? [];
-    const entities = items.slice(0, options.limit).map((item) => this.fromItem(item, defaultId).entity);
+    const entities = read.items.slice(0, options.limit).map((item) => this.fromItem(item, defaultId).entity);
     const last = entities.at(-1);
-    return {
-      entities,
-      nextCursor: items.length > options.limit && last ? encodeCursor(listSortKey(last)) : null,
-    };
+    const more = read.items.length > options.limit || !read.complete;
+    return { entities, nextCursor: more && last ? encodeCursor(listSortKey(last)) : null };
   }
 
   async replace(

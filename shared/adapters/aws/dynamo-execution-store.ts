@@ -4,6 +4,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -18,8 +19,9 @@ import type {
   StartRunRequest,
   StoredExecution,
 } from '../../ports.js';
+import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { conflictPause } from './conflicts.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodePosition, encodeCursor } from './cursor.js';
 import { setAll } from './expressions.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { keys, SWEEP_PARTITION } from './keys.js';
@@ -33,6 +35,16 @@ const MAX_START_ATTEMPTS = 6;
 const MAX_TRANSITION_ATTEMPTS = 5;
 const SWEEP_INDEX = JOBS_TABLE.indexes.sweep;
 
+/** Execution document bytes per history page, well under the 6 MB a Lambda response may hold. */
+const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Most a cursor may still have to skip. Offsets are capped, but a client may add one to each cursor it
+ * follows; each request still reads no more than its ceiling.
+ */
+const MAX_CURSOR_SKIP = 1_000_000;
+
+const executionIdOf = (item: Record<string, unknown> | undefined) => String(item?.sk).slice('EXEC#'.length);
+
 const sweepKey = (at: string, jobId: string, executionId: string) => `${at}#${jobId}#${executionId}`;
 
 /**
@@ -44,6 +56,8 @@ export class DynamoExecutionStore implements ExecutionStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** How much one history request may read. @default DEFAULT_READ_CEILING */
+    private readonly readCeiling: ReadCeiling = DEFAULT_READ_CEILING,
   ) {}
 
   async start(request: StartRunRequest): Promise<StartRunOutcome> {
@@ -65,7 +79,7 @@ export class DynamoExecutionStore implements ExecutionStore {
           index !== undefined && reasons[index]?.Code === 'ConditionalCheckFailed';
         if (failed(items.jobIndex)) throw new NotFoundError(`No job with id "${execution.job_id}".`);
         if (failed(items.dedupeIndex)) {
-          const first = await this.dedupeTarget(execution.job_id, request.dedupeKey as string);
+          const first = await this.findByDedupeKey(execution.job_id, request.dedupeKey as string);
           if (first) return { kind: 'duplicate', execution: first };
           continue; // The marker expired between our write and read: try again.
         }
@@ -100,17 +114,23 @@ export class DynamoExecutionStore implements ExecutionStore {
     return result.Item ? fromItem(result.Item) : null;
   }
 
+  /**
+   * One page of a job's history. The `offset` (plus any skip a cursor carries) is skipped reading keys
+   * only, so whole items are read only for the page returned; every read counts against the ceiling. A
+   * request that reaches it answers the runs it has (possibly none) and a cursor that continues where it
+   * stopped, still skipping what is left of the offset. A page also stops before `MAX_PAGE_BYTES`.
+   */
   async list(
     jobId: string,
     options: { limit: number; offset: number; cursor?: string },
   ): Promise<ExecutionPage> {
-    const startKey =
-      options.cursor === undefined
-        ? undefined
-        : keys.execution(jobId, decodeCursor(options.cursor, EXECUTION_ID_PATTERN)[1] as string);
-    const wanted = options.offset + options.limit + 1;
-    const items: Record<string, unknown>[] = [];
-    let exclusiveStartKey: Record<string, unknown> | undefined = startKey;
+    let after: string | undefined;
+    let skip = options.offset;
+    if (options.cursor !== undefined) {
+      const position = decodePosition(options.cursor, EXECUTION_ID_PATTERN, MAX_CURSOR_SKIP);
+      after = position.after[1] as string;
+      skip += position.skip;
+    }
     const countRead = this.client.send(
       new GetCommand({
         TableName: this.tableName,
@@ -119,30 +139,58 @@ export class DynamoExecutionStore implements ExecutionStore {
         ConsistentRead: true,
       }),
     );
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.job(jobId).pk, ':prefix': 'EXEC#' },
-          ScanIndexForward: false,
-          Limit: wanted - items.length,
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (items.length < wanted && exclusiveStartKey !== undefined);
-    const executions = items
-      .slice(options.offset, options.offset + options.limit)
-      .map((item) => fromItem(item).execution);
-    const last = executions.at(-1);
-    const more = items.length > options.offset + options.limit;
-    return {
-      executions,
-      nextCursor: more && last ? encodeCursor(last.execution_id) : null,
-      totalCount: Number((await countRead).Item?.execution_count ?? 0),
+    const page = await this.readPage(jobId, after, skip, options.limit);
+    return { ...page, totalCount: Number((await countRead).Item?.execution_count ?? 0) };
+  }
+
+  private async readPage(
+    jobId: string,
+    after: string | undefined,
+    skip: number,
+    limit: number,
+  ): Promise<Omit<ExecutionPage, 'totalCount'>> {
+    const reader = new BoundedReader(this.client, this.readCeiling);
+    const history: QueryCommandInput = {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.job(jobId).pk, ':prefix': 'EXEC#' },
+      ScanIndexForward: false,
     };
+    let last = after;
+    if (skip > 0) {
+      const skipped = await reader.read(
+        {
+          ...history,
+          ProjectionExpression: 'sk',
+          ...(last !== undefined && { ExclusiveStartKey: keys.execution(jobId, last) }),
+        },
+        skip,
+      );
+      last = skipped.items.length > 0 ? executionIdOf(skipped.items.at(-1)) : last;
+      if (skipped.complete) return { executions: [], nextCursor: null };
+      if (skipped.items.length < skip) {
+        // The ceiling was reached while skipping: continue from here, with the rest still to skip.
+        return {
+          executions: [],
+          nextCursor: last === undefined ? null : encodeCursor(last, skip - skipped.items.length),
+        };
+      }
+    }
+    // One item more than the page tells whether another page exists.
+    const read = await reader.read(
+      { ...history, ...(last !== undefined && { ExclusiveStartKey: keys.execution(jobId, last) }) },
+      limit + 1,
+    );
+    const executions: Execution[] = [];
+    let pageBytes = 0;
+    for (const item of read.items.slice(0, limit)) {
+      pageBytes += Buffer.byteLength(String(item.doc), 'utf8');
+      if (executions.length > 0 && pageBytes > MAX_PAGE_BYTES) break;
+      executions.push(fromItem(item).execution);
+    }
+    const lastReturned = executions.at(-1)?.execution_id ?? last;
+    const more = read.items.length > executions.length || !read.complete;
+    return { executions, nextCursor: more && lastReturned !== undefined ? encodeCursor(lastReturned) : null };
   }
 
   async transition(
@@ -288,7 +336,8 @@ export class DynamoExecutionStore implements ExecutionStore {
     return { list, dedupeIndex, lockIndex, jobIndex };
   }
 
-  private async dedupeTarget(jobId: string, dedupeKey: string): Promise<Execution | null> {
+  /** Two GetItems (the marker, then its execution): the webhook function may read items but not query. */
+  async findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null> {
     const marker = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: keys.dedupe(jobId, dedupeKey), ConsistentRead: true }),
     );

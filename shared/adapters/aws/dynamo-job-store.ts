@@ -2,13 +2,13 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { Job, JobListFilter } from '../../domain/job.js';
 import type { JobPage, JobStore, NewWebhook, VersionedJob } from '../../ports.js';
+import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { setAll } from './expressions.js';
@@ -75,6 +75,8 @@ export class DynamoJobStore implements JobStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** How much one list request may read. @default DEFAULT_READ_CEILING */
+    private readonly readCeiling: ReadCeiling = DEFAULT_READ_CEILING,
   ) {}
 
   async create(job: Job, webhook?: NewWebhook): Promise<VersionedJob> {
@@ -269,35 +271,37 @@ export class DynamoJobStore implements JobStore {
     throw error;
   }
 
+  /**
+   * One page of jobs, newest first, read within the request's ceiling. The combined trigger + enabled
+   * filter reads ahead and drops what does not match; a request that reaches the ceiling answers the jobs
+   * it found (possibly none) with a cursor after the last job it looked at.
+   */
   async list(filter: JobListFilter): Promise<JobPage> {
     const { index, partition, residualEnabled } = chooseIndex(filter);
     const startKey = filter.cursor === undefined ? undefined : startKeyFrom(filter.cursor, index, partition);
     // One extra item tells whether another page exists, so the last page never carries a cursor.
     const wanted = filter.limit + 1;
-    const items: Record<string, unknown>[] = [];
-    let exclusiveStartKey: Record<string, unknown> | undefined = startKey;
-    do {
-      const input: QueryCommandInput = {
-        TableName: this.tableName,
-        IndexName: index.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': index.partitionKey },
-        ExpressionAttributeValues: { ':pk': partition },
-        ScanIndexForward: false,
-        // With a residual filter some evaluated items are dropped; reading ahead saves round trips, and the
-        // cursor comes from the last item returned, so over-reading loses nothing.
-        Limit:
-          residualEnabled === undefined ? wanted - items.length : Math.min(MAX_FILTERED_READ, wanted * 2),
-        ExclusiveStartKey: exclusiveStartKey,
-      };
-      if (residualEnabled !== undefined) {
-        input.FilterExpression = 'enabled = :enabled';
-        input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':enabled': residualEnabled };
-      }
-      const page = await this.client.send(new QueryCommand(input));
-      items.push(...(page.Items ?? []));
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (items.length < wanted && exclusiveStartKey !== undefined);
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': partition },
+      ScanIndexForward: false,
+      ExclusiveStartKey: startKey,
+    };
+    if (residualEnabled !== undefined) {
+      input.FilterExpression = 'enabled = :enabled';
+      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':enabled': residualEnabled };
+    }
+    // With a residual filter some evaluated items are dropped; reading ahead saves round trips, and the
+    // cursor comes from the last item returned, so over-reading loses nothing.
+    const read = await new BoundedReader(this.client, this.readCeiling).read(
+      input,
+      wanted,
+      residualEnabled === undefined ? undefined : Math.min(MAX_FILTERED_READ, wanted * 2),
+    );
+    const items = read.items;
 
     // A page also stops short of MAX_PAGE_BYTES of job documents: jobs may be up to 256 KiB each and a
     // Lambda response is capped at 6 MB. The cursor then continues after the last job returned.
@@ -310,7 +314,13 @@ export class DynamoJobStore implements JobStore {
     }
     const jobs = items.slice(0, count).map((item) => fromItem(item).job);
     const last = jobs.at(-1);
-    const nextCursor = items.length > count && last ? encodeCursor(listSortKey(last)) : null;
+    let nextCursor: string | null = null;
+    if (items.length > count && last) nextCursor = encodeCursor(listSortKey(last));
+    else if (!read.complete) {
+      // Stopped at the ceiling: continue after the last item evaluated, which the filter may have dropped.
+      const evaluated = read.lastEvaluatedKey?.[index.sortKey];
+      if (typeof evaluated === 'string') nextCursor = encodeCursor(evaluated);
+    }
     return { jobs, nextCursor };
   }
 }

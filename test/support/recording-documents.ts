@@ -1,0 +1,42 @@
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+
+/** One Query a store sent, with what DynamoDB answered. */
+export interface RecordedQuery {
+  input: QueryCommandInput;
+  /** Items evaluated (before any filter). */
+  scanned: number;
+  /** Items returned. */
+  returned: number;
+}
+
+/**
+ * A document client that sends every command to the real one and records each Query, so a test can
+ * see what a store read from DynamoDB Local. `take()` returns the queries since the last call.
+ */
+export function recordingDocuments(documents: DynamoDBDocumentClient) {
+  let queries: RecordedQuery[] = [];
+  const client = {
+    send: async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+      const output = (await documents.send(command as never)) as {
+        Items?: unknown[];
+        ScannedCount?: number;
+      };
+      if (command instanceof QueryCommand) {
+        queries.push({
+          input: command.input,
+          scanned: output.ScannedCount ?? 0,
+          returned: output.Items?.length ?? 0,
+        });
+      }
+      return output;
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return {
+    client,
+    take: (): RecordedQuery[] => {
+      const taken = queries;
+      queries = [];
+      return taken;
+    },
+  };
+}
