@@ -14,6 +14,7 @@ import { createJsonLogger, type LogLevel, parseLogLevel, randomIds } from '../..
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
 import { ScheduleSync } from '../../shared/app/job-schedules.js';
 import { jobReader } from '../../shared/app/jobs.js';
+import type { TargetNetwork } from '../../shared/domain/target-network.js';
 import { makeDispatchHandler } from '../../shared/handlers/dispatch-handler.js';
 import { makeSweeperHandler } from '../../shared/handlers/sweeper-handler.js';
 import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
@@ -51,6 +52,11 @@ export interface LocalRuntimeOptions {
   logger?: Logger;
   /** Path of a deployment config file declaring queues and environments. @default `$JOBS_CONFIG` or `./jobs.config.json` if present */
   configPath?: string;
+  /**
+   * Networks besides public addresses that `http` targets may point at; replaces the config file's
+   * `allowedTargetNetworks`. @default the config file's, else `['loopback']`
+   */
+  allowedTargetNetworks?: readonly TargetNetwork[];
   /** The worker's function timeout; a queue message becomes visible again after 6× this. @default 60_000 */
   workerTimeoutMs?: number;
   /** How often the sweeper runs. @default 5_000 */
@@ -78,6 +84,8 @@ export interface LocalRuntime {
   queues: LocalQueues;
   /** The in-process scheduler firing cron jobs. */
   scheduler: LocalScheduler;
+  /** Networks besides public addresses that `http` targets may point at. */
+  allowedTargetNetworks: readonly TargetNetwork[];
   /** Runs one sweep now (tests use it instead of waiting for the interval). */
   sweep(): Promise<void>;
   /** Closes the HTTP server, then stops DynamoDB Local if this runtime started it. Idempotent. */
@@ -159,6 +167,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.configPath !== undefined && { path: options.configPath }),
       publicBaseUrl: '',
     });
+    if (options.allowedTargetNetworks !== undefined) {
+      deployment.allowedTargetNetworks = options.allowedTargetNetworks;
+    }
+    const allowedTargetNetworks = deployment.allowedTargetNetworks ?? [];
     const queues = new LocalQueues({
       allowUnknown: deployment.open,
       names: [deployment.defaultQueue, ...deployment.queues],
@@ -227,7 +239,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     deployment.publicBaseUrl = url;
 
     const maxReceiveCount = options.maxReceiveCount ?? 5;
-    const worker = makeWorkerHandler({ ...common, invoker: createTargetInvoker() }, { maxReceiveCount });
+    const worker = makeWorkerHandler(
+      { ...common, invoker: createTargetInvoker({ allowedNetworks: allowedTargetNetworks }) },
+      { maxReceiveCount },
+    );
     queues.start({
       handler: worker,
       functionTimeoutMs: options.workerTimeoutMs ?? 60_000,
@@ -277,6 +292,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dynamodbLocal,
       queues,
       scheduler,
+      allowedTargetNetworks,
       sweep,
       stop: () => {
         stopping ??= stopStarted();
