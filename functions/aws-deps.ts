@@ -22,6 +22,7 @@ import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
 import { jobReader } from '../shared/app/jobs.js';
 import type { RunServiceDeps } from '../shared/app/runs.js';
 import type { WebhookServiceDeps } from '../shared/app/webhooks.js';
+import { TargetNetworkSchema } from '../shared/domain/target-network.js';
 import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
 import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
@@ -41,11 +42,19 @@ const DeploymentEnvSchema = z.object({
     z.string(),
     z.object({ queue: z.string(), variables: z.record(z.string(), z.string()) }),
   ),
+  // Required: a DEPLOYMENT_CONFIG without it was not written by this stack, and guessing would guess wide.
+  allowedTargetNetworks: z.array(TargetNetworkSchema),
 });
 
-function deploymentConfig(): DeploymentConfig {
-  const parsed = DeploymentEnvSchema.parse(JSON.parse(requireEnv('DEPLOYMENT_CONFIG')));
-  return { ...parsed, open: false, publicBaseUrl: process.env.PUBLIC_BASE_URL ?? '' };
+/**
+ * The deployment as the stack wrote it into `DEPLOYMENT_CONFIG` (see `runEnvironment` in infra/aws/stack.ts).
+ * @throws when a variable is missing or not what the stack writes
+ */
+export function deploymentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
+  const text = env.DEPLOYMENT_CONFIG;
+  if (!text) throw new Error('Environment variable DEPLOYMENT_CONFIG is not set');
+  const parsed = DeploymentEnvSchema.parse(JSON.parse(text));
+  return { ...parsed, open: false, publicBaseUrl: env.PUBLIC_BASE_URL ?? '' };
 }
 
 function common() {
@@ -59,7 +68,7 @@ function common() {
     webhooks: new DynamoWebhookStore(documents, tableName),
     rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
     queue: new SqsRunQueue(new SQSClient({}), queueUrls),
-    deployment: deploymentConfig(),
+    deployment: deploymentConfigFromEnv(),
     clock: systemClock,
     ids: randomIds,
     logger: createJsonLogger({ level: parseLogLevel(process.env.LOG_LEVEL) }),
@@ -106,7 +115,10 @@ export function awsWorkerDeps(): WorkerHandlerDeps {
     // A message for a run held by a live worker comes back when that worker's lease ends.
     visibility: rest.queue,
     secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID'))),
-    invoker: createTargetInvoker({ lambda: new LambdaTargetInvoker(new LambdaClient({})) }),
+    invoker: createTargetInvoker({
+      lambda: new LambdaTargetInvoker(new LambdaClient({})),
+      allowedNetworks: rest.deployment.allowedTargetNetworks,
+    }),
   };
 }
 

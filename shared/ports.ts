@@ -2,6 +2,7 @@ import type { Entity, EntityTarget } from './domain/entity.js';
 import type { Execution, ExecutionRequest, ExecutionStatus } from './domain/execution.js';
 import type { Job, JobListFilter, TriggerType } from './domain/job.js';
 import type { CatchupPolicy } from './domain/schedule.js';
+import type { TargetNetwork } from './domain/target-network.js';
 
 /** A page of jobs, newest first; `nextCursor` is null on the last page. */
 export interface JobPage {
@@ -262,6 +263,12 @@ export interface DeploymentConfig {
   open: boolean;
   /** Base URL targets call back to (`<base>/executions/{id}/callback`). */
   publicBaseUrl: string;
+  /**
+   * Networks besides public addresses that `http` targets may point at (`loopback` locally by default;
+   * none on AWS unless the deployment lists `private`). Link-local and metadata addresses never are.
+   * @default [] (public addresses only)
+   */
+  allowedTargetNetworks?: readonly TargetNetwork[];
 }
 
 // ── Webhooks ────────────────────────────────────────────────────────────────────────────────────────

@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { TARGET_NETWORKS, type TargetNetwork } from '../../shared/domain/target-network.js';
 
 /** Names of the deployments this app knows; pick one with `cdk deploy -c env=<name>`. */
 export const deploymentNames = ['local', 'test', 'dev', 'prod'] as const;
@@ -72,6 +73,15 @@ export interface DeploymentConfig {
    */
   readonly lambdaTargets: readonly string[];
   /**
+   * Networks besides public addresses that `http` entity targets may point at: `["private"]` opens 10/8,
+   * 172.16/12, 192.168/16, 100.64/10 and fc00::/7 (agents inside your VPC, when the worker runs in one).
+   * `loopback` is refused here: inside a Lambda function it is the function's own runtime API, never a target.
+   * Link-local and cloud metadata addresses are refused whatever this says. Checked when an entity is
+   * written (IP literals) and on every call, against the address a name resolves to.
+   * @default [] (public addresses only)
+   */
+  readonly allowedTargetNetworks?: readonly TargetNetwork[];
+  /**
    * Timeout of each worker function, in seconds (max 900); the queues' visibility timeout is 6× this.
    * @default 300
    */
@@ -112,6 +122,7 @@ export type ResolvedDeploymentConfig = DeploymentConfig &
       | 'scheduleReconcileIntervalMinutes'
       | 'webhookThrottleRateLimit'
       | 'webhookThrottleBurstLimit'
+      | 'allowedTargetNetworks'
     >
   >;
 
@@ -256,6 +267,7 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
       config.webhookThrottleRateLimit ?? webhookThrottleDefaults.webhookThrottleRateLimit,
     webhookThrottleBurstLimit:
       config.webhookThrottleBurstLimit ?? webhookThrottleDefaults.webhookThrottleBurstLimit,
+    allowedTargetNetworks: config.allowedTargetNetworks ?? [],
   };
   const problems: string[] = [];
 
@@ -291,6 +303,23 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
           'full function ARN, without wildcards',
       );
     }
+  }
+
+  const networks = new Set<string>();
+  for (const network of resolved.allowedTargetNetworks) {
+    if (!(TARGET_NETWORKS as readonly string[]).includes(network)) {
+      problems.push(
+        `allowedTargetNetworks entry ${JSON.stringify(network)} must be one of: ${TARGET_NETWORKS.join(', ')}`,
+      );
+    } else if (network === 'loopback') {
+      problems.push(
+        'allowedTargetNetworks must not include "loopback": inside a Lambda function loopback is the ' +
+          "function's own runtime API, not a place a target can live",
+      );
+    } else if (networks.has(network)) {
+      problems.push(`allowedTargetNetworks lists "${network}" twice`);
+    }
+    networks.add(network);
   }
 
   // Lambda's maximum timeout; 6× it (5,400 s) stays under SQS's 12-hour visibility timeout limit.

@@ -521,6 +521,8 @@ export class JobsStack extends Stack {
         defaultQueue: defaultQueueName,
         queues: this.config.queues,
         environments: this.config.environments,
+        // The API refuses entities pointing at other addresses; the worker refuses to connect to them.
+        allowedTargetNetworks: this.config.allowedTargetNetworks,
       }),
       LOG_LEVEL: this.config.logLevel,
     };

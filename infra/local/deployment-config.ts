@@ -2,11 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
+import { type TargetNetwork, TargetNetworkSchema } from '../../shared/domain/target-network.js';
 import { issuesToDetails } from '../../shared/domain/validation.js';
 import type { DeploymentConfig, EnvironmentSpec } from '../../shared/ports.js';
 
 export const DEFAULT_QUEUE = 'default';
 export const DEFAULT_CONFIG_FILE = 'jobs.config.json';
+/**
+ * Locally, agents under development listen on this machine: `http` targets may be on loopback unless the
+ * config file says otherwise. Private networks stay closed until listed.
+ */
+export const DEFAULT_LOCAL_TARGET_NETWORKS: readonly TargetNetwork[] = ['loopback'];
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME_RULE = 'must be 1 to 64 letters, digits, "_" or "-"';
@@ -14,7 +20,8 @@ const name = z.string().regex(NAME_PATTERN, NAME_RULE);
 
 /**
  * The local deployment config file. Example:
- * `{ "queues": ["production"], "environments": { "production": { "queue": "production", "variables": { "STAGE": "prod" } } } }`
+ * `{ "queues": ["production"], "environments": { "production": { "queue": "production", "variables": { "STAGE": "prod" } } },
+ *    "allowedTargetNetworks": ["loopback", "private"] }`
  */
 const localConfigFileSchema = z
   .strictObject({
@@ -30,6 +37,11 @@ const localConfigFileSchema = z
         }),
       )
       .default({}),
+    /** Networks besides public addresses `http` targets may point at. @default ['loopback'] */
+    allowedTargetNetworks: z
+      .array(TargetNetworkSchema)
+      .refine((networks) => new Set(networks).size === networks.length, 'must not list a network twice')
+      .default([...DEFAULT_LOCAL_TARGET_NETWORKS]),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -82,6 +94,8 @@ export interface LoadLocalDeploymentConfigOptions {
  *   and an environment not listed means queue = the environment's name, variables = {} (so the
  *   reference's examples run as written).
  * - With one, only what it declares exists (`open: false`), as on AWS.
+ * Either way `http` targets may point at loopback addresses unless the file's `allowedTargetNetworks` says
+ * otherwise (`[]`: public addresses only, as on AWS).
  * A file named explicitly (option or `JOBS_CONFIG`) must exist; the default `jobs.config.json` need not.
  */
 export async function loadLocalDeploymentConfig(
@@ -103,6 +117,7 @@ export async function loadLocalDeploymentConfig(
         environments: {},
         open: true,
         publicBaseUrl: options.publicBaseUrl,
+        allowedTargetNetworks: DEFAULT_LOCAL_TARGET_NETWORKS,
       };
     }
     const source = options.path !== undefined ? 'the given path' : 'JOBS_CONFIG';
@@ -151,6 +166,7 @@ export async function loadLocalDeploymentConfig(
     environments,
     open: false,
     publicBaseUrl: options.publicBaseUrl,
+    allowedTargetNetworks: parsed.data.allowedTargetNetworks,
   };
 }
 

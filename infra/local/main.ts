@@ -6,6 +6,7 @@
  * `startDynamoDbLocal` kills it on every exit path.
  */
 import { join } from 'node:path';
+import { describeAllowedNetworks } from '../../shared/domain/target-network.js';
 import { API_KEY_FILE } from './api-key.js';
 import { type LocalRuntime, startLocalRuntime } from './runtime.js';
 
@@ -37,6 +38,7 @@ function banner(started: LocalRuntime): string {
     `  API key   ${started.apiKey}  (${keyNote} ${join(started.dataDir, API_KEY_FILE)})`,
     `  Data dir  ${started.dataDir}`,
     `  DynamoDB  ${database}, table ${started.tableName}`,
+    `  Targets   http targets may reach ${describeAllowedNetworks(started.allowedTargetNetworks)} (allowedTargetNetworks in jobs.config.json)`,
     '',
     'Try it:',
     `  curl -H "Authorization: Bearer ${started.apiKey}" ${started.url}/jobs`,

@@ -14,6 +14,7 @@ import { createJsonLogger, type LogLevel, parseLogLevel, randomIds } from '../..
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
 import { ScheduleSync } from '../../shared/app/job-schedules.js';
 import { jobReader } from '../../shared/app/jobs.js';
+import type { TargetNetwork } from '../../shared/domain/target-network.js';
 import { makeDispatchHandler } from '../../shared/handlers/dispatch-handler.js';
 import { makeSweeperHandler } from '../../shared/handlers/sweeper-handler.js';
 import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
@@ -53,6 +54,11 @@ export interface LocalRuntimeOptions {
   /** Path of a deployment config file declaring queues and environments. @default `$JOBS_CONFIG` or `./jobs.config.json` if present */
   configPath?: string;
   /**
+   * Networks besides public addresses that `http` targets may point at; replaces the config file's
+   * `allowedTargetNetworks`. @default the config file's, else `['loopback']`
+   */
+  allowedTargetNetworks?: readonly TargetNetwork[];
+  /**
    * The worker's function timeout: a run's lease, so a run whose worker died is taken over this long after
    * its claim; a queue message becomes visible again after 6× this. @default `$JOBS_WORKER_TIMEOUT_SECONDS` or 60 s
    */
@@ -87,6 +93,8 @@ export interface LocalRuntime {
   queues: LocalQueues;
   /** The in-process scheduler firing cron jobs. */
   scheduler: LocalScheduler;
+  /** Networks besides public addresses that `http` targets may point at. */
+  allowedTargetNetworks: readonly TargetNetwork[];
   /** Runs one sweep now (tests use it instead of waiting for the interval). */
   sweep(): Promise<void>;
   /**
@@ -176,6 +184,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.configPath !== undefined && { path: options.configPath }),
       publicBaseUrl: '',
     });
+    if (options.allowedTargetNetworks !== undefined) {
+      deployment.allowedTargetNetworks = options.allowedTargetNetworks;
+    }
+    const allowedTargetNetworks = deployment.allowedTargetNetworks ?? [];
     // Journaled, so runs acknowledged before a stop or a crash are picked up at the next start.
     const queues = new LocalQueues({
       allowUnknown: deployment.open,
@@ -252,7 +264,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       options.workerTimeoutMs ??
       parseSeconds('JOBS_WORKER_TIMEOUT_SECONDS', env.JOBS_WORKER_TIMEOUT_SECONDS, 60);
     const worker = makeWorkerHandler(
-      { ...common, invoker: createTargetInvoker(), visibility: queues },
+      {
+        ...common,
+        invoker: createTargetInvoker({ allowedNetworks: allowedTargetNetworks }),
+        visibility: queues,
+      },
       { maxReceiveCount },
     );
     queues.start({
@@ -310,6 +326,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dynamodbLocal,
       queues,
       scheduler,
+      allowedTargetNetworks,
       sweep,
       stop: () => {
         stopping ??= stopStarted();

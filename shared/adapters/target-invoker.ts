@@ -1,5 +1,7 @@
+import type { LookupFunction } from 'node:net';
 import type { LambdaTarget } from '../domain/entity.js';
 import type { ExecutionRequest } from '../domain/execution.js';
+import type { TargetNetwork } from '../domain/target-network.js';
 import type { TargetInvoker, TargetOutcome } from '../ports.js';
 import { invokeEchoTarget } from './echo-target.js';
 import { invokeHttpTarget } from './http-target.js';
@@ -16,13 +18,19 @@ export interface LambdaInvoker {
 export interface TargetInvokerDependencies {
   /** Absent where Lambda functions cannot be invoked (the local runtime without AWS credentials). */
   lambda?: LambdaInvoker;
-  fetch?: typeof fetch;
+  /**
+   * Networks besides public addresses that `http` targets may be reached at: the deployment's
+   * `allowedTargetNetworks`. @default [] (public addresses only)
+   */
+  allowedNetworks?: readonly TargetNetwork[];
+  /** Resolves `http` targets' host names (tests inject one instead of DNS). @default dns.lookup */
+  lookup?: LookupFunction;
   now?: () => Date;
 }
 
 /** The `TargetInvoker` port: dispatches each invocation to the adapter for its target's type. */
 export function createTargetInvoker(dependencies: TargetInvokerDependencies = {}): TargetInvoker {
-  const { lambda, fetch, now } = dependencies;
+  const { lambda, allowedNetworks, lookup, now } = dependencies;
   return {
     async invoke(target, request, options) {
       switch (target.type) {
@@ -30,7 +38,8 @@ export function createTargetInvoker(dependencies: TargetInvokerDependencies = {}
           return invokeHttpTarget(target, request, {
             signingSecret: options.signingSecret,
             timeoutMs: options.timeoutMs,
-            fetch,
+            allowedNetworks,
+            lookup,
             now,
           });
         case 'lambda':

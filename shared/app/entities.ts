@@ -8,11 +8,22 @@ import {
 } from '../domain/entity.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { generateSigningSecret } from '../domain/signature.js';
+import { ipLiteralHost, refuseAddress } from '../domain/target-network.js';
 import { parseOrThrow } from '../domain/validation.js';
-import type { Clock, EntityPage, EntityStore, IdGenerator, Logger, SecretBox } from '../ports.js';
+import type {
+  Clock,
+  DeploymentConfig,
+  EntityPage,
+  EntityStore,
+  IdGenerator,
+  Logger,
+  SecretBox,
+} from '../ports.js';
 
 export interface EntityServiceDeps {
   entities: EntityStore;
+  /** Which networks `http` targets may point at. */
+  deployment: Pick<DeploymentConfig, 'allowedTargetNetworks'>;
   secrets: SecretBox;
   clock: Clock;
   ids: IdGenerator;
@@ -36,6 +47,7 @@ export class EntityService {
 
   async create(body: unknown): Promise<Entity | EntityWithSecret> {
     const input = parseOrThrow(EntityCreateSchema, body);
+    this.checkTargetAddress(input.target);
     const now = this.deps.clock.now().toISOString();
     const entity: Entity = {
       id: input.id ?? this.deps.ids.entityId(),
@@ -72,6 +84,7 @@ export class EntityService {
   async update(id: string, body: unknown): Promise<Entity | EntityWithSecret> {
     if (!ENTITY_ID_PATTERN.test(id)) throw entityNotFound(id);
     const patch = parseOrThrow(EntityPatchSchema, body);
+    if (patch.target) this.checkTargetAddress(patch.target);
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const stored = await this.deps.entities.get(id);
       if (!stored) throw entityNotFound(id);
@@ -98,6 +111,21 @@ export class EntityService {
       }
     }
     throw new ConflictError(`Entity ${id} is being changed by other requests; try again.`);
+  }
+
+  /**
+   * Refuses an `http` target whose host is an IP address it may not reach. A host name is left to the
+   * worker, which checks what it resolves to when it connects (DNS answers change; this check cannot).
+   */
+  private checkTargetAddress(target: EntityTarget): void {
+    if (target.type !== 'http') return;
+    const host = ipLiteralHost(new URL(target.url));
+    const refusal =
+      host === null ? null : refuseAddress(host, this.deps.deployment.allowedTargetNetworks ?? []);
+    if (!refusal) return;
+    throw new ValidationError([
+      { path: 'target.url', message: `points at ${refusal.reason}`, code: 'target_address_not_allowed' },
+    ]);
   }
 
   async delete(id: string): Promise<void> {

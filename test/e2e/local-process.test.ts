@@ -159,6 +159,10 @@ describe('npm start with JOBS_DYNAMODB_ENDPOINT', () => {
 
     expect(ownJava).toEqual([]);
     expect(main.output()).toContain(endpoint);
+    // Local agents listen on this machine: the banner says loopback targets are allowed.
+    expect(main.output()).toMatch(
+      /^ {2}Targets {3}http targets may reach public and loopback addresses \(allowedTargetNetworks in jobs\.config\.json\)$/m,
+    );
     expect(created.status, created.body).toBe(201);
     expect(exitCode, main.output()).toBe(0);
   });

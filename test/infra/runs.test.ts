@@ -274,6 +274,8 @@ describe('worker functions', () => {
       defaultQueue: 'default',
       queues: config.queues,
       environments: config.environments,
+      // Public addresses only unless the deployment opens more (test/infra/target-networks.test.ts).
+      allowedTargetNetworks: [],
     });
   });
 

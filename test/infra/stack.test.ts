@@ -280,6 +280,7 @@ describe('JobsStack', () => {
         defaultQueue: 'default',
         queues: ['production', 'security'],
         environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
+        allowedTargetNetworks: [],
       });
     });
   });

@@ -132,6 +132,7 @@ describe('webhook function', () => {
       defaultQueue: 'default',
       queues: config.queues,
       environments: config.environments,
+      allowedTargetNetworks: [],
     });
   });
 });

@@ -21,7 +21,13 @@ export interface TestRuntime extends LocalRuntime {
 /** Runtime options a test may set; the rest (port, data dir, table, DynamoDB, logger) is the harness's. */
 export type TestRuntimeOptions = Pick<
   LocalRuntimeOptions,
-  'workerTimeoutMs' | 'sweepIntervalMs' | 'maxReceiveCount' | 'retentionDays' | 'configPath' | 'clock'
+  | 'workerTimeoutMs'
+  | 'sweepIntervalMs'
+  | 'maxReceiveCount'
+  | 'retentionDays'
+  | 'configPath'
+  | 'clock'
+  | 'allowedTargetNetworks'
 > & {
   /** The data dir and table of an earlier (stopped) runtime: a restart. */
   reuse?: { dataDir: string; tableName: string };

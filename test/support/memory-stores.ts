@@ -378,7 +378,10 @@ function canonical(context: Record<string, string>): string {
   return JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The local runtime's deployment without a config file: any queue or environment name is accepted. */
+/**
+ * The local runtime's deployment without a config file: any queue or environment name is accepted, and
+ * `http` targets may be on loopback.
+ */
 export function openDeployment(overrides: Partial<DeploymentConfig> = {}): DeploymentConfig {
   return {
     defaultQueue: 'default',
@@ -386,6 +389,7 @@ export function openDeployment(overrides: Partial<DeploymentConfig> = {}): Deplo
     environments: {},
     open: true,
     publicBaseUrl: 'http://127.0.0.1:3000',
+    allowedTargetNetworks: ['loopback'],
     ...overrides,
   };
 }

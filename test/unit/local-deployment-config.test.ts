@@ -47,6 +47,8 @@ describe('loadLocalDeploymentConfig', () => {
       environments: {},
       open: true,
       publicBaseUrl,
+      // Agents under development listen on this machine.
+      allowedTargetNetworks: ['loopback'],
     });
   });
 
@@ -73,7 +75,26 @@ describe('loadLocalDeploymentConfig', () => {
       },
       open: false,
       publicBaseUrl,
+      allowedTargetNetworks: ['loopback'],
     });
+  });
+
+  it.each([
+    [[], []],
+    [['private'], ['private']],
+    [
+      ['loopback', 'private'],
+      ['loopback', 'private'],
+    ],
+  ])('takes allowedTargetNetworks %j from the file', async (networks, expected) => {
+    // Prepare
+    await writeConfig({ allowedTargetNetworks: networks });
+
+    // Act
+    const config = await loadLocalDeploymentConfig({ publicBaseUrl, cwd: dir, env: {} });
+
+    // Assess
+    expect(config.allowedTargetNetworks).toEqual(expected);
   });
 
   it('takes the file from JOBS_CONFIG, and the path option over it', async () => {
@@ -109,6 +130,9 @@ describe('loadLocalDeploymentConfig', () => {
     [{ queues: ['a', 'a'] }, 'queues[1]'],
     [{ queue: ['typo'] }, 'queue'],
     [{ queues: ['x'.repeat(65)] }, 'queues[0]'],
+    [{ allowedTargetNetworks: ['link-local'] }, 'allowedTargetNetworks[0]'],
+    [{ allowedTargetNetworks: ['loopback', 'loopback'] }, 'allowedTargetNetworks'],
+    [{ allowedTargetNetworks: 'loopback' }, 'allowedTargetNetworks'],
   ])('rejects an invalid field, naming the file and the field path (%j)', async (content, fieldPath) => {
     // Prepare
     const file = await writeConfig(content);

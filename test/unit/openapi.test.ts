@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { Webhook } from 'standardwebhooks';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { invokeHttpTarget } from '../../shared/adapters/http-target.js';
 import { createJsonLogger } from '../../shared/adapters/system.js';
@@ -691,7 +691,7 @@ describe('the executionRequest webhook (what the service sends to an http target
       executions: deps.executions,
       queue: deps.queue,
       secrets: deps.secrets,
-      invoker: createTargetInvoker(),
+      invoker: createTargetInvoker({ allowedNetworks: deps.deployment.allowedTargetNetworks }),
       deployment: deps.deployment,
       clock: deps.clock,
       logger: deps.logger,
@@ -720,28 +720,27 @@ describe('the executionRequest webhook (what the service sends to an http target
     const secret =
       /`(whsec_[A-Za-z0-9+/]+={0,2})`/.exec(signatureDoc?.parameter.description ?? '')?.[1] ?? '';
     const signedAt = new Date(Number(headers['webhook-timestamp']) * 1000);
-    const sent: { headers: Headers; body: string }[] = [];
-    const capture: typeof fetch = async (_url, init) => {
-      sent.push({ headers: new Headers(init?.headers), body: String(init?.body) });
-      return new Response(null, { status: 202 });
-    };
+    const agent = await startAgentServer();
+    onTestFinished(() => agent.close());
+    agent.script({ kind: 'accept' });
 
     // Act
-    const outcome = await invokeHttpTarget({ type: 'http', url: 'https://agents.example.com/deploy' }, body, {
+    const outcome = await invokeHttpTarget({ type: 'http', url: agent.url }, body, {
       signingSecret: secret,
-      timeoutMs: 1_000,
-      fetch: capture,
+      timeoutMs: 10_000,
+      allowedNetworks: ['loopback'],
       now: () => signedAt,
     });
 
     // Assess
     expect(outcome).toEqual({ kind: 'accepted' });
-    expect(sent).toHaveLength(1);
-    const [request] = sent as [{ headers: Headers; body: string }];
-    expect(request.body).toBe(JSON.stringify(body));
+    expect(agent.requests).toHaveLength(1);
+    const [received] = agent.requests as [AgentRequest];
+    const sentBody = received.rawBody.toString('utf8');
+    expect(sentBody).toBe(JSON.stringify(body));
     expect(Object.keys(headers).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
-    for (const [name, value] of Object.entries(headers)) expect(request.headers.get(name), name).toBe(value);
-    expect(new Webhook(secret).sign(body.execution_id, signedAt, request.body)).toBe(
+    for (const [name, value] of Object.entries(headers)) expect(header(received, name), name).toBe(value);
+    expect(new Webhook(secret).sign(body.execution_id, signedAt, sentBody)).toBe(
       headers['webhook-signature'],
     );
   });

@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { invokeEchoTarget } from '../../shared/adapters/echo-target.js';
 import { invokeHttpTarget, MAX_RESPONSE_BYTES } from '../../shared/adapters/http-target.js';
 import { createTargetInvoker, type LambdaInvoker } from '../../shared/adapters/target-invoker.js';
+import { capOutput } from '../../shared/app/run-helpers.js';
 import type { HttpTarget } from '../../shared/domain/entity.js';
-import type { ExecutionRequest } from '../../shared/domain/execution.js';
+import { type ExecutionRequest, MAX_OUTPUT_BYTES } from '../../shared/domain/execution.js';
 import { generateSigningSecret } from '../../shared/domain/signature.js';
 
 interface ReceivedRequest {
@@ -89,6 +90,9 @@ function executionRequest(overrides: Partial<ExecutionRequest> = {}): ExecutionR
   };
 }
 
+/** The test servers listen on 127.0.0.1: loopback is allowed as the local runtime allows it. */
+const loopbackAllowed = { allowedNetworks: ['loopback'] } as const;
+
 function httpTarget(url: string, timeoutSeconds?: number): HttpTarget {
   return timeoutSeconds === undefined
     ? { type: 'http', url }
@@ -104,6 +108,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), request, {
+      ...loopbackAllowed,
       signingSecret: secret,
       timeoutMs: 10_000,
     });
@@ -134,6 +139,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: generateSigningSecret(),
       timeoutMs: 10_000,
       now: () => now,
@@ -149,6 +155,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: null,
       timeoutMs: 10_000,
     });
@@ -165,6 +172,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: 'whsec_not base64!',
       timeoutMs: 10_000,
     });
@@ -194,6 +202,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: generateSigningSecret(),
       timeoutMs: 10_000,
     });
@@ -208,6 +217,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: generateSigningSecret(),
       timeoutMs: 10_000,
     });
@@ -230,6 +240,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: secret,
       timeoutMs: 10_000,
     });
@@ -250,6 +261,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: null,
       timeoutMs: 10_000,
     });
@@ -272,6 +284,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: generateSigningSecret(),
       timeoutMs: 10_000,
     });
@@ -295,6 +308,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: generateSigningSecret(),
       timeoutMs: 200,
     });
@@ -316,6 +330,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url, 1), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: null,
       timeoutMs: 600_000,
     });
@@ -338,6 +353,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: null,
       timeoutMs: 300,
     });
@@ -354,6 +370,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(closedUrl), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: generateSigningSecret(),
       timeoutMs: 10_000,
     });
@@ -363,7 +380,7 @@ describe('invokeHttpTarget', () => {
     expect(outcome.kind === 'failed' ? outcome.error : '').toContain('ECONNREFUSED');
   });
 
-  it('reads at most 1 MiB of an oversized response body', async () => {
+  it('reads no more of an oversized response body than an output can hold', async () => {
     // Prepare
     const chunk = 'x'.repeat(64 * 1024);
     const server = await startServer((_request, response) => {
@@ -385,6 +402,7 @@ describe('invokeHttpTarget', () => {
 
     // Act
     const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: null,
       timeoutMs: 10_000,
     });
@@ -394,30 +412,25 @@ describe('invokeHttpTarget', () => {
     const output = outcome.kind === 'succeeded' ? outcome.output : null;
     expect(typeof output).toBe('string');
     expect((output as string).length).toBe(MAX_RESPONSE_BYTES);
+    // What is read is what an execution can keep: the cut text is longer than the output cap as JSON,
+    // so the worker still flags the output as truncated.
+    expect(MAX_RESPONSE_BYTES).toBe(MAX_OUTPUT_BYTES);
+    expect(capOutput(output).output_truncated).toBe(true);
   });
 
-  it('uses the injected fetch with redirects set to manual', async () => {
-    // Prepare
-    const calls: Array<{ url: string; init: RequestInit | undefined }> = [];
-    const fakeFetch: typeof fetch = async (input, init) => {
-      calls.push({ url: String(input), init });
-      return new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } });
-    };
+  it('decodes a body cut at the read limit without a broken character at the end', async () => {
+    // Prepare: "é" is two bytes; the limit falls between them.
+    const server = await startServer(reply(200, `${'x'.repeat(MAX_RESPONSE_BYTES - 1)}é and more`));
 
     // Act
-    const outcome = await invokeHttpTarget(httpTarget('https://agent.example.com/run'), executionRequest(), {
+    const outcome = await invokeHttpTarget(httpTarget(server.url), executionRequest(), {
+      ...loopbackAllowed,
       signingSecret: null,
-      timeoutMs: 1_000,
-      fetch: fakeFetch,
+      timeoutMs: 10_000,
     });
 
     // Assess
-    expect(outcome).toEqual({ kind: 'succeeded', output: { ok: true } });
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.url).toBe('https://agent.example.com/run');
-    expect(calls[0]?.init?.method).toBe('POST');
-    expect(calls[0]?.init?.redirect).toBe('manual');
-    expect(calls[0]?.init?.signal).toBeInstanceOf(AbortSignal);
+    expect(outcome).toEqual({ kind: 'succeeded', output: 'x'.repeat(MAX_RESPONSE_BYTES - 1) });
   });
 });
 
@@ -442,7 +455,7 @@ describe('createTargetInvoker', () => {
     // Prepare
     const server = await startServer(reply(200, 'done'));
     const secret = generateSigningSecret();
-    const invoker = createTargetInvoker();
+    const invoker = createTargetInvoker(loopbackAllowed);
 
     // Act
     const outcome = await invoker.invoke(httpTarget(server.url), executionRequest(), {
@@ -461,25 +474,51 @@ describe('createTargetInvoker', () => {
     ).toEqual(executionRequest());
   });
 
-  it('passes its fetch to http targets', async () => {
+  it('refuses http targets outside public space unless its allowed networks open them', async () => {
     // Prepare
-    const urls: string[] = [];
+    const server = await startServer(reply(200, 'done'));
+    const strict = createTargetInvoker();
+    const local = createTargetInvoker({ allowedNetworks: ['loopback'] });
+
+    // Act
+    const refused = await strict.invoke(httpTarget(server.url), executionRequest(), {
+      signingSecret: null,
+      timeoutMs: 10_000,
+    });
+    const allowed = await local.invoke(httpTarget(server.url), executionRequest(), {
+      signingSecret: null,
+      timeoutMs: 10_000,
+    });
+
+    // Assess
+    expect(refused).toMatchObject({ kind: 'failed', retryable: false, timedOut: false });
+    expect(refused.kind === 'failed' ? refused.error : '').toContain('a loopback address');
+    expect(allowed).toEqual({ kind: 'succeeded', output: 'done' });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('resolves http target names with its lookup', async () => {
+    // Prepare
+    const server = await startServer(reply(200, 'done'));
+    const names: string[] = [];
     const invoker = createTargetInvoker({
-      fetch: async (input) => {
-        urls.push(String(input));
-        return new Response(null, { status: 202 });
+      allowedNetworks: ['loopback'],
+      lookup: (hostname, _options, callback) => {
+        names.push(hostname);
+        callback(null, [{ address: '127.0.0.1', family: 4 }]);
       },
     });
 
     // Act
-    const outcome = await invoker.invoke(httpTarget('https://agent.example.com/x'), executionRequest(), {
-      signingSecret: null,
-      timeoutMs: 1_000,
-    });
+    const outcome = await invoker.invoke(
+      httpTarget(server.url.replace('127.0.0.1', 'agent.internal.test')),
+      executionRequest(),
+      { signingSecret: null, timeoutMs: 10_000 },
+    );
 
     // Assess
-    expect(outcome).toEqual({ kind: 'accepted' });
-    expect(urls).toEqual(['https://agent.example.com/x']);
+    expect(outcome).toEqual({ kind: 'succeeded', output: 'done' });
+    expect(names).toEqual(['agent.internal.test']);
   });
 
   it('answers echo targets itself', async () => {
