@@ -25,8 +25,6 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -37,7 +35,6 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { JOBS_TABLE } from '../../shared/adapters/aws/jobs-table.js';
-import { RECONCILE_TASK } from '../../shared/handlers/sweeper-handler.js';
 import {
   type DeploymentConfig,
   defaultQueueName,
@@ -45,6 +42,9 @@ import {
   resolveDeploymentConfig,
 } from './config.js';
 import { JobsFunction } from './jobs-function.js';
+import { SweeperRules } from './sweeper-rules.js';
+
+export { reconcileSchedulesEvent } from './sweeper-rules.js';
 
 /** Props of {@link JobsStack}. */
 export interface JobsStackProps extends StackProps {
@@ -133,9 +133,6 @@ const scheduleWriteActions = [
  */
 const scheduleListActions = ['scheduler:ListSchedules'] as const;
 
-/** The event the reconciliation rule sends the sweeper (read by shared/handlers/sweeper-handler.ts). */
-export const reconcileSchedulesEvent = { task: RECONCILE_TASK } as const;
-
 /** Schedule group names: what EventBridge Scheduler accepts. */
 const scheduleGroupNamePattern = /^[0-9a-zA-Z\-_.]{1,64}$/;
 
@@ -155,10 +152,10 @@ export interface WorkerQueue {
 /**
  * The Serverless Jobs deployment: jobs table, initial API key, secrets key, API function and HTTP API, one
  * SQS queue + DLQ + worker function (+ DLQ alarm) per worker queue, the webhook ingress function, the
- * sweeper on two rules (sweeps, and reconciliation of the schedules), and cron: one EventBridge Scheduler
- * schedule group whose schedules (written at run time by the API and the sweeper) invoke the dispatch
- * function through the scheduler role, with a DLQ (+ alarm) for fires that could not be delivered or
- * dispatched. Each concern is built by its own method.
+ * sweeper on two rules (sweeps, and reconciliation of the schedules) with a DLQ (+ alarm) for the events they
+ * could not deliver, and cron: one EventBridge Scheduler schedule group whose schedules (written at run time by
+ * the API and the sweeper) invoke the dispatch function through the scheduler role, with a DLQ (+ alarm) for
+ * fires that could not be delivered or dispatched. Each concern is built by its own method.
  */
 export class JobsStack extends Stack {
   /** Single table holding jobs, executions and their lookup items (same schema as the local runtime's). */
@@ -186,6 +183,8 @@ export class JobsStack extends Stack {
    * schedule group with the cron jobs.
    */
   public readonly sweeperFunction: JobsFunction;
+  /** The sweep and reconciliation rules of {@link sweeperFunction}, and their DLQ (alarmed on). */
+  public readonly sweeperRules: SweeperRules;
   /** Starts the run of one cron fire; the target of every schedule of {@link scheduleGroup}. */
   public readonly dispatchFunction: JobsFunction;
   /** Holds the schedules of the cron jobs (`<jobId>-<index>`), and nothing else; named after the stack. */
@@ -232,6 +231,7 @@ export class JobsStack extends Stack {
     );
     this.workerFunctions = this.createWorkerFunctions();
     this.sweeperFunction = this.createSweeper();
+    this.sweeperRules = this.createSweeperRules(this.sweeperFunction);
     this.alarmTopic = this.createAlarmTopic();
     this.createDeadLetterAlarms(this.alarmTopic);
 
@@ -261,6 +261,12 @@ export class JobsStack extends Stack {
         'Dead-letter queue of the cron fires that EventBridge Scheduler could not deliver to the dispatch ' +
         'function, or that dispatch failed on after its retries (the message attributes give the error)',
       value: this.schedulerDeadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'SweeperDeadLetterQueueUrl', {
+      description:
+        'Dead-letter queue of the sweep and reconciliation events EventBridge could not deliver to the sweeper ' +
+        'within their interval (the message attributes give the rule and the error)',
+      value: this.sweeperRules.deadLetterQueue.queueUrl,
     });
   }
 
@@ -787,21 +793,21 @@ export class JobsStack extends Stack {
         ...this.schedulingEnvironment(),
       },
     });
-    new Rule(this, 'SweepSchedule', {
-      description: 'Runs the Serverless Jobs sweeper',
-      schedule: Schedule.rate(Duration.minutes(this.config.sweepIntervalMinutes)),
-      targets: [new LambdaFunction(fn)],
-    });
-    new Rule(this, 'ReconcileSchedulesSchedule', {
-      description: 'Runs the Serverless Jobs sweeper to reconcile the schedule group with the cron jobs',
-      schedule: Schedule.rate(Duration.minutes(this.config.scheduleReconcileIntervalMinutes)),
-      targets: [new LambdaFunction(fn, { event: RuleTargetInput.fromObject(reconcileSchedulesEvent) })],
-    });
     this.grantTableAccess(fn);
     this.grantEnqueue(fn);
     this.grantScheduleManagement(fn, { reconcile: true });
     this.suppressFunctionFindings(fn);
     return fn;
+  }
+
+  /** The sweeper's two rules, named after the stack, with their retry policy and DLQ (see {@link SweeperRules}). */
+  private createSweeperRules(sweeper: JobsFunction): SweeperRules {
+    return new SweeperRules(this, 'SweeperRules', {
+      sweeper,
+      namePrefix: this.stackName,
+      sweepInterval: Duration.minutes(this.config.sweepIntervalMinutes),
+      reconcileInterval: Duration.minutes(this.config.scheduleReconcileIntervalMinutes),
+    });
   }
 
   /**
@@ -831,8 +837,8 @@ export class JobsStack extends Stack {
   }
 
   /**
-   * Alarms as soon as a message lands in any DLQ: a run could not be processed, or a cron fire could not start
-   * its run, and it needs a look.
+   * Alarms as soon as a message lands in any DLQ: a run could not be processed, a cron fire could not start
+   * its run, or the sweeper missed a sweep or a reconciliation, and it needs a look.
    */
   private createDeadLetterAlarms(topic: Topic): void {
     const deadLetterQueues = [
@@ -849,6 +855,14 @@ export class JobsStack extends Stack {
         description:
           'Cron fires that could not be delivered to the dispatch function or that it failed on, in the ' +
           `scheduler dead-letter queue (Serverless Jobs ${this.config.name})`,
+      },
+      {
+        scope: this,
+        id: 'SweeperDeadLetterAlarm',
+        deadLetterQueue: this.sweeperRules.deadLetterQueue,
+        description:
+          'Sweep or reconciliation events EventBridge could not deliver to the sweeper within their interval, in ' +
+          `the sweeper dead-letter queue (Serverless Jobs ${this.config.name})`,
       },
     ];
     const alarms: Alarm[] = [];
