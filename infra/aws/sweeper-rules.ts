@@ -1,10 +1,13 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RECONCILE_TASK } from '../../shared/handlers/sweeper-handler.js';
+import { queueEncryption, queueSendKeyActions } from './data-key.js';
 
 /** The event the reconciliation rule sends the sweeper (read by shared/handlers/sweeper-handler.ts). */
 export const reconcileSchedulesEvent = { task: RECONCILE_TASK } as const;
@@ -28,6 +31,11 @@ export interface SweeperRulesProps {
   readonly sweepInterval: Duration;
   /** Between two reconciliations (1-1440 minutes); also the age at which its undelivered event is given up. */
   readonly reconcileInterval: Duration;
+  /**
+   * Encrypts the DLQ; EventBridge is then allowed, in the key's policy, to use it for these two rules only.
+   * @default SQS-managed encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /**
@@ -54,7 +62,7 @@ export class SweeperRules extends Construct {
     const reconcileRuleName = this.ruleName(props.namePrefix, 'reconcile-schedules');
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...queueEncryption(props.encryptionKey),
       enforceSSL: true,
       // The maximum SQS allows: time to look at why a sweep was missed before the message is gone.
       retentionPeriod: Duration.days(14),
@@ -88,6 +96,24 @@ export class SweeperRules extends Construct {
       schedule: Schedule.rate(props.reconcileInterval),
       targets: [target(props.reconcileInterval, RuleTargetInput.fromObject(reconcileSchedulesEvent))],
     });
+
+    if (props.encryptionKey) {
+      // EventBridge sends to the encrypted DLQ as itself, so only the key policy can let it use the key. The rules
+      // are named so that their ARNs are known here: a reference to them would make the key depend on the rules,
+      // which depend on the DLQ, which depends on the key.
+      const stack = Stack.of(this);
+      const ruleArn = (name: string) =>
+        stack.formatArn({ service: 'events', resource: 'rule', resourceName: name });
+      props.encryptionKey.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'AllowTheSweeperRulesToSendToTheirEncryptedDeadLetterQueue',
+          principals: [new ServicePrincipal('events.amazonaws.com')],
+          actions: [...queueSendKeyActions],
+          resources: ['*'],
+          conditions: { ArnEquals: { 'aws:SourceArn': [sweepRuleName, reconcileRuleName].map(ruleArn) } },
+        }),
+      );
+    }
   }
 
   private ruleName(prefix: string, suffix: string): string {
