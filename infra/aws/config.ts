@@ -20,6 +20,14 @@ export const defaultQueueName = 'default';
  */
 export const resourceNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * Keys of a deployment's data at rest (the table, the queues and their DLQs, the alarm topic); see
+ * {@link DeploymentConfig.encryption}.
+ */
+export const encryptionModes = ['aws-owned', 'customer-managed'] as const;
+
+export type EncryptionMode = (typeof encryptionModes)[number];
+
 /** A named execution environment: the queue its runs go to and the variables passed to the target. */
 export interface EnvironmentConfig {
   /** {@link defaultQueueName} or one of {@link DeploymentConfig.queues}. */
@@ -108,6 +116,17 @@ export interface DeploymentConfig {
    * @default 15
    */
   readonly scheduleReconcileIntervalMinutes?: number;
+  /**
+   * Keys of the data at rest. `aws-owned`: DynamoDB's default encryption and SQS-managed encryption, under keys
+   * AWS owns (nothing in the account to manage, pay for or audit), and the alarm topic under the secrets key.
+   * `customer-managed`: one KMS key of the stack (alias `alias/<stack name>/data`, rotated yearly, retained or
+   * deleted with the table) encrypts the table, every queue and DLQ, and the alarm topic; every use of it is in
+   * CloudTrail, and disabling it makes all of them unreadable. Each role gets the KMS actions it needs on that key
+   * only. KMS bills the key monthly, and its requests. Either way, secrets are sealed under their own key.
+   * Switching an existing deployment updates the table and the queues in place, without replacing them.
+   * @default 'aws-owned'
+   */
+  readonly encryption?: EncryptionMode;
 }
 
 /** A {@link DeploymentConfig} checked by {@link resolveDeploymentConfig}, with every default filled in. */
@@ -123,6 +142,7 @@ export type ResolvedDeploymentConfig = DeploymentConfig &
       | 'webhookThrottleRateLimit'
       | 'webhookThrottleBurstLimit'
       | 'allowedTargetNetworks'
+      | 'encryption'
     >
   >;
 
@@ -134,6 +154,9 @@ export const runDefaults = {
   sweepIntervalMinutes: 1,
   scheduleReconcileIntervalMinutes: 15,
 } as const satisfies Partial<DeploymentConfig>;
+
+/** The encryption of a deployment that does not set it: no key to manage, today's template. */
+export const defaultEncryption: EncryptionMode = 'aws-owned';
 
 /** The throttling of `POST /webhooks/{path}` when a deployment does not set it. */
 export const webhookThrottleDefaults = {
@@ -268,6 +291,7 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
     webhookThrottleBurstLimit:
       config.webhookThrottleBurstLimit ?? webhookThrottleDefaults.webhookThrottleBurstLimit,
     allowedTargetNetworks: config.allowedTargetNetworks ?? [],
+    encryption: config.encryption ?? defaultEncryption,
   };
   const problems: string[] = [];
 
@@ -343,6 +367,13 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
     problems.push(`webhookThrottleRateLimit must be a number above 0 and at most 10000, got ${rate}`);
   }
   checkInteger(problems, 'webhookThrottleBurstLimit', resolved.webhookThrottleBurstLimit, 1, 5000);
+  // The type already says so, but a config assembled at run time (overrides, JSON) is only checked here.
+  if (!(encryptionModes as readonly string[]).includes(resolved.encryption)) {
+    problems.push(
+      `encryption must be one of ${encryptionModes.map((mode) => `"${mode}"`).join(', ')}, ` +
+        `got ${JSON.stringify(resolved.encryption)}`,
+    );
+  }
 
   if (problems.length > 0) {
     throw new Error(`Invalid config of deployment "${config.name}":\n- ${problems.join('\n- ')}`);

@@ -24,27 +24,35 @@ import {
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  AttributeType,
+  Billing,
+  type CfnGlobalTable,
+  ProjectionType,
+  TableEncryptionV2,
+  TableV2,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { JOBS_TABLE } from '../../shared/adapters/aws/jobs-table.js';
-import { RECONCILE_TASK } from '../../shared/handlers/sweeper-handler.js';
 import {
   type DeploymentConfig,
   defaultQueueName,
   type ResolvedDeploymentConfig,
   resolveDeploymentConfig,
 } from './config.js';
+import { DataKey, queueEncryption, queueSendKeyActions } from './data-key.js';
 import { JobsFunction } from './jobs-function.js';
+import { SweeperRules } from './sweeper-rules.js';
+
+export { reconcileSchedulesEvent } from './sweeper-rules.js';
 
 /** Props of {@link JobsStack}. */
 export interface JobsStackProps extends StackProps {
@@ -133,9 +141,6 @@ const scheduleWriteActions = [
  */
 const scheduleListActions = ['scheduler:ListSchedules'] as const;
 
-/** The event the reconciliation rule sends the sweeper (read by shared/handlers/sweeper-handler.ts). */
-export const reconcileSchedulesEvent = { task: RECONCILE_TASK } as const;
-
 /** Schedule group names: what EventBridge Scheduler accepts. */
 const scheduleGroupNamePattern = /^[0-9a-zA-Z\-_.]{1,64}$/;
 
@@ -155,12 +160,19 @@ export interface WorkerQueue {
 /**
  * The Serverless Jobs deployment: jobs table, initial API key, secrets key, API function and HTTP API, one
  * SQS queue + DLQ + worker function (+ DLQ alarm) per worker queue, the webhook ingress function, the
- * sweeper on two rules (sweeps, and reconciliation of the schedules), and cron: one EventBridge Scheduler
- * schedule group whose schedules (written at run time by the API and the sweeper) invoke the dispatch
- * function through the scheduler role, with a DLQ (+ alarm) for fires that could not be delivered or
- * dispatched. Each concern is built by its own method.
+ * sweeper on two rules (sweeps, and reconciliation of the schedules) with a DLQ (+ alarm) for the events they
+ * could not deliver, and cron: one EventBridge Scheduler schedule group whose schedules (written at run time by
+ * the API and the sweeper) invoke the dispatch function through the scheduler role, with a DLQ (+ alarm) for
+ * fires that could not be delivered or dispatched. With `encryption: 'customer-managed'`, a KMS key of the
+ * stack ({@link DataKey}) encrypts the table, the queues and the alarm topic. Each concern is built by its own
+ * method.
  */
 export class JobsStack extends Stack {
+  /**
+   * Encrypts the table, every queue and DLQ, and the alarm topic, when the deployment's `encryption` is
+   * `customer-managed`; undefined otherwise (AWS owned keys, no KMS permission needed).
+   */
+  public readonly dataKey: DataKey | undefined;
   /** Single table holding jobs, executions and their lookup items (same schema as the local runtime's). */
   public readonly table: TableV2;
   /** Secret holding the API keys (one per line); created with one key generated at deploy time. */
@@ -175,7 +187,10 @@ export class JobsStack extends Stack {
   public readonly httpApi: HttpApi;
   /** The API's `$default` stage, throttled and access-logged. */
   public readonly apiStage: HttpStage;
-  /** Seals entity signing secrets (and webhook secrets) stored in the table. */
+  /**
+   * Seals entity signing secrets (and webhook secrets) stored in the table; encrypts the alarm topic unless the
+   * deployment has a {@link dataKey}.
+   */
   public readonly secretsKey: Key;
   /** The worker queues by name: `default` first, then the configured ones. */
   public readonly workerQueues: ReadonlyMap<string, WorkerQueue>;
@@ -186,6 +201,8 @@ export class JobsStack extends Stack {
    * schedule group with the cron jobs.
    */
   public readonly sweeperFunction: JobsFunction;
+  /** The sweep and reconciliation rules of {@link sweeperFunction}, and their DLQ (alarmed on). */
+  public readonly sweeperRules: SweeperRules;
   /** Starts the run of one cron fire; the target of every schedule of {@link scheduleGroup}. */
   public readonly dispatchFunction: JobsFunction;
   /** Holds the schedules of the cron jobs (`<jobId>-<index>`), and nothing else; named after the stack. */
@@ -216,6 +233,7 @@ export class JobsStack extends Stack {
     Tags.of(this).add('service', 'serverless-jobs');
     Tags.of(this).add('stage', this.config.stageName);
 
+    this.dataKey = this.createDataKey();
     this.table = this.createTable();
     this.apiKeySecret = this.createApiKeySecret();
     this.secretsKey = this.createSecretsKey();
@@ -232,6 +250,7 @@ export class JobsStack extends Stack {
     );
     this.workerFunctions = this.createWorkerFunctions();
     this.sweeperFunction = this.createSweeper();
+    this.sweeperRules = this.createSweeperRules(this.sweeperFunction);
     this.alarmTopic = this.createAlarmTopic();
     this.createDeadLetterAlarms(this.alarmTopic);
 
@@ -262,19 +281,42 @@ export class JobsStack extends Stack {
         'function, or that dispatch failed on after its retries (the message attributes give the error)',
       value: this.schedulerDeadLetterQueue.queueUrl,
     });
+    new CfnOutput(this, 'SweeperDeadLetterQueueUrl', {
+      description:
+        'Dead-letter queue of the sweep and reconciliation events EventBridge could not deliver to the sweeper ' +
+        'within their interval (the message attributes give the rule and the error)',
+      value: this.sweeperRules.deadLetterQueue.queueUrl,
+    });
+  }
+
+  /**
+   * The key of the data at rest, when the deployment asks for a customer-managed one. A key of its own, not the
+   * secrets key: every function may decrypt with it to use the table, which holds the secrets sealed under the
+   * secrets key, which only the API, the webhook function and the workers may open.
+   */
+  private createDataKey(): DataKey | undefined {
+    if (this.config.encryption !== 'customer-managed') return undefined;
+    return new DataKey(this, 'DataKey', {
+      stackName: this.stackName,
+      deploymentName: this.config.name,
+      // Follows the table: a retained table whose key is gone could never be read again.
+      removalPolicy: this.config.tableRemovalPolicy,
+    });
   }
 
   private createTable(): TableV2 {
     // Keys and index names must match jobsTableDefinition() in shared/adapters/aws/jobs-table.ts, the table
     // the local runtime and integration tests create; test/infra/stack.test.ts compares the two.
     const stringKey = (name: string) => ({ name, type: AttributeType.STRING });
-    return new TableV2(this, 'JobsTable', {
+    const table = new TableV2(this, 'JobsTable', {
       partitionKey: stringKey('pk'),
       sortKey: stringKey('sk'),
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expires_at',
       removalPolicy: this.config.tableRemovalPolicy,
+      // Unset: DynamoDB's default encryption, under an AWS owned key. With the data key, see below.
+      ...(this.dataKey && { encryption: TableEncryptionV2.awsManagedKey() }),
       // The same indexes the local runtime creates (shared/adapters/aws/jobs-table.ts).
       globalSecondaryIndexes: Object.values(JOBS_TABLE.indexes).map((index) => ({
         indexName: index.name,
@@ -285,6 +327,13 @@ export class JobsStack extends Stack {
           : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projected] }),
       })),
     });
+    if (this.dataKey) {
+      // What TableEncryptionV2.customerManagedKey renders (KMS at the table, the key on its one replica), which it
+      // refuses to do in a region-agnostic stack, as this one is when synthesized without credentials.
+      const cfnTable = table.node.defaultChild as CfnGlobalTable;
+      cfnTable.addPropertyOverride('Replicas.0.SSESpecification.KMSMasterKeyId', this.dataKey.keyArn);
+    }
+    return table;
   }
 
   private createApiKeySecret(): Secret {
@@ -308,8 +357,8 @@ export class JobsStack extends Stack {
   private createSecretsKey(): Key {
     return new Key(this, 'SecretsKey', {
       description:
-        `Serverless Jobs (${this.config.name}): seals entity signing secrets and webhook secrets; ` +
-        'encrypts the alarm topic',
+        `Serverless Jobs (${this.config.name}): seals entity signing secrets and webhook secrets` +
+        (this.dataKey ? '' : '; encrypts the alarm topic'),
       enableKeyRotation: true,
       // Follows the table: a retained table whose key is gone would hold secrets nobody can open.
       removalPolicy: this.config.tableRemovalPolicy,
@@ -326,13 +375,13 @@ export class JobsStack extends Stack {
     for (const name of [defaultQueueName, ...this.config.queues]) {
       const scope = new Construct(this, `Worker-${name}`);
       const deadLetterQueue = new Queue(scope, 'DeadLetterQueue', {
-        encryption: QueueEncryption.SQS_MANAGED,
+        ...queueEncryption(this.dataKey),
         enforceSSL: true,
         // The maximum SQS allows: time to read a poison message before it is gone.
         retentionPeriod: Duration.days(14),
       });
       const queue = new Queue(scope, 'Queue', {
-        encryption: QueueEncryption.SQS_MANAGED,
+        ...queueEncryption(this.dataKey),
         enforceSSL: true,
         visibilityTimeout,
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: this.config.maxReceiveCount },
@@ -343,12 +392,12 @@ export class JobsStack extends Stack {
   }
 
   /**
-   * The DLQ of the schedule group's fires. SQS-managed encryption like the worker DLQs, so neither the Scheduler
-   * nor dispatch needs a KMS grant to send to it.
+   * The DLQ of the schedule group's fires, encrypted like the worker queues: the scheduler role and dispatch get
+   * the KMS actions of a producer when it is under the data key.
    */
   private createSchedulerDeadLetterQueue(): Queue {
     return new Queue(this, 'SchedulerDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...queueEncryption(this.dataKey),
       enforceSSL: true,
       // The maximum SQS allows: time to look at a lost fire before it is gone.
       retentionPeriod: Duration.days(14),
@@ -390,7 +439,7 @@ export class JobsStack extends Stack {
       memorySize: 256,
       // Nobody waits on an asynchronous invocation: room for the SDK's retries of throttled calls.
       timeout: Duration.seconds(30),
-      // Adds sqs:SendMessage on this queue, and nothing more, to the function's role.
+      // Adds sqs:SendMessage on this queue to the function's role, which Lambda sends with (KMS actions below).
       deadLetterQueue: this.schedulerDeadLetterQueue,
       environment: {
         ...this.runEnvironment(),
@@ -402,7 +451,9 @@ export class JobsStack extends Stack {
     fn.addToRolePolicy(
       new PolicyStatement({ actions: [...webhookTableActions], resources: [this.table.tableArn] }),
     );
+    this.grantTableKey(fn);
     this.grantEnqueue(fn);
+    this.grantQueueKey(fn, this.schedulerDeadLetterQueue);
     this.suppressFunctionFindings(fn);
     return fn;
   }
@@ -430,11 +481,10 @@ export class JobsStack extends Stack {
         resources: [this.dispatchFunction.functionArn],
       }),
     );
-    // The Scheduler sends undeliverable fires to the DLQ with this role. SQS-managed encryption needs no KMS
-    // permission; were the queue given a KMS key, SendMessage would need kms:GenerateDataKey and kms:Decrypt on it.
+    // The Scheduler sends undeliverable fires to the DLQ with this role, so the role is the producer SQS checks.
     const queue = this.schedulerDeadLetterQueue;
     role.addToPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
-    queue.encryptionMasterKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.grantQueueKey(role, queue);
     return role;
   }
 
@@ -537,6 +587,7 @@ export class JobsStack extends Stack {
     fn.addToRolePolicy(
       new PolicyStatement({ actions: [...tableIndexActions], resources: [`${this.table.tableArn}/index/*`] }),
     );
+    this.grantTableKey(fn);
     // The finding names the table by logical id, so acknowledge exactly that resource, not any "/index/*".
     const tableArn = `<${this.resolve((this.table.node.defaultChild as CfnElement).logicalId)}.Arn>`;
     if (fn.role) {
@@ -549,9 +600,32 @@ export class JobsStack extends Stack {
     }
   }
 
-  /** Lets `fn` send to every worker queue (runs, retries, re-enqueues). */
+  /**
+   * Lets `grantee` use the table's key, if it has one, as DynamoDB does on its behalf: DynamoDB decrypts the
+   * table key with the caller's credentials (cached for a few minutes), whatever the item call. The rest of what
+   * the documentation lists for a customer-managed key (Encrypt, GenerateDataKey*, CreateGrant, ...) is for the
+   * principal creating the table, the deployment's, which the key's default policy (the account) covers.
+   */
+  private grantTableKey(grantee: IGrantable): void {
+    this.dataKey?.grantDecrypt(grantee);
+  }
+
+  /** Lets `grantee` produce to `queue` if it is under a KMS key: the key actions only, SendMessage is granted apart. */
+  private grantQueueKey(grantee: IGrantable, queue: Queue): void {
+    queue.encryptionMasterKey?.grant(grantee, ...queueSendKeyActions);
+  }
+
+  /**
+   * Lets `fn` send to every worker queue (runs, retries, re-enqueues): the actions of grantSendMessages, and on a
+   * KMS-encrypted queue the key actions of a producer only, not its kms:Encrypt and kms:ReEncrypt* /
+   * kms:GenerateDataKey* wildcards (identical statements are rendered once).
+   */
   private grantEnqueue(fn: JobsFunction): void {
-    for (const { queue } of this.workerQueues.values()) queue.grantSendMessages(fn);
+    for (const { queue } of this.workerQueues.values()) {
+      queue.grants.actions(fn, ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], {
+        keyActions: [...queueSendKeyActions],
+      });
+    }
   }
 
   private createApiFunction(): JobsFunction {
@@ -605,15 +679,16 @@ export class JobsStack extends Stack {
     fn.addToRolePolicy(
       new PolicyStatement({ actions: [...webhookTableActions], resources: [this.table.tableArn] }),
     );
+    this.grantTableKey(fn);
     this.secretsKey.grantDecrypt(fn);
     // SqsRunQueue only calls SendMessage, on the URLs of QUEUE_URLS: grantSendMessages' GetQueueAttributes and
-    // GetQueueUrl are not needed. The queues use SQS-managed encryption, which needs no KMS permission; were a
-    // queue given a KMS key, SendMessage would need kms:GenerateDataKey and kms:Decrypt on it.
+    // GetQueueUrl are not needed. SQS-managed encryption needs no KMS permission; under the data key, SendMessage
+    // needs a producer's key actions.
     const queues = [...this.workerQueues.values()].map(({ queue }) => queue);
     fn.addToRolePolicy(
       new PolicyStatement({ actions: ['sqs:SendMessage'], resources: queues.map((queue) => queue.queueArn) }),
     );
-    for (const queue of queues) queue.encryptionMasterKey?.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
+    for (const queue of queues) this.grantQueueKey(fn, queue);
     this.suppressFunctionFindings(fn);
     return fn;
   }
@@ -789,16 +864,6 @@ export class JobsStack extends Stack {
         ...this.schedulingEnvironment(),
       },
     });
-    new Rule(this, 'SweepSchedule', {
-      description: 'Runs the Serverless Jobs sweeper',
-      schedule: Schedule.rate(Duration.minutes(this.config.sweepIntervalMinutes)),
-      targets: [new LambdaFunction(fn)],
-    });
-    new Rule(this, 'ReconcileSchedulesSchedule', {
-      description: 'Runs the Serverless Jobs sweeper to reconcile the schedule group with the cron jobs',
-      schedule: Schedule.rate(Duration.minutes(this.config.scheduleReconcileIntervalMinutes)),
-      targets: [new LambdaFunction(fn, { event: RuleTargetInput.fromObject(reconcileSchedulesEvent) })],
-    });
     this.grantTableAccess(fn);
     this.grantEnqueue(fn);
     this.grantScheduleManagement(fn, { reconcile: true });
@@ -806,20 +871,34 @@ export class JobsStack extends Stack {
     return fn;
   }
 
+  /** The sweeper's two rules, named after the stack, with their retry policy and DLQ (see {@link SweeperRules}). */
+  private createSweeperRules(sweeper: JobsFunction): SweeperRules {
+    return new SweeperRules(this, 'SweeperRules', {
+      sweeper,
+      namePrefix: this.stackName,
+      sweepInterval: Duration.minutes(this.config.sweepIntervalMinutes),
+      reconcileInterval: Duration.minutes(this.config.scheduleReconcileIntervalMinutes),
+      encryptionKey: this.dataKey,
+    });
+  }
+
   /**
-   * The topic the DLQ alarms notify. Encrypted with the secrets key: CloudWatch cannot publish to a topic
-   * encrypted with the AWS-managed alias/aws/sns key (its key policy cannot grant CloudWatch), so the key must
-   * be customer managed and grant CloudWatch kms:GenerateDataKey and kms:Decrypt. The topic policy denies
-   * publishing without TLS and lets CloudWatch publish on behalf of this stack's DLQ alarms only (added with
-   * the alarms); it replaces SNS's default policy, which is what let CloudWatch publish before.
+   * The topic the DLQ alarms notify. Encrypted with the data key if the deployment has one, else with the
+   * secrets key: CloudWatch cannot publish to a topic encrypted with the AWS-managed alias/aws/sns key (its key
+   * policy cannot grant CloudWatch), so the key must be customer managed and grant CloudWatch
+   * kms:GenerateDataKey and kms:Decrypt. The topic policy denies publishing without TLS and lets CloudWatch
+   * publish on behalf of this stack's DLQ alarms only (added with the alarms); it replaces SNS's default policy,
+   * which is what let CloudWatch publish before. The key policy names the account, not the alarms: under the data
+   * key, naming them would make the key depend on the alarms, which depend on the queues, which depend on the key.
    */
   private createAlarmTopic(): Topic {
+    const key = this.dataKey ?? this.secretsKey;
     const topic = new Topic(this, 'AlarmTopic', {
       displayName: `Serverless Jobs (${this.config.name}) alarms`,
-      masterKey: this.secretsKey,
+      masterKey: key,
       enforceSSL: true,
     });
-    this.secretsKey.addToResourcePolicy(
+    key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublishToTheEncryptedAlarmTopic',
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
@@ -833,8 +912,8 @@ export class JobsStack extends Stack {
   }
 
   /**
-   * Alarms as soon as a message lands in any DLQ: a run could not be processed, or a cron fire could not start
-   * its run, and it needs a look.
+   * Alarms as soon as a message lands in any DLQ: a run could not be processed, a cron fire could not start
+   * its run, or the sweeper missed a sweep or a reconciliation, and it needs a look.
    */
   private createDeadLetterAlarms(topic: Topic): void {
     const deadLetterQueues = [
@@ -851,6 +930,14 @@ export class JobsStack extends Stack {
         description:
           'Cron fires that could not be delivered to the dispatch function or that it failed on, in the ' +
           `scheduler dead-letter queue (Serverless Jobs ${this.config.name})`,
+      },
+      {
+        scope: this,
+        id: 'SweeperDeadLetterAlarm',
+        deadLetterQueue: this.sweeperRules.deadLetterQueue,
+        description:
+          'Sweep or reconciliation events EventBridge could not deliver to the sweeper within their interval, in ' +
+          `the sweeper dead-letter queue (Serverless Jobs ${this.config.name})`,
       },
     ];
     const alarms: Alarm[] = [];

@@ -70,6 +70,7 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
   const sweeperId = logicalIdOf(stack, stack.sweeperFunction);
   const httpApiId = logicalIdOf(stack, stack.httpApi);
   const schedulerDlqId = logicalIdOf(stack, stack.schedulerDeadLetterQueue);
+  const sweeperDlqId = logicalIdOf(stack, stack.sweeperRules.deadLetterQueue);
   const schedulerRoleId = logicalIdOf(stack, stack.schedulerRole);
 
   /** Names the resources of a function's policies, with the actions allowed on each. */
@@ -92,19 +93,22 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
     sweeperId,
     httpApiId,
     schedulerDlqId,
+    sweeperDlqId,
     schedulerRoleId,
     reachedBy,
   };
 }
 
 describe('worker queues', () => {
-  const { config, template, queueIds, dlqIds, workerIds, schedulerDlqId, stack } = inspect('dev');
+  const { config, template, queueIds, dlqIds, workerIds, schedulerDlqId, sweeperDlqId, stack } =
+    inspect('dev');
 
   it('are the default queue plus the configured ones', () => {
-    // Assess: a queue and a DLQ each, and the scheduler DLQ (test/infra/schedules.test.ts).
+    // Assess: a queue and a DLQ each, the scheduler DLQ (test/infra/schedules.test.ts) and the sweeper rules' DLQ
+    // (test/infra/sweeper-rules.test.ts).
     expect([...stack.workerQueues.keys()]).toEqual(queueNames);
     expect(Object.keys(resourcesOf(template, 'AWS::SQS::Queue')).sort()).toEqual(
-      [...queueIds.values(), ...dlqIds.values(), schedulerDlqId].sort(),
+      [...queueIds.values(), ...dlqIds.values(), schedulerDlqId, sweeperDlqId].sort(),
     );
   });
 
@@ -202,7 +206,7 @@ describe('worker queues', () => {
     },
   );
 
-  it("has one DLQ alarm per queue (and the scheduler DLQ's) and none on the work queues", () => {
+  it("has one DLQ alarm per queue (and the scheduler DLQ's and the sweeper's) and none on the work queues", () => {
     // Act
     const alarmedQueues = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map(
       (alarm) =>
@@ -212,7 +216,7 @@ describe('worker queues', () => {
 
     // Assess
     expect(alarmedQueues.map((value) => value?.['Fn::GetAtt'][0]).sort()).toEqual(
-      [...dlqIds.values(), schedulerDlqId].sort(),
+      [...dlqIds.values(), schedulerDlqId, sweeperDlqId].sort(),
     );
   });
 });

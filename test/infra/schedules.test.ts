@@ -10,10 +10,10 @@ import {
 } from '../../infra/aws/config.js';
 import { JobsStack, reconcileSchedulesEvent } from '../../infra/aws/stack.js';
 import {
+  acknowledgedOn,
   allPolicyDocuments,
   asArray,
   buildApp,
-  type CfnResource,
   isWildcardStatement,
   listSchedulesStatement,
   logGroupIdOf,
@@ -66,15 +66,6 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
     ]);
 
   return { ...built, template, groupName, ids, arnOf, reachedBy };
-}
-
-/** The rules acknowledged on the resource `logicalId` (empty when none). */
-function acknowledgedOn(template: Template, logicalId: string): { id: string; reason: string }[] {
-  const resource = (template.toJSON().Resources as Record<string, CfnResource>)[logicalId];
-  const nag = resource?.Metadata?.cdk_nag as
-    | { rules_to_suppress: { id: string; reason: string }[] }
-    | undefined;
-  return nag?.rules_to_suppress ?? [];
 }
 
 describe('schedule group', () => {
@@ -235,8 +226,8 @@ describe('scheduler dead-letter queue', () => {
       (statement) => (statement as { Sid?: string }).Sid === 'AllowTheDeadLetterAlarmsToPublish',
     ) as unknown as { Condition: { ArnLike: { 'aws:SourceArn': unknown[] } } };
 
-    // Assess
-    expect(alarmIds).toHaveLength(queueNames.length + 1);
+    // Assess: the worker DLQs', this one's and the sweeper DLQ's.
+    expect(alarmIds).toHaveLength(queueNames.length + 2);
     expect(publish.Condition.ArnLike['aws:SourceArn']).toEqual(alarmIds.map(arnOf));
   });
 });

@@ -423,9 +423,10 @@ describe('alarm topic', () => {
   });
 
   it('denies publishing without TLS and lets only the DLQ alarms of this account publish', () => {
-    // Assess: one alarm per worker DLQ, and the scheduler DLQ's.
-    expect(alarmIds).toHaveLength(4);
+    // Assess: one alarm per worker DLQ, the scheduler DLQ's and the sweeper DLQ's.
+    expect(alarmIds).toHaveLength(5);
     expect(alarmIds).toContain(logicalIdOf(stack, stack.node.findChild('SchedulerDeadLetterAlarm')));
+    expect(alarmIds).toContain(logicalIdOf(stack, stack.node.findChild('SweeperDeadLetterAlarm')));
     template.resourceCountIs('AWS::SNS::TopicPolicy', 1);
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topicId }],
@@ -566,6 +567,7 @@ describe('cdk-nag (AWS Solutions)', () => {
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',
       'AwsSolutions-SMG4',
+      'AwsSolutions-SQS3',
     ]);
   });
 });

@@ -250,6 +250,15 @@ export function schedulesArnOf(groupName: string): unknown {
   };
 }
 
+/** The cdk-nag rules acknowledged on the resource `logicalId` (empty when none), with their reasons. */
+export function acknowledgedOn(template: Template, logicalId: string): { id: string; reason: string }[] {
+  const resource = (template.toJSON().Resources as Record<string, CfnResource>)[logicalId];
+  const nag = resource?.Metadata?.cdk_nag as
+    | { rules_to_suppress: { id: string; reason: string }[] }
+    | undefined;
+  return nag?.rules_to_suppress ?? [];
+}
+
 /** The targets of an `AWS::Events::Rule` resource (`Input` is set when the rule sends its own event). */
 export function ruleTargetsOf(rule: CfnResource | undefined): { Arn: unknown; Id: string; Input?: string }[] {
   return (rule?.Properties?.Targets ?? []) as { Arn: unknown; Id: string; Input?: string }[];
