@@ -494,9 +494,9 @@ describe('LocalQueues with a journal', () => {
     // Prepare: a handler that never answers (the process dies mid-run), and a retry sent with a delay.
     const directory = await journalDir();
     try {
-      const timers = new ManualTimers();
+      // The first process's clock stops with it: it never wakes again after the crash.
       const firstJournal = new FileQueueJournal(directory);
-      const first = new LocalQueues({ timers, journal: firstJournal });
+      const first = new LocalQueues({ timers: new ManualTimers(), journal: firstJournal });
       const hung = recordingHandler(() => new Promise<never>(() => {}));
       first.start({ handler: hung.handler, visibilityTimeoutMs: 360_000 });
       await first.send('default', runMessage(1));
@@ -506,6 +506,7 @@ describe('LocalQueues with a journal', () => {
       expect(hung.invocations).toHaveLength(1);
 
       // Act: a new process on the same journal, 10 s later (the first never stopped).
+      const timers = new ManualTimers();
       await timers.advance(10_000);
       const second = new LocalQueues({ timers, journal: new FileQueueJournal(directory) });
       const restored = await second.restore();
