@@ -90,7 +90,7 @@ export interface DeploymentConfig {
    */
   readonly allowedTargetNetworks?: readonly TargetNetwork[];
   /**
-   * Timeout of each worker function, in seconds (max 900); the queues' visibility timeout is 6× this.
+   * Timeout of each worker function, in seconds (max 900); a received run message becomes visible again 60 s after it.
    * @default 300
    */
   readonly workerTimeoutSeconds?: number;
@@ -346,7 +346,7 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
     networks.add(network);
   }
 
-  // Lambda's maximum timeout; 6× it (5,400 s) stays under SQS's 12-hour visibility timeout limit.
+  // Lambda's maximum timeout (the queues' visibility timeout is a minute more, well under SQS's 12 hours).
   checkInteger(problems, 'workerTimeoutSeconds', resolved.workerTimeoutSeconds, 1, 900);
   // SQS accepts 1-1000.
   checkInteger(problems, 'maxReceiveCount', resolved.maxReceiveCount, 1, 1000);

@@ -144,8 +144,13 @@ const scheduleListActions = ['scheduler:ListSchedules'] as const;
 /** Schedule group names: what EventBridge Scheduler accepts. */
 const scheduleGroupNamePattern = /^[0-9a-zA-Z\-_.]{1,64}$/;
 
-/** Multiple of the worker timeout used as the queues' visibility timeout (AWS's advice for Lambda consumers). */
-export const visibilityTimeoutFactor = 6;
+/**
+ * How long after the worker's timeout a received message becomes visible again. AWS advises 6× the
+ * timeout so that a batch the poller retries is not delivered twice; here a second delivery is harmless
+ * (the claim is conditional, and a message for a run under a live lease is handed back until the lease
+ * ends), and a short timeout is what brings back the run of a worker that died or timed out mid-run.
+ */
+export const visibilityTimeoutMarginSeconds = 60;
 
 /** One worker queue and what is built for it; its constructs live under the `Worker-<name>` scope. */
 export interface WorkerQueue {
@@ -368,9 +373,10 @@ export class JobsStack extends Stack {
   }
 
   private createWorkerQueues(): ReadonlyMap<string, WorkerQueue> {
-    // Lambda's guidance for SQS event sources: at least 6× the function timeout, so a message is not
-    // redelivered to a second worker while the first still runs it (including the poller's retries).
-    const visibilityTimeout = Duration.seconds(visibilityTimeoutFactor * this.config.workerTimeoutSeconds);
+    // At least the function timeout (Lambda requires it); see visibilityTimeoutMarginSeconds for the rest.
+    const visibilityTimeout = Duration.seconds(
+      this.config.workerTimeoutSeconds + visibilityTimeoutMarginSeconds,
+    );
     const queues = new Map<string, WorkerQueue>();
     for (const name of [defaultQueueName, ...this.config.queues]) {
       const scope = new Construct(this, `Worker-${name}`);

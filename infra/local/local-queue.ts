@@ -69,7 +69,7 @@ export interface QueueConsumerOptions {
    * @default 30_000
    */
   functionTimeoutMs?: number;
-  /** How long a received message stays invisible. @default 6 × functionTimeoutMs (the AWS rule) */
+  /** How long a received message stays invisible. @default functionTimeoutMs + 60 s (as the AWS stack sets it) */
   visibilityTimeoutMs?: number;
   /** Receives without a delete after which the next receive moves the message to the DLQ. @default 5 */
   maxReceiveCount?: number;
@@ -255,7 +255,7 @@ export class LocalQueues implements RunQueue, MessageVisibility {
       functionTimeoutMs,
       visibilityTimeoutMs: positive(
         'visibilityTimeoutMs',
-        options.visibilityTimeoutMs ?? 6 * functionTimeoutMs,
+        options.visibilityTimeoutMs ?? functionTimeoutMs + 60_000,
       ),
       maxReceiveCount: positiveInteger('maxReceiveCount', options.maxReceiveCount ?? 5),
       pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs ?? 1_000),

@@ -60,7 +60,7 @@ export interface LocalRuntimeOptions {
   allowedTargetNetworks?: readonly TargetNetwork[];
   /**
    * The worker's function timeout: a run's lease, so a run whose worker died is taken over this long after
-   * its claim; a queue message becomes visible again after 6× this. @default `$JOBS_WORKER_TIMEOUT_SECONDS` or 60 s
+   * its claim; a received queue message becomes visible again 60 s after it. @default `$JOBS_WORKER_TIMEOUT_SECONDS` or 60 s
    */
   workerTimeoutMs?: number;
   /** How often the sweeper runs. @default 5_000 */

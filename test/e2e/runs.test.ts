@@ -431,7 +431,7 @@ describe('runs end to end: a real agent over HTTP', () => {
     // claims the run (queued → running, leased for its 300 ms budget) and then vanishes, as a Lambda
     // killed mid-invoke does. Meanwhile the trigger's message is kept from the runtime's queue (as SQS
     // hides a received message) and is handed to it once the lease has lapsed, as SQS redelivers it after
-    // its visibility timeout (6× the function timeout, so always after the lease).
+    // its visibility timeout (a minute after the function timeout, so always after the lease).
     const leaseMs = 300;
     const { agent, job, queue } = await agentJob({
       config: { retry: { max_attempts: 2, backoff_seconds: 0 } },

@@ -8,7 +8,7 @@ import {
   resolveDeploymentConfig,
   runDefaults,
 } from '../../infra/aws/config.js';
-import { visibilityTimeoutFactor } from '../../infra/aws/stack.js';
+import { visibilityTimeoutMarginSeconds } from '../../infra/aws/stack.js';
 import {
   allPolicyDocuments,
   asArray,
@@ -130,15 +130,15 @@ describe('worker queues', () => {
     expect(dlq.RedrivePolicy).toBeUndefined();
   });
 
-  it.each(queueNames)('%s: visibility timeout is exactly 6× its worker timeout', (name) => {
+  it.each(queueNames)('%s: a message comes back a minute after its worker timed out or died', (name) => {
     // Prepare
     const queue = propertiesOf(template, 'AWS::SQS::Queue', queueIds.get(name) as string);
     const worker = propertiesOf(template, 'AWS::Lambda::Function', workerIds.get(name) as string);
 
     // Assess
-    expect(visibilityTimeoutFactor).toBe(6);
+    expect(visibilityTimeoutMarginSeconds).toBe(60);
     expect(worker.Timeout).toBe(config.workerTimeoutSeconds);
-    expect(queue.VisibilityTimeout).toBe(6 * config.workerTimeoutSeconds);
+    expect(queue.VisibilityTimeout).toBe(config.workerTimeoutSeconds + 60);
   });
 
   it.each(queueNames)('%s: queue and DLQ deny every request not made over TLS', (name) => {
@@ -176,7 +176,7 @@ describe('worker queues', () => {
     expect(queues).toHaveLength(queueNames.length);
     for (const queue of queues) {
       expect(queue.Properties).toMatchObject({
-        VisibilityTimeout: 720,
+        VisibilityTimeout: 180,
         RedrivePolicy: { maxReceiveCount: 3 },
       });
     }
