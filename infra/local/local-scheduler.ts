@@ -46,9 +46,16 @@ export interface LocalSchedulerOptions {
   logger: Logger;
   /** Without one, every start is a fresh start: fires missed while the process was down go unnoticed. */
   checkpoint?: SchedulerCheckpoint;
-  /** How late a fire may be dispatched and still count as on time. @default 60_000 */
+  /** How late a fire may be dispatched and still count as on time. @default LATE_FIRE_TOLERANCE_MS */
   lateToleranceMs?: number;
 }
+
+/**
+ * How late a fire may be dispatched and still run: a fire due while the runtime was down (or the machine
+ * asleep) runs, late, if the scheduler is back within this long of it; later than that it is missed (and
+ * runs only under `catchup: latest`).
+ */
+export const LATE_FIRE_TOLERANCE_MS = 60_000;
 
 /**
  * Waits before the second and third attempt of a fire whose dispatch failed, as Lambda retries an
@@ -101,7 +108,7 @@ export class LocalScheduler implements Scheduler {
   private checkpointWrites: Promise<void> = Promise.resolve();
 
   constructor(options: LocalSchedulerOptions) {
-    const lateToleranceMs = options.lateToleranceMs ?? 60_000;
+    const lateToleranceMs = options.lateToleranceMs ?? LATE_FIRE_TOLERANCE_MS;
     if (!Number.isFinite(lateToleranceMs) || lateToleranceMs < 0)
       throw new RangeError('lateToleranceMs must be a non-negative number.');
     this.clock = options.clock;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { LATE_FIRE_TOLERANCE_MS } from '../../infra/local/local-scheduler.js';
 import { ControlPlaneClient, type Execution, type Job } from '../../sdk/index.js';
 import { parseCron } from '../../shared/domain/cron.js';
 import { nextFireTimes } from '../../shared/domain/cron-schedule.js';
@@ -181,6 +182,51 @@ describe('cron jobs fire in the local runtime', () => {
 });
 
 describe('the local scheduler across a restart', () => {
+  it('runs a fire the runtime was down for if it is back within the tolerance, late; not one it was back after', async () => {
+    // Prepare: an hourly job, no catch-up; the runtime is down over 01:00 and again over 02:00.
+    const clockA = new VirtualClock('2027-03-01T00:00:30.000Z');
+    const first = await startRuntimeWithClient({ ...NO_SWEEP, clock: clockA });
+    runtimes.push(first.runtime);
+    settleOnRuns(clockA, first.runtime);
+    const job = await first.client.jobs.create({
+      name: 'hourly',
+      trigger_type: 'cron',
+      cron_schedule: '0 * * * *',
+      prompt_template: 'Scheduled work',
+    });
+    await clockA.advanceTo('2027-03-01T00:59:00.000Z');
+    await first.runtime.stop();
+    const reuse = { dataDir: first.runtime.dataDir, tableName: first.runtime.tableName };
+    runtimes.splice(0);
+    const restartAt = async (at: string) => {
+      const clock = new VirtualClock(at);
+      const runtime = await startTestRuntime({ ...NO_SWEEP, clock, reuse });
+      runtimes.splice(0, runtimes.length, runtime);
+      settleOnRuns(clock, runtime);
+      await runtime.scheduler.idle();
+      await runtime.queues.drained({ timeoutMs: 20_000 });
+      return { runtime, clock };
+    };
+
+    // Act: back 40 s after the 01:00 fire (within the tolerance), then 90 s after the 02:00 fire.
+    const second = await restartAt(
+      new Date(Date.parse('2027-03-01T01:00:00.000Z') + LATE_FIRE_TOLERANCE_MS - 20_000).toISOString(),
+    );
+    await second.clock.advanceTo('2027-03-01T01:59:00.000Z');
+    await second.runtime.stop();
+    const third = await restartAt('2027-03-01T02:01:30.000Z');
+    await third.clock.advanceTo('2027-03-01T03:00:30.000Z');
+    const client = new ControlPlaneClient({ baseUrl: third.runtime.url, apiKey: third.runtime.apiKey });
+    const runs = await finishedRuns(client, job.id, 2);
+
+    // Assess: 01:00 ran 40 s late; 02:00 was missed and not run; 03:00 ran on time.
+    expect(LATE_FIRE_TOLERANCE_MS).toBe(60_000);
+    expect(runs.map((run) => [run.scheduled_at, run.lateness_ms])).toEqual([
+      ['2027-03-01T01:00:00.000Z', 40_000],
+      ['2027-03-01T03:00:00.000Z', 0],
+    ]);
+  });
+
   it('runs only the latest missed fire of a catch-up job, and none of the others', async () => {
     // Prepare
     const clockA = new VirtualClock('2027-03-01T00:00:30.000Z');
