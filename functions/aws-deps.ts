@@ -5,7 +5,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';

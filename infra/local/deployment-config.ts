@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import { type TargetNetwork, TargetNetworkSchema } from '../../shared/domain/target-network.js';
 import { issuesToDetails } from '../../shared/domain/validation.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, JobsServiceError, NotFoundError, PayloadTooLargeError } from '../domain/errors.js';
 import type { TriggerResponse } from '../domain/execution.js';
 import type { Job } from '../domain/job.js';

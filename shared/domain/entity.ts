@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EntityTypeSchema } from './job.js';
 
 /** Client-chosen entity ids may be any readable slug (the reference uses `agent-uuid`). */

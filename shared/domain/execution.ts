@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EntityTypeSchema, TriggerTypeSchema } from './job.js';
 import { JsonObjectSchema } from './json.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { toEventBridgeCron, UntranslatableCronError } from './aws-cron.js';
 import { CronSyntaxError, parseCron } from './cron.js';
 import { neverFires } from './cron-schedule.js';

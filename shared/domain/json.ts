@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequestError, ValidationError } from './errors.js';
 import { formatPath } from './validation.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorDetail } from './errors.js';
 import { CATCHUP_POLICIES, type CatchupPolicy } from './schedule.js';
 import { issuesToDetails } from './validation.js';

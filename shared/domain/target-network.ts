@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Address classes a deployment may open to `http` targets (setting `allowedTargetNetworks`). Public

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunService, type RunServiceDeps } from '../app/runs.js';
 import { ValidationError } from '../domain/errors.js';
 

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type MessageOutcome, RunWorker, type RunWorkerDeps } from '../app/worker.js';
 import type { MessageVisibility } from '../ports.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_HTTP_TARGET_TIMEOUT_SECONDS } from '../adapters/http-target.js';
 import { previewSchedule } from '../app/schedules.js';
 import {
