@@ -21,7 +21,9 @@ import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
 import { ensureJobsTable } from '../shared/adapters/aws/jobs-table.js';
-import { createJsonLogger, randomIds, systemClock } from '../shared/adapters/system.js';
+import { createLogger } from '../shared/adapters/logger.js';
+import { createMetrics } from '../shared/adapters/metrics.js';
+import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
 import { JobService } from '../shared/app/jobs.js';
 import { RunService } from '../shared/app/runs.js';
@@ -63,7 +65,7 @@ documents.middlewareStack.add(
 
 try {
   await ensureJobsTable(client, tableName);
-  const logger = createJsonLogger({ level: 'silent' });
+  const logger = createLogger({ level: 'silent' });
   const entities = new DynamoEntityStore(documents, tableName);
   const executions = new DynamoExecutionStore(documents, tableName);
   const messages: RunMessage[] = [];
@@ -98,6 +100,7 @@ try {
   });
   const jobs = new JobService({
     ...common,
+    metrics: createMetrics({ logger, emit: () => {} }),
     secrets,
     scheduler,
     jobs: new DynamoJobStore(documents, tableName),

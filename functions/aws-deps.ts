@@ -17,13 +17,15 @@ import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
 import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
 import { CachingSecretBox } from '../shared/adapters/caching-secret-box.js';
-import { createJsonLogger, parseLogLevel, randomIds, systemClock } from '../shared/adapters/system.js';
+import { createLogger, parseLogLevel } from '../shared/adapters/logger.js';
+import { createMetrics } from '../shared/adapters/metrics.js';
+import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
 import { jobReader } from '../shared/app/jobs.js';
 import type { RunServiceDeps } from '../shared/app/runs.js';
-import type { WebhookServiceDeps } from '../shared/app/webhooks.js';
 import { TargetNetworkSchema } from '../shared/domain/target-network.js';
 import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
+import type { WebhookHandlerDeps } from '../shared/handlers/webhook-handler.js';
 import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
 import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
@@ -59,6 +61,7 @@ export function deploymentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): D
 
 function common() {
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const logger = createLogger({ level: parseLogLevel(process.env.LOG_LEVEL) });
   const tableName = requireEnv('TABLE_NAME');
   const queueUrls = z.record(z.string(), z.string()).parse(JSON.parse(requireEnv('QUEUE_URLS')));
   return {
@@ -71,7 +74,8 @@ function common() {
     deployment: deploymentConfigFromEnv(),
     clock: systemClock,
     ids: randomIds,
-    logger: createJsonLogger({ level: parseLogLevel(process.env.LOG_LEVEL) }),
+    logger,
+    metrics: createMetrics({ logger }),
     retentionDays: Number(process.env.EXECUTION_RETENTION_DAYS ?? 90),
   };
 }
@@ -98,7 +102,7 @@ export function awsApiDeps(): ApiDeps {
 }
 
 /** The webhook function: verification needs only the sealed secrets, the job and a run's writes. */
-export function awsWebhookDeps(): WebhookServiceDeps {
+export function awsWebhookDeps(): WebhookHandlerDeps {
   const { jobStore, ...rest } = common();
   return {
     ...rest,
@@ -109,7 +113,7 @@ export function awsWebhookDeps(): WebhookServiceDeps {
 }
 
 export function awsWorkerDeps(): WorkerHandlerDeps {
-  const { jobStore: _jobs, retentionDays: _retention, ids: _ids, ...rest } = common();
+  const { jobStore: _jobs, retentionDays: _retention, ids: _ids, metrics: _metrics, ...rest } = common();
   return {
     ...rest,
     // A message for a run held by a live worker comes back when that worker's lease ends.

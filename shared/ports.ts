@@ -65,12 +65,34 @@ export interface IdGenerator {
 
 export type LogFields = Record<string, unknown>;
 
-/** Structured JSON logging; callers pass ids as fields, never interpolated into messages. */
+/**
+ * Structured logging: one JSON object per line on AWS. Callers pass ids as fields (`jobId`, `executionId`),
+ * never interpolated into messages; the lines name them `job_id` and `execution_id`, the keys that
+ * {@link Logger.withKeys} adds to every line of a unit of work. An `Error` field is written with its stack.
+ */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /**
+   * Runs `work` with `keys` (an invocation's `request_id`, a record's `job_id` and `execution_id`) on
+   * every line this logger writes until `work` settles, from whatever code it calls. Scopes nest, and
+   * concurrent ones (the records of one batch) never see each other's keys.
+   */
+  withKeys<T>(keys: LogFields, work: () => Promise<T>): Promise<T>;
+}
+
+/** The metrics the service publishes, each a count of events, in the CloudWatch namespace `ServerlessJobs`. */
+export type MetricName = 'WebhookRejected' | 'ScheduleSyncFailed';
+
+/** Counts events as CloudWatch metrics. */
+export interface Metrics {
+  /**
+   * Counts one `name` event. Dimension values come from a small fixed set (a reason, a status), never
+   * an id: every distinct value is a metric of its own.
+   */
+  count(name: MetricName, dimensions?: Readonly<Record<string, string>>): void;
 }
 
 export type { TriggerType };

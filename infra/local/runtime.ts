@@ -10,7 +10,15 @@ import { DynamoRateLimiter } from '../../shared/adapters/aws/dynamo-rate-limiter
 import { DynamoWebhookStore } from '../../shared/adapters/aws/dynamo-webhook-store.js';
 import { ensureJobsTable } from '../../shared/adapters/aws/jobs-table.js';
 import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
-import { createJsonLogger, type LogLevel, parseLogLevel, randomIds } from '../../shared/adapters/system.js';
+import {
+  createLogger,
+  type LogFormat,
+  type LogLevel,
+  parseLogFormat,
+  parseLogLevel,
+} from '../../shared/adapters/logger.js';
+import { createMetrics, emitToLog } from '../../shared/adapters/metrics.js';
+import { randomIds } from '../../shared/adapters/system.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
 import { ScheduleSync } from '../../shared/app/job-schedules.js';
 import { jobReader } from '../../shared/app/jobs.js';
@@ -49,7 +57,12 @@ export interface LocalRuntimeOptions {
   tableName?: string;
   /** @default `$LOG_LEVEL` or 'info' */
   logLevel?: LogLevel;
-  /** Overrides the JSON logger built from `logLevel`. */
+  /**
+   * `pretty` (`08:31:02 INFO  run succeeded job_id=… execution_id=…`, coloured) or `json` (the lines the
+   * Lambda functions write). @default `$LOG_FORMAT`, else `pretty` when stdout is a terminal, else `json`
+   */
+  logFormat?: LogFormat;
+  /** Overrides the logger built from `logLevel` and `logFormat`. */
   logger?: Logger;
   /** Path of a deployment config file declaring queues and environments. @default `$JOBS_CONFIG` or `./jobs.config.json` if present */
   configPath?: string;
@@ -126,8 +139,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const port = options.port ?? parsePort(env.PORT);
   const host = options.host ?? '127.0.0.1';
   const tableName = options.tableName ?? (env.JOBS_TABLE_NAME || DEFAULT_TABLE_NAME);
-  const logger =
-    options.logger ?? createJsonLogger({ level: options.logLevel ?? parseLogLevel(env.LOG_LEVEL) });
+  const logger = options.logger ?? terminalLogger(options);
+  // No CloudWatch reads embedded metric documents here: each count is a debug line instead.
+  const metrics = createMetrics({ logger, emit: emitToLog(logger) });
   const externalEndpoint = options.dynamodbEndpoint ?? (env.JOBS_DYNAMODB_ENDPOINT || undefined);
 
   // Whatever has started, stopped in this order: no new work comes in, then the work that was accepted
@@ -208,6 +222,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       clock,
       ids: randomIds,
       logger,
+      metrics,
     };
 
     // The same dispatch handler as the Lambda, called by the in-process scheduler at each fire.
@@ -337,6 +352,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await stopStarted();
     throw error;
   }
+}
+
+/** The logger of `npm start`: readable in a terminal, JSON lines when piped or asked for. */
+function terminalLogger(options: LocalRuntimeOptions) {
+  const env = process.env;
+  let format: LogFormat | undefined;
+  try {
+    format = options.logFormat ?? parseLogFormat(env.LOG_FORMAT);
+  } catch (error) {
+    throw new LocalRuntimeConfigError((error as Error).message);
+  }
+  const terminal = process.stdout.isTTY === true;
+  format ??= terminal ? 'pretty' : 'json';
+  return createLogger({
+    level: options.logLevel ?? parseLogLevel(env.LOG_LEVEL),
+    format,
+    // NO_COLOR (https://no-color.org): any non-empty value turns colour off.
+    color: format === 'pretty' && terminal && !env.NO_COLOR,
+  });
 }
 
 function parsePort(value: string | undefined): number {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Clock, IdGenerator, LogFields, Logger } from '../ports.js';
+import type { Clock, IdGenerator } from '../ports.js';
 
 export const systemClock: Clock = { now: () => new Date() };
 
@@ -9,38 +9,3 @@ export const randomIds: IdGenerator = {
   // Milliseconds in fixed-width base 36 first, so ids sort by creation time; 80 random bits after.
   executionId: () => `exec_${Date.now().toString(36).padStart(9, '0')}${randomBytes(10).toString('hex')}`,
 };
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
-export function parseLogLevel(value: string | undefined, fallback: LogLevel = 'info'): LogLevel {
-  const level = value?.toLowerCase();
-  return level !== undefined && level in LEVEL_ORDER ? (level as LogLevel) : fallback;
-}
-
-/** A structured JSON logger: one line per entry, fields as keys, `Error`s reduced to name/message/stack. */
-export function createJsonLogger(
-  options: { level?: LogLevel; sink?: (line: string) => void; base?: LogFields } = {},
-): Logger {
-  const threshold = LEVEL_ORDER[options.level ?? 'info'];
-  const sink = options.sink ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const write = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields) => {
-    if (LEVEL_ORDER[level] < threshold) return;
-    const entry: LogFields = { level, time: new Date().toISOString(), message, ...options.base };
-    for (const [key, value] of Object.entries(fields ?? {})) entry[key] = serializable(value);
-    sink(JSON.stringify(entry));
-  };
-  return {
-    debug: (message, fields) => write('debug', message, fields),
-    info: (message, fields) => write('info', message, fields),
-    warn: (message, fields) => write('warn', message, fields),
-    error: (message, fields) => write('error', message, fields),
-  };
-}
-
-function serializable(value: unknown): unknown {
-  if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack, cause: serializable(value.cause) };
-  }
-  return value;
-}

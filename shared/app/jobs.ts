@@ -10,6 +10,7 @@ import type {
   JobPage,
   JobStore,
   Logger,
+  Metrics,
   NewWebhook,
   Scheduler,
   SecretBox,
@@ -26,6 +27,8 @@ export interface JobServiceDeps {
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
+  /** Counts `ScheduleSyncFailed`. */
+  metrics: Metrics;
   /** Where cron jobs' schedules live (EventBridge Scheduler on AWS, in process locally). */
   scheduler: Scheduler;
 }
@@ -159,21 +162,8 @@ export class JobService {
     try {
       await this.schedules.sync(jobId);
     } catch (error) {
-      this.deps.logger.error('schedule sync failed; reconciliation will repair it', {
-        jobId,
-        error,
-        _aws: {
-          Timestamp: this.deps.clock.now().getTime(),
-          CloudWatchMetrics: [
-            {
-              Namespace: 'ServerlessJobs',
-              Dimensions: [[]],
-              Metrics: [{ Name: 'ScheduleSyncFailed', Unit: 'Count' }],
-            },
-          ],
-        },
-        ScheduleSyncFailed: 1,
-      });
+      this.deps.logger.error('schedule sync failed; reconciliation will repair it', { jobId, error });
+      this.deps.metrics.count('ScheduleSyncFailed');
     }
   }
 

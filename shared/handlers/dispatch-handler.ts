@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import * as z from 'zod';
 import { RunService, type RunServiceDeps } from '../app/runs.js';
 import { ValidationError } from '../domain/errors.js';
+import { scopedToInvocation } from './invocation-scope.js';
 
 /** What EventBridge Scheduler (or the local scheduler) sends: the job and the fire time it is for. */
 export const DispatchEventSchema = z.object({
@@ -22,7 +23,7 @@ export type DispatchResult = { outcome: 'started' | 'duplicate' | 'skipped' | 'i
  */
 export function makeDispatchHandler(deps: RunServiceDeps) {
   const runs = new RunService(deps);
-  return middy<unknown, DispatchResult>().handler(async (event) => {
+  const handler = middy<unknown, DispatchResult>().handler(async (event) => {
     const parsed = DispatchEventSchema.safeParse(event);
     if (!parsed.success) {
       deps.logger.error('unreadable schedule event dropped', {
@@ -30,13 +31,16 @@ export function makeDispatchHandler(deps: RunServiceDeps) {
       });
       return { outcome: 'dropped' };
     }
-    try {
-      const outcome = await runs.dispatchCron(parsed.data.job_id, parsed.data.scheduled_time);
-      return { outcome: outcome?.kind ?? 'ignored' };
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      deps.logger.error('unreadable schedule event dropped', { ...parsed.data, error });
-      return { outcome: 'dropped' };
-    }
+    return deps.logger.withKeys({ job_id: parsed.data.job_id }, async () => {
+      try {
+        const outcome = await runs.dispatchCron(parsed.data.job_id, parsed.data.scheduled_time);
+        return { outcome: outcome?.kind ?? 'ignored' };
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        deps.logger.error('unreadable schedule event dropped', { ...parsed.data, error });
+        return { outcome: 'dropped' };
+      }
+    });
   });
+  return scopedToInvocation(deps.logger, handler);
 }

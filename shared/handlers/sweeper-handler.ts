@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { type ReconcileReport, ScheduleSync } from '../app/job-schedules.js';
 import { RunService, type RunServiceDeps } from '../app/runs.js';
 import type { JobStore, Scheduler } from '../ports.js';
+import { scopedToInvocation } from './invocation-scope.js';
 
 export interface SweeperDeps extends RunServiceDeps {
   /** The jobs table, listed by schedule reconciliation. */
@@ -22,7 +23,7 @@ type SweepReport = { timedOut: number; requeued: number; failed: number };
 export function makeSweeperHandler(deps: SweeperDeps) {
   const runs = new RunService(deps);
   const schedules = new ScheduleSync({ jobs: deps.jobStore, scheduler: deps.scheduler, logger: deps.logger });
-  return middy<unknown, SweepReport | ReconcileReport>().handler(async (event) => {
+  const handler = middy<unknown, SweepReport | ReconcileReport>().handler(async (event) => {
     if (isReconcileEvent(event)) {
       const report = await schedules.reconcile();
       deps.logger.info('schedule reconciliation finished', { ...report });
@@ -34,6 +35,7 @@ export function makeSweeperHandler(deps: SweeperDeps) {
     (changed ? deps.logger.info : deps.logger.debug).call(deps.logger, 'sweep finished', report);
     return report;
   });
+  return scopedToInvocation(deps.logger, handler);
 }
 
 function isReconcileEvent(event: unknown): boolean {

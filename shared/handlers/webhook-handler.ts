@@ -12,7 +12,8 @@ import { headWithoutBody, httpBoundary } from '../http/middlewares.js';
 import { toHttpRequest } from '../http/request.js';
 import { type HttpResponse, json } from '../http/responses.js';
 import { matchRoute, type Route } from '../http/router.js';
-import type { Logger } from '../ports.js';
+import type { Logger, Metrics } from '../ports.js';
+import { scopedToInvocation } from './invocation-scope.js';
 
 /** Why a delivery was refused, as a metric dimension (never told to the caller beyond the status). */
 function rejectionReason(error: unknown): string {
@@ -26,27 +27,22 @@ function rejectionReason(error: unknown): string {
   return 'error';
 }
 
-/** Counts rejections by reason in CloudWatch Embedded Metric Format: a log line becomes a metric. */
-function rejectionMetrics(logger: Logger): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
+/** Logs each rejection and counts it as the `WebhookRejected` metric, by reason. */
+function rejectionMetrics(
+  logger: Logger,
+  metrics: Metrics,
+): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
   return {
     onError: (request) => {
       const reason = rejectionReason(request.error);
-      logger.warn('webhook delivery rejected', {
-        _aws: {
-          Timestamp: Date.now(),
-          CloudWatchMetrics: [
-            {
-              Namespace: 'ServerlessJobs',
-              Dimensions: [['Reason']],
-              Metrics: [{ Name: 'WebhookRejected', Unit: 'Count' }],
-            },
-          ],
-        },
-        Reason: reason,
-        WebhookRejected: 1,
-      });
+      logger.warn('webhook delivery rejected', { reason });
+      metrics.count('WebhookRejected', { Reason: reason });
     },
   };
+}
+
+export interface WebhookHandlerDeps extends WebhookServiceDeps {
+  metrics: Metrics;
 }
 
 /**
@@ -54,7 +50,7 @@ function rejectionMetrics(logger: Logger): middy.MiddlewareObj<APIGatewayProxyEv
  * Middlewares run their error hooks in reverse order, so the metric is counted before the boundary
  * turns the error into its response.
  */
-export function makeWebhookHandler(deps: WebhookServiceDeps) {
+export function makeWebhookHandler(deps: WebhookHandlerDeps) {
   const service = new WebhookService(deps);
   const routes: Route[] = [
     {
@@ -65,13 +61,14 @@ export function makeWebhookHandler(deps: WebhookServiceDeps) {
         json(202, await service.deliver(request.params.path as string, request.rawBody, request.headers)),
     },
   ];
-  return middy<APIGatewayProxyEventV2, HttpResponse>()
+  const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
-    .use(rejectionMetrics(deps.logger))
+    .use(rejectionMetrics(deps.logger, deps.metrics))
     .handler(async (event) => {
       const base = toHttpRequest(event);
       const { route, params } = matchRoute(routes, base.method, base.path);
       return route.handle({ ...base, params });
     });
+  return scopedToInvocation(deps.logger, handler);
 }

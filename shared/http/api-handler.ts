@@ -7,6 +7,7 @@ import { cronDetails, previewSchedule } from '../app/schedules.js';
 import { rotateWebhookSecret } from '../app/webhooks.js';
 import { UnauthorizedError, ValidationError } from '../domain/errors.js';
 import { type Job, parseJobListQuery, rejectRepeatedParameters } from '../domain/job.js';
+import { scopedToInvocation } from '../handlers/invocation-scope.js';
 import type {
   ApiKeyVerifier,
   Clock,
@@ -16,6 +17,7 @@ import type {
   IdGenerator,
   JobStore,
   Logger,
+  Metrics,
   RunQueue,
   Scheduler,
   SecretBox,
@@ -40,6 +42,7 @@ export interface ApiDeps {
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
+  metrics: Metrics;
   /** How long execution records are kept. @default 90 */
   retentionDays?: number;
 }
@@ -303,7 +306,7 @@ export function makeApiHandler(deps: ApiDeps) {
     entities: new EntityService(deps),
     runs: new RunService({ ...deps, jobs, retentionDays: deps.retentionDays ?? 90 }),
   });
-  return middy<APIGatewayProxyEventV2, HttpResponse>()
+  const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
     .handler(async (event) => {
@@ -313,4 +316,5 @@ export function makeApiHandler(deps: ApiDeps) {
       if (route.auth) await authenticate(request, deps.apiKeys);
       return route.handle(request);
     });
+  return scopedToInvocation(deps.logger, handler);
 }

@@ -8,7 +8,8 @@ import {
   type Job,
   JobError,
 } from '../../sdk/index.js';
-import { createJsonLogger, systemClock } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { systemClock } from '../../shared/adapters/system.js';
 import { RunWorker } from '../../shared/app/worker.js';
 import type { ExecutionRequest } from '../../shared/domain/execution.js';
 import type { RunMessage, TargetInvoker } from '../../shared/ports.js';
@@ -33,7 +34,7 @@ afterAll(async () => {
   await runtime?.cleanup();
 });
 
-const silent = createJsonLogger({ level: 'silent' });
+const silent = createLogger({ level: 'silent' });
 
 interface AgentJob {
   agent: AgentServer;

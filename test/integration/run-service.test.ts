@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
-import { createJsonLogger, randomIds } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { randomIds } from '../../shared/adapters/system.js';
 import type { JobService } from '../../shared/app/jobs.js';
 import type { RunService } from '../../shared/app/runs.js';
 import { JobsServiceError } from '../../shared/domain/errors.js';
@@ -25,7 +26,7 @@ describe('RunService on DynamoDB', () => {
     executions = new DynamoExecutionStore(table.documents, table.tableName);
     const deployment = openDeployment();
     const clock = { now: () => new Date() };
-    const logger = createJsonLogger({ level: 'silent' });
+    const logger = createLogger({ level: 'silent' });
     ({ jobs, runs } = services({
       jobStore: new DynamoJobStore(table.documents, table.tableName),
       entities,

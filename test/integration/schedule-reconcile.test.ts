@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
-import { createJsonLogger, randomIds } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { randomIds } from '../../shared/adapters/system.js';
 import { ScheduleSync } from '../../shared/app/job-schedules.js';
 import type { JobService } from '../../shared/app/jobs.js';
 import { MemoryScheduler, makeEntity, openDeployment, RecordingQueue } from '../support/memory-stores.js';
@@ -21,7 +22,7 @@ describe('schedule reconciliation on DynamoDB', () => {
     const entities = new DynamoEntityStore(table.documents, table.tableName);
     await entities.create(makeEntity({ id: 'echo', default: true }), null);
     const jobStore = new DynamoJobStore(table.documents, table.tableName);
-    const logger = createJsonLogger({ level: 'silent' });
+    const logger = createLogger({ level: 'silent' });
     ({ jobs } = services({
       jobStore,
       scheduler,

@@ -11,7 +11,7 @@ import { ControlPlaneClient, type Execution, type ExecutionStatus } from '../../
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
-import { createJsonLogger, parseLogLevel } from '../../shared/adapters/system.js';
+import { parseLogLevel } from '../../shared/adapters/logger.js';
 
 export interface TestRuntime extends LocalRuntime {
   /** Stops the runtime, drops its table and removes its data dir. Idempotent. */
@@ -49,8 +49,9 @@ export async function startTestRuntime({ reuse, ...options }: TestRuntimeOptions
       port: 0,
       dynamodbEndpoint: endpoint,
       tableName,
-      // Quiet unless LOG_LEVEL asks otherwise: request logs would drown the test output.
-      logger: createJsonLogger({ level: parseLogLevel(process.env.LOG_LEVEL, 'silent') }),
+      // Quiet unless LOG_LEVEL asks otherwise (in LOG_FORMAT, as `npm start`): request logs would drown
+      // the test output.
+      logLevel: parseLogLevel(process.env.LOG_LEVEL, 'silent'),
     });
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });

@@ -14,6 +14,8 @@ import type {
   IdGenerator,
   JobSchedule,
   JobStore,
+  MetricName,
+  Metrics,
   RunMessage,
   RunQueue,
   Scheduler,
@@ -352,6 +354,15 @@ export class RecordingQueue implements RunQueue {
   async send(queue: string, message: RunMessage, delaySeconds?: number): Promise<void> {
     if (this.failure) throw this.failure;
     this.sent.push({ queue, message: { ...message }, delaySeconds });
+  }
+}
+
+/** `Metrics` that keeps what it is told to count. */
+export class RecordingMetrics implements Metrics {
+  readonly counted: { name: MetricName; dimensions: Readonly<Record<string, string>> }[] = [];
+
+  count(name: MetricName, dimensions: Readonly<Record<string, string>> = {}): void {
+    this.counted.push({ name, dimensions: { ...dimensions } });
   }
 }
 

@@ -1,20 +1,27 @@
 import { JobService } from '../../shared/app/jobs.js';
 import { RunService, type RunServiceDeps } from '../../shared/app/runs.js';
-import type { JobStore, Scheduler } from '../../shared/ports.js';
-import { FakeSecretBox, MemoryScheduler } from './memory-stores.js';
+import type { JobStore, Metrics, Scheduler } from '../../shared/ports.js';
+import { FakeSecretBox, MemoryScheduler, RecordingMetrics } from './memory-stores.js';
 
 export type ServicesDeps = Omit<RunServiceDeps, 'jobs' | 'retentionDays'> & {
   /** Where the JobService keeps the jobs. */
   jobStore: JobStore;
   /** Where cron jobs' schedules go. @default a fresh MemoryScheduler */
   scheduler?: Scheduler;
+  /** What the JobService counts. @default a fresh RecordingMetrics */
+  metrics?: Metrics;
 };
 
 /**
  * A JobService over `jobStore` (with a FakeSecretBox) and a RunService over it, sharing the other stores,
  * the deployment, the clock, the ids and the logger, as the API wires them; runs are kept 30 days.
  */
-export function services({ jobStore, scheduler = new MemoryScheduler(), ...deps }: ServicesDeps): {
+export function services({
+  jobStore,
+  scheduler = new MemoryScheduler(),
+  metrics = new RecordingMetrics(),
+  ...deps
+}: ServicesDeps): {
   jobs: JobService;
   runs: RunService;
 } {
@@ -27,6 +34,7 @@ export function services({ jobStore, scheduler = new MemoryScheduler(), ...deps 
     clock,
     ids,
     logger,
+    metrics,
     secrets,
     scheduler,
   });

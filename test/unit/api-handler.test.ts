@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
-import { createJsonLogger, randomIds } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { randomIds } from '../../shared/adapters/system.js';
 import type { Entity, EntityWithSecret } from '../../shared/domain/entity.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { Execution, ExecutionListResponse, TriggerResponse } from '../../shared/domain/execution.js';
@@ -17,6 +18,7 @@ import {
   MemoryWebhookStore,
   makeEntity,
   openDeployment,
+  RecordingMetrics,
   RecordingQueue,
 } from '../support/memory-stores.js';
 import {
@@ -80,7 +82,8 @@ function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
       ...randomIds,
       jobId: () => `job_00000000-0000-4000-8000-${(++issued).toString(16).padStart(12, '0')}`,
     },
-    logger: createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) }),
+    logger: createLogger({ level: 'debug', sink: (line) => lines.push(line) }),
+    metrics: new RecordingMetrics(),
   });
   const call = (input: ApiEventInput) => callApi(handler, input);
   const authed = (input: ApiEventInput) => call({ ...input, headers: { ...AUTH, ...input.headers } });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
-import { createJsonLogger, randomIds } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { randomIds } from '../../shared/adapters/system.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { Job } from '../../shared/domain/job.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
@@ -14,6 +15,7 @@ import {
   MemoryWebhookStore,
   makeEntity,
   openDeployment,
+  RecordingMetrics,
   RecordingQueue,
 } from '../support/memory-stores.js';
 
@@ -46,7 +48,8 @@ async function setup() {
     scheduler: new MemoryScheduler(),
     clock: { now: () => new Date('2025-01-15T09:00:00.000Z') },
     ids: randomIds,
-    logger: createJsonLogger({ level: 'silent' }),
+    logger: createLogger({ level: 'silent' }),
+    metrics: new RecordingMetrics(),
   });
   const authed = (input: ApiEventInput) =>
     callApi(handler, { ...input, headers: { ...AUTH, ...input.headers } });

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
 import { makeDispatchHandler } from '../../shared/handlers/dispatch-handler.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
@@ -26,7 +26,7 @@ async function setup() {
   const executions = new MemoryExecutionStore({ jobs: jobStore });
   const queue = new RecordingQueue();
   const lines: string[] = [];
-  const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });
+  const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
   const deployment = openDeployment();
   const common = { entities, executions, queue, deployment, clock, ids, logger };
   const { jobs } = services({ jobStore, ...common });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
-import { createJsonLogger, randomIds, systemClock } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { randomIds, systemClock } from '../../shared/adapters/system.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
@@ -13,6 +14,7 @@ import {
   MemoryScheduler,
   MemoryWebhookStore,
   openDeployment,
+  RecordingMetrics,
   RecordingQueue,
 } from '../support/memory-stores.js';
 
@@ -37,7 +39,8 @@ function setup(allowed?: readonly TargetNetwork[]) {
     scheduler: new MemoryScheduler(),
     clock: systemClock,
     ids: randomIds,
-    logger: createJsonLogger({ level: 'silent' }),
+    logger: createLogger({ level: 'silent' }),
+    metrics: new RecordingMetrics(),
   });
   const send = (method: string, path: string, body: object) =>
     callApi(handler, {

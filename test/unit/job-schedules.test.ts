@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { createMetrics, type EmfOutput } from '../../shared/adapters/metrics.js';
 import { ScheduleSync } from '../../shared/app/job-schedules.js';
 import type { JobCreateInput } from '../../shared/domain/job.js';
 import type { JobSchedule } from '../../shared/ports.js';
@@ -27,10 +28,12 @@ async function setup(scheduler = new MemoryScheduler()) {
   const jobStore = new MemoryJobStore({ entities });
   const executions = new MemoryExecutionStore({ jobs: jobStore });
   const lines: string[] = [];
-  const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });
+  const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
+  const metricDocuments: EmfOutput[] = [];
   const { jobs } = services({
     jobStore,
     scheduler,
+    metrics: createMetrics({ logger, emit: (emf) => metricDocuments.push(emf) }),
     entities,
     executions,
     queue: new RecordingQueue(),
@@ -54,6 +57,7 @@ async function setup(scheduler = new MemoryScheduler()) {
     createCron,
     reconciler: new ScheduleSync({ jobs: jobStore, scheduler, logger }),
     logEntries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+    metricDocuments,
   };
 }
 
@@ -178,7 +182,7 @@ describe('job schedules follow the job', () => {
 
   it('keeps the job written when the Scheduler fails, logs it as a metric, and reconciliation repairs it', async () => {
     // Prepare
-    const { jobs, createCron, scheduler, reconciler, logEntries } = await setup();
+    const { jobs, createCron, scheduler, reconciler, logEntries, metricDocuments } = await setup();
     scheduler.failure = new Error('ThrottlingException: Rate exceeded');
 
     // Act
@@ -193,9 +197,9 @@ describe('job schedules follow the job', () => {
     expect(missing).toBe(false);
     expect(
       logEntries().find((entry) => String(entry.message).startsWith('schedule sync failed')),
-    ).toMatchObject({
-      level: 'error',
-      jobId: job.id,
+    ).toMatchObject({ level: 'error', job_id: job.id });
+    expect(metricDocuments).toHaveLength(1);
+    expect(metricDocuments[0]).toMatchObject({
       ScheduleSyncFailed: 1,
       _aws: {
         CloudWatchMetrics: [{ Namespace: 'ServerlessJobs', Metrics: [{ Name: 'ScheduleSyncFailed' }] }],
@@ -306,7 +310,7 @@ describe('ScheduleSync.reconcile', () => {
       logEntries().find(
         (entry) => entry.message === 'schedule repair failed; the next reconciliation tries again',
       ),
-    ).toMatchObject({ level: 'error', jobId: first.id });
+    ).toMatchObject({ level: 'error', job_id: first.id });
   });
 
   it("skips a job stored before today's validation whose expression cannot be scheduled, and goes on", async () => {

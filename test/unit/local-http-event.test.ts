@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalHttpServer, type LocalHttpServer } from '../../infra/local/http-server.js';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
 
 interface Invocation {
   event: APIGatewayProxyEventV2;
@@ -42,7 +42,7 @@ beforeAll(async () => {
     ],
     {
       maxBodyBytes: MAX_BODY_BYTES,
-      logger: createJsonLogger({ level: 'debug', sink: (line) => logLines.push(line) }),
+      logger: createLogger({ level: 'debug', sink: (line) => logLines.push(line) }),
     },
   );
   baseUrl = await server.listen(0, '127.0.0.1');

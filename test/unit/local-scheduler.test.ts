@@ -26,7 +26,7 @@ interface Dispatched {
 }
 
 interface LogEntry {
-  level: keyof Logger;
+  level: Exclude<keyof Logger, 'withKeys'>;
   message: string;
   fields: LogFields;
 }
@@ -34,13 +34,19 @@ interface LogEntry {
 function recordingLogger(): { logger: Logger; entries: LogEntry[] } {
   const entries: LogEntry[] = [];
   const record =
-    (level: keyof Logger) =>
+    (level: Exclude<keyof Logger, 'withKeys'>) =>
     (message: string, fields: LogFields = {}) => {
       entries.push({ level, message, fields });
     };
   return {
     entries,
-    logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
+    logger: {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+      withKeys: (_keys, work) => work(),
+    },
   };
 }
 

@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { invokeHttpTarget } from '../../shared/adapters/http-target.js';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
 import { EntityService } from '../../shared/app/entities.js';
 import { JobService, webhookSecretContext } from '../../shared/app/jobs.js';
@@ -40,6 +40,7 @@ import {
   MemoryWebhookStore,
   makeEntity,
   openDeployment,
+  RecordingMetrics,
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
@@ -213,7 +214,8 @@ function setup(deployment: DeploymentConfig = openDeployment()) {
     scheduler: new MemoryScheduler(),
     clock,
     ids: sequentialIds(clock),
-    logger: createJsonLogger({ level: 'silent' }),
+    logger: createLogger({ level: 'silent' }),
+    metrics: new RecordingMetrics(),
   };
   const jobs = new JobService(deps);
   const api = makeApiHandler(deps);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
 import { hashToken, newCallbackToken } from '../../shared/app/run-helpers.js';
 import { QUEUED_GRACE_SECONDS } from '../../shared/app/runs.js';
 import {
@@ -38,7 +38,7 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
   const executions = new MemoryExecutionStore({ jobs: jobStore });
   const queue = new RecordingQueue();
   const lines: string[] = [];
-  const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });
+  const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
   const deployment = options.deployment ?? openDeployment();
   const { jobs, runs } = services({ jobStore, entities, executions, queue, deployment, clock, ids, logger });
   const createJob = (body: Partial<JobCreateInput> = {}) =>
@@ -356,8 +356,8 @@ describe('RunService.trigger', () => {
     expect(failures).toEqual([
       expect.objectContaining({
         message: 'enqueue failed; the sweeper will retry',
-        jobId: job.id,
-        executionId: response.execution_id,
+        job_id: job.id,
+        execution_id: response.execution_id,
         queue: 'default',
       }),
     ]);

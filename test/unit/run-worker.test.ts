@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
 import { entitySecretContext } from '../../shared/app/entities.js';
 import { hashToken } from '../../shared/app/run-helpers.js';
 import { QUEUED_GRACE_SECONDS } from '../../shared/app/runs.js';
@@ -86,7 +86,7 @@ async function setup() {
   const executions = new MemoryExecutionStore({ jobs: jobStore });
   const queue = new RecordingQueue();
   const lines: string[] = [];
-  const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });
+  const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
   const deployment = openDeployment({
     environments: { staging: { queue: 'staging-workers', variables: { REGION: 'eu-west-1' } } },
   });

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
 import { JobService, webhookSecretContext } from '../../shared/app/jobs.js';
 import {
   MAX_WEBHOOK_BODY_BYTES,
@@ -30,6 +30,7 @@ import {
   MemoryWebhookStore,
   makeEntity,
   openDeployment,
+  RecordingMetrics,
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
@@ -62,7 +63,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
   const secrets = new FakeSecretBox();
   const webhooks = new MemoryWebhookStore();
   const rateLimiter = new FakeRateLimiter();
-  const logger = createJsonLogger({ level: 'silent' });
+  const logger = createLogger({ level: 'silent' });
   const deployment = openDeployment();
   const jobs = new JobService({
     jobs: jobStore,
@@ -71,6 +72,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
     clock,
     ids,
     logger,
+    metrics: new RecordingMetrics(),
     secrets,
     scheduler: new MemoryScheduler(),
   });

@@ -1,7 +1,7 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createLambdaContext } from '../../infra/local/http-server.js';
-import { createJsonLogger } from '../../shared/adapters/system.js';
+import { createLogger } from '../../shared/adapters/logger.js';
 import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import type {
   MessageVisibility,
@@ -72,7 +72,7 @@ async function setup() {
   const jobStore = new MemoryJobStore({ entities });
   const executions = new MemoryExecutionStore({ jobs: jobStore });
   const queue = new RecordingQueue();
-  const logger = createJsonLogger({ level: 'silent' });
+  const logger = createLogger({ level: 'silent' });
   const deployment = openDeployment();
   const { jobs, runs } = services({
     jobStore,
