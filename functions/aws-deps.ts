@@ -29,6 +29,7 @@ import type { WebhookHandlerDeps } from '../shared/handlers/webhook-handler.js';
 import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
 import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
+import type { ClientTracing } from './tracing.js';
 
 /** The AWS composition root: adapters chosen from the function's environment, clients built once. */
 function requireEnv(name: string): string {
@@ -59,8 +60,13 @@ export function deploymentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): D
   return { ...parsed, open: false, publicBaseUrl: env.PUBLIC_BASE_URL ?? '' };
 }
 
-function common() {
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+/** `client`, recorded as X-Ray subsegments when the deployment traces. */
+function traced<T>(client: T, tracing: ClientTracing | undefined): T {
+  return tracing ? tracing.captureClient(client) : client;
+}
+
+function common(tracing: ClientTracing | undefined) {
+  const documents = DynamoDBDocumentClient.from(traced(new DynamoDBClient({}), tracing));
   const logger = createLogger({ level: parseLogLevel(process.env.LOG_LEVEL) });
   const tableName = requireEnv('TABLE_NAME');
   const queueUrls = z.record(z.string(), z.string()).parse(JSON.parse(requireEnv('QUEUE_URLS')));
@@ -70,7 +76,7 @@ function common() {
     executions: new DynamoExecutionStore(documents, tableName),
     webhooks: new DynamoWebhookStore(documents, tableName),
     rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
-    queue: new SqsRunQueue(new SQSClient({}), queueUrls),
+    queue: new SqsRunQueue(traced(new SQSClient({}), tracing), queueUrls),
     deployment: deploymentConfigFromEnv(),
     clock: systemClock,
     ids: randomIds,
@@ -81,8 +87,8 @@ function common() {
 }
 
 /** The stack's schedule group, with dispatch as every schedule's target (API and sweeper). */
-function scheduler(): Scheduler {
-  return new EventBridgeScheduler(new SchedulerClient({}), {
+function scheduler(tracing: ClientTracing | undefined): Scheduler {
+  return new EventBridgeScheduler(traced(new SchedulerClient({}), tracing), {
     groupName: requireEnv('SCHEDULE_GROUP_NAME'),
     targetArn: requireEnv('DISPATCH_FUNCTION_ARN'),
     roleArn: requireEnv('SCHEDULER_ROLE_ARN'),
@@ -90,49 +96,62 @@ function scheduler(): Scheduler {
   });
 }
 
-export function awsApiDeps(): ApiDeps {
-  const { jobStore, ...rest } = common();
+export function awsApiDeps(tracing?: ClientTracing): ApiDeps {
+  const { jobStore, ...rest } = common(tracing);
   return {
     ...rest,
     jobs: jobStore,
-    scheduler: scheduler(),
-    secrets: new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID')),
-    apiKeys: new SecretsManagerApiKeys(new SecretsManagerClient({}), requireEnv('API_KEY_SECRET_ARN')),
+    scheduler: scheduler(tracing),
+    secrets: new KmsSecretBox(traced(new KMSClient({}), tracing), requireEnv('KMS_KEY_ID')),
+    apiKeys: new SecretsManagerApiKeys(
+      traced(new SecretsManagerClient({}), tracing),
+      requireEnv('API_KEY_SECRET_ARN'),
+    ),
   };
 }
 
 /** The webhook function: verification needs only the sealed secrets, the job and a run's writes. */
-export function awsWebhookDeps(): WebhookHandlerDeps {
-  const { jobStore, ...rest } = common();
+export function awsWebhookDeps(tracing?: ClientTracing): WebhookHandlerDeps {
+  const { jobStore, ...rest } = common(tracing);
   return {
     ...rest,
     jobs: jobReader(jobStore),
     // Every delivery opens its job's secret: cached for a few minutes rather than a KMS call each time.
-    secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID'))),
+    secrets: new CachingSecretBox(
+      new KmsSecretBox(traced(new KMSClient({}), tracing), requireEnv('KMS_KEY_ID')),
+    ),
   };
 }
 
-export function awsWorkerDeps(): WorkerHandlerDeps {
-  const { jobStore: _jobs, retentionDays: _retention, ids: _ids, metrics: _metrics, ...rest } = common();
+export function awsWorkerDeps(tracing?: ClientTracing): WorkerHandlerDeps {
+  const {
+    jobStore: _jobs,
+    retentionDays: _retention,
+    ids: _ids,
+    metrics: _metrics,
+    ...rest
+  } = common(tracing);
   return {
     ...rest,
     // A message for a run held by a live worker comes back when that worker's lease ends.
     visibility: rest.queue,
-    secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID'))),
+    secrets: new CachingSecretBox(
+      new KmsSecretBox(traced(new KMSClient({}), tracing), requireEnv('KMS_KEY_ID')),
+    ),
     invoker: createTargetInvoker({
-      lambda: new LambdaTargetInvoker(new LambdaClient({})),
+      lambda: new LambdaTargetInvoker(traced(new LambdaClient({}), tracing)),
       allowedNetworks: rest.deployment.allowedTargetNetworks,
     }),
   };
 }
 
-export function awsSweeperDeps(): SweeperDeps {
-  const { jobStore, ...rest } = common();
-  return { ...rest, jobs: jobReader(jobStore), jobStore, scheduler: scheduler() };
+export function awsSweeperDeps(tracing?: ClientTracing): SweeperDeps {
+  const { jobStore, ...rest } = common(tracing);
+  return { ...rest, jobs: jobReader(jobStore), jobStore, scheduler: scheduler(tracing) };
 }
 
 /** The dispatch function: reads the job and starts its run, as the webhook function does. */
-export function awsDispatchDeps(): RunServiceDeps {
-  const { jobStore, ...rest } = common();
+export function awsDispatchDeps(tracing?: ClientTracing): RunServiceDeps {
+  const { jobStore, ...rest } = common(tracing);
   return { ...rest, jobs: jobReader(jobStore) };
 }

@@ -1,14 +1,9 @@
-import type { Context, SQSEvent } from 'aws-lambda';
 import { makeWorkerHandler } from '../shared/handlers/worker-handler.js';
 import { awsWorkerDeps } from './aws-deps.js';
+import { lazyHandler } from './tracing.js';
 
-// Built on the first invocation and kept for the life of the container, so importing this module
-// needs no environment and the clients are created once.
-let worker: ReturnType<typeof makeWorkerHandler> | undefined;
-
-export const handler = (event: SQSEvent, context: Context) => {
-  worker ??= makeWorkerHandler(awsWorkerDeps(), {
+export const handler = lazyHandler((tracing) =>
+  makeWorkerHandler(awsWorkerDeps(tracing), {
     maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? 5),
-  });
-  return worker(event, context);
-};
+  }),
+);
