@@ -9,9 +9,10 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { headWithoutBody, httpBoundary } from '../http/middlewares.js';
-import { toHttpRequest } from '../http/request.js';
 import { type HttpResponse, json } from '../http/responses.js';
-import { matchRoute, type Route } from '../http/router.js';
+import { serveRoutes } from '../http/router.js';
+import { WEBHOOK_ROUTES } from '../http/routes/index.js';
+import { signedDelivery } from '../http/webhook-delivery.js';
 import type { Logger } from '../ports.js';
 
 /** Why a delivery was refused, as a metric dimension (never told to the caller beyond the status). */
@@ -56,22 +57,12 @@ function rejectionMetrics(logger: Logger): middy.MiddlewareObj<APIGatewayProxyEv
  */
 export function makeWebhookHandler(deps: WebhookServiceDeps) {
   const service = new WebhookService(deps);
-  const routes: Route[] = [
-    {
-      method: 'POST',
-      pattern: '/webhooks/{path}',
-      auth: false,
-      handle: async (request) =>
-        json(202, await service.deliver(request.params.path as string, request.rawBody, request.headers)),
-    },
-  ];
+  const serve = serveRoutes(WEBHOOK_ROUTES, {
+    triggerWebhook: async (input) => json(202, await service.deliver(signedDelivery(input), input.body)),
+  });
   return middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
     .use(rejectionMetrics(deps.logger))
-    .handler(async (event) => {
-      const base = toHttpRequest(event);
-      const { route, params } = matchRoute(routes, base.method, base.path);
-      return route.handle({ ...base, params });
-    });
+    .handler(serve);
 }
