@@ -11,7 +11,7 @@ import {
 import { headWithoutBody, httpBoundary } from '../http/middlewares.js';
 import { type HttpResponse, json } from '../http/responses.js';
 import { serveRoutes } from '../http/router.js';
-import { WEBHOOK_ROUTES } from '../http/routes/index.js';
+import { WEBHOOK_ROUTES } from '../http/routes/webhooks.js';
 import { signedDelivery } from '../http/webhook-delivery.js';
 import type { Logger } from '../ports.js';
 

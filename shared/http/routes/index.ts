@@ -12,7 +12,7 @@ import {
 } from './jobs.js';
 import { previewSchedule } from './schedules.js';
 import { getHealth, getOpenApiDocument } from './service.js';
-import { rotateWebhookSecret, triggerWebhook } from './webhooks.js';
+import { rotateWebhookSecret, WEBHOOK_ROUTES } from './webhooks.js';
 
 /*
  * The route table: every route the service serves, each defined once. The router, request validation
@@ -45,8 +45,7 @@ export const API_ROUTES = {
   deleteEntity,
 } as const;
 
-/** Served by the webhook function, behind its own API Gateway route. */
-export const WEBHOOK_ROUTES = { triggerWebhook } as const;
+export { WEBHOOK_ROUTES };
 
 /** Every route, in document order. */
 export const ROUTES = { ...API_ROUTES, ...WEBHOOK_ROUTES } as const;

@@ -145,3 +145,9 @@ export const triggerWebhook = defineRoute({
     500: true,
   },
 });
+
+/**
+ * Served by the webhook function, behind its own API Gateway route. Defined here rather than in the
+ * table's index, so the webhook function bundles its own route and not the control plane's.
+ */
+export const WEBHOOK_ROUTES = { triggerWebhook } as const;
