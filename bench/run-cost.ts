@@ -147,7 +147,7 @@ try {
     const message = messages.shift();
     if (message) await worker.handle(message, 60_000);
   });
-  const history = await runs.listExecutions(job.id, { limit: '1' });
+  const history = await runs.listExecutions(job.id, { limit: 1, offset: 0 });
   if (history.executions[0]?.status !== 'succeeded') throw new Error('runs did not succeed');
 
   // A cron fire: dispatch (job read, fire-time check, startRun with the fire's dedupe marker), one fire

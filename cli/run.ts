@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ControlPlaneClient, JobError } from '../sdk/index.js';
 import { JobsServiceError } from '../shared/domain/errors.js';
+import { httpStatusOf } from '../shared/http/errors-to-http.js';
 import {
   type CliIo,
   type CommandContext,
@@ -175,7 +176,7 @@ function report(error: unknown, io: CliIo, values: OptionValues, command: Comman
     line(
       io.stderr,
       formatErrorLine({
-        status: error.statusCode,
+        status: httpStatusOf(error),
         code: error.code,
         message: error.message,
         details: error.details,

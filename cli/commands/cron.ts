@@ -77,17 +77,20 @@ export const cronCommands: readonly CommandSpec[] = [
       // error (exit 2), named by the argument or flag the user typed.
       // Loaded here, not at start-up: the preview brings the domain's schemas (zod), which every other
       // command would otherwise pay for on each run.
-      const { previewSchedule } = await import('../../shared/app/schedules.js');
+      const [{ previewSchedule }, { parseQuery }, routes] = await Promise.all([
+        import('../../shared/app/schedules.js'),
+        import('../../shared/http/query.js'),
+        import('../../shared/http/routes/schedules.js'),
+      ]);
       let preview: ReturnType<typeof PreviewSchedule>;
       try {
-        preview = previewSchedule(
-          {
-            expression: positionals[0],
-            ...(timezone !== undefined && { timezone }),
-            ...(count !== undefined && { count }),
-          },
-          after,
-        );
+        // Read as the route reads its query string, so the CLI refuses what the service refuses.
+        const request = parseQuery(routes.previewSchedule.query, {
+          expression: positionals[0],
+          ...(timezone !== undefined && { timezone }),
+          ...(count !== undefined && { count }),
+        });
+        preview = previewSchedule(request, after);
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         const problems = error.details.map(

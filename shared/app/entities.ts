@@ -1,15 +1,14 @@
 import {
   ENTITY_ID_PATTERN,
   type Entity,
-  EntityCreateSchema,
-  EntityPatchSchema,
+  type EntityCreate,
+  type EntityPatch,
   type EntityTarget,
   type EntityWithSecret,
 } from '../domain/entity.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { generateSigningSecret } from '../domain/signature.js';
 import { ipLiteralHost, refuseAddress } from '../domain/target-network.js';
-import { parseOrThrow } from '../domain/validation.js';
 import type {
   Clock,
   DeploymentConfig,
@@ -19,6 +18,7 @@ import type {
   Logger,
   SecretBox,
 } from '../ports.js';
+import { type Deferred, readDeferred } from './deferred.js';
 
 export interface EntityServiceDeps {
   entities: EntityStore;
@@ -45,8 +45,7 @@ export const entitySecretContext = (entityId: string) => ({
 export class EntityService {
   constructor(private readonly deps: EntityServiceDeps) {}
 
-  async create(body: unknown): Promise<Entity | EntityWithSecret> {
-    const input = parseOrThrow(EntityCreateSchema, body);
+  async create(input: EntityCreate): Promise<Entity | EntityWithSecret> {
     this.checkTargetAddress(input.target);
     const now = this.deps.clock.now().toISOString();
     const entity: Entity = {
@@ -80,10 +79,14 @@ export class EntityService {
     return this.deps.entities.list(options);
   }
 
-  /** Partial update. Switching to an http target from another kind creates its signing secret, shown in this answer. */
-  async update(id: string, body: unknown): Promise<Entity | EntityWithSecret> {
+  /**
+   * Partial update. Switching to an http target from another kind creates its signing secret, shown in
+   * this answer. The patch is read once the id is one an entity can have (a malformed id is a 404
+   * whatever the patch holds).
+   */
+  async update(id: string, input: Deferred<EntityPatch>): Promise<Entity | EntityWithSecret> {
     if (!ENTITY_ID_PATTERN.test(id)) throw entityNotFound(id);
-    const patch = parseOrThrow(EntityPatchSchema, body);
+    const patch = readDeferred(input);
     if (patch.target) this.checkTargetAddress(patch.target);
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const stored = await this.deps.entities.get(id);

@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from '../domain/errors.js';
-import { applyJobPatch, buildJobSpec, type Job, type JobListFilter, type JobSpec } from '../domain/job.js';
+import {
+  applyJobPatch,
+  buildJobSpec,
+  type Job,
+  type JobCreate,
+  type JobListFilter,
+  type JobPatch,
+  type JobSpec,
+} from '../domain/job.js';
 import { generateSigningSecret } from '../domain/signature.js';
 import type {
   Clock,
@@ -16,6 +24,7 @@ import type {
   SecretBox,
   VersionedJob,
 } from '../ports.js';
+import { type Deferred, readDeferred } from './deferred.js';
 import { noEntityError } from './entities.js';
 import { ScheduleSync, scheduleChanged } from './job-schedules.js';
 
@@ -47,8 +56,8 @@ export class JobService {
   }
 
   /** Creates a job; a webhook job's answer carries `webhook_secret`, the only time it is shown. */
-  async create(body: unknown): Promise<Job> {
-    const spec = buildJobSpec(body);
+  async create(input: JobCreate): Promise<Job> {
+    const spec = buildJobSpec(input);
     await this.checkDeployment(spec);
     const now = this.deps.clock.now().toISOString();
     const job: Job = {
@@ -89,8 +98,21 @@ export class JobService {
     return this.deps.jobs.list(filter);
   }
 
-  update(id: string, body: unknown): Promise<Job> {
-    return this.modify(id, (spec) => applyJobPatch(spec, body), true);
+  /**
+   * Applies a patch. Given as a reader, it is read once the job is known to exist, so an unknown job is
+   * a 404 whatever the patch holds.
+   */
+  update(id: string, patch: Deferred<JobPatch>): Promise<Job> {
+    let read: JobPatch | undefined;
+    return this.modify(
+      id,
+      (spec) => {
+        // Once, however many times a lost race makes the write start again.
+        read ??= readDeferred(patch);
+        return applyJobPatch(spec, read);
+      },
+      true,
+    );
   }
 
   setEnabled(id: string, enabled: boolean): Promise<Job> {

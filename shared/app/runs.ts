@@ -1,25 +1,17 @@
 import { parseCron } from '../domain/cron.js';
 import { isFireTime } from '../domain/cron-schedule.js';
+import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.js';
 import {
-  ConflictError,
-  type ErrorDetail,
-  NotFoundError,
-  UnauthorizedError,
-  ValidationError,
-} from '../domain/errors.js';
-import {
-  CallbackRequestSchema,
+  type CallbackRequest,
   type Execution,
   isTerminal,
   MAX_EXECUTION_BYTES,
-  MAX_HISTORY_OFFSET,
-  TriggerRequestSchema,
+  type TriggerRequest,
   type TriggerResponse,
 } from '../domain/execution.js';
 import type { Job, TriggerType } from '../domain/job.js';
 import { mergeRunConfig, runConfigViolations, runSettings } from '../domain/run-config.js';
 import { renderTemplate } from '../domain/template.js';
-import { parseOrThrow } from '../domain/validation.js';
 import type {
   Clock,
   DeploymentConfig,
@@ -31,6 +23,7 @@ import type {
   RunQueue,
   StartRunOutcome,
 } from '../ports.js';
+import { type Deferred, readDeferred } from './deferred.js';
 import { noEntityError } from './entities.js';
 import { isJobId, jobNotFound } from './jobs.js';
 import {
@@ -60,6 +53,13 @@ export interface RunServiceDeps {
   retentionDays: number;
 }
 
+/** A page of a job's history: `limit` runs after skipping `offset`, or after `cursor`. */
+export interface HistoryPage {
+  limit: number;
+  offset: number;
+  cursor?: string;
+}
+
 /** A queued run not claimed within this long is sent to its queue again by the sweeper. */
 export const QUEUED_GRACE_SECONDS = 120;
 
@@ -87,13 +87,7 @@ export class RunService {
    * `POST /jobs/{id}/trigger`. With an idempotency key (the `Idempotency-Key` header), a repeated
    * request returns the first execution instead of starting another.
    */
-  async trigger(jobId: string, body: unknown, idempotencyKey?: string): Promise<TriggerResponse> {
-    const input = parseOrThrow(TriggerRequestSchema, body);
-    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
-      throw new ValidationError([
-        { path: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters', code: 'invalid' },
-      ]);
-    }
+  async trigger(jobId: string, input: TriggerRequest, idempotencyKey?: string): Promise<TriggerResponse> {
     const job = await this.deps.jobs.get(jobId);
     const outcome = await this.startRun(job, {
       trigger_type: 'manual',
@@ -285,10 +279,9 @@ export class RunService {
     return stored.execution;
   }
 
-  async listExecutions(jobId: string, query: Record<string, string | undefined>): Promise<ExecutionPage> {
-    const options = parseHistoryQuery(query);
+  async listExecutions(jobId: string, page: HistoryPage): Promise<ExecutionPage> {
     await this.deps.jobs.get(jobId);
-    return this.deps.executions.list(jobId, options);
+    return this.deps.executions.list(jobId, page);
   }
 
   /** `POST /jobs/{id}/executions/{eid}/cancel`: a queued or running run ends as `cancelled`. */
@@ -318,13 +311,13 @@ export class RunService {
 
   /**
    * `POST /executions/{id}/callback` from a target that accepted the run (202). The token in the
-   * request is the only credential; an unknown execution and a wrong token answer alike (401).
+   * request is the only credential; an unknown execution and a wrong token answer alike (401). The
+   * result is read only once the token holds, so an unauthenticated caller learns nothing of its rules.
    */
   async callback(
     executionId: string,
     token: string | null,
-    /** The body, or how to read it: read only once the token holds. */
-    body: unknown,
+    result: Deferred<CallbackRequest>,
   ): Promise<Execution> {
     const jobId = token === null ? null : jobIdOfCallbackToken(token);
     const stored =
@@ -334,7 +327,7 @@ export class RunService {
     if (!stored || token === null || !tokenMatches(token, stored.callbackTokenHash)) {
       throw new UnauthorizedError('The callback token is missing or does not belong to this execution.');
     }
-    const input = parseOrThrow(CallbackRequestSchema, typeof body === 'function' ? body() : body);
+    const input = readDeferred(result);
     const { execution } = stored;
     if (execution.status !== 'running') {
       throw new ConflictError(
@@ -436,38 +429,6 @@ export class RunService {
     }
     return report;
   }
-}
-
-function parseHistoryQuery(query: Record<string, string | undefined>) {
-  const problems: ErrorDetail[] = [];
-  const number = (name: string, fallback: number, min: number, max: number, hint = '') => {
-    const text = query[name];
-    if (text === undefined) return fallback;
-    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-    if (!(value >= min && value <= max)) {
-      problems.push({
-        path: name,
-        message: `must be a whole number from ${min} to ${max}${hint}`,
-        code: 'invalid',
-      });
-    }
-    return value;
-  };
-  for (const name of Object.keys(query)) {
-    if (!['limit', 'offset', 'cursor'].includes(name)) {
-      problems.push({ path: name, message: 'is not a known query parameter', code: 'unknown_field' });
-    }
-  }
-  const limit = number('limit', 50, 1, 100);
-  const offset = number(
-    'offset',
-    0,
-    0,
-    MAX_HISTORY_OFFSET,
-    '; to page deeper, pass the next_cursor of the previous page as cursor',
-  );
-  if (problems.length > 0) throw new ValidationError(problems);
-  return { limit, offset, ...(query.cursor !== undefined && { cursor: query.cursor }) };
 }
 
 /** The shape `IdGenerator.executionId` issues; anything else cannot name an execution. */

@@ -1,73 +1,21 @@
 import { toEventBridgeCron, UntranslatableCronError } from '../domain/aws-cron.js';
 import { CronSyntaxError, parseCron } from '../domain/cron.js';
-import { CALENDAR_CYCLE_DAYS, neverFires, nextFireTimes } from '../domain/cron-schedule.js';
-import { type ErrorDetail, ValidationError } from '../domain/errors.js';
-import { isIanaTimezone, type Job, rejectRepeatedParameters } from '../domain/job.js';
+import { CALENDAR_CYCLE_DAYS, nextFireTimes } from '../domain/cron-schedule.js';
+import { ValidationError } from '../domain/errors.js';
+import { cronScheduleProblem, type Job } from '../domain/job.js';
+import type { SchedulePreview, SchedulePreviewRequest } from '../domain/schedule-preview.js';
 
-const MAX_PREVIEW = 100;
-
-/** `GET /cron/preview?expression=&timezone=&count=`: the next fires in the zone and in UTC, DST effects flagged. */
-export function previewSchedule(query: Record<string, string | undefined>, now: Date) {
-  // A repeated `expression` cannot be told apart: API Gateway joins repeats with ",", which an expression
-  // may contain (`0 9 * * 1,3,5`). The joined value is then read as one expression, usually a 422.
-  rejectRepeatedParameters(query, ['timezone', 'count']);
-  const problems: ErrorDetail[] = [];
-  for (const name of Object.keys(query)) {
-    if (!['expression', 'timezone', 'count'].includes(name)) {
-      problems.push({ path: name, message: 'is not a known query parameter', code: 'unknown_field' });
-    }
-  }
-  const expression = query.expression;
-  const timezone = query.timezone ?? 'UTC';
-  let cron: ReturnType<typeof parseCron> | null = null;
-  if (expression === undefined || expression.trim() === '') {
-    problems.push({ path: 'expression', message: 'is required', code: 'required' });
-  } else {
-    try {
-      cron = parseCron(expression);
-      toEventBridgeCron(cron);
-      if (neverFires(cron)) {
-        problems.push({
-          path: 'expression',
-          message: 'never fires: no month has the day it names (for example "0 0 30 2 *")',
-          code: 'never_fires',
-        });
-        cron = null;
-      }
-    } catch (error) {
-      if (error instanceof UntranslatableCronError) {
-        problems.push({
-          path: 'expression',
-          message: `cannot be scheduled: ${error.message}`,
-          code: 'untranslatable_cron',
-        });
-        cron = null;
-      } else if (!(error instanceof CronSyntaxError)) throw error;
-      else
-        problems.push({
-          path: 'expression',
-          message: `is not a valid 5-field cron expression: ${error.message}`,
-          code: 'invalid_cron',
-        });
-    }
-  }
-  if (!isIanaTimezone(timezone)) {
-    problems.push({
-      path: 'timezone',
-      message: 'is not a known IANA timezone (for example "UTC" or "America/New_York")',
-      code: 'invalid',
-    });
-  }
-  const countText = query.count ?? '10';
-  const count = /^\d+$/.test(countText) ? Number(countText) : Number.NaN;
-  if (!(count >= 1 && count <= MAX_PREVIEW)) {
-    problems.push({
-      path: 'count',
-      message: `must be a whole number from 1 to ${MAX_PREVIEW}`,
-      code: 'invalid',
-    });
-  }
-  if (problems.length > 0 || cron === null) throw new ValidationError(problems);
+/**
+ * `GET /cron/preview` and `jobs cron`: the next `count` fires of a schedulable expression in the zone and
+ * in UTC, DST effects flagged. The request's parameters are read and checked by the caller (the route's
+ * query schema); an expression that cannot be a job's schedule is still refused here, as job creation
+ * refuses it.
+ */
+export function previewSchedule(request: SchedulePreviewRequest, now: Date): SchedulePreview {
+  const { expression, timezone, count } = request;
+  const problem = cronScheduleProblem(expression);
+  if (problem) throw new ValidationError([{ path: 'expression', ...problem }]);
+  const cron = parseCron(expression);
   // Over a whole calendar cycle, so a leap-day expression still lists `count` fires.
   const { fires, skipped } = nextFireTimes(cron, timezone, now, count, CALENDAR_CYCLE_DAYS);
   const last = fires.at(-1)?.local;

@@ -43,13 +43,14 @@ const LambdaTargetSchema = z.strictObject({
 
 const EchoTargetSchema = z.strictObject({ type: z.literal('echo') });
 
-export const EntityTargetSchema = z.discriminatedUnion(
-  'type',
-  [HttpTargetSchema, LambdaTargetSchema, EchoTargetSchema],
-  {
+export const EntityTargetSchema = z
+  .discriminatedUnion('type', [HttpTargetSchema, LambdaTargetSchema, EchoTargetSchema], {
     error: 'must be an object whose "type" is "http", "lambda" or "echo"',
-  },
-);
+  })
+  .meta({
+    id: 'EntityTarget',
+    description: 'How runs reach the entity: an HTTP endpoint, a Lambda function, or the built-in echo.',
+  });
 export type EntityTarget = z.infer<typeof EntityTargetSchema>;
 export type HttpTarget = z.infer<typeof HttpTargetSchema>;
 export type LambdaTarget = z.infer<typeof LambdaTargetSchema>;
@@ -60,36 +61,76 @@ const EntityNameSchema = z
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters');
 
-export const EntityCreateSchema = z.strictObject({
-  id: z.string().regex(ENTITY_ID_PATTERN, 'must be 1-128 letters, digits, "_", ".", ":" or "-"').optional(),
-  type: EntityTypeSchema,
-  name: EntityNameSchema,
-  description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
-  target: EntityTargetSchema,
-  default: z.boolean().optional(),
-});
+export const EntityCreateSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(ENTITY_ID_PATTERN, 'must be 1-128 letters, digits, "_", ".", ":" or "-"')
+      .optional()
+      .meta({ description: 'Optional: a readable id; the service issues `ent_<uuid>` when absent.' }),
+    type: EntityTypeSchema,
+    name: EntityNameSchema,
+    description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
+    target: EntityTargetSchema,
+    default: z.boolean().optional().meta({
+      description:
+        'Make this the deployment’s default entity (the previous default stops being it). Default false.',
+    }),
+  })
+  .meta({ id: 'EntityCreate', description: 'Body of `POST /entities`.' });
 
 /** `type` and `id` are fixed at creation: jobs were checked against them. */
-export const EntityPatchSchema = z.strictObject({
-  name: EntityNameSchema.optional(),
-  description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
-  target: EntityTargetSchema.optional(),
-  default: z.boolean().optional(),
-});
+export const EntityPatchSchema = z
+  .strictObject({
+    name: EntityNameSchema.optional(),
+    description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
+    target: EntityTargetSchema.optional(),
+    default: z.boolean().optional(),
+  })
+  .meta({
+    id: 'EntityPatch',
+    description: 'Body of `PATCH /entities/{id}`: `id` and `type` are fixed at creation.',
+  });
 
-export const EntitySchema = z.object({
-  id: z.string(),
+const entityFields = {
+  id: z.string().meta({
+    description:
+      'The entity id: chosen at creation (1-128 letters, digits, `_`, `.`, `:` or `-`) or `ent_` and a UUID.',
+  }),
   type: EntityTypeSchema,
   name: z.string(),
   description: z.string().nullable(),
   target: EntityTargetSchema,
-  default: z.boolean(),
+  default: z.boolean().meta({
+    description: 'The deployment’s default entity, which jobs naming none run on; at most one is.',
+  }),
   created_at: z.string(),
   updated_at: z.string(),
-});
+};
+
+export const EntitySchema = z
+  .object(entityFields)
+  .meta({ id: 'Entity', description: 'An agent, team or workflow that runs are sent to.' });
+
+/** An entity as created or updated: with `signing_secret` when that answer created its http target's secret. */
+export const EntityWithSecretSchema = z
+  .object({ ...entityFields, signing_secret: z.string().optional() })
+  .meta({
+    id: 'EntityWithSecret',
+    description:
+      'An entity as created or updated; `signing_secret` is present only in the answer that created the http target’s secret.',
+  });
+
+export const EntityListResponseSchema = z
+  .object({ entities: z.array(EntitySchema), next_cursor: z.string().nullable() })
+  .meta({ id: 'EntityList', description: 'A page of entities, newest first.' });
 
 export type EntityCreateInput = z.input<typeof EntityCreateSchema>;
 export type EntityPatchInput = z.input<typeof EntityPatchSchema>;
+/** A create body as validated by EntityCreateSchema. */
+export type EntityCreate = z.output<typeof EntityCreateSchema>;
+/** A patch body as validated by EntityPatchSchema. */
+export type EntityPatch = z.output<typeof EntityPatchSchema>;
 export type Entity = z.infer<typeof EntitySchema>;
 
 /** An entity as returned by the call that created its signing secret: the only time the secret is shown. */

@@ -7,11 +7,36 @@ export interface ErrorDetail {
 }
 
 /**
- * Base of every error the service reports to a caller. `statusCode` below 500 means the message is
- * safe to show; the HTTP layer maps these in one place and hides everything else behind a 500.
+ * What went wrong, in the service's own terms. A transport maps each kind to its own answer (the HTTP
+ * layer's table is `shared/http/errors-to-http.ts`); the domain knows nothing of status codes.
  */
-export abstract class JobsServiceError extends Error {
-  abstract readonly statusCode: number;
+export type ErrorKind =
+  /** The request cannot be read: malformed JSON, a body that is not an object, a cursor we did not issue. */
+  | 'invalid_request'
+  /** No valid credentials: an API key or a callback token. */
+  | 'unauthenticated'
+  /** A webhook delivery whose signature does not verify (one answer for every cause). */
+  | 'signature_rejected'
+  | 'not_found'
+  /** The request conflicts with the current state (a disabled job, a referenced entity, a lost race). */
+  | 'conflict'
+  /** A body over the size limit. */
+  | 'too_large'
+  /** A body in a media type that is not read. */
+  | 'unsupported_media_type'
+  /** Well-formed but invalid: `details` names every bad field. */
+  | 'invalid_input'
+  /** Over a rate limit; `retryAfterSeconds` says when to come back. */
+  | 'rate_limited';
+
+/**
+ * Base of every error the service reports to a caller: its message and `details` are safe to show.
+ * Anything that is not one of these is a bug, which a transport hides behind an opaque failure.
+ */
+export abstract class JobsServiceError<K extends string = ErrorKind> extends Error {
+  /** What went wrong; the transport's table turns it into a status. */
+  abstract readonly kind: K;
+  /** Machine-readable code sent to the caller (`validation_failed`, `malformed_json`, …). */
   abstract readonly code: string;
   readonly details: ErrorDetail[];
 
@@ -22,7 +47,7 @@ export abstract class JobsServiceError extends Error {
 }
 
 export class BadRequestError extends JobsServiceError {
-  readonly statusCode = 400;
+  readonly kind = 'invalid_request';
   readonly code: string;
   constructor(message: string, code = 'bad_request', details: ErrorDetail[] = []) {
     super(message, details);
@@ -32,7 +57,7 @@ export class BadRequestError extends JobsServiceError {
 }
 
 export class UnauthorizedError extends JobsServiceError {
-  readonly statusCode = 401;
+  readonly kind = 'unauthenticated';
   readonly code = 'unauthorized';
   constructor(message = 'A valid API key is required: send "Authorization: Bearer <key>".') {
     super(message);
@@ -41,7 +66,7 @@ export class UnauthorizedError extends JobsServiceError {
 }
 
 export class NotFoundError extends JobsServiceError {
-  readonly statusCode = 404;
+  readonly kind = 'not_found';
   readonly code = 'not_found';
   constructor(message: string) {
     super(message);
@@ -49,19 +74,8 @@ export class NotFoundError extends JobsServiceError {
   }
 }
 
-export class MethodNotAllowedError extends JobsServiceError {
-  readonly statusCode = 405;
-  readonly code = 'method_not_allowed';
-  readonly allow: string[];
-  constructor(method: string, path: string, allow: string[]) {
-    super(`${method} is not allowed on ${path.slice(0, 200)}; allowed: ${allow.join(', ')}.`);
-    this.name = 'MethodNotAllowedError';
-    this.allow = allow;
-  }
-}
-
 export class ConflictError extends JobsServiceError {
-  readonly statusCode = 409;
+  readonly kind = 'conflict';
   readonly code = 'conflict';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, [], options);
@@ -70,7 +84,7 @@ export class ConflictError extends JobsServiceError {
 }
 
 export class PayloadTooLargeError extends JobsServiceError {
-  readonly statusCode = 413;
+  readonly kind = 'too_large';
   readonly code = 'payload_too_large';
   constructor(limitBytes: number) {
     super(`The request body is larger than the limit of ${limitBytes} bytes.`);
@@ -80,7 +94,7 @@ export class PayloadTooLargeError extends JobsServiceError {
 
 /** A body in a media type the route does not read; `details` names the header. */
 export class UnsupportedMediaTypeError extends JobsServiceError {
-  readonly statusCode = 415;
+  readonly kind = 'unsupported_media_type';
   readonly code = 'unsupported_media_type';
   constructor(message: string, details: ErrorDetail[]) {
     super(message, details);
@@ -89,11 +103,32 @@ export class UnsupportedMediaTypeError extends JobsServiceError {
 }
 
 export class ValidationError extends JobsServiceError {
-  readonly statusCode = 422;
+  readonly kind = 'invalid_input';
   readonly code = 'validation_failed';
   constructor(details: ErrorDetail[], message?: string) {
     super(message ?? summarize(details), details);
     this.name = 'ValidationError';
+  }
+}
+
+/** More requests than a limit allows (a webhook job's `config.webhook_rate_limit`). */
+export class RateLimitedError extends JobsServiceError {
+  readonly kind = 'rate_limited';
+  readonly code = 'rate_limited';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many deliveries for this webhook; retry after ${retryAfterSeconds} s.`);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** A rejected webhook delivery; `reason` is for metrics and logs only, never for the caller. */
+export class WebhookRejectedError extends JobsServiceError {
+  readonly kind = 'signature_rejected';
+  readonly code = 'invalid_signature';
+  constructor(readonly reason: string) {
+    // One message for every cause: a caller probing learns nothing about which part failed.
+    super('The webhook signature could not be verified.');
+    this.name = 'WebhookRejectedError';
   }
 }
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { EntityTypeSchema, TriggerTypeSchema } from './job.js';
 import { JsonObjectSchema } from './json.js';
+import { RunConfigObjectSchema } from './run-config.js';
 
 export const EXECUTION_STATUSES = [
   'queued',
@@ -11,7 +12,10 @@ export const EXECUTION_STATUSES = [
   'cancelled',
   'skipped',
 ] as const;
-export const ExecutionStatusSchema = z.enum(EXECUTION_STATUSES);
+export const ExecutionStatusSchema = z.enum(EXECUTION_STATUSES).meta({
+  id: 'ExecutionStatus',
+  description: 'queued → running → succeeded | failed | timed_out | cancelled, or skipped.',
+});
 export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
 
 /** States a run never leaves. */
@@ -40,70 +44,109 @@ export const MAX_HISTORY_OFFSET = 1_000;
 export const MAX_EXECUTION_BYTES = 256 * 1024;
 
 /** An execution as the API returns it. */
-export const ExecutionSchema = z.object({
-  execution_id: z.string(),
-  workflow_id: z.string(),
-  job_id: z.string(),
-  job_name: z.string(),
-  status: ExecutionStatusSchema,
-  trigger_type: TriggerTypeSchema,
-  parameters: JsonObjectSchema,
-  /** The rendered prompt template. */
-  prompt: z.string(),
-  system_prompt: z.string().nullable(),
-  /** The job's config with the trigger's `config_override` applied. */
-  config: JsonObjectSchema,
-  entity_id: z.string(),
-  entity_type: EntityTypeSchema,
-  queue: z.string(),
-  environment_name: z.string().nullable(),
-  metadata: JsonObjectSchema,
-  /** Webhook delivery id or cron fire time that made this run, when there is one. */
-  dedupe_key: z.string().nullable(),
-  /** Cron runs: the fire time this run is for. */
-  scheduled_at: z.string().nullable(),
-  /** Cron runs: how long after `scheduled_at` the run started (`started_at` − `scheduled_at`), once it has. */
-  lateness_ms: z.number().nullable(),
-  attempt: z.number(),
-  max_attempts: z.number(),
-  created_at: z.string(),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-  duration_ms: z.number().nullable(),
-  deadline_at: z.string().nullable(),
-  error_message: z.string().nullable(),
-  output: z.unknown(),
-  output_truncated: z.boolean(),
-});
+export const ExecutionSchema = z
+  .object({
+    execution_id: z
+      .string()
+      .meta({ description: 'The execution id: `exec_`, a time-ordered part and random hex.' }),
+    workflow_id: z
+      .string()
+      .meta({ description: 'The workflow id of the run (`wf_` and the execution id’s suffix).' }),
+    job_id: z.string(),
+    job_name: z.string(),
+    status: ExecutionStatusSchema,
+    trigger_type: TriggerTypeSchema,
+    parameters: JsonObjectSchema.meta({ description: 'The parameters the trigger gave.' }),
+    prompt: z.string().meta({ description: 'The rendered prompt template.' }),
+    system_prompt: z.string().nullable(),
+    config: RunConfigObjectSchema.meta({
+      description: 'The job’s config with the trigger’s `config_override` applied.',
+    }),
+    entity_id: z.string(),
+    entity_type: EntityTypeSchema,
+    queue: z.string().meta({ description: 'The worker queue the run was sent to.' }),
+    environment_name: z.string().nullable(),
+    metadata: JsonObjectSchema.meta({
+      description: 'What the trigger recorded; webhook runs hold `webhook: {scheme, delivery_id, secret}`.',
+    }),
+    dedupe_key: z.string().nullable().meta({
+      description:
+        'Webhook delivery id, idempotency key or cron fire time that made this run, when there is one.',
+    }),
+    scheduled_at: z.string().nullable().meta({ description: 'Cron runs: the fire time this run is for.' }),
+    lateness_ms: z
+      .number()
+      .nullable()
+      .meta({ description: 'Cron runs: how long after `scheduled_at` the run started, once it has.' }),
+    attempt: z.number().meta({ description: 'The current attempt, from 1.' }),
+    max_attempts: z.number().meta({ description: 'Attempts allowed by the run’s `retry.max_attempts`.' }),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    duration_ms: z.number().nullable(),
+    deadline_at: z.string().nullable().meta({ description: 'When the current attempt times out.' }),
+    error_message: z.string().nullable(),
+    output: z.unknown().meta({ description: 'What the target returned (JSON), cut to 64 KiB.' }),
+    output_truncated: z.boolean().meta({ description: 'True when `output` was cut.' }),
+  })
+  .meta({ id: 'Execution', description: 'One run of a job.' });
 export type Execution = z.infer<typeof ExecutionSchema>;
 
 /** Body of `POST /jobs/{id}/trigger`. */
-export const TriggerRequestSchema = z.strictObject({
-  parameters: JsonObjectSchema.nullable().optional(),
-  config_override: JsonObjectSchema.nullable().optional(),
-});
+export const TriggerRequestSchema = z
+  .strictObject({
+    parameters: JsonObjectSchema.nullable()
+      .optional()
+      .meta({ description: 'Values for the prompt template’s placeholders; each placeholder needs one.' }),
+    config_override: RunConfigObjectSchema.nullable().optional().meta({
+      description: 'Changes to the job’s `config` for this run only (`retry` is merged key by key).',
+    }),
+  })
+  .meta({
+    id: 'TriggerRequest',
+    description: 'Body of `POST /jobs/{id}/trigger`; an empty body is a trigger without parameters.',
+  });
+/** A trigger body as validated by TriggerRequestSchema. */
+export type TriggerRequest = z.output<typeof TriggerRequestSchema>;
 
 /** The answer to a trigger, as the reference has it. */
-export const TriggerResponseSchema = z.object({
-  workflow_id: z.string(),
-  execution_id: z.string(),
-  status: ExecutionStatusSchema,
-});
+export const TriggerResponseSchema = z
+  .object({
+    workflow_id: z.string(),
+    execution_id: z.string(),
+    status: ExecutionStatusSchema,
+  })
+  .meta({
+    id: 'TriggerResponse',
+    description: 'The run a trigger or a webhook delivery started (or, repeated, the first one).',
+  });
 export type TriggerResponse = z.infer<typeof TriggerResponseSchema>;
 
-export const ExecutionListResponseSchema = z.object({
-  total_count: z.number(),
-  executions: z.array(ExecutionSchema),
-  next_cursor: z.string().nullable(),
-});
+export const ExecutionListResponseSchema = z
+  .object({
+    total_count: z.number(),
+    executions: z.array(ExecutionSchema),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'ExecutionList', description: 'A page of executions, newest first.' });
 export type ExecutionListResponse = z.infer<typeof ExecutionListResponseSchema>;
 
 /** Body a target posts to `/executions/{id}/callback` to finish an accepted (202) run. */
-export const CallbackRequestSchema = z.strictObject({
-  status: z.enum(['succeeded', 'failed']),
-  output: z.unknown().optional(),
-  error_message: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
-});
+export const CallbackRequestSchema = z
+  .strictObject({
+    status: z.enum(['succeeded', 'failed']),
+    output: z.unknown().optional().meta({ description: 'The result, any JSON; cut to 64 KiB.' }),
+    error_message: z
+      .string()
+      .max(4000, 'must be at most 4000 characters')
+      .nullable()
+      .optional()
+      .meta({ description: 'With `failed`: why (at most 4000 characters).' }),
+  })
+  .meta({
+    id: 'CallbackRequest',
+    description: 'The result a target reports for a run it accepted with 202.',
+  });
 export type CallbackRequest = z.infer<typeof CallbackRequestSchema>;
 
 /**
@@ -111,39 +154,69 @@ export type CallbackRequest = z.infer<typeof CallbackRequestSchema>;
  * Standard Webhooks headers), the payload of a `lambda` target, and (without `callback`) the output of
  * the `echo` target. The callback lets an accepting (202) target finish the run later.
  */
-export const ExecutionRequestSchema = z.object({
-  /** The execution id; also the `webhook-id` header, so a target can drop a repeated attempt's work. */
-  execution_id: z.string(),
-  /** The workflow id of the run (`wf_` and the execution id's suffix). */
-  workflow_id: z.string(),
-  /** The job this is a run of. */
-  job_id: z.string(),
-  /** The job's name when the run was created. */
-  job_name: z.string(),
-  /** The entity the run was sent to: its id, type and name. */
-  entity: z.object({ id: z.string(), type: EntityTypeSchema, name: z.string() }),
-  /** What started the run. */
-  trigger_type: TriggerTypeSchema,
-  /** The job's prompt template rendered with `parameters`. */
-  prompt: z.string(),
-  /** The job's system prompt, or null. */
-  system_prompt: z.string().nullable(),
-  /** The parameters the trigger gave (empty when it gave none). */
-  parameters: JsonObjectSchema,
-  /** The job's config with the trigger's `config_override` applied; unknown keys pass through untouched. */
-  config: JsonObjectSchema,
-  /** What the trigger recorded; webhook runs hold `webhook: {scheme, delivery_id, secret}`. */
-  metadata: JsonObjectSchema,
-  /** The deployment environment the job runs in, with its variables; null when it names none. */
-  environment: z.object({ name: z.string(), variables: z.record(z.string(), z.string()) }).nullable(),
-  /** This attempt's number, from 1; a retry sends the same request with the next number. */
-  attempt: z.number().int().min(1),
-  /** When the run times out (its `config.timeout` after it first started), whatever the attempt. */
-  deadline_at: z.string(),
-  /**
-   * Where an accepting (202) target reports the result: POST a CallbackRequest to `url` with
-   * `Authorization: Bearer <token>`. The token is a secret and holds for this attempt only.
-   */
-  callback: z.object({ url: z.string(), token: z.string() }),
-});
+export const ExecutionRequestSchema = z
+  .object({
+    execution_id: z.string().meta({
+      description:
+        'The execution id, also sent as `webhook-id`. Every attempt of a run has the same one, so a target can make its work idempotent on it.',
+    }),
+    workflow_id: z
+      .string()
+      .meta({ description: 'The workflow id of the run (`wf_` and the execution id’s suffix).' }),
+    job_id: z.string().meta({ description: 'The job this is a run of.' }),
+    job_name: z.string().meta({ description: 'The job’s name when the run was created.' }),
+    entity: z
+      .object({
+        id: z.string(),
+        type: EntityTypeSchema.meta({ description: '`agent`, `team` or `workflow`.' }),
+        name: z.string(),
+      })
+      .meta({ description: 'The entity the run was sent to.' }),
+    trigger_type: TriggerTypeSchema.meta({ description: 'What started the run.' }),
+    prompt: z.string().meta({ description: 'The job’s prompt template rendered with `parameters`.' }),
+    system_prompt: z.string().nullable().meta({ description: 'The job’s system prompt, or null.' }),
+    parameters: JsonObjectSchema.meta({
+      description: 'The parameters the trigger gave; `{}` when it gave none.',
+    }),
+    config: RunConfigObjectSchema.meta({
+      description:
+        'The job’s config with the trigger’s `config_override` applied; keys the service does not read pass through untouched.',
+    }),
+    metadata: JsonObjectSchema.meta({
+      description: 'What the trigger recorded; webhook runs hold `webhook: {scheme, delivery_id, secret}`.',
+    }),
+    environment: z
+      .object({ name: z.string(), variables: z.record(z.string(), z.string()) })
+      .nullable()
+      .meta({
+        description:
+          'With `executor_type: environment`: the deployment environment and its variables; null otherwise.',
+      }),
+    attempt: z.number().int().min(1).meta({
+      description: 'This attempt’s number, from 1. A retry sends the request again with the next number.',
+    }),
+    deadline_at: z.string().meta({
+      description:
+        'When the run times out: its `config.timeout` (default 3600 s) after the first attempt started. The same for every attempt; an accepted run must call back before it.',
+    }),
+    callback: z
+      .object({
+        url: z
+          .string()
+          .meta({ description: 'The run’s `/executions/{id}/callback` on the service’s public address.' }),
+        token: z.string().meta({
+          description:
+            'A secret: it finishes the run. Valid for this attempt only; a retry sends a new one. Do not log it.',
+        }),
+      })
+      .meta({
+        description:
+          'Where a target that answered 202 reports the result: `POST` a CallbackRequest to `url` with `Authorization: Bearer <token>`.',
+      }),
+  })
+  .meta({
+    id: 'ExecutionRequest',
+    description:
+      'What a target receives for each attempt of a run: the signed body POSTed to an `http` target (see the `executionRequest` webhook), the payload of a `lambda` target. Targets should ignore fields they do not know.',
+  });
 export type ExecutionRequest = z.infer<typeof ExecutionRequestSchema>;

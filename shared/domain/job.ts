@@ -4,8 +4,7 @@ import { CronSyntaxError, parseCron } from './cron.js';
 import { neverFires } from './cron-schedule.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { JsonObjectSchema } from './json.js';
-import { runConfigViolations } from './run-config.js';
-import { parseOrThrow } from './validation.js';
+import { RunConfigObjectSchema, runConfigViolations } from './run-config.js';
 
 export const TRIGGER_TYPES = ['cron', 'webhook', 'manual'] as const;
 export const PLANNING_MODES = [
@@ -17,10 +16,18 @@ export const PLANNING_MODES = [
 export const ENTITY_TYPES = ['agent', 'team', 'workflow'] as const;
 export const EXECUTOR_TYPES = ['auto', 'specific_queue', 'environment'] as const;
 
-export const TriggerTypeSchema = z.enum(TRIGGER_TYPES);
-export const PlanningModeSchema = z.enum(PLANNING_MODES);
-export const EntityTypeSchema = z.enum(ENTITY_TYPES);
-export const ExecutorTypeSchema = z.enum(EXECUTOR_TYPES);
+export const TriggerTypeSchema = z
+  .enum(TRIGGER_TYPES)
+  .meta({ id: 'TriggerType', description: 'What starts runs of a job.' });
+export const PlanningModeSchema = z
+  .enum(PLANNING_MODES)
+  .meta({ id: 'PlanningMode', description: 'How a run is planned.' });
+export const EntityTypeSchema = z
+  .enum(ENTITY_TYPES)
+  .meta({ id: 'EntityType', description: 'The kind of entity a run goes to.' });
+export const ExecutorTypeSchema = z
+  .enum(EXECUTOR_TYPES)
+  .meta({ id: 'ExecutorType', description: "Which queue a job's runs go to." });
 
 export type TriggerType = z.infer<typeof TriggerTypeSchema>;
 export type PlanningMode = z.infer<typeof PlanningModeSchema>;
@@ -69,94 +76,150 @@ const ResourceNameSchema = z
 const jobFields = {
   name: NameSchema,
   description: DescriptionSchema.nullable(),
-  trigger_type: TriggerTypeSchema,
-  cron_schedule: CronScheduleSchema.nullable(),
-  cron_timezone: TimezoneSchema,
-  planning_mode: PlanningModeSchema,
-  entity_type: EntityTypeSchema.nullable(),
-  entity_id: EntityIdSchema.nullable(),
-  prompt_template: PromptSchema,
+  trigger_type: TriggerTypeSchema.meta({
+    description: 'What starts runs: a cron schedule, signed webhook deliveries, or manual triggers only.',
+  }),
+  cron_schedule: CronScheduleSchema.nullable().meta({
+    description:
+      'Cron jobs: a 5-field cron expression (minute hour day-of-month month day-of-week) in `cron_timezone`; null otherwise.',
+  }),
+  cron_timezone: TimezoneSchema.meta({
+    description: 'IANA timezone of `cron_schedule`, such as `UTC` or `America/New_York`. Default `UTC`.',
+  }),
+  planning_mode: PlanningModeSchema.meta({
+    description:
+      'Default `on_the_fly`. `predefined_agent` and `predefined_team` need `entity_type` and `entity_id` of that type; `predefined_workflow` may name a workflow.',
+  }),
+  entity_type: EntityTypeSchema.nullable().meta({
+    description:
+      'Type of the entity runs go to; with `entity_id`, or both null for the deployment default entity.',
+  }),
+  entity_id: EntityIdSchema.nullable().meta({
+    description: 'The entity runs go to; null for the deployment default entity.',
+  }),
+  prompt_template: PromptSchema.meta({
+    description:
+      'The prompt; `{{ name }}` placeholders (dotted paths allowed) are filled from the trigger’s `parameters`.',
+  }),
   system_prompt: SystemPromptSchema.nullable(),
-  executor_type: ExecutorTypeSchema,
-  worker_queue_name: ResourceNameSchema.nullable(),
-  environment_name: ResourceNameSchema.nullable(),
-  config: JsonObjectSchema,
-  execution_environment: JsonObjectSchema,
-  enabled: z.boolean(),
+  executor_type: ExecutorTypeSchema.meta({
+    description:
+      'Default `auto` (the default queue); `specific_queue` uses `worker_queue_name`, `environment` the queue of `environment_name`.',
+  }),
+  worker_queue_name: ResourceNameSchema.nullable().meta({
+    description:
+      'With `executor_type: specific_queue`: the worker queue; must be one the deployment declares.',
+  }),
+  environment_name: ResourceNameSchema.nullable().meta({
+    description: 'With `executor_type: environment`: the environment; must be one the deployment declares.',
+  }),
+  config: RunConfigObjectSchema.meta({ description: 'Run settings; see RunConfig. Default `{}`.' }),
+  execution_environment: JsonObjectSchema.meta({
+    description: 'A JSON object kept with the job as given. Default `{}`.',
+  }),
+  enabled: z.boolean().meta({
+    description: 'A disabled job does not fire and refuses triggers and deliveries (409). Default true.',
+  }),
 };
 
 /** Body of `POST /jobs`: `name`, `trigger_type` and `prompt_template` are required, the rest has defaults. */
-export const JobCreateSchema = z.strictObject({
-  name: jobFields.name,
-  trigger_type: jobFields.trigger_type,
-  prompt_template: jobFields.prompt_template,
-  description: jobFields.description.optional(),
-  cron_schedule: jobFields.cron_schedule.optional(),
-  cron_timezone: jobFields.cron_timezone.nullable().optional(),
-  planning_mode: jobFields.planning_mode.nullable().optional(),
-  entity_type: jobFields.entity_type.optional(),
-  entity_id: jobFields.entity_id.optional(),
-  system_prompt: jobFields.system_prompt.optional(),
-  executor_type: jobFields.executor_type.nullable().optional(),
-  worker_queue_name: jobFields.worker_queue_name.optional(),
-  environment_name: jobFields.environment_name.optional(),
-  config: jobFields.config.nullable().optional(),
-  execution_environment: jobFields.execution_environment.nullable().optional(),
-  enabled: jobFields.enabled.optional(),
-});
+export const JobCreateSchema = z
+  .strictObject({
+    name: jobFields.name,
+    trigger_type: jobFields.trigger_type,
+    prompt_template: jobFields.prompt_template,
+    description: jobFields.description.optional(),
+    cron_schedule: jobFields.cron_schedule.optional(),
+    cron_timezone: jobFields.cron_timezone.nullable().optional(),
+    planning_mode: jobFields.planning_mode.nullable().optional(),
+    entity_type: jobFields.entity_type.optional(),
+    entity_id: jobFields.entity_id.optional(),
+    system_prompt: jobFields.system_prompt.optional(),
+    executor_type: jobFields.executor_type.nullable().optional(),
+    worker_queue_name: jobFields.worker_queue_name.optional(),
+    environment_name: jobFields.environment_name.optional(),
+    config: jobFields.config.nullable().optional(),
+    execution_environment: jobFields.execution_environment.nullable().optional(),
+    enabled: jobFields.enabled.optional(),
+  })
+  .meta({
+    id: 'JobCreate',
+    description:
+      'Body of `POST /jobs`: `name`, `trigger_type` and `prompt_template` are required, the rest has defaults.',
+  });
 
 /** Body of `PATCH /jobs/{id}`: any subset of the fields; `null` clears an optional one. */
-export const JobPatchSchema = JobCreateSchema.partial();
+export const JobPatchSchema = JobCreateSchema.partial().meta({
+  id: 'JobPatch',
+  description: 'Body of `PATCH /jobs/{id}`: any subset of the fields; `null` clears an optional one.',
+});
 
 /** Everything a caller controls about a job, with defaults applied and every field present. */
 export const JobSpecSchema = z.object(jobFields);
 
 /** A job as the API returns it. Not strict, so an older SDK tolerates fields added later. */
 export const JobSchema = JobSpecSchema.extend({
-  id: z.string(),
-  created_at: z.string(),
-  updated_at: z.string(),
-  /** Webhook jobs: the unguessable last part of `webhook_url` (what `trigger_webhook` takes). */
-  webhook_path: z.string().nullable().optional(),
-  /** Webhook jobs: where to POST deliveries; computed from the address the API was called on. */
-  webhook_url: z.string().nullable().optional(),
-  /** Only in the answer that created or rotated it. */
-  webhook_secret: z.string().optional(),
-  /** Webhook jobs, `GET /jobs/{id}`: when the secret was last rotated. */
-  webhook_secret_rotated_at: z.string().nullable().optional(),
-  /** Webhook jobs, `GET /jobs/{id}`: which secret verified the latest delivery, so retiring the old one is safe once it reads `current`. */
-  webhook_last_secret_used: z.enum(['current', 'previous']).nullable().optional(),
-  /** Cron jobs: the next fire time (null while disabled). */
-  next_run_at: z.string().nullable().optional(),
-  /** Cron jobs: the EventBridge Scheduler expression(s) the schedule maps to (two when both day fields are restricted). */
-  schedule_expression: z.array(z.string()).optional(),
+  id: z.string().meta({ description: 'The job id: `job_` and a UUID.' }),
+  created_at: z.string().meta({ description: 'ISO 8601, UTC.' }),
+  updated_at: z.string().meta({ description: 'ISO 8601, UTC.' }),
+  webhook_path: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: 'Webhook jobs: the unguessable last part of `webhook_url`.' }),
+  webhook_url: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: 'Webhook jobs: where to POST deliveries, on the address the API was called on.' }),
+  webhook_secret: z.string().optional().meta({
+    description:
+      'Webhook jobs: the signing secret (`whsec_…`), only in the answer that created it (create, or a switch to `webhook`).',
+  }),
+  webhook_secret_rotated_at: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: 'Webhook jobs, `GET /jobs/{id}` only: when the secret was last rotated.' }),
+  webhook_last_secret_used: z.enum(['current', 'previous']).nullable().optional().meta({
+    description:
+      'Webhook jobs, `GET /jobs/{id}` only: which secret verified the latest delivery; retiring the old one is safe once it reads `current`.',
+  }),
+  next_run_at: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: 'Cron jobs: the next fire time (null while disabled).' }),
+  schedule_expression: z.array(z.string()).optional().meta({
+    description:
+      'Cron jobs: the EventBridge Scheduler expression(s) the schedule maps to (two when both day fields are restricted).',
+  }),
+}).meta({
+  id: 'Job',
+  description: 'A job as the API returns it. Clients should ignore fields they do not know.',
 });
 
-export const JobListResponseSchema = z.object({
-  jobs: z.array(JobSchema),
-  next_cursor: z.string().nullable(),
-});
+export const JobListResponseSchema = z
+  .object({
+    jobs: z.array(JobSchema),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({
+    id: 'JobList',
+    description: 'A page of jobs, newest first; `next_cursor` is null on the last page.',
+  });
 
 export type JobCreateInput = z.input<typeof JobCreateSchema>;
 export type JobPatchInput = z.input<typeof JobPatchSchema>;
+/** A create body as validated by JobCreateSchema. */
+export type JobCreate = z.output<typeof JobCreateSchema>;
+/** A patch body as validated by JobPatchSchema. */
+export type JobPatch = z.output<typeof JobPatchSchema>;
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type Job = z.infer<typeof JobSchema>;
 export type JobListResponse = z.infer<typeof JobListResponseSchema>;
 
-/** Query of `GET /jobs`. Booleans arrive as text in a query string. */
-export const JobListQuerySchema = z.strictObject({
-  // Python clients send booleans as "True"/"False".
-  enabled: z.enum(['true', 'false', 'True', 'False'], { message: 'must be "true" or "false"' }).optional(),
-  trigger_type: TriggerTypeSchema.optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number from 1 to 100')
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 100, 'must be a whole number from 1 to 100')
-    .optional(),
-  cursor: z.string().optional(),
-});
-
+/** What `GET /jobs` lists: the filters given, and a page. */
 export interface JobListFilter {
   enabled?: boolean;
   trigger_type?: TriggerType;
@@ -164,25 +227,11 @@ export interface JobListFilter {
   cursor?: string;
 }
 
-export const DEFAULT_LIST_LIMIT = 50;
-
-export function parseJobListQuery(query: Record<string, string | undefined>): JobListFilter {
-  rejectRepeatedParameters(query, ['enabled', 'trigger_type', 'limit', 'cursor']);
-  const parsed = parseOrThrow(JobListQuerySchema, query);
-  return {
-    ...(parsed.enabled !== undefined && { enabled: parsed.enabled.toLowerCase() === 'true' }),
-    ...(parsed.trigger_type !== undefined && { trigger_type: parsed.trigger_type }),
-    limit: parsed.limit ?? DEFAULT_LIST_LIMIT,
-    ...(parsed.cursor !== undefined && { cursor: parsed.cursor }),
-  };
-}
-
 /**
- * Validates a create body and returns the complete spec, or throws a `ValidationError`. Field checks
- * come first; the cross-field rules run once every field is well-formed, so they can rely on the types.
+ * The complete spec of a validated create body, with defaults applied, or a `ValidationError` naming
+ * each broken rule. The cross-field rules run on well-formed fields only, so they can rely on the types.
  */
-export function buildJobSpec(body: unknown): JobSpec {
-  const input = parseOrThrow(JobCreateSchema, body);
+export function buildJobSpec(input: JobCreate): JobSpec {
   const spec: JobSpec = {
     name: input.name,
     description: input.description ?? null,
@@ -210,8 +259,7 @@ export function buildJobSpec(body: unknown): JobSpec {
  * governs another (trigger_type → cron_schedule, executor_type → queue/environment name) clears the
  * dependent field unless the same patch sets it, so a switch takes one request.
  */
-export function applyJobPatch(current: JobSpec, body: unknown): JobSpec {
-  const patch = parseOrThrow(JobPatchSchema, body);
+export function applyJobPatch(current: JobSpec, patch: JobPatch): JobSpec {
   const next: JobSpec = { ...current };
   for (const [key, value] of Object.entries(patch) as [keyof JobSpec, unknown][]) {
     if (value === undefined) continue;
@@ -249,32 +297,9 @@ export function jobRuleViolations(spec: JobSpec): ErrorDetail[] {
         code: 'required',
       });
     } else {
-      try {
-        const cron = parseCron(spec.cron_schedule);
-        toEventBridgeCron(cron);
-        if (neverFires(cron)) {
-          problems.push({
-            path: 'cron_schedule',
-            message: 'never fires: no month has the day it names (for example "0 0 30 2 *")',
-            code: 'never_fires',
-          });
-        }
-      } catch (error) {
-        if (error instanceof UntranslatableCronError) {
-          problems.push({
-            path: 'cron_schedule',
-            message: `cannot be scheduled: ${error.message}`,
-            code: 'untranslatable_cron',
-          });
-          return problems;
-        }
-        if (!(error instanceof CronSyntaxError)) throw error;
-        problems.push({
-          path: 'cron_schedule',
-          message: `is not a valid 5-field cron expression: ${error.message}`,
-          code: 'invalid_cron',
-        });
-      }
+      const problem = cronScheduleProblem(spec.cron_schedule);
+      if (problem) problems.push({ path: 'cron_schedule', ...problem });
+      if (problem?.code === 'untranslatable_cron') return problems;
     }
   } else if (spec.cron_schedule !== null) {
     problems.push({
@@ -364,21 +389,26 @@ function assertJobRules(spec: JobSpec): void {
 }
 
 /**
- * API Gateway joins a repeated query parameter's values with commas; none of ours takes a list, so a
- * comma means the parameter was given twice, which deserves its own message.
+ * Why a cron expression cannot be a job's schedule (the message and code of the problem), or null when
+ * it can: it must parse as 5 fields, translate to EventBridge Scheduler, and fire at all. Job rules and
+ * the schedule preview share it, so both refuse the same expressions in the same words.
  */
-export function rejectRepeatedParameters(
-  query: Record<string, string | undefined>,
-  names: readonly string[],
-): void {
-  const repeated = names.filter((name) => query[name]?.includes(','));
-  if (repeated.length > 0) {
-    throw new ValidationError(
-      repeated.map((name) => ({
-        path: name,
-        message: 'is given more than once',
-        code: 'repeated_parameter',
-      })),
-    );
+export function cronScheduleProblem(expression: string): { message: string; code: string } | null {
+  try {
+    const cron = parseCron(expression);
+    toEventBridgeCron(cron);
+    if (neverFires(cron)) {
+      return {
+        message: 'never fires: no month has the day it names (for example "0 0 30 2 *")',
+        code: 'never_fires',
+      };
+    }
+    return null;
+  } catch (error) {
+    if (error instanceof UntranslatableCronError) {
+      return { message: `cannot be scheduled: ${error.message}`, code: 'untranslatable_cron' };
+    }
+    if (!(error instanceof CronSyntaxError)) throw error;
+    return { message: `is not a valid 5-field cron expression: ${error.message}`, code: 'invalid_cron' };
   }
 }

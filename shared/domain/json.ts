@@ -14,25 +14,34 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
   return false;
 }
 
-// Checked in place rather than with z.record: a record is copied key by key, and copying a "__proto__"
-// key would replace the copy's prototype instead of keeping the caller's data.
-export const JsonObjectSchema = z.unknown().check((ctx) => {
-  const value = ctx.value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    ctx.issues.push({
-      code: 'invalid_type',
-      expected: 'object',
-      input: value,
-      message: 'must be a JSON object',
-    });
-  } else if (!isPlainJson(value)) {
-    ctx.issues.push({
-      code: 'custom',
-      input: value,
-      message: `must hold only finite numbers and nest at most ${MAX_JSON_DEPTH} deep`,
-    });
-  }
-}) as z.ZodType<Record<string, unknown>>;
+/**
+ * A JSON object schema: checked in place rather than with z.record, since a record is copied key by key,
+ * and copying a "__proto__" key would replace the copy's prototype instead of keeping the caller's data.
+ */
+export function jsonObjectSchema(): z.ZodType<Record<string, unknown>, Record<string, unknown>> {
+  return z.unknown().check((ctx) => {
+    const value = ctx.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      ctx.issues.push({
+        code: 'invalid_type',
+        expected: 'object',
+        input: value,
+        message: 'must be a JSON object',
+      });
+    } else if (!isPlainJson(value)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message: `must hold only finite numbers and nest at most ${MAX_JSON_DEPTH} deep`,
+      });
+    }
+  }) as z.ZodType<Record<string, unknown>, Record<string, unknown>>;
+}
+
+export const JsonObjectSchema = jsonObjectSchema().meta({
+  id: 'JsonObject',
+  description: 'Any JSON object (finite numbers, nested at most 32 deep).',
+});
 
 export type JsonObject = Record<string, unknown>;
 

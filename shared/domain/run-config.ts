@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { ErrorDetail } from './errors.js';
+import { jsonObjectSchema } from './json.js';
 import { CATCHUP_POLICIES, type CatchupPolicy } from './schedule.js';
 import { issuesToDetails } from './validation.js';
 
@@ -14,43 +15,58 @@ export const MAX_ATTEMPTS = 10;
  * The keys of a job's `config` (and a trigger's `config_override`) that the service itself reads.
  * Every other key passes through to the target untouched, as the reference's open `config` has it.
  */
-export const RunConfigSchema = z.looseObject({
-  timeout: z
-    .number()
-    .int('must be a whole number of seconds')
-    .min(1, 'must be at least 1 second')
-    .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`)
-    .optional(),
-  retry: z
-    .strictObject({
-      max_attempts: z
-        .number()
-        .int('must be a whole number')
-        .min(1, 'must be at least 1')
-        .max(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`)
-        .optional(),
-      backoff_seconds: z.number().min(0, 'must not be negative').max(900, 'must be at most 900').optional(),
-    })
-    .optional(),
-  overlap_policy: z.enum(OVERLAP_POLICIES).optional(),
-  /** Cron jobs: after the local runtime was down, `latest` runs the most recent missed fire once; `none` runs none. */
-  catchup: z.enum(CATCHUP_POLICIES).optional(),
-  /** Webhook jobs: deliveries accepted per second, with short bursts above it. */
-  webhook_rate_limit: z
-    .strictObject({
-      requests_per_second: z
-        .number()
-        .min(1 / 86_400, 'must be at least one a day (0.0000116)')
-        .max(1000, 'must be at most 1000'),
-      burst: z
-        .number()
-        .int('must be a whole number')
-        .min(1, 'must be at least 1')
-        .max(1000, 'must be at most 1000')
-        .optional(),
-    })
-    .optional(),
-});
+export const RunConfigSchema = z
+  .looseObject({
+    timeout: z
+      .number()
+      .int('must be a whole number of seconds')
+      .min(1, 'must be at least 1 second')
+      .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`)
+      .optional(),
+    retry: z
+      .strictObject({
+        max_attempts: z
+          .number()
+          .int('must be a whole number')
+          .min(1, 'must be at least 1')
+          .max(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`)
+          .optional(),
+        backoff_seconds: z.number().min(0, 'must not be negative').max(900, 'must be at most 900').optional(),
+      })
+      .optional(),
+    overlap_policy: z.enum(OVERLAP_POLICIES).optional(),
+    catchup: z.enum(CATCHUP_POLICIES).optional().meta({
+      description:
+        'Cron jobs: after the local runtime was down, `latest` runs the most recent missed fire once; `none` runs none.',
+    }),
+    webhook_rate_limit: z
+      .strictObject({
+        requests_per_second: z
+          .number()
+          .min(1 / 86_400, 'must be at least one a day (0.0000116)')
+          .max(1000, 'must be at most 1000'),
+        burst: z
+          .number()
+          .int('must be a whole number')
+          .min(1, 'must be at least 1')
+          .max(1000, 'must be at most 1000')
+          .optional(),
+      })
+      .optional()
+      .meta({ description: 'Webhook jobs: deliveries accepted per second, with short bursts above it.' }),
+  })
+  .meta({
+    id: 'RunConfig',
+    description:
+      "A job's `config` (and a trigger's `config_override`): the keys the service reads are checked; any other key passes through to the target untouched.",
+  });
+
+/**
+ * A `config` or `config_override` as a request carries it: any JSON object. Its RunConfig keys are
+ * checked by the rules of the job or the run (which name each bad key under the field), not by this
+ * schema, so that those rules run once every field is well-formed; the API document shows it as RunConfig.
+ */
+export const RunConfigObjectSchema = jsonObjectSchema();
 
 export interface RunSettings {
   /** Webhook deliveries per second and burst, when the job limits them. */

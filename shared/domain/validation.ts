@@ -29,10 +29,16 @@ export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetai
     ) {
       details.push({ path: formatPath(issue.path), message: 'is required', code: 'required' });
     } else {
-      details.push({ path: formatPath(issue.path), message: friendlyMessage(issue), code: issue.code });
+      details.push({ path: formatPath(issue.path), message: friendlyMessage(issue), code: codeOf(issue) });
     }
   }
   return details;
+}
+
+/** zod's code, or the one a custom check names in `params.code` (`never_fires`, `repeated_parameter`, …). */
+function codeOf(issue: z.core.$ZodIssue): string {
+  const named = issue.code === 'custom' ? issue.params?.code : undefined;
+  return typeof named === 'string' ? named : issue.code;
 }
 
 const ARTICLE: Record<string, string> = { object: 'a JSON object', array: 'an array', boolean: 'a boolean' };

@@ -9,9 +9,10 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { headWithoutBody, httpBoundary } from '../http/middlewares.js';
-import { toHttpRequest } from '../http/request.js';
 import { type HttpResponse, json } from '../http/responses.js';
-import { matchRoute, type Route } from '../http/router.js';
+import { serveRoutes } from '../http/router.js';
+import { WEBHOOK_ROUTES } from '../http/routes/webhooks.js';
+import { signedDelivery } from '../http/webhook-delivery.js';
 import type { Logger, Metrics } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';
 
@@ -52,23 +53,13 @@ export interface WebhookHandlerDeps extends WebhookServiceDeps {
  */
 export function makeWebhookHandler(deps: WebhookHandlerDeps) {
   const service = new WebhookService(deps);
-  const routes: Route[] = [
-    {
-      method: 'POST',
-      pattern: '/webhooks/{path}',
-      auth: false,
-      handle: async (request) =>
-        json(202, await service.deliver(request.params.path as string, request.rawBody, request.headers)),
-    },
-  ];
+  const serve = serveRoutes(WEBHOOK_ROUTES, {
+    triggerWebhook: async (input) => json(202, await service.deliver(signedDelivery(input), input.body)),
+  });
   const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
     .use(rejectionMetrics(deps.logger, deps.metrics))
-    .handler(async (event) => {
-      const base = toHttpRequest(event);
-      const { route, params } = matchRoute(routes, base.method, base.path);
-      return route.handle({ ...base, params });
-    });
+    .handler(serve);
   return scopedToInvocation(deps.logger, handler);
 }

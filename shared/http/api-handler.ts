@@ -4,9 +4,8 @@ import { EntityService } from '../app/entities.js';
 import { JobService } from '../app/jobs.js';
 import { RunService } from '../app/runs.js';
 import { cronDetails, previewSchedule } from '../app/schedules.js';
-import { rotateWebhookSecret } from '../app/webhooks.js';
-import { UnauthorizedError, ValidationError } from '../domain/errors.js';
-import { type Job, parseJobListQuery, rejectRepeatedParameters } from '../domain/job.js';
+import { WebhookSecretService } from '../app/webhooks.js';
+import type { Job } from '../domain/job.js';
 import { scopedToInvocation } from '../handlers/invocation-scope.js';
 import type {
   ApiKeyVerifier,
@@ -24,10 +23,11 @@ import type {
   WebhookStore,
 } from '../ports.js';
 import { headWithoutBody, httpBoundary } from './middlewares.js';
-import { openApiDocument } from './openapi.js';
-import { assertBodyWithinLimit, type HttpRequest, readJsonObject, toHttpRequest } from './request.js';
-import { type HttpResponse, json, noContent } from './responses.js';
-import { matchRoute, type Route } from './router.js';
+import { openApiDocumentFile, REPOSITORY_OPENAPI_DOCUMENT } from './openapi-file.js';
+import type { HttpRequest } from './request.js';
+import { type HttpResponse, json, jsonText, noContent } from './responses.js';
+import { bearerToken, type RouteHandlers, serveRoutes } from './router.js';
+import { API_ROUTES, type ApiRoutes } from './routes/index.js';
 
 export interface ApiDeps {
   jobs: JobStore;
@@ -45,14 +45,20 @@ export interface ApiDeps {
   metrics: Metrics;
   /** How long execution records are kept. @default 90 */
   retentionDays?: number;
+  /**
+   * The committed OpenAPI document's text, served at `GET /openapi.json`. A bundle passes
+   * `openApiDocumentFile(<its copy>)`.
+   * @default the repository's docs/openapi.json, read on first use
+   */
+  openApiDocument?: () => Promise<string>;
 }
 
-interface Services {
+/** What the control-plane routes call: services only, never stores. */
+export interface ApiServices {
   jobs: JobService;
   entities: EntityService;
   runs: RunService;
-  webhooks: WebhookStore;
-  deps: ApiDeps;
+  webhookSecrets: WebhookSecretService;
 }
 
 /**
@@ -68,253 +74,94 @@ function present(job: Job, request: HttpRequest, now: Date): Job {
   };
 }
 
-/** The control-plane routes, in the reference's wire format. */
-export function apiRoutes({ jobs: service, entities, runs, webhooks, deps }: Services): Route[] {
-  const id = (request: HttpRequest) => request.params.id as string;
-  const eid = (request: HttpRequest) => request.params.eid as string;
-  return [
-    { method: 'GET', pattern: '/health', auth: false, handle: async () => json(200, { status: 'ok' }) },
-    // Documentation, holding nothing of the deployment: served without an API key.
-    {
-      method: 'GET',
-      pattern: '/openapi.json',
-      auth: false,
-      handle: async () => json(200, openApiDocument()),
+/** The control-plane routes' handlers, in the reference's wire format: one per route of API_ROUTES. */
+export function apiRouteHandlers(
+  { jobs, entities, runs, webhookSecrets }: ApiServices,
+  { clock, openApiDocument }: { clock: Clock; openApiDocument: () => Promise<string> },
+): RouteHandlers<ApiRoutes> {
+  const answer = (job: Job, request: HttpRequest) => present(job, request, clock.now());
+  return {
+    getHealth: async () => json(200, { status: 'ok' }),
+    getOpenApiDocument: async () => jsonText(200, await openApiDocument()),
+    listJobs: async ({ query, request }) => {
+      const page = await jobs.list(query);
+      return json(200, {
+        jobs: page.jobs.map((job) => answer(job, request)),
+        next_cursor: page.nextCursor,
+      });
     },
-    {
-      method: 'GET',
-      pattern: '/jobs',
-      auth: true,
-      handle: async (request) => {
-        const page = await service.list(parseJobListQuery(request.query));
-        return json(200, {
-          jobs: page.jobs.map((job) => present(job, request, deps.clock.now())),
-          next_cursor: page.nextCursor,
-        });
-      },
+    createJob: async ({ body, request }) => {
+      const job = await jobs.create(body);
+      return json(201, answer(job, request), { location: `/jobs/${job.id}` });
     },
-    {
-      method: 'POST',
-      pattern: '/jobs',
-      auth: true,
-      handle: async (request) => {
-        const job = await service.create(readJsonObject(request));
-        return json(201, present(job, request, deps.clock.now()), { location: `/jobs/${job.id}` });
-      },
+    getJob: async ({ params, request }) => {
+      const job = await jobs.get(params.id);
+      const secret = await webhookSecrets.status(job);
+      return json(200, {
+        ...answer(job, request),
+        ...(secret && {
+          webhook_secret_rotated_at: secret.rotatedAt,
+          webhook_last_secret_used: secret.lastSecretUsed,
+        }),
+      });
     },
-    {
-      method: 'GET',
-      pattern: '/jobs/{id}',
-      auth: true,
-      handle: async (request) => {
-        const job = await service.get(id(request));
-        const webhook = job.webhook_path ? await webhooks.get(job.webhook_path) : null;
-        return json(200, {
-          ...present(job, request, deps.clock.now()),
-          ...(webhook && {
-            webhook_secret_rotated_at: webhook.rotatedAt,
-            webhook_last_secret_used: webhook.lastSecretUsed,
-          }),
-        });
-      },
+    rotateWebhookSecret: async ({ params, body }) => json(200, await webhookSecrets.rotate(params.id, body)),
+    updateJob: async ({ params, body, request }) =>
+      json(200, answer(await jobs.update(params.id, body), request)),
+    deleteJob: async ({ params }) => {
+      await jobs.delete(params.id);
+      return noContent();
     },
-    {
-      method: 'POST',
-      pattern: '/jobs/{id}/webhook-secret/rotate',
-      auth: true,
-      handle: async (request) =>
-        json(
-          200,
-          await rotateWebhookSecret(
-            deps,
-            service,
-            id(request),
-            request.rawBody.length === 0 ? {} : readJsonObject(request),
-          ),
-        ),
+    enableJob: async ({ params, request }) =>
+      json(200, answer(await jobs.setEnabled(params.id, true), request)),
+    disableJob: async ({ params, request }) =>
+      json(200, answer(await jobs.setEnabled(params.id, false), request)),
+    triggerJob: async ({ params, body, headers }) =>
+      json(202, await runs.trigger(params.id, body, headers['Idempotency-Key'])),
+    getExecutions: async ({ params, query }) => {
+      const page = await runs.listExecutions(params.id, query);
+      return json(200, {
+        total_count: page.totalCount,
+        executions: page.executions,
+        next_cursor: page.nextCursor,
+      });
     },
-    {
-      method: 'PATCH',
-      pattern: '/jobs/{id}',
-      auth: true,
-      handle: async (request) =>
-        json(
-          200,
-          present(await service.update(id(request), readJsonObject(request)), request, deps.clock.now()),
-        ),
+    getExecution: async ({ params }) => json(200, await runs.getExecution(params.id, params.eid)),
+    cancelExecution: async ({ params }) => json(200, await runs.cancel(params.id, params.eid)),
+    reportExecutionResult: async ({ params, body, request }) =>
+      json(200, await runs.callback(params.id, bearerToken(request), body)),
+    previewSchedule: async ({ query }) => json(200, previewSchedule(query, clock.now())),
+    listEntities: async ({ query }) => {
+      const page = await entities.list(query);
+      return json(200, { entities: page.entities, next_cursor: page.nextCursor });
     },
-    {
-      method: 'DELETE',
-      pattern: '/jobs/{id}',
-      auth: true,
-      handle: async (request) => {
-        await service.delete(id(request));
-        return noContent();
-      },
+    createEntity: async ({ body }) => {
+      const entity = await entities.create(body);
+      return json(201, entity, { location: `/entities/${encodeURIComponent(entity.id)}` });
     },
-    {
-      method: 'POST',
-      pattern: '/jobs/{id}/enable',
-      auth: true,
-      handle: async (request) => {
-        assertBodyWithinLimit(request);
-        return json(200, present(await service.setEnabled(id(request), true), request, deps.clock.now()));
-      },
+    getEntity: async ({ params }) => json(200, await entities.get(params.id)),
+    updateEntity: async ({ params, body }) => json(200, await entities.update(params.id, body)),
+    deleteEntity: async ({ params }) => {
+      await entities.delete(params.id);
+      return noContent();
     },
-    {
-      method: 'POST',
-      pattern: '/jobs/{id}/disable',
-      auth: true,
-      handle: async (request) => {
-        assertBodyWithinLimit(request);
-        return json(200, present(await service.setEnabled(id(request), false), request, deps.clock.now()));
-      },
-    },
-    {
-      method: 'POST',
-      pattern: '/jobs/{id}/trigger',
-      auth: true,
-      // An empty body is a trigger without parameters, as the reference's `trigger(job_id)` sends.
-      handle: async (request) =>
-        json(
-          202,
-          await runs.trigger(
-            id(request),
-            request.rawBody.length === 0 ? {} : readJsonObject(request),
-            request.headers['idempotency-key'],
-          ),
-        ),
-    },
-    {
-      method: 'GET',
-      pattern: '/jobs/{id}/executions',
-      auth: true,
-      handle: async (request) => {
-        const page = await runs.listExecutions(id(request), request.query);
-        return json(200, {
-          total_count: page.totalCount,
-          executions: page.executions,
-          next_cursor: page.nextCursor,
-        });
-      },
-    },
-    {
-      method: 'GET',
-      pattern: '/jobs/{id}/executions/{eid}',
-      auth: true,
-      handle: async (request) => json(200, await runs.getExecution(id(request), eid(request))),
-    },
-    {
-      method: 'POST',
-      pattern: '/jobs/{id}/executions/{eid}/cancel',
-      auth: true,
-      handle: async (request) => {
-        assertBodyWithinLimit(request);
-        return json(200, await runs.cancel(id(request), eid(request)));
-      },
-    },
-    {
-      method: 'POST',
-      pattern: '/executions/{id}/callback',
-      // Authenticated by the execution's own callback token, not an API key.
-      auth: false,
-      handle: async (request) => {
-        const token = BEARER.exec(request.headers.authorization ?? '')?.[1] ?? null;
-        // The body is read only once the token holds, so an unauthenticated caller learns nothing from it.
-        return json(200, await runs.callback(id(request), token, () => readJsonObject(request)));
-      },
-    },
-    {
-      method: 'GET',
-      pattern: '/cron/preview',
-      auth: true,
-      handle: async (request) => json(200, previewSchedule(request.query, deps.clock.now())),
-    },
-    {
-      method: 'GET',
-      pattern: '/entities',
-      auth: true,
-      handle: async (request) => {
-        const page = await entities.list(parsePageQuery(request.query));
-        return json(200, { entities: page.entities, next_cursor: page.nextCursor });
-      },
-    },
-    {
-      method: 'POST',
-      pattern: '/entities',
-      auth: true,
-      handle: async (request) => {
-        const entity = await entities.create(readJsonObject(request));
-        return json(201, entity, { location: `/entities/${encodeURIComponent(entity.id)}` });
-      },
-    },
-    {
-      method: 'GET',
-      pattern: '/entities/{id}',
-      auth: true,
-      handle: async (request) => json(200, await entities.get(id(request))),
-    },
-    {
-      method: 'PATCH',
-      pattern: '/entities/{id}',
-      auth: true,
-      handle: async (request) => json(200, await entities.update(id(request), readJsonObject(request))),
-    },
-    {
-      method: 'DELETE',
-      pattern: '/entities/{id}',
-      auth: true,
-      handle: async (request) => {
-        await entities.delete(id(request));
-        return noContent();
-      },
-    },
-  ];
-}
-
-function parsePageQuery(query: Record<string, string | undefined>): { limit: number; cursor?: string } {
-  rejectRepeatedParameters(query, ['limit', 'cursor']);
-  const unknown = Object.keys(query).filter((name) => name !== 'limit' && name !== 'cursor');
-  const limitText = query.limit ?? '50';
-  const limit = /^\d+$/.test(limitText) ? Number(limitText) : Number.NaN;
-  const problems = unknown.map((name) => ({
-    path: name,
-    message: 'is not a known query parameter',
-    code: 'unknown_field',
-  }));
-  if (!(limit >= 1 && limit <= 100)) {
-    problems.push({ path: 'limit', message: 'must be a whole number from 1 to 100', code: 'invalid' });
-  }
-  if (problems.length > 0) throw new ValidationError(problems);
-  return { limit, ...(query.cursor !== undefined && { cursor: query.cursor }) };
-}
-
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-
-async function authenticate(request: HttpRequest, apiKeys: ApiKeyVerifier): Promise<void> {
-  const match = BEARER.exec(request.headers.authorization ?? '');
-  if (!match || !(await apiKeys.verify(match[1] as string))) throw new UnauthorizedError();
+  };
 }
 
 /** The API Lambda's handler; the local runtime serves this very function. */
 export function makeApiHandler(deps: ApiDeps) {
   const jobs = new JobService(deps);
-  const routes = apiRoutes({
-    deps,
-    webhooks: deps.webhooks,
+  const services: ApiServices = {
     jobs,
     entities: new EntityService(deps),
     runs: new RunService({ ...deps, jobs, retentionDays: deps.retentionDays ?? 90 }),
-  });
+    webhookSecrets: new WebhookSecretService({ ...deps, jobs }),
+  };
+  const openApiDocument = deps.openApiDocument ?? openApiDocumentFile(REPOSITORY_OPENAPI_DOCUMENT);
+  const handlers = apiRouteHandlers(services, { clock: deps.clock, openApiDocument });
   const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
-    .handler(async (event) => {
-      const base = toHttpRequest(event);
-      const { route, params } = matchRoute(routes, base.method, base.path);
-      const request: HttpRequest = { ...base, params };
-      if (route.auth) await authenticate(request, deps.apiKeys);
-      return route.handle(request);
-    });
+    .handler(serveRoutes(API_ROUTES, handlers, { apiKeys: deps.apiKeys }));
   return scopedToInvocation(deps.logger, handler);
 }

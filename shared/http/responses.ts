@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { JobsServiceError, MethodNotAllowedError, UnauthorizedError } from '../domain/errors.js';
+import { JobsServiceError } from '../domain/errors.js';
+import { httpAnswerOf } from './errors-to-http.js';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
@@ -9,25 +10,26 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
+/** A body that is JSON text already (the committed OpenAPI document), sent byte for byte. */
+export function jsonText(statusCode: number, text: string): HttpResponse {
+  return { statusCode, headers: { ...BASE_HEADERS }, body: text };
+}
+
 export function noContent(): HttpResponse {
   return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
 }
 
 /**
- * The one table from errors to HTTP: errors of ours with a status below 500 are shown as they are;
- * anything else is a bug and becomes an opaque 500 (the caller logs it).
+ * The answer for an error, through the one table (`errors-to-http.ts`): our errors are shown as they
+ * are; anything else is a bug and becomes an opaque 500 (the caller logs it).
  */
 export function errorResponse(error: unknown): HttpResponse {
-  if (error instanceof JobsServiceError && error.statusCode < 500) {
-    const headers: Record<string, string> = {};
-    if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
-    if (error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
-    const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-    if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
+  const answer = httpAnswerOf(error);
+  if (answer.shown && error instanceof JobsServiceError) {
     return json(
-      error.statusCode,
+      answer.status,
       { error: { code: error.code, message: error.message, details: error.details } },
-      headers,
+      answer.headers,
     );
   }
   return json(500, { error: { code: 'internal_error', message: 'Internal server error.', details: [] } });

@@ -1,33 +1,31 @@
-import { MethodNotAllowedError, NotFoundError } from '../domain/errors.js';
-import type { HttpRequest } from './request.js';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { NotFoundError, UnauthorizedError } from '../domain/errors.js';
+import type { ApiKeyVerifier } from '../ports.js';
+import { MethodNotAllowedError } from './errors.js';
+import { type HttpRequest, toHttpRequest } from './request.js';
 import type { HttpResponse } from './responses.js';
+import type { RouteDefinition, RouteInput } from './route-definition.js';
+import { readRouteInput } from './route-input.js';
 
-export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
-
-export interface Route {
-  method: string;
-  /** Literal segments and `{name}` parameters: `/jobs/{id}/enable`. */
-  pattern: string;
-  /** False only for routes that authenticate otherwise (health, webhooks, callbacks). */
-  auth: boolean;
-  handle: RouteHandler;
-}
-
-export interface RouteMatch {
-  route: Route;
+export interface RouteMatch<R extends RouteDefinition = RouteDefinition> {
+  route: R;
   params: Record<string, string>;
 }
 
 /**
- * Matches a method and path against the routes: 404 when no pattern fits, 405 when only the method is
+ * Matches a method and path against the routes: 404 when no path fits, 405 when only the method is
  * wrong. HEAD matches the GET route of a path (the caller leaves the body out), so `Allow` lists HEAD
  * wherever it lists GET.
  */
-export function matchRoute(routes: readonly Route[], method: string, path: string): RouteMatch {
+export function matchRoute<R extends RouteDefinition>(
+  routes: readonly R[],
+  method: string,
+  path: string,
+): RouteMatch<R> {
   const segments = splitPath(path);
   const allowed: string[] = [];
   for (const route of routes) {
-    const params = matchPattern(route.pattern, segments);
+    const params = matchPattern(route.path, segments);
     if (!params) continue;
     if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { route, params };
     allowed.push(route.method);
@@ -61,4 +59,49 @@ function matchPattern(pattern: string, segments: string[] | null): Record<string
     }
   }
   return params;
+}
+
+/** A handler for each route of a table, given the route's parsed inputs. */
+export type RouteHandlers<T extends Record<string, RouteDefinition>> = {
+  [K in keyof T]: (input: RouteInput<T[K]>) => Promise<HttpResponse>;
+};
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The bearer token of `Authorization`, or null when there is none. */
+export function bearerToken(request: Pick<HttpRequest, 'headers'>): string | null {
+  return BEARER.exec(request.headers.authorization ?? '')?.[1] ?? null;
+}
+
+/**
+ * Serves a route table with one handler per route: match (404/405), authenticate `api-key` routes
+ * (401), read the inputs by the route's schemas, then call its handler. Routes that authenticate their
+ * callers otherwise (callback token, webhook signature) leave it to their service.
+ */
+export function serveRoutes<T extends Record<string, RouteDefinition>>(
+  table: T,
+  handlers: RouteHandlers<T>,
+  options: { apiKeys?: ApiKeyVerifier } = {},
+): (event: APIGatewayProxyEventV2) => Promise<HttpResponse> {
+  const routes = Object.keys(table).map((name) => {
+    const definition = table[name] as RouteDefinition;
+    const handle = handlers[name] as
+      | ((input: RouteInput<RouteDefinition>) => Promise<HttpResponse>)
+      | undefined;
+    if (!handle) throw new Error(`No handler for route ${name} (${definition.method} ${definition.path}).`);
+    if (definition.auth === 'api-key' && !options.apiKeys) {
+      throw new Error(`Route ${name} needs an API key verifier.`);
+    }
+    return { ...definition, handle };
+  });
+  return async (event) => {
+    const base = toHttpRequest(event);
+    const { route, params } = matchRoute(routes, base.method, base.path);
+    const request: HttpRequest = { ...base, params };
+    if (route.auth === 'api-key') {
+      const key = bearerToken(request);
+      if (key === null || !(await options.apiKeys?.verify(key))) throw new UnauthorizedError();
+    }
+    return route.handle(readRouteInput(route, request));
+  };
 }

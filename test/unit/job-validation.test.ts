@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../shared/domain/errors.js';
 import {
-  applyJobPatch,
-  buildJobSpec,
+  applyJobPatch as applyParsedPatch,
+  buildJobSpec as buildParsedSpec,
   isIanaTimezone,
+  JobCreateSchema,
+  JobPatchSchema,
   type JobSpec,
   MAX_JOB_DOCUMENT_BYTES,
-  parseJobListQuery,
 } from '../../shared/domain/job.js';
+import { parseOrThrow } from '../../shared/domain/validation.js';
+import { httpStatusOf } from '../../shared/http/errors-to-http.js';
+import { parseQuery } from '../../shared/http/query.js';
+import { API_ROUTES } from '../../shared/http/routes/index.js';
 import {
   DAILY_HEALTH_CHECK,
   DEPLOY_ON_PUSH,
@@ -15,6 +20,14 @@ import {
   NIGHTLY_BACKUP,
   WEEKLY_SECURITY_SCAN,
 } from '../support/reference-jobs.js';
+
+/** A body as the API reads it: its schema first (the route's), then the job's rules. */
+const buildJobSpec = (body: unknown) => buildParsedSpec(parseOrThrow(JobCreateSchema, body));
+const applyJobPatch = (current: JobSpec, body: unknown) =>
+  applyParsedPatch(current, parseOrThrow(JobPatchSchema, body));
+/** GET /jobs's query, read by its route. */
+const parseJobListQuery = (query: Record<string, string | undefined>) =>
+  parseQuery(API_ROUTES.listJobs.query, query);
 
 interface DetailKey {
   path: string;
@@ -469,7 +482,7 @@ describe('buildJobSpec', () => {
     // Assess
     expect(caught).toBeInstanceOf(ValidationError);
     const error = caught as ValidationError;
-    expect(error.statusCode).toBe(422);
+    expect(httpStatusOf(error)).toBe(422);
     expect(error.code).toBe('validation_failed');
     expect(error.details).toEqual([
       {

@@ -11,6 +11,10 @@ import {
 } from '../../shared/domain/errors.js';
 import { type Execution, MAX_OUTPUT_BYTES } from '../../shared/domain/execution.js';
 import type { Job, JobCreateInput } from '../../shared/domain/job.js';
+import { parseOrThrow } from '../../shared/domain/validation.js';
+import { httpStatusOf } from '../../shared/http/errors-to-http.js';
+import { parseQuery } from '../../shared/http/query.js';
+import { API_ROUTES } from '../../shared/http/routes/index.js';
 import type { DeploymentConfig } from '../../shared/ports.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
@@ -80,6 +84,14 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
     createJob,
     stored,
     claim,
+    /** The history as GET /jobs/{id}/executions asks for it: the query read by the route first. */
+    listExecutions: async (jobId: string, query: Record<string, string>) =>
+      runs.listExecutions(jobId, parseQuery(API_ROUTES.getExecutions.query, query)),
+    /** A callback as the route makes it: the body read by its schema once the token holds. */
+    callback: (executionId: string, token: string | null, body: unknown) =>
+      runs.callback(executionId, token, () =>
+        parseOrThrow(API_ROUTES.reportExecutionResult.body.schema, body),
+      ),
     logEntries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }
@@ -168,7 +180,7 @@ describe('RunService.trigger', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
-    expect(error.statusCode).toBe(422);
+    expect(httpStatusOf(error)).toBe(422);
     expect(error.details.map((detail) => detail.path)).toEqual([
       'parameters.service_name',
       'parameters.version',
@@ -188,7 +200,7 @@ describe('RunService.trigger', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ConflictError);
-    expect(error.statusCode).toBe(409);
+    expect(httpStatusOf(error)).toBe(409);
     expect((await run.executions.list(job.id, { limit: 10, offset: 0 })).totalCount).toBe(0);
     expect(run.queue.sent).toEqual([]);
   });
@@ -423,9 +435,9 @@ describe('RunService history', () => {
     }
 
     // Act
-    const first = await run.runs.listExecutions(job.id, { limit: '2' });
-    const second = await run.runs.listExecutions(job.id, { limit: '2', cursor: first.nextCursor as string });
-    const offset = await run.runs.listExecutions(job.id, { limit: '2', offset: '3' });
+    const first = await run.listExecutions(job.id, { limit: '2' });
+    const second = await run.listExecutions(job.id, { limit: '2', cursor: first.nextCursor as string });
+    const offset = await run.listExecutions(job.id, { limit: '2', offset: '3' });
 
     // Assess
     expect(first.executions.map((execution) => execution.execution_id)).toEqual(ids.slice(0, 2));
@@ -441,9 +453,7 @@ describe('RunService history', () => {
     const job = await run.createJob();
 
     // Act
-    const error = await rejection(
-      run.runs.listExecutions(job.id, { limit: '0', offset: '-1', status: 'queued' }),
-    );
+    const error = await rejection(run.listExecutions(job.id, { limit: '0', offset: '-1', status: 'queued' }));
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
@@ -456,7 +466,7 @@ describe('RunService history', () => {
     const job = await run.createJob();
 
     // Act
-    const history = await rejection(run.runs.listExecutions('job_550e8400-e29b-41d4-a716-446655440000', {}));
+    const history = await rejection(run.listExecutions('job_550e8400-e29b-41d4-a716-446655440000', {}));
     const execution = await rejection(run.runs.getExecution(job.id, 'exec_nope'));
 
     // Assess
@@ -551,7 +561,7 @@ describe('RunService.callback', () => {
     const { run, job, id, token } = await running();
 
     // Act
-    const finished = await run.runs.callback(id, token, { status: 'succeeded', output: { answer: 42 } });
+    const finished = await run.callback(id, token, { status: 'succeeded', output: { answer: 42 } });
 
     // Assess
     expect(finished).toMatchObject({
@@ -571,11 +581,11 @@ describe('RunService.callback', () => {
     const second = await running();
 
     // Act
-    const withMessage = await first.run.runs.callback(first.id, first.token, {
+    const withMessage = await first.run.callback(first.id, first.token, {
       status: 'failed',
       error_message: 'agent crashed',
     });
-    const withoutMessage = await second.run.runs.callback(second.id, second.token, { status: 'failed' });
+    const withoutMessage = await second.run.callback(second.id, second.token, { status: 'failed' });
 
     // Assess
     expect(withMessage).toMatchObject({ status: 'failed', error_message: 'agent crashed', output: null });
@@ -587,7 +597,7 @@ describe('RunService.callback', () => {
     const { run, id, token } = await running();
 
     // Act
-    const finished = await run.runs.callback(id, token, {
+    const finished = await run.callback(id, token, {
       status: 'succeeded',
       output: { text: 'x'.repeat(70_000) },
     });
@@ -617,12 +627,12 @@ describe('RunService.callback', () => {
 
     // Act
     const error = await rejection(
-      run.runs.callback(id, pickToken({ token, otherJobToken }), { status: 'succeeded' }),
+      run.callback(id, pickToken({ token, otherJobToken }), { status: 'succeeded' }),
     );
 
     // Assess
     expect(error).toBeInstanceOf(UnauthorizedError);
-    expect(error.statusCode).toBe(401);
+    expect(httpStatusOf(error)).toBe(401);
     expect((await run.stored(job, id)).execution).toEqual(before);
   });
 
@@ -632,7 +642,7 @@ describe('RunService.callback', () => {
 
     // Act
     const error = await rejection(
-      run.runs.callback('exec_000000000000000000000000000001', token, { status: 'succeeded' }),
+      run.callback('exec_000000000000000000000000000001', token, { status: 'succeeded' }),
     );
 
     // Assess
@@ -642,10 +652,10 @@ describe('RunService.callback', () => {
   it('answers 409 with the right token once the run has ended, keeping the first result', async () => {
     // Prepare
     const { run, job, id, token } = await running();
-    const first = await run.runs.callback(id, token, { status: 'succeeded', output: 'first' });
+    const first = await run.callback(id, token, { status: 'succeeded', output: 'first' });
 
     // Act
-    const again = await rejection(run.runs.callback(id, token, { status: 'failed' }));
+    const again = await rejection(run.callback(id, token, { status: 'failed' }));
 
     // Assess
     expect(again).toBeInstanceOf(ConflictError);
@@ -658,7 +668,7 @@ describe('RunService.callback', () => {
     await run.runs.cancel(job.id, id);
 
     // Act
-    const error = await rejection(run.runs.callback(id, token, { status: 'succeeded' }));
+    const error = await rejection(run.callback(id, token, { status: 'succeeded' }));
 
     // Assess
     expect(error).toBeInstanceOf(ConflictError);
@@ -670,7 +680,7 @@ describe('RunService.callback', () => {
     const { run, id, token } = await running();
 
     // Act
-    const error = await rejection(run.runs.callback(id, token, { status: 'running', extra: 1 }));
+    const error = await rejection(run.callback(id, token, { status: 'running', extra: 1 }));
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);

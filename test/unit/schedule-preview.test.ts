@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { previewSchedule } from '../../shared/app/schedules.js';
+import { previewSchedule as preview } from '../../shared/app/schedules.js';
 import { ValidationError } from '../../shared/domain/errors.js';
+import { parseQuery } from '../../shared/http/query.js';
+import { API_ROUTES } from '../../shared/http/routes/index.js';
+
+/** GET /cron/preview: the query read by the route, then the preview. */
+const previewSchedule = (query: Record<string, string>, now: Date) =>
+  preview(parseQuery(API_ROUTES.previewSchedule.query, query), now);
 
 const NOW = new Date('2027-03-13T12:00:00.000Z');
 

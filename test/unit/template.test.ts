@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { renderTemplate, templateVariables } from '../../shared/domain/template.js';
+import { httpStatusOf } from '../../shared/http/errors-to-http.js';
 
 /** The error `renderTemplate` throws, or a failed assertion if it does not throw one. */
 function renderError(template: string, parameters: Record<string, unknown>): ValidationError {
@@ -131,7 +132,7 @@ describe('renderTemplate', () => {
     const error = renderError(template, { region: {} });
 
     // Assess
-    expect(error.statusCode).toBe(422);
+    expect(httpStatusOf(error)).toBe(422);
     expect(error.details).toEqual([
       {
         path: 'parameters.service_name',

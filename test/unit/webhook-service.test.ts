@@ -4,10 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { JobService, webhookSecretContext } from '../../shared/app/jobs.js';
 import {
-  MAX_WEBHOOK_BODY_BYTES,
   RateLimitedError,
-  rotateWebhookSecret,
   WebhookRejectedError,
+  WebhookSecretService,
   WebhookService,
 } from '../../shared/app/webhooks.js';
 import {
@@ -19,6 +18,12 @@ import {
 } from '../../shared/domain/errors.js';
 import type { JobCreateInput } from '../../shared/domain/job.js';
 import { generateSigningSecret } from '../../shared/domain/signature.js';
+import { parseOrThrow } from '../../shared/domain/validation.js';
+import { httpStatusOf } from '../../shared/http/errors-to-http.js';
+import { type HttpRequest, MAX_BODY_BYTES as MAX_WEBHOOK_BODY_BYTES } from '../../shared/http/request.js';
+import { readRouteInput } from '../../shared/http/route-input.js';
+import { API_ROUTES, WEBHOOK_ROUTES } from '../../shared/http/routes/index.js';
+import { signedDelivery } from '../../shared/http/webhook-delivery.js';
 import type { RateLimiter } from '../../shared/ports.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
@@ -76,7 +81,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
     secrets,
     scheduler: new MemoryScheduler(),
   });
-  const service = new WebhookService({
+  const webhookService = new WebhookService({
     jobs,
     entities,
     executions,
@@ -91,6 +96,26 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
     rateLimiter,
     ...(options.toleranceSeconds !== undefined && { toleranceSeconds: options.toleranceSeconds }),
   });
+  /** Deliveries as the webhook route makes them: its inputs read from the request, then the service. */
+  const service = {
+    deliver: async (path: string, rawBody: Buffer, headers: Record<string, string | undefined>) => {
+      const request: HttpRequest = {
+        method: 'POST',
+        path: `/webhooks/${path}`,
+        params: { path },
+        headers: Object.fromEntries(
+          Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]),
+        ),
+        query: {},
+        rawBody,
+        requestId: 'test',
+        baseUrl: 'https://jobs.example.test',
+      };
+      const input = readRouteInput(WEBHOOK_ROUTES.triggerWebhook, request);
+      return webhookService.deliver(signedDelivery(input), input.body);
+    },
+  };
+  const secretService = new WebhookSecretService({ jobs, webhooks, secrets, clock, logger });
 
   /** A webhook job and its path record (the memory job store does not write one, so it is seeded here). */
   const createWebhookJob = async (body: Partial<JobCreateInput> = {}) => {
@@ -115,8 +140,9 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
   };
   const executionCount = async (jobId: string) =>
     (await executions.list(jobId, { limit: 100, offset: 0 })).totalCount;
-  const rotate = (jobId: string, body: unknown = {}) =>
-    rotateWebhookSecret({ webhooks, secrets, clock, logger }, jobs, jobId, body);
+  /** A rotation as its route makes it: the body read by its schema, then the service. */
+  const rotate = async (jobId: string, body: unknown = {}) =>
+    secretService.rotate(jobId, parseOrThrow(API_ROUTES.rotateWebhookSecret.body.schema, body));
 
   return {
     clock,
@@ -279,7 +305,7 @@ describe('WebhookService.deliver: rejections', () => {
       const error = errors[index] as WebhookRejectedError;
       expect(error, `case ${index}`).toBeInstanceOf(WebhookRejectedError);
       expect(error.reason, `case ${index}`).toBe(reason);
-      expect(error.statusCode).toBe(401);
+      expect(httpStatusOf(error)).toBe(401);
     }
     expect(new Set(errors.map((error) => (error as Error).message)).size).toBe(1);
     expect(await executionCount(job.id)).toBe(0);
@@ -414,7 +440,7 @@ describe('WebhookService.deliver: rejections', () => {
     // Assess
     expect(allowed.status).toBe('queued');
     expect(limited).toBeInstanceOf(RateLimitedError);
-    expect((limited as RateLimitedError).statusCode).toBe(429);
+    expect(httpStatusOf(limited)).toBe(429);
     expect((limited as RateLimitedError).retryAfterSeconds).toBe(3);
     expect(forged).toBeInstanceOf(WebhookRejectedError);
     expect(other.status).toBe('queued');
@@ -674,7 +700,7 @@ describe('rotateWebhookSecret', () => {
 
     // Assess
     expect(notWebhook).toBeInstanceOf(ConflictError);
-    expect((notWebhook as ConflictError).statusCode).toBe(409);
+    expect(httpStatusOf(notWebhook)).toBe(409);
     expect(unknown).toBeInstanceOf(NotFoundError);
   });
 });

@@ -1,0 +1,155 @@
+import * as z from 'zod';
+import { UnauthorizedError } from '../../domain/errors.js';
+import {
+  CallbackRequestSchema,
+  ExecutionListResponseSchema,
+  ExecutionSchema,
+  MAX_HISTORY_OFFSET,
+} from '../../domain/execution.js';
+import { queryParameters, wholeNumber } from '../query.js';
+import { defineRoute } from '../route-definition.js';
+import { EXECUTION, EXECUTION_ID, example } from './examples.js';
+import { CursorParam, documentedAs, ExecutionIdParam, JobIdParam, LimitParam } from './parameters.js';
+
+const NO_RUN = 'No such job, or no such execution of it.';
+
+export const getExecutions = defineRoute({
+  operationId: 'getExecutions',
+  method: 'GET',
+  path: '/jobs/{id}/executions',
+  auth: 'api-key',
+  sdkMethod: 'jobs.getExecutions',
+  tags: ['Executions'],
+  summary: 'List executions of a job',
+  description: `The job's runs, newest first, with their total count. Page with \`offset\` (up to ${MAX_HISTORY_OFFSET}) or, deeper, with \`cursor\`; an offset is skipped reading keys only.`,
+  params: z.object({ id: JobIdParam }),
+  query: queryParameters({
+    limit: LimitParam,
+    offset: wholeNumber(
+      0,
+      MAX_HISTORY_OFFSET,
+      `must be a whole number from 0 to ${MAX_HISTORY_OFFSET}; to page deeper, pass the next_cursor of the previous page as cursor`,
+    )
+      .default(0)
+      .meta({
+        param: {
+          description: `Runs to skip, at most ${MAX_HISTORY_OFFSET}; past that a 422 says to page with \`cursor\`.`,
+          example: 0,
+        },
+        override: documentedAs({ type: 'integer', minimum: 0, maximum: MAX_HISTORY_OFFSET, default: 0 }),
+      }),
+    cursor: CursorParam,
+  }),
+  response: {
+    status: 200,
+    description: 'A page of executions.',
+    schema: ExecutionListResponseSchema,
+    examples: { page: example('One run', { total_count: 1, executions: [EXECUTION], next_cursor: null }) },
+  },
+  errors: {
+    400: '`cursor` was not issued by this service.',
+    401: true,
+    404: 'No job with this id.',
+    422: 'An unknown, repeated or invalid query parameter.',
+    500: true,
+  },
+});
+
+export const getExecution = defineRoute({
+  operationId: 'getExecution',
+  method: 'GET',
+  path: '/jobs/{id}/executions/{eid}',
+  auth: 'api-key',
+  sdkMethod: 'jobs.getExecution',
+  tags: ['Executions'],
+  summary: 'Get an execution',
+  description: 'One run of the job.',
+  params: z.object({ id: JobIdParam, eid: ExecutionIdParam }),
+  response: {
+    status: 200,
+    description: 'The execution.',
+    schema: ExecutionSchema,
+    examples: { succeeded: example('A finished cron run', EXECUTION) },
+  },
+  errors: { 401: true, 404: NO_RUN, 500: true },
+});
+
+export const cancelExecution = defineRoute({
+  operationId: 'cancelExecution',
+  method: 'POST',
+  path: '/jobs/{id}/executions/{eid}/cancel',
+  auth: 'api-key',
+  sdkMethod: 'jobs.cancelExecution',
+  tags: ['Executions'],
+  summary: 'Cancel an execution',
+  description: 'A queued or running run ends as `cancelled`; a result arriving later is refused. No body.',
+  params: z.object({ id: JobIdParam, eid: ExecutionIdParam }),
+  response: {
+    status: 200,
+    description: 'The execution, cancelled.',
+    schema: ExecutionSchema,
+    examples: {
+      cancelled: example('Cancelled while running', {
+        ...EXECUTION,
+        status: 'cancelled',
+        finished_at: '2025-01-15T07:01:00.840Z',
+        duration_ms: 60000,
+        output: null,
+      }),
+    },
+  },
+  errors: { 401: true, 404: NO_RUN, 409: 'The run has already ended.', 413: true, 500: true },
+});
+
+export const reportExecutionResult = defineRoute({
+  operationId: 'reportExecutionResult',
+  method: 'POST',
+  path: '/executions/{id}/callback',
+  auth: 'callback-token',
+  sdkMethod: 'executions.callback',
+  tags: ['Executions'],
+  summary: 'Report the result of a run (targets)',
+  description:
+    "For a target that accepted a run with 202: finishes the run. Authenticated by the attempt's callback token (`callback.token` of the execution request), not an API key; the body is read only once the token holds.",
+  params: z.object({
+    id: z.string().meta({
+      param: {
+        description: 'The execution id (`execution_id` of the execution request).',
+        example: EXECUTION_ID,
+      },
+    }),
+  }),
+  body: {
+    schema: CallbackRequestSchema,
+    required: true,
+    read: 'after-auth',
+    description: 'The result.',
+    examples: {
+      succeeded: example('Success with output', { status: 'succeeded', output: { summary: 'Backup done' } }),
+      failed: example('Failure', { status: 'failed', error_message: 'Database unreachable' }),
+    },
+  },
+  response: {
+    status: 200,
+    description: 'The execution, finished.',
+    schema: ExecutionSchema,
+    examples: { finished: example('Finished', EXECUTION) },
+  },
+  errors: {
+    400: true,
+    401: {
+      description:
+        'The token is missing or does not belong to this execution (an unknown execution answers the same).',
+      example: {
+        summary: 'Wrong token',
+        error: () =>
+          new UnauthorizedError('The callback token is missing or does not belong to this execution.'),
+      },
+    },
+    409: 'The run is no longer running (it ended, was cancelled, or timed out).',
+    413: true,
+    415: true,
+    422: 'An invalid result.',
+    500: true,
+  },
+});
