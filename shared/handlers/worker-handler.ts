@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { type MessageOutcome, RunWorker, type RunWorkerDeps } from '../app/worker.js';
+import { runDefaults } from '../config/defaults.js';
 import type { MessageVisibility } from '../ports.js';
 
 const RunMessageSchema = z.object({
@@ -34,7 +35,7 @@ export interface WorkerHandlerDeps extends RunWorkerDeps {
 }
 
 export function makeWorkerHandler(deps: WorkerHandlerDeps, options: { maxReceiveCount?: number } = {}) {
-  const maxReceiveCount = options.maxReceiveCount ?? 5;
+  const maxReceiveCount = options.maxReceiveCount ?? runDefaults.maxReceiveCount;
   const worker = new RunWorker(deps);
   return middy<SQSEvent, SQSBatchResponse>().handler(async (event, context: Context) => {
     const budgetMs = context.getRemainingTimeInMillis?.() ?? DEFAULT_BUDGET_MS;

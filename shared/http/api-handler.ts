@@ -5,6 +5,7 @@ import { JobService } from '../app/jobs.js';
 import { RunService } from '../app/runs.js';
 import { cronDetails, previewSchedule } from '../app/schedules.js';
 import { rotateWebhookSecret } from '../app/webhooks.js';
+import { runDefaults } from '../config/defaults.js';
 import { UnauthorizedError, ValidationError } from '../domain/errors.js';
 import { type Job, parseJobListQuery, rejectRepeatedParameters } from '../domain/job.js';
 import type {
@@ -301,7 +302,11 @@ export function makeApiHandler(deps: ApiDeps) {
     webhooks: deps.webhooks,
     jobs,
     entities: new EntityService(deps),
-    runs: new RunService({ ...deps, jobs, retentionDays: deps.retentionDays ?? 90 }),
+    runs: new RunService({
+      ...deps,
+      jobs,
+      retentionDays: deps.retentionDays ?? runDefaults.executionRetentionDays,
+    }),
   });
   return middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
