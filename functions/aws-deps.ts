@@ -5,7 +5,6 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
@@ -17,118 +16,132 @@ import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
 import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
 import { CachingSecretBox } from '../shared/adapters/caching-secret-box.js';
-import { createJsonLogger, parseLogLevel, randomIds, systemClock } from '../shared/adapters/system.js';
+import { createJsonLogger, randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
 import { jobReader } from '../shared/app/jobs.js';
 import type { RunServiceDeps } from '../shared/app/runs.js';
 import type { WebhookServiceDeps } from '../shared/app/webhooks.js';
-import { TargetNetworkSchema } from '../shared/domain/target-network.js';
+import type {
+  DeploymentVariable,
+  EnvironmentRead,
+  runVariables,
+  schedulingVariables,
+} from '../shared/config/environment.js';
+import { apiEnvironment } from '../shared/config/environments/api-environment.js';
+import { dispatchEnvironment } from '../shared/config/environments/dispatch-environment.js';
+import { sweeperEnvironment } from '../shared/config/environments/sweeper-environment.js';
+import { webhookEnvironment } from '../shared/config/environments/webhook-environment.js';
+import { workerEnvironment } from '../shared/config/environments/worker-environment.js';
 import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
 import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
 import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
 
-/** The AWS composition root: adapters chosen from the function's environment, clients built once. */
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`Environment variable ${name} is not set`);
-  return value;
-}
-
-const DeploymentEnvSchema = z.object({
-  defaultQueue: z.string(),
-  queues: z.array(z.string()),
-  environments: z.record(
-    z.string(),
-    z.object({ queue: z.string(), variables: z.record(z.string(), z.string()) }),
-  ),
-  // Required: a DEPLOYMENT_CONFIG without it was not written by this stack, and guessing would guess wide.
-  allowedTargetNetworks: z.array(TargetNetworkSchema),
-});
+/**
+ * The AWS composition root: adapters chosen from the function's environment, read through that function's
+ * environment contract (shared/config/environments/), clients built once. Each builder takes the environment
+ * to read (the process's by default) and reads nothing else from it.
+ */
+type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * The deployment as the stack wrote it into `DEPLOYMENT_CONFIG` (see `runEnvironment` in infra/aws/stack.ts).
- * @throws when a variable is missing or not what the stack writes
+ * The deployment as the stack wrote it, and where targets call back to: the worker's public base URL, or none
+ * for the functions that never build a callback URL (the API derives its own from each request).
  */
-export function deploymentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
-  const text = env.DEPLOYMENT_CONFIG;
-  if (!text) throw new Error('Environment variable DEPLOYMENT_CONFIG is not set');
-  const parsed = DeploymentEnvSchema.parse(JSON.parse(text));
-  return { ...parsed, open: false, publicBaseUrl: env.PUBLIC_BASE_URL ?? '' };
+export function deploymentConfigOf(deployment: DeploymentVariable, publicBaseUrl = ''): DeploymentConfig {
+  return { ...deployment, open: false, publicBaseUrl };
 }
 
-function common() {
+function common(env: EnvironmentRead<typeof runVariables>, publicBaseUrl?: string) {
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-  const tableName = requireEnv('TABLE_NAME');
-  const queueUrls = z.record(z.string(), z.string()).parse(JSON.parse(requireEnv('QUEUE_URLS')));
+  const { tableName } = env;
   return {
     jobStore: new DynamoJobStore(documents, tableName),
     entities: new DynamoEntityStore(documents, tableName),
     executions: new DynamoExecutionStore(documents, tableName),
     webhooks: new DynamoWebhookStore(documents, tableName),
     rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
-    queue: new SqsRunQueue(new SQSClient({}), queueUrls),
-    deployment: deploymentConfigFromEnv(),
+    queue: new SqsRunQueue(new SQSClient({}), env.queueUrls),
+    deployment: deploymentConfigOf(env.deployment, publicBaseUrl),
     clock: systemClock,
     ids: randomIds,
-    logger: createJsonLogger({ level: parseLogLevel(process.env.LOG_LEVEL) }),
-    retentionDays: Number(process.env.EXECUTION_RETENTION_DAYS ?? 90),
+    logger: createJsonLogger({ level: env.logLevel }),
   };
 }
 
 /** The stack's schedule group, with dispatch as every schedule's target (API and sweeper). */
-function scheduler(): Scheduler {
+function scheduler(env: EnvironmentRead<typeof schedulingVariables>): Scheduler {
   return new EventBridgeScheduler(new SchedulerClient({}), {
-    groupName: requireEnv('SCHEDULE_GROUP_NAME'),
-    targetArn: requireEnv('DISPATCH_FUNCTION_ARN'),
-    roleArn: requireEnv('SCHEDULER_ROLE_ARN'),
-    deadLetterArn: requireEnv('SCHEDULER_DLQ_ARN'),
+    groupName: env.scheduleGroupName,
+    targetArn: env.dispatchFunctionArn,
+    roleArn: env.schedulerRoleArn,
+    deadLetterArn: env.schedulerDeadLetterArn,
   });
 }
 
-export function awsApiDeps(): ApiDeps {
-  const { jobStore, ...rest } = common();
+export function awsApiDeps(processEnv: Env = process.env): ApiDeps {
+  const env = apiEnvironment.read(processEnv);
+  const { jobStore, ...rest } = common(env);
   return {
     ...rest,
     jobs: jobStore,
-    scheduler: scheduler(),
-    secrets: new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID')),
-    apiKeys: new SecretsManagerApiKeys(new SecretsManagerClient({}), requireEnv('API_KEY_SECRET_ARN')),
+    scheduler: scheduler(env),
+    secrets: new KmsSecretBox(new KMSClient({}), env.secretsKeyArn),
+    apiKeys: new SecretsManagerApiKeys(new SecretsManagerClient({}), env.apiKeySecretArn),
+    retentionDays: env.executionRetentionDays,
   };
 }
 
 /** The webhook function: verification needs only the sealed secrets, the job and a run's writes. */
-export function awsWebhookDeps(): WebhookServiceDeps {
-  const { jobStore, ...rest } = common();
+export function awsWebhookDeps(processEnv: Env = process.env): WebhookServiceDeps {
+  const env = webhookEnvironment.read(processEnv);
+  const { jobStore, ...rest } = common(env);
   return {
     ...rest,
     jobs: jobReader(jobStore),
     // Every delivery opens its job's secret: cached for a few minutes rather than a KMS call each time.
-    secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID'))),
+    secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), env.secretsKeyArn)),
+    retentionDays: env.executionRetentionDays,
   };
 }
 
-export function awsWorkerDeps(): WorkerHandlerDeps {
-  const { jobStore: _jobs, retentionDays: _retention, ids: _ids, ...rest } = common();
+/** A worker function, and the receive count on which it ends a run as failed (the queue's redrive count). */
+export function awsWorkerDeps(processEnv: Env = process.env): {
+  deps: WorkerHandlerDeps;
+  maxReceiveCount: number;
+} {
+  const env = workerEnvironment.read(processEnv);
+  const { jobStore: _jobs, ids: _ids, ...rest } = common(env, env.publicBaseUrl);
+  return {
+    deps: {
+      ...rest,
+      // A message for a run held by a live worker comes back when that worker's lease ends.
+      visibility: rest.queue,
+      secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), env.secretsKeyArn)),
+      invoker: createTargetInvoker({
+        lambda: new LambdaTargetInvoker(new LambdaClient({})),
+        allowedNetworks: rest.deployment.allowedTargetNetworks,
+      }),
+    },
+    maxReceiveCount: env.maxReceiveCount,
+  };
+}
+
+export function awsSweeperDeps(processEnv: Env = process.env): SweeperDeps {
+  const env = sweeperEnvironment.read(processEnv);
+  const { jobStore, ...rest } = common(env);
   return {
     ...rest,
-    // A message for a run held by a live worker comes back when that worker's lease ends.
-    visibility: rest.queue,
-    secrets: new CachingSecretBox(new KmsSecretBox(new KMSClient({}), requireEnv('KMS_KEY_ID'))),
-    invoker: createTargetInvoker({
-      lambda: new LambdaTargetInvoker(new LambdaClient({})),
-      allowedNetworks: rest.deployment.allowedTargetNetworks,
-    }),
+    jobs: jobReader(jobStore),
+    jobStore,
+    scheduler: scheduler(env),
+    retentionDays: env.executionRetentionDays,
   };
-}
-
-export function awsSweeperDeps(): SweeperDeps {
-  const { jobStore, ...rest } = common();
-  return { ...rest, jobs: jobReader(jobStore), jobStore, scheduler: scheduler() };
 }
 
 /** The dispatch function: reads the job and starts its run, as the webhook function does. */
-export function awsDispatchDeps(): RunServiceDeps {
-  const { jobStore, ...rest } = common();
-  return { ...rest, jobs: jobReader(jobStore) };
+export function awsDispatchDeps(processEnv: Env = process.env): RunServiceDeps {
+  const env = dispatchEnvironment.read(processEnv);
+  const { jobStore, ...rest } = common(env);
+  return { ...rest, jobs: jobReader(jobStore), retentionDays: env.executionRetentionDays };
 }

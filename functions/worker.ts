@@ -7,8 +7,9 @@ import { awsWorkerDeps } from './aws-deps.js';
 let worker: ReturnType<typeof makeWorkerHandler> | undefined;
 
 export const handler = (event: SQSEvent, context: Context) => {
-  worker ??= makeWorkerHandler(awsWorkerDeps(), {
-    maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? 5),
-  });
+  if (!worker) {
+    const { deps, maxReceiveCount } = awsWorkerDeps();
+    worker = makeWorkerHandler(deps, { maxReceiveCount });
+  }
   return worker(event, context);
 };
