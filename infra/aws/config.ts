@@ -1,43 +1,33 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import type { LogLevel } from '../../shared/adapters/logger.js';
+import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
 import { TARGET_NETWORKS, type TargetNetwork } from '../../shared/domain/target-network.js';
+import type { EnvironmentSpec } from '../../shared/ports.js';
+import { integerProblem, isLambdaTarget, limits, rateProblem, resourceNamePattern } from './limits.js';
 
 /** Names of the deployments this app knows; pick one with `cdk deploy -c env=<name>`. */
 export const deploymentNames = ['local', 'test', 'dev', 'prod'] as const;
 
 export type DeploymentName = (typeof deploymentNames)[number];
 
-/** Level the handlers log at; read by the functions from `LOG_LEVEL`. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
 /** Name of the worker queue every deployment has; jobs with `executor_type: "auto"` run on it. */
 export const defaultQueueName = 'default';
 
 /**
- * Queue and environment names: they become parts of construct ids and are matched by the API against
- * `worker_queue_name` / `environment_name` (same alphabet as the job schema's).
- */
-export const resourceNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
-
-/**
  * Keys of a deployment's data at rest (the table, the queues and their DLQs, the alarm topic); see
- * {@link DeploymentConfig.encryption}.
+ * {@link DeploymentSettings.encryption}.
  */
 export const encryptionModes = ['aws-owned', 'customer-managed'] as const;
 
 export type EncryptionMode = (typeof encryptionModes)[number];
 
-/** A named execution environment: the queue its runs go to and the variables passed to the target. */
-export interface EnvironmentConfig {
-  /** {@link defaultQueueName} or one of {@link DeploymentConfig.queues}. */
-  readonly queue: string;
-  /** Passed to the target in the execution request. Not secret: they are visible in the function's environment. */
-  readonly variables: Readonly<Record<string, string>>;
-}
-
-/** Settings that differ between deployments (one entry per deployment, skuba-style). */
-export interface DeploymentConfig {
+/**
+ * Settings that differ between deployments (one entry per deployment, skuba-style). The optional fields default
+ * to `awsDefaults` and `runDefaults` (shared/config/defaults.ts).
+ */
+export interface DeploymentSettings {
   /** Deployment name; also the suffix of the stack name (`ServerlessJobs-<name>`). */
   readonly name: DeploymentName;
   /**
@@ -48,7 +38,7 @@ export interface DeploymentConfig {
   readonly stageName: string;
   /** Retention of every log group of the stack (functions and API access logs). */
   readonly logRetention: RetentionDays;
-  /** Log level passed to the functions. */
+  /** Log level passed to the functions (`LOG_LEVEL`). */
   readonly logLevel: LogLevel;
   /** What happens to the jobs table when the stack is deleted or the table replaced. */
   readonly tableRemovalPolicy: RemovalPolicy;
@@ -73,8 +63,12 @@ export interface DeploymentConfig {
    * Jobs with `executor_type: "specific_queue"` name one of them.
    */
   readonly queues: readonly string[];
-  /** Environments jobs with `executor_type: "environment"` may name, by name. */
-  readonly environments: Readonly<Record<string, EnvironmentConfig>>;
+  /**
+   * Environments jobs with `executor_type: "environment"` may name, by name: the queue its runs go to
+   * ({@link defaultQueueName} or one of {@link queues}) and the variables passed to the target (not secret: they
+   * are visible in the functions' environment).
+   */
+  readonly environments: Readonly<Record<string, Readonly<EnvironmentSpec>>>;
   /**
    * Lambda functions (names, or full function ARNs) that `lambda` entity targets may invoke: the worker's role
    * is allowed `lambda:InvokeFunction` on these and nothing else. Empty: no Lambda target can run.
@@ -127,13 +121,19 @@ export interface DeploymentConfig {
    * @default 'aws-owned'
    */
   readonly encryption?: EncryptionMode;
+  /**
+   * X-Ray active tracing of every function: each is traced (`POWERTOOLS_TRACE_ENABLED=true` for the Powertools
+   * tracer) and its role may send segments to X-Ray. Billed per trace recorded and retrieved.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
-/** A {@link DeploymentConfig} checked by {@link resolveDeploymentConfig}, with every default filled in. */
-export type ResolvedDeploymentConfig = DeploymentConfig &
+/** A {@link DeploymentSettings} checked by {@link resolveDeploymentSettings}, with every default filled in. */
+export type ResolvedDeploymentSettings = DeploymentSettings &
   Required<
     Pick<
-      DeploymentConfig,
+      DeploymentSettings,
       | 'workerTimeoutSeconds'
       | 'maxReceiveCount'
       | 'executionRetentionDays'
@@ -143,28 +143,11 @@ export type ResolvedDeploymentConfig = DeploymentConfig &
       | 'webhookThrottleBurstLimit'
       | 'allowedTargetNetworks'
       | 'encryption'
+      | 'tracing'
     >
   >;
 
-/** The values of the optional {@link DeploymentConfig} fields when a deployment does not set them. */
-export const runDefaults = {
-  workerTimeoutSeconds: 300,
-  maxReceiveCount: 5,
-  executionRetentionDays: 90,
-  sweepIntervalMinutes: 1,
-  scheduleReconcileIntervalMinutes: 15,
-} as const satisfies Partial<DeploymentConfig>;
-
-/** The encryption of a deployment that does not set it: no key to manage, today's template. */
-export const defaultEncryption: EncryptionMode = 'aws-owned';
-
-/** The throttling of `POST /webhooks/{path}` when a deployment does not set it. */
-export const webhookThrottleDefaults = {
-  webhookThrottleRateLimit: 100,
-  webhookThrottleBurstLimit: 200,
-} as const satisfies Partial<DeploymentConfig>;
-
-const configs: Record<DeploymentName, DeploymentConfig> = {
+const deployments: Record<DeploymentName, DeploymentSettings> = {
   // Not deployed: `npm start` runs the same handlers in-process (infra/local); kept so the fields it
   // may read (log level, throttling it could emulate) have one home.
   local: {
@@ -231,67 +214,55 @@ function isDeploymentName(value: string): value is DeploymentName {
 }
 
 /**
- * Returns the config of the named deployment.
+ * Returns the settings of the named deployment.
  *
  * @throws Error when `name` is not one of {@link deploymentNames}.
  */
-export function getDeploymentConfig(name: string): DeploymentConfig {
+export function getDeploymentSettings(name: string): DeploymentSettings {
   if (!isDeploymentName(name)) {
     throw new Error(
       `Unknown deployment "${name}" (from CDK context "env"); expected one of: ${deploymentNames.join(', ')}. ` +
         'Example: cdk deploy -c env=dev',
     );
   }
-  return configs[name];
+  return deployments[name];
 }
 
 /**
- * Returns the config chosen by the CDK context `env` (`-c env=prod`), or the `dev` config if unset.
+ * Returns the settings chosen by the CDK context `env` (`-c env=prod`), or the `dev` deployment's if unset.
  *
  * @throws Error when the context names an unknown deployment.
  */
-export function deploymentConfigFromContext(node: Node): DeploymentConfig {
+export function deploymentSettingsFromContext(node: Node): DeploymentSettings {
   const value: unknown = node.tryGetContext('env');
-  if (value === undefined) return getDeploymentConfig(defaultDeploymentName);
+  if (value === undefined) return getDeploymentSettings(defaultDeploymentName);
   if (typeof value !== 'string') {
     throw new Error(`CDK context "env" must be a string naming a deployment, got ${JSON.stringify(value)}`);
   }
-  return getDeploymentConfig(value);
-}
-
-// A function name, optionally qualified by a version or alias (`my-agent`, `my-agent:live`).
-const lambdaNamePattern = /^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
-// A full function ARN in any partition, optionally qualified; never a wildcard.
-const lambdaArnPattern =
-  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
-
-function checkInteger(problems: string[], field: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    problems.push(`${field} must be an integer from ${min} to ${max}, got ${value}`);
-  }
+  return getDeploymentSettings(value);
 }
 
 /**
  * Checks a deployment's queues, environments, Lambda targets and run settings, and fills in the defaults
- * ({@link runDefaults}). Called by the stack, so a bad config fails `cdk synth` before anything is deployed.
+ * (`awsDefaults` and `runDefaults`, shared/config/defaults.ts). Called by the stack, so a bad deployment fails
+ * `cdk synth` before anything is deployed.
  *
  * @throws Error listing every problem found, naming the deployment.
  */
-export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeploymentConfig {
-  const resolved: ResolvedDeploymentConfig = {
-    ...config,
-    workerTimeoutSeconds: config.workerTimeoutSeconds ?? runDefaults.workerTimeoutSeconds,
-    maxReceiveCount: config.maxReceiveCount ?? runDefaults.maxReceiveCount,
-    executionRetentionDays: config.executionRetentionDays ?? runDefaults.executionRetentionDays,
-    sweepIntervalMinutes: config.sweepIntervalMinutes ?? runDefaults.sweepIntervalMinutes,
+export function resolveDeploymentSettings(settings: DeploymentSettings): ResolvedDeploymentSettings {
+  const resolved: ResolvedDeploymentSettings = {
+    ...settings,
+    workerTimeoutSeconds: settings.workerTimeoutSeconds ?? awsDefaults.workerTimeoutSeconds,
+    maxReceiveCount: settings.maxReceiveCount ?? runDefaults.maxReceiveCount,
+    executionRetentionDays: settings.executionRetentionDays ?? runDefaults.executionRetentionDays,
+    sweepIntervalMinutes: settings.sweepIntervalMinutes ?? awsDefaults.sweepIntervalMinutes,
     scheduleReconcileIntervalMinutes:
-      config.scheduleReconcileIntervalMinutes ?? runDefaults.scheduleReconcileIntervalMinutes,
-    webhookThrottleRateLimit:
-      config.webhookThrottleRateLimit ?? webhookThrottleDefaults.webhookThrottleRateLimit,
-    webhookThrottleBurstLimit:
-      config.webhookThrottleBurstLimit ?? webhookThrottleDefaults.webhookThrottleBurstLimit,
-    allowedTargetNetworks: config.allowedTargetNetworks ?? [],
-    encryption: config.encryption ?? defaultEncryption,
+      settings.scheduleReconcileIntervalMinutes ?? awsDefaults.scheduleReconcileIntervalMinutes,
+    webhookThrottleRateLimit: settings.webhookThrottleRateLimit ?? awsDefaults.webhookThrottleRateLimit,
+    webhookThrottleBurstLimit: settings.webhookThrottleBurstLimit ?? awsDefaults.webhookThrottleBurstLimit,
+    allowedTargetNetworks: settings.allowedTargetNetworks ?? awsDefaults.allowedTargetNetworks,
+    encryption: settings.encryption ?? awsDefaults.encryption,
+    tracing: settings.tracing ?? awsDefaults.tracing,
   };
   const problems: string[] = [];
 
@@ -321,7 +292,7 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
   }
 
   for (const target of resolved.lambdaTargets) {
-    if (!lambdaNamePattern.test(target) && !lambdaArnPattern.test(target)) {
+    if (!isLambdaTarget(target)) {
       problems.push(
         `lambdaTargets entry ${JSON.stringify(target)} must be a function name (optionally ":<alias>") or a ` +
           'full function ARN, without wildcards',
@@ -346,37 +317,37 @@ export function resolveDeploymentConfig(config: DeploymentConfig): ResolvedDeplo
     networks.add(network);
   }
 
-  // Lambda's maximum timeout (the queues' visibility timeout is a minute more, well under SQS's 12 hours).
-  checkInteger(problems, 'workerTimeoutSeconds', resolved.workerTimeoutSeconds, 1, 900);
-  // SQS accepts 1-1000.
-  checkInteger(problems, 'maxReceiveCount', resolved.maxReceiveCount, 1, 1000);
-  checkInteger(problems, 'executionRetentionDays', resolved.executionRetentionDays, 1, 3650);
-  checkInteger(problems, 'sweepIntervalMinutes', resolved.sweepIntervalMinutes, 1, 60);
-  // At least once a day: a lost schedule write must not leave a cron job silent for longer.
-  checkInteger(
-    problems,
+  const integers = [
+    'workerTimeoutSeconds',
+    'maxReceiveCount',
+    'executionRetentionDays',
+    'sweepIntervalMinutes',
     'scheduleReconcileIntervalMinutes',
-    resolved.scheduleReconcileIntervalMinutes,
-    1,
-    1440,
+  ] as const;
+  problems.push(
+    ...[
+      ...integers.map((field) => integerProblem(field, resolved[field], limits[field])),
+      rateProblem('webhookThrottleRateLimit', resolved.webhookThrottleRateLimit),
+      integerProblem(
+        'webhookThrottleBurstLimit',
+        resolved.webhookThrottleBurstLimit,
+        limits.throttleBurstLimit,
+      ),
+    ].filter((problem) => problem !== undefined),
   );
-  // API Gateway takes a rate (a double) and a burst (an integer); 0 would shut the route. 10,000 requests per
-  // second is the default account-level quota: a route limit above it has no effect.
-  const rate = resolved.webhookThrottleRateLimit;
-  if (!Number.isFinite(rate) || rate <= 0 || rate > 10_000) {
-    problems.push(`webhookThrottleRateLimit must be a number above 0 and at most 10000, got ${rate}`);
-  }
-  checkInteger(problems, 'webhookThrottleBurstLimit', resolved.webhookThrottleBurstLimit, 1, 5000);
-  // The type already says so, but a config assembled at run time (overrides, JSON) is only checked here.
+  // The types already say so, but settings assembled at run time (overrides, JSON) are only checked here.
   if (!(encryptionModes as readonly string[]).includes(resolved.encryption)) {
     problems.push(
       `encryption must be one of ${encryptionModes.map((mode) => `"${mode}"`).join(', ')}, ` +
         `got ${JSON.stringify(resolved.encryption)}`,
     );
   }
+  if (typeof resolved.tracing !== 'boolean') {
+    problems.push(`tracing must be true or false, got ${JSON.stringify(resolved.tracing)}`);
+  }
 
   if (problems.length > 0) {
-    throw new Error(`Invalid config of deployment "${config.name}":\n- ${problems.join('\n- ')}`);
+    throw new Error(`Invalid config of deployment "${settings.name}":\n- ${problems.join('\n- ')}`);
   }
   return resolved;
 }

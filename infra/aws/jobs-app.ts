@@ -1,17 +1,17 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
-  type DeploymentConfig,
-  deploymentConfigFromContext,
-  type ResolvedDeploymentConfig,
+  type DeploymentSettings,
+  deploymentSettingsFromContext,
+  type ResolvedDeploymentSettings,
 } from './config.js';
 import { JobsStack } from './stack.js';
 
 /** What {@link createJobsApp} built. */
 export interface JobsApp {
   readonly app: App;
-  /** The config the stack was built with, defaults filled in. */
-  readonly config: ResolvedDeploymentConfig;
+  /** The settings the stack was built with, defaults filled in. */
+  readonly settings: ResolvedDeploymentSettings;
   readonly stack: JobsStack;
 }
 
@@ -19,15 +19,15 @@ export interface JobsApp {
  * Builds the CDK app: the `ServerlessJobs-<env>` stack for the deployment named by the `env` context
  * (default `dev`), checked by cdk-nag's AWS Solutions rules at synthesis.
  *
- * @param configOverrides replace fields of the chosen deployment's config (tests use it to try other queues,
+ * @param overrides replace fields of the chosen deployment's settings (tests use it to try other queues,
  *   environments or Lambda targets without adding a deployment).
- * @throws Error when the `env` context names an unknown deployment, or the config is invalid.
+ * @throws Error when the `env` context names an unknown deployment, or the settings are invalid.
  */
-export function createJobsApp(props?: AppProps, configOverrides?: Partial<DeploymentConfig>): JobsApp {
+export function createJobsApp(props?: AppProps, overrides?: Partial<DeploymentSettings>): JobsApp {
   const app = new App(props);
-  const config: DeploymentConfig = { ...deploymentConfigFromContext(app.node), ...configOverrides };
-  const stack = new JobsStack(app, `ServerlessJobs-${config.name}`, {
-    config,
+  const settings: DeploymentSettings = { ...deploymentSettingsFromContext(app.node), ...overrides };
+  const stack = new JobsStack(app, `ServerlessJobs-${settings.name}`, {
+    settings,
     // Unset when no AWS credentials are configured: the stack then synthesizes environment-agnostic.
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
@@ -36,5 +36,5 @@ export function createJobsApp(props?: AppProps, configOverrides?: Partial<Deploy
   Validations.of(app).addPlugins(
     new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }),
   );
-  return { app, config: stack.config, stack };
+  return { app, settings: stack.settings, stack };
 }

@@ -1,10 +1,22 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
+import { awsDefaults } from '../../shared/config/defaults.js';
+import { runtimeVariables } from '../../shared/config/environment.js';
+import { anyResourceReason } from './nag.js';
+
+/** The Lambda entry points, one file each under functions/. */
+export type FunctionName = 'api' | 'webhook' | 'worker' | 'sweeper' | 'dispatch';
+
+/** The path of the entry point `functions/<name>.ts`, exporting `handler`. */
+export function functionEntry(name: FunctionName): string {
+  return fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
+}
 
 /**
  * Prepended to every bundle: esbuild's ESM output turns the AWS SDK's CommonJS `require('node:https')`
@@ -47,6 +59,7 @@ export interface JobsFunctionProps
     | 'logRetention'
     | 'memorySize'
     | 'timeout'
+    | 'tracing'
   > {
   /** Path of the TypeScript file exporting `handler` (absolute, or relative to the working directory). */
   readonly entry: string;
@@ -66,6 +79,11 @@ export interface JobsFunctionProps
    * @default Duration.seconds(10)
    */
   readonly timeout?: Duration;
+  /**
+   * X-Ray active tracing: Lambda samples and records each invocation, and the role may send segments to X-Ray.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -75,7 +93,7 @@ export interface JobsFunctionProps
  */
 export class JobsFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: JobsFunctionProps) {
-    const { entry, logRetention, memorySize, timeout, environment, ...rest } = props;
+    const { entry, logRetention, memorySize, timeout, environment, tracing, ...rest } = props;
 
     // Created before `super` (which needs them), so they are siblings named after the function.
     const logGroup = new LogGroup(scope, `${id}LogGroup`, {
@@ -100,11 +118,13 @@ export class JobsFunction extends NodejsFunction {
       timeout: timeout ?? Duration.seconds(10),
       role,
       logGroup,
+      // Unset rather than PassThrough when off: the template then has no TracingConfig, as before the option.
+      ...((tracing ?? awsDefaults.tracing) && { tracing: Tracing.ACTIVE }),
       environment: {
         ...environment,
         // The bundle ships a .map file; without this flag Node ignores it and stack traces point into
         // minified code.
-        NODE_OPTIONS: '--enable-source-maps',
+        [runtimeVariables.nodeOptions]: '--enable-source-maps',
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -120,5 +140,16 @@ export class JobsFunction extends NodejsFunction {
         forceDockerBundling: false,
       },
     });
+
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: the esbuild target (node22) and the bundle-load test match it; moving ' +
+        'to a newer runtime is a deliberate upgrade of both together.',
+    });
+    if (tracing ?? awsDefaults.tracing) {
+      // Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on "*".
+      Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: anyResourceReason });
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { runDefaults } from '../../shared/config/defaults.js';
 import type { Logger, MessageVisibility, ReceivedMessage, RunMessage, RunQueue } from '../../shared/ports.js';
 import { createLambdaContext } from './http-server.js';
 import type { JournaledMessage, QueueJournal } from './queue-journal.js';
@@ -255,9 +256,12 @@ export class LocalQueues implements RunQueue, MessageVisibility {
       functionTimeoutMs,
       visibilityTimeoutMs: positive(
         'visibilityTimeoutMs',
-        options.visibilityTimeoutMs ?? functionTimeoutMs + 60_000,
+        options.visibilityTimeoutMs ?? functionTimeoutMs + runDefaults.visibilityTimeoutMarginSeconds * 1000,
       ),
-      maxReceiveCount: positiveInteger('maxReceiveCount', options.maxReceiveCount ?? 5),
+      maxReceiveCount: positiveInteger(
+        'maxReceiveCount',
+        options.maxReceiveCount ?? runDefaults.maxReceiveCount,
+      ),
       pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs ?? 1_000),
       maxConcurrency: positiveInteger('maxConcurrency', options.maxConcurrency ?? 4),
       functionName: options.functionName ?? 'worker',

@@ -22,6 +22,7 @@ import { randomIds } from '../../shared/adapters/system.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
 import { ScheduleSync } from '../../shared/app/job-schedules.js';
 import { jobReader } from '../../shared/app/jobs.js';
+import { localDefaults, runDefaults } from '../../shared/config/defaults.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
 import { makeDispatchHandler } from '../../shared/handlers/dispatch-handler.js';
 import { makeSweeperHandler } from '../../shared/handlers/sweeper-handler.js';
@@ -211,7 +212,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     const restored = await queues.restore();
     if (restored > 0) logger.info('queued runs restored from the last run of the runtime', { restored });
-    const retentionDays = options.retentionDays ?? 90;
+    const retentionDays = options.retentionDays ?? runDefaults.executionRetentionDays;
     const clock = options.clock ?? systemTimerClock;
     const common = {
       entities,
@@ -274,10 +275,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.set('server', () => server.close());
     deployment.publicBaseUrl = url;
 
-    const maxReceiveCount = options.maxReceiveCount ?? 5;
+    const maxReceiveCount = options.maxReceiveCount ?? runDefaults.maxReceiveCount;
     const workerTimeoutMs =
       options.workerTimeoutMs ??
-      parseSeconds('JOBS_WORKER_TIMEOUT_SECONDS', env.JOBS_WORKER_TIMEOUT_SECONDS, 60);
+      parseSeconds(
+        'JOBS_WORKER_TIMEOUT_SECONDS',
+        env.JOBS_WORKER_TIMEOUT_SECONDS,
+        localDefaults.workerTimeoutSeconds,
+      );
     const worker = makeWorkerHandler(
       {
         ...common,
@@ -299,7 +304,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         });
       },
     });
-    const drainTimeoutMs = options.drainTimeoutMs ?? 15_000;
+    const drainTimeoutMs = options.drainTimeoutMs ?? localDefaults.drainTimeoutMs;
     cleanups.set('queues', async () => {
       await queues.drained({ timeoutMs: drainTimeoutMs }).catch((error: unknown) => {
         logger.warn('stopping before the queues drained; what is left runs at the next start', {
@@ -323,7 +328,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       );
     };
     const sweeper = startIntervalTask(sweep, {
-      intervalMs: options.sweepIntervalMs ?? 5_000,
+      intervalMs: options.sweepIntervalMs ?? localDefaults.sweepIntervalMs,
       logger,
       name: 'sweeper',
     });

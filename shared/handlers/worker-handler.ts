@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { type MessageOutcome, RunWorker, type RunWorkerDeps } from '../app/worker.js';
+import { runDefaults } from '../config/defaults.js';
 import type { MessageVisibility } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';
 
@@ -37,7 +38,7 @@ export interface WorkerHandlerDeps extends RunWorkerDeps {
 }
 
 export function makeWorkerHandler(deps: WorkerHandlerDeps, options: { maxReceiveCount?: number } = {}) {
-  const maxReceiveCount = options.maxReceiveCount ?? 5;
+  const maxReceiveCount = options.maxReceiveCount ?? runDefaults.maxReceiveCount;
   const worker = new RunWorker(deps);
   const { logger } = deps;
 

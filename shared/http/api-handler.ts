@@ -5,6 +5,7 @@ import { JobService } from '../app/jobs.js';
 import { RunService } from '../app/runs.js';
 import { cronDetails, previewSchedule } from '../app/schedules.js';
 import { WebhookSecretService } from '../app/webhooks.js';
+import { runDefaults } from '../config/defaults.js';
 import type { Job } from '../domain/job.js';
 import { scopedToInvocation } from '../handlers/invocation-scope.js';
 import type {
@@ -154,7 +155,11 @@ export function makeApiHandler(deps: ApiDeps) {
   const services: ApiServices = {
     jobs,
     entities: new EntityService(deps),
-    runs: new RunService({ ...deps, jobs, retentionDays: deps.retentionDays ?? 90 }),
+    runs: new RunService({
+      ...deps,
+      jobs,
+      retentionDays: deps.retentionDays ?? runDefaults.executionRetentionDays,
+    }),
     webhookSecrets: new WebhookSecretService({ ...deps, jobs }),
   };
   const openApiDocument = deps.openApiDocument ?? openApiDocumentFile(REPOSITORY_OPENAPI_DOCUMENT);

@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJobsApp } from '../../infra/aws/jobs-app.js';
 import { esmRequireBanner, jobsEsbuildOptions } from '../../infra/aws/jobs-function.js';
+import { workerFunctionsOf } from './support.js';
 
 // Every Lambda entry point of the stack.
 const entries = ['api', 'worker', 'sweeper', 'webhook', 'dispatch'].map(
@@ -78,7 +79,7 @@ describe('function bundles', () => {
       .filter((file) => existsSync(file));
 
     // Assess: one asset per entry point; the workers of all queues share one (assets are keyed by content).
-    expect(stack.workerFunctions.size).toBeGreaterThan(1);
+    expect(workerFunctionsOf(stack).size).toBeGreaterThan(1);
     expect(bundles.length).toBe(entries.length);
     for (const bundle of bundles) {
       const result = loadInFreshNode(bundle);

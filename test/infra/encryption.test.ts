@@ -3,10 +3,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  type DeploymentConfig,
+  type DeploymentSettings,
   deploymentNames,
-  getDeploymentConfig,
-  resolveDeploymentConfig,
+  getDeploymentSettings,
+  resolveDeploymentSettings,
 } from '../../infra/aws/config.js';
 import { JobsStack } from '../../infra/aws/stack.js';
 import {
@@ -24,25 +24,26 @@ import {
   roleIdOf,
   roleStatements,
   statementsOf,
+  workerFunctionsOf,
 } from './support.js';
 
 afterAll(removeOutdirs);
 
-const customerManaged: Partial<DeploymentConfig> = { encryption: 'customer-managed' };
+const customerManaged: Partial<DeploymentSettings> = { encryption: 'customer-managed' };
 
 /** The ids a test needs to read the keys, the encrypted resources and the roles of one app. */
-function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
+function inspect(env: string, overrides?: Partial<DeploymentSettings>) {
   const built = buildApp(env, overrides);
   const { stack } = built;
   const template = Template.fromStack(stack);
   const roleOf = (fn: Parameters<typeof logicalIdOf>[1]) => roleIdOf(template, logicalIdOf(stack, fn));
   const roles = new Map<string, string>([
-    ['api', roleOf(stack.apiFunction)],
-    ['webhook', roleOf(stack.webhookFunction)],
-    ...[...stack.workerFunctions].map(([name, fn]) => [`worker ${name}`, roleOf(fn)] as [string, string]),
-    ['sweeper', roleOf(stack.sweeperFunction)],
-    ['dispatch', roleOf(stack.dispatchFunction)],
-    ['scheduler', logicalIdOf(stack, stack.schedulerRole)],
+    ['api', roleOf(stack.controlPlane.apiFunction)],
+    ['webhook', roleOf(stack.webhookIngress.webhookFunction)],
+    ...[...workerFunctionsOf(stack)].map(([name, fn]) => [`worker ${name}`, roleOf(fn)] as [string, string]),
+    ['sweeper', roleOf(stack.sweeper.sweeperFunction)],
+    ['dispatch', roleOf(stack.cronScheduling.dispatchFunction)],
+    ['scheduler', logicalIdOf(stack, stack.cronScheduling.schedulerRole)],
   ]);
   const ids = {
     table: logicalIdOf(stack, stack.table),
@@ -51,8 +52,8 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
     topic: logicalIdOf(stack, stack.alarmTopic),
     queues: [
       ...[...stack.workerQueues.values()].flatMap(({ queue, deadLetterQueue }) => [queue, deadLetterQueue]),
-      stack.schedulerDeadLetterQueue,
-      stack.sweeperRules.deadLetterQueue,
+      stack.cronScheduling.deadLetterQueue,
+      stack.sweeper.rules.deadLetterQueue,
     ].map((queue) => logicalIdOf(stack, queue)),
   };
   const arnOf = (id: string | undefined) => ({ 'Fn::GetAtt': [id, 'Arn'] });
@@ -87,15 +88,15 @@ function rolesWithKmsActions(template: Template): string[] {
 describe('encryption setting of the deployment config', () => {
   it('defaults to AWS owned keys, and every named deployment keeps the default', () => {
     // Act
-    const resolved = deploymentNames.map((name) => resolveDeploymentConfig(getDeploymentConfig(name)));
+    const resolved = deploymentNames.map((name) => resolveDeploymentSettings(getDeploymentSettings(name)));
 
     // Assess: the customer-managed key is opted into per deployment (a KMS key costs money and needs care).
-    expect(resolved.map((config) => config.encryption)).toEqual(deploymentNames.map(() => 'aws-owned'));
+    expect(resolved.map((settings) => settings.encryption)).toEqual(deploymentNames.map(() => 'aws-owned'));
   });
 
   it('fails synthesis, naming the field and the choices, for an unknown mode', () => {
     // Act
-    const build = () => buildApp('dev', { encryption: 'kms' as unknown as DeploymentConfig['encryption'] });
+    const build = () => buildApp('dev', { encryption: 'kms' as unknown as DeploymentSettings['encryption'] });
 
     // Assess
     expect(build).toThrow('Invalid config of deployment "dev"');
@@ -275,8 +276,8 @@ describe('customer-managed encryption', () => {
     ).toEqual(['ServerlessJobs-test-reconcile-schedules', 'ServerlessJobs-test-sweep']);
     expect(Object.keys(rules).sort()).toEqual(
       [
-        logicalIdOf(stack, stack.sweeperRules.sweepRule),
-        logicalIdOf(stack, stack.sweeperRules.reconcileRule),
+        logicalIdOf(stack, stack.sweeper.rules.sweepRule),
+        logicalIdOf(stack, stack.sweeper.rules.reconcileRule),
       ].sort(),
     );
   });
@@ -309,11 +310,11 @@ describe('customer-managed encryption', () => {
   it('renders the same table encryption in a stack bound to a region (what cdk deploy synthesizes)', () => {
     // Prepare
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const config = { ...getDeploymentConfig('test'), ...customerManaged };
+    const settings = { ...getDeploymentSettings('test'), ...customerManaged };
 
     // Act
     const bound = new JobsStack(app, 'ServerlessJobs-test', {
-      config,
+      settings,
       env: { account: '123456789012', region: 'eu-west-1' },
     });
     const table = Template.fromStack(bound).findResources('AWS::DynamoDB::GlobalTable');
@@ -384,7 +385,7 @@ describe('customer-managed encryption', () => {
 
   it('leaves the SQS actions of the senders as they were', () => {
     // Prepare
-    const sweeperRole = roleIdOf(template, logicalIdOf(stack, stack.sweeperFunction));
+    const sweeperRole = roleIdOf(template, logicalIdOf(stack, stack.sweeper.sweeperFunction));
     const queueArns = [...stack.workerQueues.values()].map(({ queue }) => arnOf(logicalIdOf(stack, queue)));
 
     // Assess

@@ -1,13 +1,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CfnElement, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
 import { expect } from 'vitest';
-import type { DeploymentConfig } from '../../infra/aws/config.js';
+import type { DeploymentSettings } from '../../infra/aws/config.js';
+import { ControlPlaneApi } from '../../infra/aws/control-plane-api.js';
+import { CronScheduling } from '../../infra/aws/cron-scheduling.js';
 import { createJobsApp, type JobsApp } from '../../infra/aws/jobs-app.js';
+import type { JobsFunction } from '../../infra/aws/jobs-function.js';
+import { JobsTable } from '../../infra/aws/jobs-table.js';
+import type { RunEnvironment } from '../../infra/aws/run-environment.js';
+import { RunQueues } from '../../infra/aws/run-queues.js';
 import type { JobsStack } from '../../infra/aws/stack.js';
+import { WorkerQueue, type WorkerQueueProps } from '../../infra/aws/worker-queue.js';
 
 // No asset bundling: these tests look at the template only (bundle-load.test.ts covers the bundles).
 const noBundling = { 'aws:cdk:bundling-stacks': [] };
@@ -22,15 +31,72 @@ export function removeOutdirs(): void {
 
 /**
  * Builds the app for the `env` deployment (the `env` context; none: the default) without bundling, with
- * `overrides` replacing fields of that deployment's config.
+ * `overrides` replacing fields of that deployment's settings.
  */
-export function buildApp(env?: string, overrides?: Partial<DeploymentConfig>): JobsApp {
+export function buildApp(env?: string, overrides?: Partial<DeploymentSettings>): JobsApp {
   const outdir = mkdtempSync(join(tmpdir(), 'jobs-stack-test-'));
   outdirs.push(outdir);
   return createJobsApp(
     { outdir, context: env === undefined ? noBundling : { ...noBundling, env } },
     overrides,
   );
+}
+
+/**
+ * A bare stack holding what the stack's constructs are built on (the table, the secrets key, the worker queues
+ * and the run environment), for testing one construct on its own; add a queue, cron or the control plane when
+ * the construct under test needs them.
+ */
+export function constructFixture() {
+  const outdir = mkdtempSync(join(tmpdir(), 'jobs-construct-test-'));
+  outdirs.push(outdir);
+  const app = new App({ outdir, context: noBundling });
+  const stack = new Stack(app, 'Fixture');
+  const table = new JobsTable(stack, 'JobsTable');
+  const secretsKey = new Key(stack, 'SecretsKey');
+  const runQueues = new RunQueues();
+  const runEnvironment: RunEnvironment = {
+    values: {
+      tableName: table.tableName,
+      queueUrls: runQueues.urls,
+      deployment: { defaultQueue: 'default', queues: [], environments: {}, allowedTargetNetworks: [] },
+      logLevel: 'info',
+      serviceName: 'serverless-jobs',
+      metricsNamespace: 'ServerlessJobs',
+      tracingEnabled: false,
+    },
+    json: (value) => Lazy.string({ produce: () => stack.toJsonString(value) }),
+  };
+  const base = { table, secretsKey, runQueues, runEnvironment };
+  const addQueue = (overrides: Partial<WorkerQueueProps> = {}) => {
+    const name = overrides.name ?? 'default';
+    const queue = new WorkerQueue(stack, `Worker-${name}`, {
+      ...base,
+      name,
+      deploymentName: 'fixture',
+      publicBaseUrl: 'https://api.example.com',
+      ...overrides,
+    });
+    runQueues.add(queue);
+    return queue;
+  };
+  const addCron = () =>
+    new CronScheduling(stack, 'CronScheduling', { ...base, groupName: 'fixture', deploymentName: 'fixture' });
+  const addControlPlane = (scheduling: CronScheduling = addCron()) =>
+    new ControlPlaneApi(stack, 'ControlPlane', {
+      ...base,
+      routes: [{ method: 'GET', path: '/health' }],
+      deploymentName: 'fixture',
+      throttle: { rateLimit: 10, burstLimit: 20 },
+      scheduling,
+      apiKeySecret: new Secret(stack, 'ApiKeySecret'),
+    });
+  return { app, stack, ...base, addQueue, addCron, addControlPlane };
+}
+
+/** The worker function of each worker queue of `stack`, by queue name. */
+export function workerFunctionsOf(stack: JobsStack): Map<string, JobsFunction> {
+  return new Map([...stack.workerQueues].map(([name, queue]) => [name, queue.worker]));
 }
 
 export type CfnResource = {

@@ -1,7 +1,7 @@
 import { App, Names } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { getDeploymentConfig } from '../../infra/aws/config.js';
+import { getDeploymentSettings } from '../../infra/aws/config.js';
 import { JobsStack } from '../../infra/aws/stack.js';
 import { reconcileSchedulesEvent, ruleRetryAttempts } from '../../infra/aws/sweeper-rules.js';
 import {
@@ -23,10 +23,10 @@ function inspect(env: string, overrides?: Parameters<typeof buildApp>[1]) {
   const { stack } = built;
   const template = Template.fromStack(stack);
   const ids = {
-    sweeper: logicalIdOf(stack, stack.sweeperFunction),
-    sweepRule: logicalIdOf(stack, stack.sweeperRules.sweepRule),
-    reconcileRule: logicalIdOf(stack, stack.sweeperRules.reconcileRule),
-    dlq: logicalIdOf(stack, stack.sweeperRules.deadLetterQueue),
+    sweeper: logicalIdOf(stack, stack.sweeper.sweeperFunction),
+    sweepRule: logicalIdOf(stack, stack.sweeper.rules.sweepRule),
+    reconcileRule: logicalIdOf(stack, stack.sweeper.rules.reconcileRule),
+    dlq: logicalIdOf(stack, stack.sweeper.rules.deadLetterQueue),
     topic: logicalIdOf(stack, stack.alarmTopic),
   };
   const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
@@ -112,7 +112,7 @@ describe('sweeper rules', () => {
 
     // Act
     const build = () =>
-      new JobsStack(app, `ServerlessJobs-${'x'.repeat(40)}`, { config: getDeploymentConfig('dev') });
+      new JobsStack(app, `ServerlessJobs-${'x'.repeat(40)}`, { settings: getDeploymentSettings('dev') });
 
     // Assess
     expect(build).toThrow(
@@ -136,12 +136,12 @@ describe('sweeper dead-letter queue', () => {
 
   it('denies requests without TLS and lets EventBridge send to it for these two rules only', () => {
     // Prepare: the statement ids the LambdaFunction target gives its rule's DLQ statement.
-    const sid = (rule: typeof stack.sweeperRules.sweepRule) =>
+    const sid = (rule: typeof stack.sweeper.rules.sweepRule) =>
       `AllowEventRule${Names.nodeUniqueId(rule.node)}`;
     const policies = Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy')).filter(
       (policy) => JSON.stringify(policy.Properties?.Queues) === JSON.stringify([{ Ref: ids.dlq }]),
     );
-    const sendFrom = (rule: typeof stack.sweeperRules.sweepRule, ruleId: string) => ({
+    const sendFrom = (rule: typeof stack.sweeper.rules.sweepRule, ruleId: string) => ({
       Sid: sid(rule),
       Action: 'sqs:SendMessage',
       Effect: 'Allow',
@@ -160,8 +160,8 @@ describe('sweeper dead-letter queue', () => {
         Principal: { AWS: '*' },
         Resource: arnOf(ids.dlq),
       },
-      sendFrom(stack.sweeperRules.sweepRule, ids.sweepRule),
-      sendFrom(stack.sweeperRules.reconcileRule, ids.reconcileRule),
+      sendFrom(stack.sweeper.rules.sweepRule, ids.sweepRule),
+      sendFrom(stack.sweeper.rules.reconcileRule, ids.reconcileRule),
     ]);
   });
 
@@ -185,7 +185,7 @@ describe('sweeper dead-letter queue', () => {
 
     // Assess
     expect(alarms).toHaveLength(1);
-    expect(alarms[0]?.[0]).toBe(logicalIdOf(stack, stack.node.findChild('SweeperDeadLetterAlarm')));
+    expect(alarms[0]?.[0]).toBe(logicalIdOf(stack, stack.sweeper.deadLetterAlarm));
     expect(alarms[0]?.[1].Properties).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -201,7 +201,7 @@ describe('sweeper dead-letter queue', () => {
 
   it('has its alarm among those the topic policy lets publish', () => {
     // Prepare
-    const alarmId = logicalIdOf(stack, stack.node.findChild('SweeperDeadLetterAlarm'));
+    const alarmId = logicalIdOf(stack, stack.sweeper.deadLetterAlarm);
 
     // Assess
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {

@@ -1,25 +1,29 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deploymentConfigFromEnv } from '../../functions/aws-deps.js';
+import { deploymentConfigOf } from '../../functions/aws-deps.js';
 import {
-  type DeploymentConfig,
-  getDeploymentConfig,
-  resolveDeploymentConfig,
+  type DeploymentSettings,
+  getDeploymentSettings,
+  resolveDeploymentSettings,
 } from '../../infra/aws/config.js';
+import { variables } from '../../shared/config/environment.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
-import { buildApp, logicalIdOf, removeOutdirs, variablesOf } from './support.js';
+import { buildApp, logicalIdOf, removeOutdirs, variablesOf, workerFunctionsOf } from './support.js';
 
 afterAll(removeOutdirs);
 
+/** DEPLOYMENT_CONFIG as a function reads it (functions/aws-deps.ts), through the environment contract. */
+const readDeployment = (text: string) => deploymentConfigOf(variables.deployment.decode(text));
+
 /** The environment of the API function and of every worker function of a synthesized app. */
-function environments(overrides?: Partial<DeploymentConfig>) {
+function environments(overrides?: Partial<DeploymentSettings>) {
   const { stack } = buildApp('dev', overrides);
   const template = Template.fromStack(stack);
   const env = (fn: Parameters<typeof logicalIdOf>[1]) =>
     variablesOf(template, logicalIdOf(stack, fn)) as Record<string, unknown>;
   return {
-    api: env(stack.apiFunction),
-    workers: [...stack.workerFunctions.values()].map(env),
+    api: env(stack.controlPlane.apiFunction),
+    workers: [...workerFunctionsOf(stack).values()].map(env),
   };
 }
 
@@ -29,7 +33,7 @@ describe('allowedTargetNetworks', () => {
     const { api, workers } = environments();
 
     // Assess
-    expect(resolveDeploymentConfig(getDeploymentConfig('dev')).allowedTargetNetworks).toEqual([]);
+    expect(resolveDeploymentSettings(getDeploymentSettings('dev')).allowedTargetNetworks).toEqual([]);
     for (const variables of [api, ...workers]) {
       expect(JSON.parse(variables.DEPLOYMENT_CONFIG as string).allowedTargetNetworks).toEqual([]);
     }
@@ -54,8 +58,8 @@ describe('allowedTargetNetworks', () => {
     const [worker] = workers;
 
     // Act
-    const fromApi = deploymentConfigFromEnv({ DEPLOYMENT_CONFIG: api.DEPLOYMENT_CONFIG as string });
-    const fromWorker = deploymentConfigFromEnv({ DEPLOYMENT_CONFIG: worker?.DEPLOYMENT_CONFIG as string });
+    const fromApi = readDeployment(api.DEPLOYMENT_CONFIG as string);
+    const fromWorker = readDeployment(worker?.DEPLOYMENT_CONFIG as string);
 
     // Assess
     const expected = {
@@ -75,7 +79,7 @@ describe('allowedTargetNetworks', () => {
     const written = { defaultQueue: 'default', queues: [], environments: {} };
 
     // Act
-    const read = () => deploymentConfigFromEnv({ DEPLOYMENT_CONFIG: JSON.stringify(written) });
+    const read = () => readDeployment(JSON.stringify(written));
 
     // Assess
     expect(read).toThrow(/allowedTargetNetworks/);

@@ -2,17 +2,18 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  type DeploymentConfig,
-  getDeploymentConfig,
-  resolveDeploymentConfig,
-  webhookThrottleDefaults,
+  type DeploymentSettings,
+  getDeploymentSettings,
+  resolveDeploymentSettings,
 } from '../../infra/aws/config.js';
-import { webhookRoutePath } from '../../infra/aws/stack.js';
+import { WebhookIngress, webhookRoute } from '../../infra/aws/webhook-ingress.js';
+import { awsDefaults } from '../../shared/config/defaults.js';
 import {
   allPolicyDocuments,
   asArray,
   buildApp,
   type CfnResource,
+  constructFixture,
   integrationIdOf,
   isWildcardStatement,
   listSchedulesStatement,
@@ -28,6 +29,7 @@ import {
   roleStatements,
   statementsOf,
   variablesOf,
+  workerFunctionsOf,
 } from './support.js';
 
 afterAll(removeOutdirs);
@@ -36,15 +38,15 @@ const webhookRouteKey = 'POST /webhooks/{path}';
 const queueNames = ['default', 'production', 'security'];
 
 /** The ids a test needs to read the webhook ingress of one app. */
-function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
+function inspect(env: string, overrides?: Partial<DeploymentSettings>) {
   const built = buildApp(env, overrides);
   const { stack } = built;
   const template = Template.fromStack(stack);
-  const webhookId = logicalIdOf(stack, stack.webhookFunction);
-  const apiFunctionId = logicalIdOf(stack, stack.apiFunction);
+  const webhookId = logicalIdOf(stack, stack.webhookIngress.webhookFunction);
+  const apiFunctionId = logicalIdOf(stack, stack.controlPlane.apiFunction);
   const tableId = logicalIdOf(stack, stack.table);
   const keyId = logicalIdOf(stack, stack.secretsKey);
-  const httpApiId = logicalIdOf(stack, stack.httpApi);
+  const httpApiId = logicalIdOf(stack, stack.controlPlane.httpApi);
   const queueIds = new Map(
     [...stack.workerQueues].map(([name, { queue }]) => [name, logicalIdOf(stack, queue)] as const),
   );
@@ -81,7 +83,7 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
 }
 
 describe('webhook function', () => {
-  const { config, template, webhookId, tableId, keyId, queueIds } = inspect('dev');
+  const { settings, template, webhookId, tableId, keyId, queueIds } = inspect('dev');
 
   it('runs Node.js 22 on arm64 with 256 MB, a 10 s timeout and its own log group', () => {
     // Prepare
@@ -97,7 +99,7 @@ describe('webhook function', () => {
     });
     expect(
       propertiesOf(template, 'AWS::Logs::LogGroup', logGroupIdOf(template, webhookId)).RetentionInDays,
-    ).toBe(config.logRetention);
+    ).toBe(settings.logRetention);
   });
 
   it('gets exactly the table, key, queues, deployment config, retention and log level (no API key secret)', () => {
@@ -114,6 +116,9 @@ describe('webhook function', () => {
         'EXECUTION_RETENTION_DAYS',
         'LOG_LEVEL',
         'NODE_OPTIONS',
+        'POWERTOOLS_SERVICE_NAME',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_TRACE_ENABLED',
       ].sort(),
     );
     expect(variables).toEqual({
@@ -121,17 +126,20 @@ describe('webhook function', () => {
       KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
       QUEUE_URLS: expect.anything(),
       DEPLOYMENT_CONFIG: expect.any(String),
-      EXECUTION_RETENTION_DAYS: String(config.executionRetentionDays),
-      LOG_LEVEL: config.logLevel,
+      EXECUTION_RETENTION_DAYS: String(settings.executionRetentionDays),
+      LOG_LEVEL: settings.logLevel,
       NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'serverless-jobs',
+      POWERTOOLS_METRICS_NAMESPACE: 'ServerlessJobs',
+      POWERTOOLS_TRACE_ENABLED: 'false',
     });
     expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual(
       Object.fromEntries(queueNames.map((queue) => [queue, `<${queueIds.get(queue)}>`])),
     );
     expect(JSON.parse(variables.DEPLOYMENT_CONFIG as string)).toEqual({
       defaultQueue: 'default',
-      queues: config.queues,
-      environments: config.environments,
+      queues: settings.queues,
+      environments: settings.environments,
       allowedTargetNetworks: [],
     });
   });
@@ -238,11 +246,11 @@ describe('webhook function IAM', () => {
   it('holds the fewest permissions of all functions', () => {
     // Prepare
     const functions = [
-      stack.apiFunction,
-      ...stack.workerFunctions.values(),
-      stack.sweeperFunction,
-      stack.dispatchFunction,
-      stack.webhookFunction,
+      stack.controlPlane.apiFunction,
+      ...workerFunctionsOf(stack).values(),
+      stack.sweeper.sweeperFunction,
+      stack.cronScheduling.dispatchFunction,
+      stack.webhookIngress.webhookFunction,
     ];
     const countOf = (functionId: string) =>
       [...reachedBy(functionId).values()].reduce((total, actions) => total + actions.length, 0);
@@ -258,11 +266,17 @@ describe('webhook function IAM', () => {
 
   it('cannot query, like dispatch (which starts runs too) and unlike every other function', () => {
     // Prepare
-    const others = [stack.apiFunction, ...stack.workerFunctions.values(), stack.sweeperFunction];
+    const others = [
+      stack.controlPlane.apiFunction,
+      ...workerFunctionsOf(stack).values(),
+      stack.sweeper.sweeperFunction,
+    ];
 
     // Act
     const webhookActions = [...reachedBy(webhookId).values()].flat();
-    const dispatchActions = [...reachedBy(logicalIdOf(stack, stack.dispatchFunction)).values()].flat();
+    const dispatchActions = [
+      ...reachedBy(logicalIdOf(stack, stack.cronScheduling.dispatchFunction)).values(),
+    ].flat();
 
     // Assess
     expect(webhookActions).not.toContain('dynamodb:Query');
@@ -288,14 +302,14 @@ describe('webhook route', () => {
   const { stack, template, webhookId, apiFunctionId, httpApiId, stageId, routes, routesOf } = inspect('dev');
   const webhookIntegrationId = integrationIdOf(template, webhookId);
   const apiIntegrationId = integrationIdOf(template, apiFunctionId);
-  const webhookRouteId = logicalIdOf(stack, stack.webhookRoute);
+  const webhookRouteId = logicalIdOf(stack, stack.webhookIngress.route);
 
   it('is POST /webhooks/{path}, exactly once', () => {
     // Prepare
     const keys = Object.values(routes).map((route) => route.Properties?.RouteKey as string);
 
     // Assess
-    expect(`POST ${webhookRoutePath}`).toBe(webhookRouteKey);
+    expect(`${webhookRoute.method} ${webhookRoute.path}`).toBe(webhookRouteKey);
     expect(keys.filter((key) => key === webhookRouteKey)).toHaveLength(1);
     // No other route under /webhooks: everything else there falls to the catch-all (the app's JSON 404/405).
     expect(keys.filter((key) => key.includes('/webhooks'))).toEqual([webhookRouteKey]);
@@ -391,21 +405,21 @@ describe('webhook route', () => {
 describe('webhook throttling', () => {
   it('defaults to 100 requests per second with a burst of 200', () => {
     // Act
-    const resolved = resolveDeploymentConfig(getDeploymentConfig('dev'));
+    const resolved = resolveDeploymentSettings(getDeploymentSettings('dev'));
 
     // Assess
-    expect(webhookThrottleDefaults).toEqual({
+    expect(awsDefaults).toMatchObject({
       webhookThrottleRateLimit: 100,
       webhookThrottleBurstLimit: 200,
     });
-    expect(resolved).toMatchObject(webhookThrottleDefaults);
+    expect(resolved).toMatchObject({ webhookThrottleRateLimit: 100, webhookThrottleBurstLimit: 200 });
   });
 
   it.each(['dev', 'prod'])(
     '%s: sets a route-level throttle on POST /webhooks/{path} and keeps the stage-wide one',
     (env) => {
       // Prepare
-      const { config, template, stageId } = inspect(env);
+      const { settings, template, stageId } = inspect(env);
 
       // Act
       const stage = propertiesOf(template, 'AWS::ApiGatewayV2::Stage', stageId);
@@ -413,14 +427,14 @@ describe('webhook throttling', () => {
       // Assess
       expect(stage.RouteSettings).toEqual({
         [webhookRouteKey]: {
-          ThrottlingRateLimit: config.webhookThrottleRateLimit,
-          ThrottlingBurstLimit: config.webhookThrottleBurstLimit,
+          ThrottlingRateLimit: settings.webhookThrottleRateLimit,
+          ThrottlingBurstLimit: settings.webhookThrottleBurstLimit,
         },
       });
-      expect(config).toMatchObject({ webhookThrottleRateLimit: 100, webhookThrottleBurstLimit: 200 });
+      expect(settings).toMatchObject({ webhookThrottleRateLimit: 100, webhookThrottleBurstLimit: 200 });
       expect(stage.DefaultRouteSettings).toEqual({
-        ThrottlingRateLimit: config.apiThrottleRateLimit,
-        ThrottlingBurstLimit: config.apiThrottleBurstLimit,
+        ThrottlingRateLimit: settings.apiThrottleRateLimit,
+        ThrottlingBurstLimit: settings.apiThrottleBurstLimit,
       });
     },
   );
@@ -450,7 +464,7 @@ describe('webhook throttling', () => {
     [{ webhookThrottleRateLimit: 10_001 }, 'at most 10000, got 10001'],
     [{ webhookThrottleBurstLimit: 0 }, 'webhookThrottleBurstLimit must be an integer from 1 to 5000, got 0'],
     [{ webhookThrottleBurstLimit: 2.5 }, 'webhookThrottleBurstLimit must be an integer'],
-  ] satisfies [Partial<DeploymentConfig>, string][])('rejects %j', (overrides, message) => {
+  ] satisfies [Partial<DeploymentSettings>, string][])('rejects %j', (overrides, message) => {
     // Act
     const build = () => buildApp('dev', overrides);
 
@@ -475,7 +489,7 @@ describe('webhook ingress and cdk-nag', () => {
 
   it('acknowledges APIG4 on the webhook route only, giving the HMAC signature check as the reason', () => {
     // Prepare
-    const routeId = logicalIdOf(stack, stack.webhookRoute);
+    const routeId = logicalIdOf(stack, stack.webhookIngress.route);
     const [rule] = rulesOn(routeId);
 
     // Assess
@@ -505,5 +519,63 @@ describe('webhook ingress and cdk-nag', () => {
     // Assess
     expect(report.violations.map((violation) => `${violation.severity} ${violation.ruleName}`)).toEqual([]);
     expect(report.success).toBe(true);
+  });
+});
+
+describe('WebhookIngress in a stack of its own', () => {
+  it('mounts POST /webhooks/{path} on the API with the default throttle, served by its own function', () => {
+    // Prepare
+    const fixture = constructFixture();
+    fixture.addQueue();
+    const api = fixture.addControlPlane();
+
+    // Act
+    const ingress = new WebhookIngress(fixture.stack, 'WebhookIngress', { ...fixture, api });
+    const template = Template.fromStack(fixture.stack);
+
+    // Assess
+    const functionId = logicalIdOf(fixture.stack, ingress.webhookFunction);
+    expect(
+      propertiesOf(template, 'AWS::ApiGatewayV2::Route', logicalIdOf(fixture.stack, ingress.route)),
+    ).toMatchObject({
+      RouteKey: webhookRouteKey,
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationIdOf(template, functionId) }]] },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      RouteSettings: {
+        [webhookRouteKey]: {
+          ThrottlingRateLimit: awsDefaults.webhookThrottleRateLimit,
+          ThrottlingBurstLimit: awsDefaults.webhookThrottleBurstLimit,
+        },
+      },
+    });
+    expect(propertiesOf(template, 'AWS::Lambda::Function', functionId)).toMatchObject({
+      MemorySize: 256,
+      Timeout: 10,
+    });
+  });
+
+  it.each([
+    [{ throttle: { rateLimit: -1, burstLimit: 10 } }, 'throttle.rateLimit must be a number above 0'],
+    [
+      { throttle: { rateLimit: 10, burstLimit: 5001 } },
+      'throttle.burstLimit must be an integer from 1 to 5000',
+    ],
+    [
+      { executionRetentionDays: 0 },
+      'WebhookIngress: executionRetentionDays must be an integer from 1 to 3650',
+    ],
+  ] as [Record<string, unknown>, string][])('throws for bad props: %j', (overrides, message) => {
+    // Prepare
+    const fixture = constructFixture();
+    fixture.addQueue();
+    const api = fixture.addControlPlane();
+
+    // Act
+    const build = () =>
+      new WebhookIngress(fixture.stack, 'WebhookIngress', { ...fixture, api, ...overrides });
+
+    // Assess
+    expect(build).toThrow(message);
   });
 });

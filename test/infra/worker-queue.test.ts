@@ -1,18 +1,15 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type DeploymentConfig,
-  deploymentNames,
-  getDeploymentConfig,
-  resolveDeploymentConfig,
-  runDefaults,
-} from '../../infra/aws/config.js';
-import { visibilityTimeoutMarginSeconds } from '../../infra/aws/stack.js';
+import type { DeploymentSettings } from '../../infra/aws/config.js';
+import type { WorkerQueueProps } from '../../infra/aws/worker-queue.js';
+import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
 import {
   allPolicyDocuments,
   asArray,
   buildApp,
+  constructFixture,
   hasTableStatements,
   isWildcardStatement,
   listSchedulesStatement,
@@ -23,10 +20,11 @@ import {
   resourcesOf,
   resourcesReachedBy,
   roleIdOf,
-  ruleTargetsOf,
+  roleStatements,
   schedulesArnOf,
   statementsOf,
   variablesOf,
+  workerFunctionsOf,
 } from './support.js';
 
 afterAll(removeOutdirs);
@@ -52,7 +50,7 @@ const tableActions = [
 const tableIndexActions = ['dynamodb:Query'];
 
 /** The ids and names a test needs to read the template of one app. */
-function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
+function inspect(env: string, overrides?: Partial<DeploymentSettings>) {
   const built = buildApp(env, overrides);
   const { stack } = built;
   const template = Template.fromStack(stack);
@@ -66,12 +64,14 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
       ([name, { deadLetterQueue }]) => [name, logicalIdOf(stack, deadLetterQueue)] as const,
     ),
   );
-  const workerIds = new Map([...stack.workerFunctions].map(([name, fn]) => [name, logicalIdOf(stack, fn)]));
-  const sweeperId = logicalIdOf(stack, stack.sweeperFunction);
-  const httpApiId = logicalIdOf(stack, stack.httpApi);
-  const schedulerDlqId = logicalIdOf(stack, stack.schedulerDeadLetterQueue);
-  const sweeperDlqId = logicalIdOf(stack, stack.sweeperRules.deadLetterQueue);
-  const schedulerRoleId = logicalIdOf(stack, stack.schedulerRole);
+  const workerIds = new Map(
+    [...workerFunctionsOf(stack)].map(([name, fn]) => [name, logicalIdOf(stack, fn)]),
+  );
+  const sweeperId = logicalIdOf(stack, stack.sweeper.sweeperFunction);
+  const httpApiId = logicalIdOf(stack, stack.controlPlane.httpApi);
+  const schedulerDlqId = logicalIdOf(stack, stack.cronScheduling.deadLetterQueue);
+  const sweeperDlqId = logicalIdOf(stack, stack.sweeper.rules.deadLetterQueue);
+  const schedulerRoleId = logicalIdOf(stack, stack.cronScheduling.schedulerRole);
 
   /** Names the resources of a function's policies, with the actions allowed on each. */
   const reachedBy = (functionId: string) =>
@@ -100,7 +100,7 @@ function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
 }
 
 describe('worker queues', () => {
-  const { config, template, queueIds, dlqIds, workerIds, schedulerDlqId, sweeperDlqId, stack } =
+  const { settings, template, queueIds, dlqIds, workerIds, schedulerDlqId, sweeperDlqId, stack } =
     inspect('dev');
 
   it('are the default queue plus the configured ones', () => {
@@ -122,10 +122,10 @@ describe('worker queues', () => {
       SqsManagedSseEnabled: true,
       RedrivePolicy: {
         deadLetterTargetArn: { 'Fn::GetAtt': [dlqIds.get(name), 'Arn'] },
-        maxReceiveCount: config.maxReceiveCount,
+        maxReceiveCount: settings.maxReceiveCount,
       },
     });
-    expect(config.maxReceiveCount).toBe(runDefaults.maxReceiveCount);
+    expect(settings.maxReceiveCount).toBe(runDefaults.maxReceiveCount);
     expect(dlq).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
     expect(dlq.RedrivePolicy).toBeUndefined();
   });
@@ -136,9 +136,9 @@ describe('worker queues', () => {
     const worker = propertiesOf(template, 'AWS::Lambda::Function', workerIds.get(name) as string);
 
     // Assess
-    expect(visibilityTimeoutMarginSeconds).toBe(60);
-    expect(worker.Timeout).toBe(config.workerTimeoutSeconds);
-    expect(queue.VisibilityTimeout).toBe(config.workerTimeoutSeconds + 60);
+    expect(runDefaults.visibilityTimeoutMarginSeconds).toBe(60);
+    expect(worker.Timeout).toBe(settings.workerTimeoutSeconds);
+    expect(queue.VisibilityTimeout).toBe(settings.workerTimeoutSeconds + 60);
   });
 
   it.each(queueNames)('%s: queue and DLQ deny every request not made over TLS', (name) => {
@@ -222,7 +222,7 @@ describe('worker queues', () => {
 });
 
 describe('worker functions', () => {
-  const { config, stack, template, tableId, keyId, queueIds, workerIds, httpApiId, reachedBy } =
+  const { settings, stack, template, tableId, keyId, queueIds, workerIds, httpApiId, reachedBy } =
     inspect('dev');
 
   it.each(queueNames)('%s: consumes its queue in batches of 10, reporting partial batch failures', (name) => {
@@ -244,44 +244,50 @@ describe('worker functions', () => {
     );
   });
 
-  it.each(queueNames)('%s: gets the run environment, the key and the public API URL', (name) => {
-    // Act
-    const variables = variablesOf(template, workerIds.get(name) as string);
+  it.each(queueNames)(
+    '%s: gets the run environment, the key, the public API URL and the receive count',
+    (name) => {
+      // Act
+      const variables = variablesOf(template, workerIds.get(name) as string);
 
-    // Assess
-    expect(Object.keys(variables).sort()).toEqual(
-      [
-        'TABLE_NAME',
-        'QUEUE_URLS',
-        'KMS_KEY_ID',
-        'PUBLIC_BASE_URL',
-        'DEPLOYMENT_CONFIG',
-        'EXECUTION_RETENTION_DAYS',
-        'MAX_RECEIVE_COUNT',
-        'LOG_LEVEL',
-        'NODE_OPTIONS',
-      ].sort(),
-    );
-    expect(variables).toMatchObject({
-      TABLE_NAME: { Ref: tableId },
-      KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
-      PUBLIC_BASE_URL: { 'Fn::GetAtt': [httpApiId, 'ApiEndpoint'] },
-      EXECUTION_RETENTION_DAYS: String(config.executionRetentionDays),
-      MAX_RECEIVE_COUNT: String(config.maxReceiveCount),
-      LOG_LEVEL: config.logLevel,
-    });
-    // Every worker queue, so a retry can be sent to any queue.
-    expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual(
-      Object.fromEntries(queueNames.map((queue) => [queue, `<${queueIds.get(queue)}>`])),
-    );
-    expect(JSON.parse(variables.DEPLOYMENT_CONFIG as string)).toEqual({
-      defaultQueue: 'default',
-      queues: config.queues,
-      environments: config.environments,
-      // Public addresses only unless the deployment opens more (test/infra/target-networks.test.ts).
-      allowedTargetNetworks: [],
-    });
-  });
+      // Assess
+      expect(Object.keys(variables).sort()).toEqual(
+        [
+          'TABLE_NAME',
+          'QUEUE_URLS',
+          'KMS_KEY_ID',
+          'PUBLIC_BASE_URL',
+          'DEPLOYMENT_CONFIG',
+          'MAX_RECEIVE_COUNT',
+          'LOG_LEVEL',
+          'NODE_OPTIONS',
+          'POWERTOOLS_SERVICE_NAME',
+          'POWERTOOLS_METRICS_NAMESPACE',
+          'POWERTOOLS_TRACE_ENABLED',
+        ].sort(),
+      );
+      expect(variables).toMatchObject({
+        TABLE_NAME: { Ref: tableId },
+        KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        PUBLIC_BASE_URL: { 'Fn::GetAtt': [httpApiId, 'ApiEndpoint'] },
+        MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+        LOG_LEVEL: settings.logLevel,
+      });
+      // It starts no run, so no retention: the variable it was given once and never read.
+      expect(variables.EXECUTION_RETENTION_DAYS).toBeUndefined();
+      // Every worker queue, so a retry can be sent to any queue.
+      expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual(
+        Object.fromEntries(queueNames.map((queue) => [queue, `<${queueIds.get(queue)}>`])),
+      );
+      expect(JSON.parse(variables.DEPLOYMENT_CONFIG as string)).toEqual({
+        defaultQueue: 'default',
+        queues: settings.queues,
+        environments: settings.environments,
+        // Public addresses only unless the deployment opens more (test/infra/target-networks.test.ts).
+        allowedTargetNetworks: [],
+      });
+    },
+  );
 
   it.each(queueNames)(
     '%s: reaches exactly the table, key (decrypt), worker queues and its log group',
@@ -324,13 +330,13 @@ describe('worker functions', () => {
       .filter((statement) => asArray(statement.Action).includes('lambda:InvokeFunction'));
 
     // Assess: the scheduler role's invoke of dispatch is the only one in the stack.
-    expect(config.lambdaTargets).toEqual([]);
+    expect(settings.lambdaTargets).toEqual([]);
     expect(actions).not.toContain('lambda:InvokeFunction');
     expect(invokers).toEqual([
       {
         Action: 'lambda:InvokeFunction',
         Effect: 'Allow',
-        Resource: { 'Fn::GetAtt': [logicalIdOf(stack, stack.dispatchFunction), 'Arn'] },
+        Resource: { 'Fn::GetAtt': [logicalIdOf(stack, stack.cronScheduling.dispatchFunction), 'Arn'] },
       },
     ]);
   });
@@ -370,7 +376,11 @@ describe('worker functions', () => {
     it('lets no other function invoke them, and still has no "*" resource but ListSchedules', () => {
       // Prepare
       const { stack: targetsStack } = withTargets;
-      const others = [targetsStack.sweeperFunction, targetsStack.apiFunction, targetsStack.dispatchFunction];
+      const others = [
+        targetsStack.sweeper.sweeperFunction,
+        targetsStack.controlPlane.apiFunction,
+        targetsStack.cronScheduling.dispatchFunction,
+      ];
 
       // Act
       const statements = allPolicyDocuments(withTargets.template).flatMap(statementsOf);
@@ -393,230 +403,99 @@ describe('worker functions', () => {
   });
 });
 
-describe('sweeper', () => {
-  const { template, tableId, queueIds, sweeperId, reachedBy, config } = inspect('dev');
-  const rules = resourcesOf(template, 'AWS::Events::Rule');
-  // The sweep rule sends EventBridge's scheduled event; the reconciliation rule (schedules.test.ts) an input.
-  const sweepRuleIds = Object.keys(rules).filter((id) =>
-    ruleTargetsOf(rules[id]).every((target) => target.Input === undefined),
-  );
-
-  it('runs on a schedule every sweepIntervalMinutes', () => {
-    // Assess
-    expect(config.sweepIntervalMinutes).toBe(1);
-    expect(Object.keys(rules)).toHaveLength(2);
-    expect(sweepRuleIds).toHaveLength(1);
-    expect(rules[sweepRuleIds[0] as string]?.Properties).toMatchObject({
-      ScheduleExpression: 'rate(1 minute)',
-      State: 'ENABLED',
-      Targets: [{ Arn: { 'Fn::GetAtt': [sweeperId, 'Arn'] } }],
-    });
-  });
-
-  it('has a timeout of 300 s, for the reconciliation that reads every schedule', () => {
-    // Assess
-    expect(propertiesOf(template, 'AWS::Lambda::Function', sweeperId).Timeout).toBe(300);
-  });
-
-  it('follows a configured interval', () => {
-    // Act
-    const custom = Template.fromStack(buildApp('dev', { sweepIntervalMinutes: 5 }).stack);
-
-    // Assess
-    custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-  });
-
-  it('may be invoked by its two rules only', () => {
+describe('WorkerQueue in a stack of its own', () => {
+  it('uses the defaults: a 300 s worker, a message back 60 s after it, 5 receives, SSE-SQS, batches of 10', () => {
     // Prepare
-    const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter((permission) =>
-      JSON.stringify(permission.Properties?.FunctionName).includes(sweeperId),
-    );
+    const fixture = constructFixture();
+
+    // Act
+    const worker = fixture.addQueue();
+    const template = Template.fromStack(fixture.stack);
 
     // Assess
-    expect(permissions.map((permission) => permission.Properties)).toEqual(
-      expect.arrayContaining(
-        Object.keys(rules).map((ruleId) =>
-          expect.objectContaining({
-            Action: 'lambda:InvokeFunction',
-            Principal: 'events.amazonaws.com',
-            SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
-          }),
-        ),
+    const id = (construct: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(fixture.stack, construct);
+    expect(propertiesOf(template, 'AWS::SQS::Queue', id(worker.queue))).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: awsDefaults.workerTimeoutSeconds + runDefaults.visibilityTimeoutMarginSeconds,
+      RedrivePolicy: { maxReceiveCount: runDefaults.maxReceiveCount },
+    });
+    expect(propertiesOf(template, 'AWS::SQS::Queue', id(worker.deadLetterQueue))).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    expect(propertiesOf(template, 'AWS::Lambda::Function', id(worker.worker))).toMatchObject({
+      Timeout: 300,
+      Environment: {
+        Variables: expect.objectContaining({
+          MAX_RECEIVE_COUNT: '5',
+          PUBLIC_BASE_URL: 'https://api.example.com',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [id(worker.queue), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(worker.deadLetterQueue), 'QueueName'] } }],
+      Threshold: 1,
+      AlarmActions: Match.absent(),
+    });
+  });
+
+  it('lets a producer send, and read the queue attributes SendMessage needs, on that queue only', () => {
+    // Prepare
+    const fixture = constructFixture();
+    const worker = fixture.addQueue();
+    const producer = fixture.addQueue({ name: 'other' }).worker;
+
+    // Act
+    worker.grantEnqueue(producer);
+    const template = Template.fromStack(fixture.stack);
+
+    // Assess
+    expect(
+      roleStatements(template, roleIdOf(template, logicalIdOf(fixture.stack, producer))).filter(
+        (statement) =>
+          JSON.stringify(statement.Resource) ===
+          JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(fixture.stack, worker.queue), 'Arn'] }),
       ),
-    );
-    expect(permissions).toHaveLength(2);
-  });
-
-  it('gets the table, queues, deployment config, retention, log level and scheduling (no key: it opens no secret)', () => {
-    // Act
-    const variables = variablesOf(template, sweeperId);
-
-    // Assess
-    expect(Object.keys(variables).sort()).toEqual(
-      [
-        'TABLE_NAME',
-        'QUEUE_URLS',
-        'DEPLOYMENT_CONFIG',
-        'EXECUTION_RETENTION_DAYS',
-        'LOG_LEVEL',
-        'NODE_OPTIONS',
-        'SCHEDULE_GROUP_NAME',
-        'DISPATCH_FUNCTION_ARN',
-        'SCHEDULER_ROLE_ARN',
-        'SCHEDULER_DLQ_ARN',
-      ].sort(),
-    );
-    expect(variables.TABLE_NAME).toEqual({ Ref: tableId });
-    expect(variables.EXECUTION_RETENTION_DAYS).toBe(String(config.executionRetentionDays));
-    expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual(
-      Object.fromEntries(queueNames.map((queue) => [queue, `<${queueIds.get(queue)}>`])),
-    );
-  });
-
-  it('has the table statements, each with exactly its actions', () => {
-    // Assess
-    hasTableStatements(template, tableId, roleIdOf(template, sweeperId));
-  });
-
-  it("reaches exactly the table, the worker queues (send), its log group and the group's schedules", () => {
-    // Act
-    const reached = reachedBy(sweeperId);
-
-    // Assess
-    expect(new Set(reached.keys())).toEqual(
-      new Set([
-        'table',
-        'table indexes',
-        'log group',
-        ...queueNames.map((queue) => `queue ${queue}`),
-        'schedules',
-        'scheduler role',
-        '*',
-      ]),
-    );
-    expect(reached.get('table')).toEqual(tableActions);
-    expect(reached.get('table indexes')).toEqual(tableIndexActions);
-    for (const queue of queueNames) expect(reached.get(`queue ${queue}`)).toEqual(sendActions);
-    // Reconciliation reads each schedule and lists the group (statements in schedules.test.ts).
-    expect(reached.get('schedules')).toEqual([
-      'scheduler:CreateSchedule',
-      'scheduler:DeleteSchedule',
-      'scheduler:GetSchedule',
-      'scheduler:UpdateSchedule',
+    ).toEqual([
+      {
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalIdOf(fixture.stack, worker.queue), 'Arn'] },
+      },
     ]);
-    expect(reached.get('scheduler role')).toEqual(['iam:PassRole']);
-    expect(reached.get('*')).toEqual(['scheduler:ListSchedules']);
-  });
-});
-
-describe('secrets key', () => {
-  it.each(['dev', 'prod'])('rotates and is retained with the table in %s', (env) => {
-    // Act
-    const template = Template.fromStack(buildApp(env).stack);
-
-    // Assess
-    template.resourceCountIs('AWS::KMS::Key', 1);
-    template.hasResource('AWS::KMS::Key', {
-      DeletionPolicy: 'Retain',
-      UpdateReplacePolicy: 'Retain',
-      Properties: { EnableKeyRotation: true },
-    });
-  });
-
-  it('is deleted with the throwaway test deployment', () => {
-    // Act
-    const template = Template.fromStack(buildApp('test').stack);
-
-    // Assess
-    template.hasResource('AWS::KMS::Key', {
-      DeletionPolicy: 'Delete',
-      Properties: { EnableKeyRotation: true },
-    });
-  });
-});
-
-describe('run settings of the deployment config', () => {
-  const dev = getDeploymentConfig('dev');
-
-  it('fills in the defaults', () => {
-    // Act
-    const resolved = resolveDeploymentConfig(dev);
-
-    // Assess
-    expect(resolved).toMatchObject({
-      workerTimeoutSeconds: 300,
-      maxReceiveCount: 5,
-      executionRetentionDays: 90,
-      sweepIntervalMinutes: 1,
-      scheduleReconcileIntervalMinutes: 15,
-      queues: ['production', 'security'],
-      environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
-      lambdaTargets: [],
-    });
-  });
-
-  it.each(deploymentNames)('accepts the %s deployment as written', (name) => {
-    // Act
-    const resolve = () => resolveDeploymentConfig(getDeploymentConfig(name));
-
-    // Assess
-    expect(resolve).not.toThrow();
-  });
-
-  it('fails synthesis, naming the queue, when an environment uses an undeclared queue', () => {
-    // Act
-    const build = () => buildApp('dev', { environments: { staging: { queue: 'staging', variables: {} } } });
-
-    // Assess
-    expect(build).toThrow(
-      'environment "staging" uses unknown queue "staging"; expected one of: default, production, security',
-    );
-  });
-
-  it('accepts an environment on the default queue', () => {
-    // Act
-    const build = () => buildApp('dev', { environments: { sandbox: { queue: 'default', variables: {} } } });
-
-    // Assess
-    expect(build).not.toThrow();
   });
 
   it.each([
-    [{ queues: ['has space'] }, 'queue name "has space" must be 1-64 letters, digits, "-" or "_"'],
-    [{ queues: ['x'.repeat(65)] }, 'must be 1-64 letters'],
-    [{ queues: ['default'] }, 'queue "default" always exists'],
-    [{ queues: ['a', 'a'] }, 'queue "a" is listed twice'],
-    [
-      { environments: { 'prod/eu': { queue: 'default', variables: {} } } },
-      'environment name "prod/eu" must be 1-64 letters',
-    ],
-    [{ lambdaTargets: ['*'] }, 'lambdaTargets entry "*" must be a function name'],
-    [{ lambdaTargets: ['arn:aws:lambda:eu-west-1:123456789012:function:*'] }, 'without wildcards'],
-    [{ workerTimeoutSeconds: 901 }, 'workerTimeoutSeconds must be an integer from 1 to 900, got 901'],
+    [{ name: 'has space' }, 'name "has space" must be 1-64 letters, digits, "-" or "_"'],
+    [{ timeout: Duration.minutes(16) }, 'timeout (seconds) must be an integer from 1 to 900, got 960'],
     [{ maxReceiveCount: 0 }, 'maxReceiveCount must be an integer from 1 to 1000, got 0'],
-    [{ executionRetentionDays: 1.5 }, 'executionRetentionDays must be an integer'],
-    [{ sweepIntervalMinutes: 0 }, 'sweepIntervalMinutes must be an integer'],
-    [
-      { scheduleReconcileIntervalMinutes: 0 },
-      'scheduleReconcileIntervalMinutes must be an integer from 1 to 1440, got 0',
-    ],
-    [{ scheduleReconcileIntervalMinutes: 1441 }, 'scheduleReconcileIntervalMinutes must be an integer'],
-    [{ scheduleReconcileIntervalMinutes: 7.5 }, 'scheduleReconcileIntervalMinutes must be an integer'],
-  ] satisfies [Partial<DeploymentConfig>, string][])('rejects %j', (overrides, message) => {
+    [{ maxReceiveCount: 1001 }, 'maxReceiveCount must be an integer from 1 to 1000, got 1001'],
+    [{ lambdaTargets: ['*'] }, 'lambdaTargets entry "*" must be a function name or a full function ARN'],
+  ] as [Partial<WorkerQueueProps>, string][])('throws for bad props: %j', (overrides, message) => {
+    // Prepare
+    const fixture = constructFixture();
+
     // Act
-    const build = () => buildApp('dev', overrides);
+    const build = () => fixture.addQueue(overrides);
 
     // Assess
-    expect(build).toThrow('Invalid config of deployment "dev"');
-    expect(build).toThrow(message);
+    expect(build).toThrow(`WorkerQueue: ${message}`);
   });
 
-  it('lists every problem at once', () => {
+  it('refuses a second queue of the same name among the run queues', () => {
+    // Prepare
+    const fixture = constructFixture();
+    const queue = fixture.addQueue();
+
     // Act
-    const resolve = () =>
-      resolveDeploymentConfig({ ...dev, queues: ['bad name'], maxReceiveCount: 0, lambdaTargets: ['*'] });
+    const addAgain = () => fixture.runQueues.add(queue);
 
     // Assess
-    expect(resolve).toThrow(/bad name[\s\S]*lambdaTargets[\s\S]*maxReceiveCount/);
+    expect(addAgain).toThrow('Worker queue "default" is added twice');
   });
 });

@@ -2,18 +2,15 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type DeploymentConfig,
-  getDeploymentConfig,
-  resolveDeploymentConfig,
-  runDefaults,
-} from '../../infra/aws/config.js';
-import { JobsStack, reconcileSchedulesEvent } from '../../infra/aws/stack.js';
+import { type DeploymentSettings, getDeploymentSettings } from '../../infra/aws/config.js';
+import { CronScheduling } from '../../infra/aws/cron-scheduling.js';
+import { JobsStack } from '../../infra/aws/stack.js';
 import {
   acknowledgedOn,
   allPolicyDocuments,
   asArray,
   buildApp,
+  constructFixture,
   isWildcardStatement,
   listSchedulesStatement,
   logGroupIdOf,
@@ -25,10 +22,10 @@ import {
   resourcesReachedBy,
   roleIdOf,
   roleStatements,
-  ruleTargetsOf,
   schedulesArnOf,
   statementsOf,
   variablesOf,
+  workerFunctionsOf,
 } from './support.js';
 
 afterAll(removeOutdirs);
@@ -38,19 +35,19 @@ const sendActions = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessa
 const passRoleCondition = { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } };
 
 /** The ids a test needs to read the cron infrastructure of one app. */
-function inspect(env: string, overrides?: Partial<DeploymentConfig>) {
+function inspect(env: string, overrides?: Partial<DeploymentSettings>) {
   const built = buildApp(env, overrides);
   const { stack } = built;
   const template = Template.fromStack(stack);
   const groupName = `ServerlessJobs-${env}`;
   const ids = {
-    group: logicalIdOf(stack, stack.scheduleGroup),
-    role: logicalIdOf(stack, stack.schedulerRole),
-    dlq: logicalIdOf(stack, stack.schedulerDeadLetterQueue),
-    dispatch: logicalIdOf(stack, stack.dispatchFunction),
-    api: logicalIdOf(stack, stack.apiFunction),
-    sweeper: logicalIdOf(stack, stack.sweeperFunction),
-    webhook: logicalIdOf(stack, stack.webhookFunction),
+    group: logicalIdOf(stack, stack.cronScheduling.scheduleGroup),
+    role: logicalIdOf(stack, stack.cronScheduling.schedulerRole),
+    dlq: logicalIdOf(stack, stack.cronScheduling.deadLetterQueue),
+    dispatch: logicalIdOf(stack, stack.cronScheduling.dispatchFunction),
+    api: logicalIdOf(stack, stack.controlPlane.apiFunction),
+    sweeper: logicalIdOf(stack, stack.sweeper.sweeperFunction),
+    webhook: logicalIdOf(stack, stack.webhookIngress.webhookFunction),
     table: logicalIdOf(stack, stack.table),
     topic: logicalIdOf(stack, stack.alarmTopic),
   };
@@ -107,7 +104,7 @@ describe('schedule group', () => {
 
     // Act
     const build = () =>
-      new JobsStack(app, `ServerlessJobs-${'x'.repeat(60)}`, { config: getDeploymentConfig('dev') });
+      new JobsStack(app, `ServerlessJobs-${'x'.repeat(60)}`, { settings: getDeploymentSettings('dev') });
 
     // Assess
     expect(build).toThrow('is not a valid schedule group name');
@@ -233,7 +230,7 @@ describe('scheduler dead-letter queue', () => {
 });
 
 describe('dispatch function', () => {
-  const { config, template, ids, arnOf, reachedBy } = inspect('dev');
+  const { settings, template, ids, arnOf, reachedBy } = inspect('dev');
 
   it('runs Node.js 22 on arm64 with 256 MB, a 30 s timeout, its own log group and the scheduler DLQ', () => {
     // Prepare
@@ -250,7 +247,7 @@ describe('dispatch function', () => {
     });
     expect(
       propertiesOf(template, 'AWS::Logs::LogGroup', logGroupIdOf(template, ids.dispatch)).RetentionInDays,
-    ).toBe(config.logRetention);
+    ).toBe(settings.logRetention);
   });
 
   it('gets exactly the run environment and the retention (no key, no scheduling)', () => {
@@ -266,12 +263,15 @@ describe('dispatch function', () => {
         'EXECUTION_RETENTION_DAYS',
         'LOG_LEVEL',
         'NODE_OPTIONS',
+        'POWERTOOLS_SERVICE_NAME',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_TRACE_ENABLED',
       ].sort(),
     );
     expect(variables).toMatchObject({
       TABLE_NAME: { Ref: ids.table },
-      EXECUTION_RETENTION_DAYS: String(config.executionRetentionDays),
-      LOG_LEVEL: config.logLevel,
+      EXECUTION_RETENTION_DAYS: String(settings.executionRetentionDays),
+      LOG_LEVEL: settings.logLevel,
     });
   });
 
@@ -399,7 +399,11 @@ describe('schedule management permissions', () => {
       ]),
     );
     expect(roles).toHaveLength(2);
-    for (const fn of [...stack.workerFunctions.values(), stack.webhookFunction, stack.dispatchFunction]) {
+    for (const fn of [
+      ...workerFunctionsOf(stack).values(),
+      stack.webhookIngress.webhookFunction,
+      stack.cronScheduling.dispatchFunction,
+    ]) {
       const actions = [...reachedBy(logicalIdOf(stack, fn)).values()].flat();
       expect(
         actions.filter((action) => action.startsWith('scheduler:') || action.startsWith('iam:')),
@@ -461,74 +465,88 @@ describe('schedule management permissions', () => {
   });
 });
 
-describe('schedule reconciliation rule', () => {
-  const { template, ids } = inspect('dev');
-  const rules = resourcesOf(template, 'AWS::Events::Rule');
-  const reconcileRules = Object.entries(rules).filter(([, rule]) =>
-    ruleTargetsOf(rule).some((target) => target.Input !== undefined),
-  );
+describe('CronScheduling in a stack of its own', () => {
+  it('builds the group, the role, dispatch with the scheduler DLQ as its function DLQ, and the DLQ alarm', () => {
+    // Prepare
+    const fixture = constructFixture();
+    fixture.addQueue();
 
-  it('invokes the sweeper every 15 minutes by default with {"task": "reconcile-schedules"}', () => {
+    // Act
+    const cron = fixture.addCron();
+    const template = Template.fromStack(fixture.stack);
+
     // Assess
-    expect(runDefaults.scheduleReconcileIntervalMinutes).toBe(15);
-    expect(reconcileRules).toHaveLength(1);
-    expect(reconcileRules[0]?.[1].Properties).toMatchObject({
-      ScheduleExpression: 'rate(15 minutes)',
-      State: 'ENABLED',
-      Targets: [
-        {
-          Arn: { 'Fn::GetAtt': [ids.sweeper, 'Arn'] },
-          Id: 'Target0',
-          Input: '{"task":"reconcile-schedules"}',
-        },
-      ],
+    const id = (construct: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(fixture.stack, construct);
+    template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'fixture' });
+    expect(propertiesOf(template, 'AWS::Lambda::Function', id(cron.dispatchFunction))).toMatchObject({
+      MemorySize: 256,
+      Timeout: 30,
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [id(cron.deadLetterQueue), 'Arn'] } },
+      Environment: { Variables: expect.objectContaining({ EXECUTION_RETENTION_DAYS: '90' }) },
     });
-    expect(reconcileSchedulesEvent).toEqual({ task: 'reconcile-schedules' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(cron.deadLetterQueue), 'QueueName'] } }],
+    });
+    expect(cron.schedulingEnvironment).toEqual({
+      scheduleGroupName: cron.scheduleGroup.scheduleGroupName,
+      dispatchFunctionArn: cron.dispatchFunction.functionArn,
+      schedulerRoleArn: cron.schedulerRole.roleArn,
+      schedulerDeadLetterArn: cron.deadLetterQueue.queueArn,
+    });
   });
 
-  it('may invoke the sweeper (its own permission, scoped to the rule)', () => {
+  it("grants a schedule writer the group's schedules and PassRole, and a reconciler also reads and lists", () => {
     // Prepare
-    const [ruleId] = reconcileRules[0] ?? [];
+    const fixture = constructFixture();
+    const cron = fixture.addCron();
+    const writer = fixture.addQueue({ name: 'writer' }).worker;
+    const reconciler = fixture.addQueue({ name: 'reconciler' }).worker;
+
+    // Act
+    cron.grantManageSchedules(writer);
+    cron.grantManageSchedules(reconciler, { reconcile: true });
+    const template = Template.fromStack(fixture.stack);
 
     // Assess
-    template.hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'events.amazonaws.com',
-      FunctionName: { 'Fn::GetAtt': [ids.sweeper, 'Arn'] },
-      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
-    });
+    const scheduling = (fn: Parameters<typeof logicalIdOf>[1]) =>
+      roleStatements(template, roleIdOf(template, logicalIdOf(fixture.stack, fn)))
+        .flatMap((statement) => asArray(statement.Action))
+        .filter((action) => action.startsWith('scheduler:') || action === 'iam:PassRole')
+        .sort();
+    expect(scheduling(writer)).toEqual([
+      'iam:PassRole',
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'scheduler:UpdateSchedule',
+    ]);
+    expect(scheduling(reconciler)).toEqual([
+      'iam:PassRole',
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'scheduler:GetSchedule',
+      'scheduler:ListSchedules',
+      'scheduler:UpdateSchedule',
+    ]);
   });
 
   it.each([
-    [5, 'rate(5 minutes)'],
-    [60, 'rate(1 hour)'],
-    [1440, 'rate(1 day)'],
-  ])('follows a configured interval of %i minutes', (minutes, expression) => {
+    [{ groupName: 'has space' }, '"has space" is not a valid schedule group name'],
+    [{ groupName: 'x'.repeat(65) }, `"${'x'.repeat(65)}" is not a valid schedule group name`],
+    [{ executionRetentionDays: 3651 }, 'executionRetentionDays must be an integer from 1 to 3650, got 3651'],
+  ] as [Record<string, unknown>, string][])('throws for bad props: %j', (overrides, message) => {
+    // Prepare
+    const fixture = constructFixture();
+
     // Act
-    const custom = Template.fromStack(buildApp('dev', { scheduleReconcileIntervalMinutes: minutes }).stack);
+    const build = () =>
+      new CronScheduling(fixture.stack, 'CronScheduling', {
+        ...fixture,
+        groupName: 'fixture',
+        deploymentName: 'fixture',
+        ...overrides,
+      });
 
     // Assess
-    custom.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: expression,
-      Targets: [Match.objectLike({ Input: '{"task":"reconcile-schedules"}' })],
-    });
-  });
-
-  it('is filled in by the config defaults', () => {
-    // Act
-    const resolved = resolveDeploymentConfig(getDeploymentConfig('prod'));
-
-    // Assess
-    expect(resolved.scheduleReconcileIntervalMinutes).toBe(15);
-  });
-
-  it.each([0, 1441, 2.5])('rejects an interval of %s minutes', (minutes) => {
-    // Act
-    const build = () => buildApp('dev', { scheduleReconcileIntervalMinutes: minutes });
-
-    // Assess
-    expect(build).toThrow(
-      `scheduleReconcileIntervalMinutes must be an integer from 1 to 1440, got ${minutes}`,
-    );
+    expect(build).toThrow(`CronScheduling: ${message}`);
   });
 });

@@ -1,0 +1,7 @@
+import { defineEnvironment, runVariables, variables } from '../environment.js';
+
+/** The dispatch function: starts the run of one cron fire. */
+export const dispatchEnvironment = defineEnvironment({
+  ...runVariables,
+  executionRetentionDays: variables.executionRetentionDays,
+});
