@@ -75,7 +75,7 @@ describe('tracing in function bundles', () => {
       encoding: 'utf8',
       timeout: 30_000,
     });
-    expect(invoked.stdout.trim()).toMatch(/^Environment variable [A-Z_]+ is not set$/);
+    expect(invoked.stdout.trim()).toMatch(/^Invalid function environment: [A-Z_]+ is not set/);
     expect(invoked.status).toBe(0);
   });
 });
