@@ -32,11 +32,6 @@ export class NeedsNewerServiceError extends JobError {
 
 const API_KEY_STORAGE = 'serverless-jobs.console.api-key';
 
-/** Where the API is: the page is served at `<base>/console`, the API at `<base>`. */
-export function apiBaseUrl(location: Pick<Location, 'origin' | 'pathname'>): string {
-  return location.origin + location.pathname.replace(/\/console\/?$/, '');
-}
-
 /** The key lives in this tab's `sessionStorage` only: gone when the tab closes, never sent elsewhere. */
 export const keyStore = {
   load: (): string | null => sessionStorage.getItem(API_KEY_STORAGE),

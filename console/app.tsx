@@ -1,8 +1,9 @@
 import { useCallback, useMemo, useState } from 'preact/hooks';
-import { apiBaseUrl, ConsoleApi, keyStore } from './api.js';
+import { ConsoleApi, keyStore } from './api.js';
 import { ErrorMessage } from './components.js';
 import { type Session, SessionContext } from './hooks.js';
 import { links, type Route, useRoute } from './router.js';
+import { apiBaseUrl } from './routes.js';
 import { EntitiesView, EntityView } from './views/entities.js';
 import { JobView } from './views/job.js';
 import { JobForm } from './views/job-form.js';

@@ -45,12 +45,13 @@ const pageVisible = () => document.visibilityState === 'visible';
 /**
  * Loads data for a view and, with `pollMs`, reloads it while the view is open and the tab visible.
  * A reload replaces the data in place (keyed lists keep their rows, focus and scroll position); a change
- * of `deps` starts over. `pollMs` may depend on the data (poll fast while a run is active, stop after).
+ * of `deps` starts over; a change of `refreshKey` reloads in place (after an action changed the data).
+ * `pollMs` may depend on the data (poll fast while a run is active, stop after).
  */
 export function useLoader<T>(
   load: () => Promise<T>,
   deps: readonly unknown[],
-  options: { pollMs?: number | ((data: T | undefined) => number | null) } = {},
+  options: { pollMs?: number | ((data: T | undefined) => number | null); refreshKey?: unknown } = {},
 ): Loaded<T> {
   const handle = useErrorHandler();
   const [state, setState] = useState<{ data: T | undefined; error: unknown; updatedAt: number | null }>({
@@ -98,6 +99,16 @@ export function useLoader<T>(
       document.removeEventListener('visibilitychange', onVisibility);
     };
   }, deps);
+
+  const firstRefresh = useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only a change of the key reloads
+  useEffect(() => {
+    if (firstRefresh.current) {
+      firstRefresh.current = false;
+      return;
+    }
+    void run();
+  }, [options.refreshKey]);
 
   return { ...state, reload: run };
 }

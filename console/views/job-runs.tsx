@@ -20,11 +20,10 @@ function describeRun(run: Execution): string {
 /** The last 50 runs as a strip of squares, oldest to newest: colour and icon per status, each a link. */
 export function RunStrip({ job, version }: { job: Job; version: number }) {
   const { api } = useSession();
-  const runs = useLoader(
-    () => api.client.jobs.getExecutions(job.id, { limit: STRIP_RUNS }),
-    [job.id, version],
-    { pollMs: REFRESH_MS },
-  );
+  const runs = useLoader(() => api.client.jobs.getExecutions(job.id, { limit: STRIP_RUNS }), [job.id], {
+    pollMs: REFRESH_MS,
+    refreshKey: version,
+  });
   if (!runs.data)
     return runs.error ? <ErrorMessage error={runs.error} /> : <p class="muted">Loading runs…</p>;
   const items = [...runs.data.executions].reverse();
@@ -73,8 +72,8 @@ export function RunHistory({ job, version }: { job: Job; version: number }) {
         limit: HISTORY_PAGE,
         ...(cursor !== undefined && { cursor }),
       }),
-    [job.id, cursor, version],
-    { pollMs: cursor === undefined ? REFRESH_MS : undefined },
+    [job.id, cursor],
+    { pollMs: cursor === undefined ? REFRESH_MS : undefined, refreshKey: version },
   );
   const now = useNow();
   const data = page.data;

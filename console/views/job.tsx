@@ -324,7 +324,10 @@ export function JobView({ jobId }: { jobId: string }) {
   const { api } = useSession();
   const [version, setVersion] = useState(0);
   const bump = () => setVersion((value) => value + 1);
-  const loaded = useLoader(() => api.client.jobs.get(jobId), [jobId, version], { pollMs: 15_000 });
+  const loaded = useLoader(() => api.client.jobs.get(jobId), [jobId], {
+    pollMs: 15_000,
+    refreshKey: version,
+  });
   const [secret] = useState(() => flash.take(jobId));
   const toggle = useAction(async (enable: boolean) =>
     enable ? api.client.jobs.enable(jobId) : api.client.jobs.disable(jobId),

@@ -64,6 +64,8 @@ function useJobPages(filters: { trigger_type?: TriggerType; enabled?: boolean })
     try {
       const page = await api.client.jobs.listPage({ ...filters, limit: JOBS_PAGE_SIZE, cursor });
       if (mine !== version.current) return;
+      // A refresh that started while this page was on its way read fewer rows: it must not land.
+      version.current++;
       const seen = new Set(jobs.map((job) => job.id));
       setState({
         ...stateRef.current,

@@ -51,13 +51,10 @@ function callbackState(run: Execution): string {
 export function RunView({ jobId, executionId }: { jobId: string; executionId: string }) {
   const { api } = useSession();
   const [version, setVersion] = useState(0);
-  const loaded = useLoader(
-    () => api.client.jobs.getExecution(jobId, executionId),
-    [jobId, executionId, version],
-    {
-      pollMs: (run) => (run && FINISHED_STATUSES.includes(run.status) ? null : ACTIVE_POLL_MS),
-    },
-  );
+  const loaded = useLoader(() => api.client.jobs.getExecution(jobId, executionId), [jobId, executionId], {
+    pollMs: (run) => (run && FINISHED_STATUSES.includes(run.status) ? null : ACTIVE_POLL_MS),
+    refreshKey: version,
+  });
   const cancel = useAction(() => api.client.jobs.cancelExecution(jobId, executionId));
   const replay = useAction(() => api.replay(jobId, executionId));
   const now = useNow(5_000);

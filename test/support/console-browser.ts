@@ -48,7 +48,7 @@ export interface ConsolePage {
   errors: string[];
   /** Content-Security-Policy violations the page reported. */
   cspViolations(): Promise<string[]>;
-  /** Opens `#<hash>` of the console (a fresh load). */
+  /** Opens `#<hash>` of the console, always as a fresh load of the page. */
   open(hash?: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -98,6 +98,9 @@ export async function openConsole(
     cspViolations: () =>
       page.evaluate(() => (globalThis as unknown as { __cspViolations: string[] }).__cspViolations),
     open: async (hash = '') => {
+      // A change of the fragment alone would not reload the page: leave it first, so every open is a
+      // fresh load (sessionStorage, and so the sign-in, stays with the tab).
+      if (page.url().startsWith(consoleUrl)) await page.goto('about:blank');
       await page.goto(`${consoleUrl}${hash ? `#${hash}` : ''}`);
     },
     close: () => context.close(),

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { apiBaseUrl } from '../../console/api.js';
 import { cronInWords } from '../../console/cron-words.js';
 import { formatDuration, formatRelative, successShare } from '../../console/format.js';
-import { parseRoute } from '../../console/router.js';
+import { apiBaseUrl, parseRoute } from '../../console/routes.js';
 
 describe('cronInWords', () => {
   it.each([
