@@ -101,7 +101,6 @@ export function useLoader<T>(
   }, deps);
 
   const firstRefresh = useRef(true);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: only a change of the key reloads
   useEffect(() => {
     if (firstRefresh.current) {
       firstRefresh.current = false;
