@@ -40,7 +40,7 @@ async function open(colorScheme: 'light' | 'dark' = 'light'): Promise<ConsolePag
 /** Goes to a view of the signed-in page and waits for its heading. */
 async function go(hash: string, heading: string | RegExp): Promise<void> {
   await main.open(hash);
-  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+  await page.getByRole('heading', { level: 1, name: heading, exact: typeof heading === 'string' }).waitFor();
 }
 
 async function expectNoSeriousAxeFindings(target: Page = page): Promise<void> {
@@ -99,7 +99,7 @@ describe('the console', () => {
     // Act: the right key, then sign out
     await fresh.page.getByLabel('API key').fill(runtime.apiKey);
     await fresh.page.getByRole('button', { name: 'Sign in' }).click();
-    await fresh.page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+    await fresh.page.getByRole('heading', { level: 1, name: 'Jobs', exact: true }).waitFor();
     const stored = await fresh.page.evaluate(
       '({ session: Object.values({ ...sessionStorage }), local: localStorage.length, cookies: document.cookie })',
     );
@@ -141,7 +141,8 @@ describe('the console', () => {
     expect(await cronRow.textContent()).toContain('30 2 * * 1-5 · America/New_York');
     expect(await cronRow.textContent()).toMatch(/02:30:00 GMT-[45]/);
     expect(await cronRow.textContent()).toMatch(/your time/);
-    expect(await cronRow.textContent()).toContain('no runs yet');
+    // Read lazily once the row is on screen
+    await expect.poll(() => cronRow.textContent()).toContain('no runs yet');
     expect(await names()).toEqual([`Paused ${tag}`, `Hook ${tag}`, `Nightly ${tag}`]);
     await expectNoSeriousAxeFindings();
 
