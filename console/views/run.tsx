@@ -84,6 +84,8 @@ export function RunView({ jobId, executionId }: { jobId: string; executionId: st
   }
 
   const active = run.status === 'queued' || run.status === 'running';
+  // Set by newer services on a run started by Replay.
+  const replayOf = (run as Execution & { replay_of?: string | null }).replay_of;
   const webhook = (run.metadata as { webhook?: { delivery_id?: unknown; scheme?: unknown } }).webhook;
   return (
     <section>
@@ -174,6 +176,16 @@ export function RunView({ jobId, executionId }: { jobId: string; executionId: st
               <>
                 <dt>Dedupe key</dt>
                 <dd class="mono">{run.dedupe_key}</dd>
+              </>
+            )}
+            {replayOf && (
+              <>
+                <dt>Replay of</dt>
+                <dd>
+                  <a class="mono" href={links.run(jobId, replayOf)}>
+                    {replayOf}
+                  </a>
+                </dd>
               </>
             )}
             <dt>Entity</dt>
