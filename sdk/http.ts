@@ -137,7 +137,13 @@ export class Transport {
     let response: Response;
     let text: string;
     try {
-      response = await this.options.fetch(url, { method, headers, body, signal: controller.signal });
+      // Called detached: a browser's own `fetch` throws "Illegal invocation" when its receiver is not the
+      // window, and `this.options.fetch(…)` would make the options object its receiver.
+      const send = this.options.fetch;
+      // The DOM's BodyInit (the console's type check) takes only ArrayBuffer-backed views, which is what
+      // text encoders and Buffers give; Node's fetch types take any view.
+      const payload = body as string | Uint8Array<ArrayBuffer> | undefined;
+      response = await send(url, { method, headers, body: payload, signal: controller.signal });
       text = await response.text();
     } catch (error) {
       const where = `${method} ${url.pathname}`;

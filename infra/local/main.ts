@@ -35,6 +35,7 @@ function banner(started: LocalRuntime): string {
     '',
     'Serverless Jobs is running locally.',
     `  API       ${started.url}`,
+    `  Console   ${started.consoleUrl}  (sign in with the API key below)`,
     `  API key   ${started.apiKey}  (${keyNote} ${join(started.dataDir, API_KEY_FILE)})`,
     `  Data dir  ${started.dataDir}`,
     `  DynamoDB  ${database}, table ${started.tableName}`,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
@@ -24,6 +25,7 @@ import { ScheduleSync } from '../../shared/app/job-schedules.js';
 import { jobReader } from '../../shared/app/jobs.js';
 import { localDefaults, runDefaults } from '../../shared/config/defaults.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
+import { makeConsoleHandler } from '../../shared/handlers/console-handler.js';
 import { makeDispatchHandler } from '../../shared/handlers/dispatch-handler.js';
 import { makeSweeperHandler } from '../../shared/handlers/sweeper-handler.js';
 import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
@@ -90,11 +92,15 @@ export interface LocalRuntimeOptions {
   drainTimeoutMs?: number;
   /** The clock of every handler and of the scheduler's timers (tests move a virtual one). @default the system clock */
   clock?: TimerClock;
+  /** The built console served at `/console`. @default this checkout's `dist/console` (`npm run build`) */
+  consoleAssetsDir?: string;
 }
 
 export interface LocalRuntime {
   /** Base URL of the API, e.g. `http://127.0.0.1:3000`. */
   url: string;
+  /** The browser console, `<url>/console`. */
+  consoleUrl: string;
   apiKey: string;
   /** True when this start generated the key (first start on this data dir). */
   apiKeyCreated: boolean;
@@ -127,6 +133,7 @@ export class LocalRuntimeConfigError extends Error {
 }
 
 const DEFAULT_PORT = 3000;
+const DEFAULT_CONSOLE_ASSETS_DIR = fileURLToPath(new URL('../../dist/console', import.meta.url));
 const DEFAULT_TABLE_NAME = 'serverless-jobs';
 
 /**
@@ -266,6 +273,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         { prefix: '/', handler, functionName: 'api' },
         // As on AWS, deliveries go to their own function.
         { prefix: '/webhooks/', handler: webhookHandler, functionName: 'webhook' },
+        {
+          prefix: '/console',
+          handler: makeConsoleHandler({
+            assetsDir: options.consoleAssetsDir ?? DEFAULT_CONSOLE_ASSETS_DIR,
+            logger,
+          }),
+          functionName: 'console',
+        },
       ],
       {
         logger,
@@ -338,6 +353,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     logger.debug('local runtime started', { url, dataDir, tableName, dynamodbEndpoint });
     return {
       url,
+      consoleUrl: `${url}/console`,
       apiKey,
       apiKeyCreated,
       dataDir,

@@ -155,6 +155,12 @@ describe('npm start with JOBS_DYNAMODB_ENDPOINT', () => {
     const ownJava = javaDescendantsOf(main.child.pid ?? -1);
     await call(`${main.url}/entities`, { method: 'POST', apiKey: main.apiKey, body: DEFAULT_ENTITY_BODY });
     const created = await call(`${main.url}/jobs`, { method: 'POST', apiKey: main.apiKey, body: JOB_BODY });
+    const consoleResponse = await fetch(`${main.url}/console`);
+    const consolePage = {
+      status: consoleResponse.status,
+      contentType: consoleResponse.headers.get('content-type'),
+      body: await consoleResponse.text(),
+    };
     const exitCode = await main.stop('SIGINT');
 
     expect(ownJava).toEqual([]);
@@ -163,6 +169,11 @@ describe('npm start with JOBS_DYNAMODB_ENDPOINT', () => {
     expect(main.output()).toMatch(
       /^ {2}Targets {3}http targets may reach public and loopback addresses \(allowedTargetNetworks in jobs\.config\.json\)$/m,
     );
+    // The console's address is printed next to the key, and it serves the page.
+    expect(main.output()).toContain(`  Console   ${main.url}/console  (sign in with the API key below)`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.contentType).toBe('text/html; charset=utf-8');
+    expect(consolePage.body).toMatch(/<script type="module" src="console\/app-[A-Z0-9]{8}\.js"><\/script>/);
     expect(created.status, created.body).toBe(201);
     expect(exitCode, main.output()).toBe(0);
   });

@@ -1,0 +1,50 @@
+/**
+ * The SDK for browsers (the console is built from it): `ControlPlaneClient` and its errors, without the
+ * webhook signing helpers, whose HMACs need `node:crypto`. Pass `baseUrl` and `apiKey` explicitly: a
+ * page has no environment to read them from.
+ */
+export type {
+  Entity,
+  EntityCreateInput,
+  EntityPatchInput,
+  EntityTarget,
+  EntityWithSecret,
+} from '../shared/domain/entity.js';
+export type { ErrorDetail } from '../shared/domain/errors.js';
+export type {
+  Execution,
+  ExecutionListResponse,
+  ExecutionStatus,
+  TriggerResponse,
+} from '../shared/domain/execution.js';
+export type {
+  EntityType,
+  ExecutorType,
+  Job,
+  JobCreateInput,
+  JobListResponse,
+  JobPatchInput,
+  PlanningMode,
+  TriggerType,
+} from '../shared/domain/job.js';
+export {
+  ControlPlaneClient,
+  type ControlPlaneClientOptions,
+  type EntityListResponse,
+  type ExecutionHistoryOptions,
+  type JobPageOptions,
+  type SchedulePreview,
+  type TriggerOptions,
+  type WebhookSecretRotation,
+} from './client.js';
+export {
+  AuthError,
+  ConflictError,
+  JobError,
+  NetworkError,
+  NotFoundError,
+  RateLimitedError,
+  ServerError,
+  TimeoutError,
+  ValidationError,
+} from './errors.js';

@@ -1,0 +1,68 @@
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import * as browser from '../../sdk/browser.js';
+import * as sdk from '../../sdk/index.js';
+
+describe('the browser SDK entry', () => {
+  it('exports the client and its errors, and not the signing helpers', () => {
+    // Assess
+    expect(Object.keys(browser).sort()).toEqual(
+      Object.keys(sdk)
+        .filter(
+          (name) =>
+            ![
+              'signWebhookPayload',
+              'standardWebhookHeaders',
+              'EntitiesResource',
+              'ExecutionsResource',
+              'JobsResource',
+            ].includes(name),
+        )
+        .sort(),
+    );
+    expect(browser.ControlPlaneClient).toBe(sdk.ControlPlaneClient);
+  });
+
+  it('bundles for a browser: no Node builtin in what it imports', async () => {
+    // Act: esbuild fails on a node: import when the platform is the browser
+    const result = await build({
+      entryPoints: ['sdk/browser.ts'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+
+    // Assess
+    expect(Object.keys(result.metafile.inputs).sort()).toEqual([
+      'sdk/browser.ts',
+      'sdk/client.ts',
+      'sdk/errors.ts',
+      'sdk/http.ts',
+    ]);
+  });
+
+  it('calls fetch without a receiver, as a browser fetch requires', async () => {
+    // Prepare: a browser's fetch throws "Illegal invocation" unless called on the window or on nothing
+    const receivers: unknown[] = [];
+    const strictFetch = function (this: unknown) {
+      receivers.push(this);
+      if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+      return Promise.resolve(new Response(JSON.stringify({ status: 'ok' }), { status: 200 }));
+    } as unknown as typeof fetch;
+    const client = new browser.ControlPlaneClient({
+      baseUrl: 'https://jobs.example',
+      apiKey: 'k',
+      fetch: strictFetch,
+    });
+
+    // Act
+    const health = await client.health();
+
+    // Assess
+    expect(health).toEqual({ status: 'ok' });
+    expect(receivers).toEqual([undefined]);
+  });
+});
