@@ -37,6 +37,7 @@ import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
 import type { WebhookHandlerDeps } from '../shared/handlers/webhook-handler.js';
 import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
+import { OPENAPI_DOCUMENT_FILE, openApiDocumentFile } from '../shared/http/openapi-file.js';
 import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
 import type { ClientTracing } from './tracing.js';
 
@@ -106,6 +107,8 @@ export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.en
     scheduler: scheduler(env, tracing),
     secrets: new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn),
     apiKeys: new SecretsManagerApiKeys(traced(new SecretsManagerClient({}), tracing), env.apiKeySecretArn),
+    // Beside the bundle, where the stack copies the committed document.
+    openApiDocument: openApiDocumentFile(new URL(`./${OPENAPI_DOCUMENT_FILE}`, import.meta.url)),
     retentionDays: env.executionRetentionDays,
   };
 }

@@ -9,7 +9,7 @@ let handleConsole: ReturnType<typeof makeConsoleHandler> | undefined;
 
 export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
   handleConsole ??= makeConsoleHandler({
-    assetsDir: process.env.CONSOLE_ASSETS_DIR || join(dirname(fileURLToPath(import.meta.url)), 'console'),
+    assetsDir: join(dirname(fileURLToPath(import.meta.url)), 'console'),
   });
   return handleConsole(event, context);
 };

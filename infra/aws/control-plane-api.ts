@@ -17,6 +17,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { runDefaults } from '../../shared/config/defaults.js';
 import { apiEnvironment } from '../../shared/config/environments/api-environment.js';
+import { OPENAPI_DOCUMENT_FILE } from '../../shared/http/openapi-file.js';
 import type { CronScheduling } from './cron-scheduling.js';
 import { functionEntry, JobsFunction } from './jobs-function.js';
 import type { JobsTable } from './jobs-table.js';
@@ -121,6 +122,8 @@ export class ControlPlaneApi extends Construct {
       description: 'Serverless Jobs control-plane API',
       logRetention: props.logRetention,
       tracing: props.tracing,
+      // GET /openapi.json answers with the committed document, read from beside the bundle.
+      files: [{ from: 'docs/openapi.json', to: OPENAPI_DOCUMENT_FILE }],
       environment: apiEnvironment.write(
         {
           ...values,

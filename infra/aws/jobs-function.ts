@@ -6,12 +6,13 @@ import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
+import { tracingDefine } from '../../functions/tracing.js';
 import { awsDefaults } from '../../shared/config/defaults.js';
 import { runtimeVariables } from '../../shared/config/environment.js';
 import { anyResourceReason } from './nag.js';
 
 /** The Lambda entry points, one file each under functions/. */
-export type FunctionName = 'api' | 'webhook' | 'worker' | 'sweeper' | 'dispatch';
+export type FunctionName = 'api' | 'webhook' | 'worker' | 'sweeper' | 'dispatch' | 'console';
 
 /** The path of the entry point `functions/<name>.ts`, exporting `handler`. */
 export function functionEntry(name: FunctionName): string {
@@ -81,9 +82,16 @@ export interface JobsFunctionProps
   readonly timeout?: Duration;
   /**
    * X-Ray active tracing: Lambda samples and records each invocation, and the role may send segments to X-Ray.
+   * The bundle carries Powertools' Tracer only when it is on (see `tracingDefine`).
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * Files or directories of the repository shipped beside the bundle (`from` relative to the repository
+   * root, `to` relative to the bundle), for what the function reads at run time rather than imports.
+   * @default none
+   */
+  readonly files?: readonly { readonly from: string; readonly to: string }[];
 }
 
 /**
@@ -93,7 +101,8 @@ export interface JobsFunctionProps
  */
 export class JobsFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: JobsFunctionProps) {
-    const { entry, logRetention, memorySize, timeout, environment, tracing, ...rest } = props;
+    const { entry, logRetention, memorySize, timeout, environment, tracing, files, ...rest } = props;
+    const traced = tracing ?? awsDefaults.tracing;
 
     // Created before `super` (which needs them), so they are siblings named after the function.
     const logGroup = new LogGroup(scope, `${id}LogGroup`, {
@@ -119,7 +128,7 @@ export class JobsFunction extends NodejsFunction {
       role,
       logGroup,
       // Unset rather than PassThrough when off: the template then has no TracingConfig, as before the option.
-      ...((tracing ?? awsDefaults.tracing) && { tracing: Tracing.ACTIVE }),
+      ...(traced && { tracing: Tracing.ACTIVE }),
       environment: {
         ...environment,
         // The bundle ships a .map file; without this flag Node ignores it and stack traces point into
@@ -138,6 +147,17 @@ export class JobsFunction extends NodejsFunction {
         externalModules: [],
         // Bundle with the esbuild in node_modules: no Docker, works offline.
         forceDockerBundling: false,
+        // Tracing decided at bundle time: off, the Tracer and the X-Ray SDK are not in the bundle at all.
+        define: tracingDefine(traced),
+        ...(files &&
+          files.length > 0 && {
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir: string, outputDir: string) =>
+                files.map(({ from, to }) => `cp -R "${inputDir}/${from}" "${outputDir}/${to}"`),
+            },
+          }),
       },
     });
 
@@ -147,7 +167,7 @@ export class JobsFunction extends NodejsFunction {
         'Pinned to nodejs22.x on purpose: the esbuild target (node22) and the bundle-load test match it; moving ' +
         'to a newer runtime is a deliberate upgrade of both together.',
     });
-    if (tracing ?? awsDefaults.tracing) {
+    if (traced) {
       // Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on "*".
       Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: anyResourceReason });
     }

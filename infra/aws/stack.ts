@@ -10,6 +10,7 @@ import {
   type ResolvedDeploymentSettings,
   resolveDeploymentSettings,
 } from './config.js';
+import { ConsoleSite } from './console-site.js';
 import { ControlPlaneApi } from './control-plane-api.js';
 import { controlPlaneRoutes } from './control-plane-routes.js';
 import { CronScheduling } from './cron-scheduling.js';
@@ -74,6 +75,8 @@ export class JobsStack extends Stack {
   public readonly webhookIngress: WebhookIngress;
   /** The sweeper function, its two rules and their DLQ. */
   public readonly sweeper: Sweeper;
+  /** `GET /console`: the browser console and its function. */
+  public readonly consoleSite: ConsoleSite;
   /** Receives every DLQ alarm; operators subscribe to it (output `AlarmTopicArn`). */
   public readonly alarmTopic: AlarmTopic;
 
@@ -189,6 +192,10 @@ export class JobsStack extends Stack {
       api: this.controlPlane,
       secretsKey: this.secretsKey,
       throttle: { rateLimit: s.webhookThrottleRateLimit, burstLimit: s.webhookThrottleBurstLimit },
+    });
+    this.consoleSite = new ConsoleSite(this, 'Console', {
+      api: this.controlPlane,
+      logRetention: s.logRetention,
     });
     this.sweeper = new Sweeper(this, 'Sweeper', {
       ...runs,

@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
 
+/** The name of the document's copy beside the API function's bundle (the stack puts it there). */
+export const OPENAPI_DOCUMENT_FILE = 'openapi.json';
+
 /** The repository's committed document, `npm run openapi`'s output. */
 export const REPOSITORY_OPENAPI_DOCUMENT = new URL('../../docs/openapi.json', import.meta.url);
 

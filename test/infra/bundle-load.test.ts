@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { esmRequireBanner, jobsEsbuildOptions } from '../../infra/aws/jobs-funct
 import { workerFunctionsOf } from './support.js';
 
 // Every Lambda entry point of the stack.
-const entries = ['api', 'worker', 'sweeper', 'webhook', 'dispatch'].map(
+const entries = ['api', 'worker', 'sweeper', 'webhook', 'dispatch', 'console'].map(
   (name) => [name, fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url))] as const,
 );
 
@@ -87,5 +87,11 @@ describe('function bundles', () => {
       expect(result.status, bundle).toBe(0);
       expect(readFileSync(bundle, 'utf8').startsWith(esmRequireBanner), bundle).toBe(true);
     }
+    // What functions read at run time ships beside their bundle: the API's document, the console's files.
+    const beside = (file: string) => bundles.filter((bundle) => existsSync(join(dirname(bundle), file)));
+    expect(beside('openapi.json')).toHaveLength(1);
+    expect(beside('console/index.html')).toHaveLength(1);
+    const document = readFileSync(join(dirname(beside('openapi.json')[0] as string), 'openapi.json'), 'utf8');
+    expect(document).toBe(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8'));
   });
 });

@@ -70,11 +70,12 @@ describe('JobsStack', () => {
       }
     });
 
-    it('creates only the API, the webhook ingress, one worker per queue, the sweeper and dispatch (no log-retention or other custom resources)', () => {
+    it('creates only the API, the webhook ingress, one worker per queue, the sweeper, dispatch and the console (no log-retention or other custom resources)', () => {
       // Prepare
       const expected = [
         stack.controlPlane.apiFunction,
         stack.webhookIngress.webhookFunction,
+        stack.consoleSite.consoleFunction,
         ...workerFunctionsOf(stack).values(),
         stack.sweeper.sweeperFunction,
         stack.cronScheduling.dispatchFunction,
