@@ -60,8 +60,18 @@ export interface RunServiceDeps {
   retentionDays: number;
 }
 
-/** A queued run not claimed within this long is sent to its queue again by the sweeper. */
+/** A run still queued for its first attempt this long after it was created is sent again by the sweeper. */
 export const QUEUED_GRACE_SECONDS = 120;
+/** Where the very first sweep starts looking, before there is a checkpoint. */
+const FIRST_SWEEP_LOOKBACK_MS = 15 * 60_000;
+
+/** What one sweep did. */
+export interface SweepReport {
+  /** Runs sent to their queue again. */
+  requeued: number;
+  /** Whether runs recorded by an earlier version are all in the current layout. */
+  upgraded: boolean;
+}
 
 export interface RunTrigger {
   trigger_type: TriggerType;
@@ -198,12 +208,15 @@ export class RunService {
       ...(trigger.dedupeKey !== undefined && { dedupeKey: trigger.dedupeKey }),
       exclusive: settings.overlapPolicy === 'skip',
       expiresAt: Math.floor(addSeconds(now, this.deps.retentionDays * 86_400).getTime() / 1000),
-      sweepAt: addSeconds(now, QUEUED_GRACE_SECONDS).toISOString(),
     });
     const fields = { jobId: job.id, executionId: outcome.execution.execution_id, outcome: outcome.kind };
     if (outcome.kind === 'started') {
       try {
-        await this.deps.queue.send(queue, { job_id: job.id, execution_id: executionId, attempt: 1 });
+        await this.deps.queue.send(queue, {
+          job_id: job.id,
+          execution_id: outcome.execution.execution_id,
+          attempt: 1,
+        });
       } catch (error) {
         this.deps.logger.error('enqueue failed; the sweeper will retry', { ...fields, queue, error });
       }
@@ -308,12 +321,12 @@ export class RunService {
         duration_ms: durationMs(current.started_at, now),
       },
     );
-    if (!cancelled) {
-      const latest = await this.getExecution(jobId, executionId);
-      throw new ConflictError(`Execution ${executionId} has already ended (${latest.status}).`);
+    if (!cancelled.ok) {
+      const status = cancelled.current?.execution.status ?? current.status;
+      throw new ConflictError(`Execution ${executionId} has already ended (${status}).`);
     }
     this.deps.logger.info('run cancelled', { jobId, executionId });
-    return cancelled;
+    return cancelled.execution;
   }
 
   /**
@@ -356,84 +369,49 @@ export class RunService {
         leaseUntil: null,
       },
     );
-    if (!finished) throw new ConflictError(`Execution ${executionId} ended before the callback arrived.`);
+    if (!finished.ok) throw new ConflictError(`Execution ${executionId} ended before the callback arrived.`);
     this.deps.logger.info('run finished by callback', {
       jobId: execution.job_id,
       executionId,
       status: input.status,
     });
-    return finished;
+    return finished.execution;
   }
 
   /**
-   * One sweep: runs past their deadline become `timed_out`; queued runs nobody claimed in time are
-   * sent again (or fail once they could no longer finish within their timeout). Idempotent: every
-   * change is conditional on the state it was decided from.
+   * One sweep. Every run that is not finished keeps a message in its queue until it ends (the worker
+   * hands messages back rather than delete them, see RunWorker), so the sweep has one gap to close: a
+   * process that wrote a run and stopped before sending its message. It reads each run once, a little
+   * after it was created (the runs created between the last sweep's checkpoint and now minus
+   * `QUEUED_GRACE_SECONDS`), and sends again those still queued for their first attempt. Sending twice is
+   * harmless: a run is claimed once. Runs recorded by an earlier version are moved first, until none are
+   * left.
    */
-  async sweep(): Promise<{ timedOut: number; requeued: number; failed: number }> {
+  async sweep(): Promise<SweepReport> {
+    const report: SweepReport = { requeued: 0, upgraded: await this.deps.executions.upgrade() };
     const now = this.deps.clock.now();
-    const report = { timedOut: 0, requeued: 0, failed: 0 };
-    for (const due of await this.deps.executions.listDue(now, 100)) {
-      const stored = await this.deps.executions.get(due.jobId, due.executionId);
-      if (!stored || isTerminal(stored.execution.status)) continue;
-      const { execution } = stored;
+    const to = new Date(now.getTime() - QUEUED_GRACE_SECONDS * 1000);
+    const from =
+      (await this.deps.executions.sweepCheckpoint()) ?? new Date(to.getTime() - FIRST_SWEEP_LOOKBACK_MS);
+    if (from >= to) return report;
+    const { executions: unsent, scannedTo } = await this.deps.executions.findUnsent({ from, to });
+    for (const execution of unsent) {
       const fields = { jobId: execution.job_id, executionId: execution.execution_id };
-      if (execution.status === 'running') {
-        if (execution.deadline_at !== null && Date.parse(execution.deadline_at) > now.getTime()) continue;
-        const ended = await this.deps.executions.transition(
-          execution.job_id,
-          execution.execution_id,
-          { from: ['running'], attempt: execution.attempt },
-          {
-            status: 'timed_out',
-            error_message: `No result within the ${runSettings(execution.config).timeoutSeconds} s timeout.`,
-            finished_at: now.toISOString(),
-            duration_ms: durationMs(execution.started_at, now),
-            leaseUntil: null,
-          },
-        );
-        if (ended) {
-          report.timedOut++;
-          this.deps.logger.warn('run timed out', fields);
-        }
-        continue;
-      }
-      const { timeoutSeconds } = runSettings(execution.config);
-      if (now.getTime() - Date.parse(execution.created_at) > timeoutSeconds * 1000) {
-        const failed = await this.deps.executions.transition(
-          execution.job_id,
-          execution.execution_id,
-          { from: ['queued'], attempt: execution.attempt },
-          {
-            status: 'failed',
-            error_message: truncate(
-              `Not started within its ${timeoutSeconds} s timeout (no worker took it from queue "${execution.queue}").`,
-            ),
-            finished_at: now.toISOString(),
-          },
-        );
-        if (failed) report.failed++;
-        continue;
-      }
-      const bumped = await this.deps.executions.transition(
-        execution.job_id,
-        execution.execution_id,
-        { from: ['queued'], attempt: execution.attempt },
-        { sweepAt: addSeconds(now, QUEUED_GRACE_SECONDS).toISOString() },
-      );
-      if (!bumped) continue;
       try {
         await this.deps.queue.send(execution.queue, {
           job_id: execution.job_id,
           execution_id: execution.execution_id,
-          attempt: execution.attempt,
+          attempt: 1,
         });
         report.requeued++;
-        this.deps.logger.info('queued run sent again', fields);
+        this.deps.logger.warn('queued run sent again: its message was never sent or was lost', fields);
       } catch (error) {
+        // The checkpoint stays before this run, so the next sweep tries it again.
         this.deps.logger.error('re-enqueue failed; next sweep retries', { ...fields, error });
+        return report;
       }
     }
+    await this.deps.executions.saveSweepCheckpoint(scannedTo);
     return report;
   }
 }
