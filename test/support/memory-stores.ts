@@ -1,5 +1,5 @@
 import type { Entity } from '../../shared/domain/entity.js';
-import { BadRequestError, NotFoundError } from '../../shared/domain/errors.js';
+import { BadRequestError } from '../../shared/domain/errors.js';
 import { type Execution, type ExecutionStatus, isTerminal } from '../../shared/domain/execution.js';
 import type { EntityType } from '../../shared/domain/job.js';
 import { runSettings } from '../../shared/domain/run-config.js';
@@ -13,7 +13,6 @@ import type {
   ExecutionStore,
   IdGenerator,
   JobSchedule,
-  JobStore,
   RecentExecutionPage,
   RunMessage,
   RunQueue,
@@ -182,8 +181,6 @@ export class MemoryExecutionStore implements ExecutionStore {
 
   /** Every call to `transition` or `claim`, whether its condition held or not. */
   transitionCalls = 0;
-
-  constructor(private readonly options: { jobs?: JobStore } = {}) {}
 
   async start(request: StartRunRequest): Promise<StartRunOutcome> {
     const { execution } = request;

@@ -205,7 +205,7 @@ function setup(deployment: DeploymentConfig = openDeployment()) {
     jobs: jobStore,
     webhooks,
     entities,
-    executions: new MemoryExecutionStore({ jobs: jobStore }),
+    executions: new MemoryExecutionStore(),
     queue,
     secrets,
     deployment,

@@ -35,7 +35,7 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
   await entities.create(makeEntity({ id: 'echo', default: true }), null);
   await entities.create(makeEntity({ id: 'release-agent', type: 'agent' }), null);
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const lines: string[] = [];
   const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });

@@ -82,7 +82,7 @@ async function setup() {
     await secrets.seal(SIGNING_SECRET, entitySecretContext('http-agent')),
   );
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const lines: string[] = [];
   const logger = createJsonLogger({ level: 'debug', sink: (line) => lines.push(line) });

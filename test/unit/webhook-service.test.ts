@@ -57,7 +57,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
   const entities = new MemoryEntityStore();
   await entities.create(makeEntity({ id: 'echo', default: true }), null);
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const secrets = new FakeSecretBox();
   const webhooks = new MemoryWebhookStore();
