@@ -100,6 +100,19 @@ export interface EntityStore {
   delete(id: string): Promise<'deleted' | 'not_found' | 'referenced'>;
   /** The deployment default entity, if one is marked. */
   getDefault(): Promise<StoredEntity | null>;
+  /** The id and type of the default entity (what a run of a job without an entity records), one read. */
+  defaultRef(): Promise<{ id: string; type: Entity['type'] } | null>;
+  /**
+   * What a worker needs to invoke an entity, one eventually consistent read (a change made a moment
+   * before a run may not be seen by it).
+   */
+  getTarget(id: string): Promise<EntityTargetRecord | null>;
+}
+
+/** An entity as a run invokes it. */
+export interface EntityTargetRecord {
+  entity: Pick<Entity, 'id' | 'type' | 'name' | 'target'>;
+  sealedSecret: string | null;
 }
 
 // ── Executions ──────────────────────────────────────────────────────────────────────────────────────
@@ -310,6 +323,11 @@ export interface WebhookRecord {
   previousValidUntil: string | null;
   rotatedAt: string | null;
   lastSecretUsed: 'current' | 'previous' | null;
+  /**
+   * The job as of its last write (kept on the path item in the job's own transactions, so a delivery
+   * reads one item); null on a path item written before it carried the job.
+   */
+  job: Job | null;
 }
 
 export interface WebhookStore {

@@ -16,6 +16,7 @@ import {
   TriggerRequestSchema,
   type TriggerResponse,
 } from '../domain/execution.js';
+import type { Entity } from '../domain/entity.js';
 import type { Job, TriggerType } from '../domain/job.js';
 import { mergeRunConfig, runConfigViolations, runSettings } from '../domain/run-config.js';
 import { renderTemplate } from '../domain/template.js';
@@ -135,14 +136,12 @@ export class RunService {
     const config = mergeRunConfig(job.config, override);
     const settings = runSettings(config);
 
+    // A job naming an entity keeps it from being deleted (its reference count), so only the default is read.
     const entity =
       job.entity_id === null
-        ? await this.deps.entities.getDefault()
-        : await this.deps.entities.get(job.entity_id);
-    if (!entity) {
-      if (job.entity_id === null) throw noEntityError();
-      throw new ConflictError(`Entity "${job.entity_id}" of job ${job.id} no longer exists.`);
-    }
+        ? await this.deps.entities.defaultRef()
+        : { id: job.entity_id, type: job.entity_type as Entity['type'] };
+    if (!entity) throw noEntityError();
     const { queue, environmentName } = this.route(job);
 
     const now = this.deps.clock.now();
@@ -158,8 +157,8 @@ export class RunService {
       prompt,
       system_prompt: job.system_prompt,
       config,
-      entity_id: entity.entity.id,
-      entity_type: entity.entity.type,
+      entity_id: entity.id,
+      entity_type: entity.type,
       queue,
       environment_name: environmentName,
       metadata: trigger.metadata ?? {},

@@ -233,7 +233,7 @@ export class RunWorker {
       return DONE;
     }
 
-    const entity = await this.deps.entities.get(claimed.entity_id);
+    const entity = await this.deps.entities.getTarget(claimed.entity_id);
     if (!entity) {
       await this.finish(claimed, 'failed', {
         error_message: `Entity "${claimed.entity_id}" no longer exists.`,

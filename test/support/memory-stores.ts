@@ -8,6 +8,7 @@ import type {
   DeploymentConfig,
   EntityPage,
   EntityStore,
+  EntityTargetRecord,
   ExecutionChange,
   ExecutionPage,
   ExecutionStore,
@@ -100,6 +101,21 @@ export class MemoryEntityStore implements EntityStore {
 
   async getDefault(): Promise<StoredEntity | null> {
     return this.defaultId === null ? null : this.stored(this.defaultId);
+  }
+
+  async defaultRef(): Promise<{ id: string; type: Entity['type'] } | null> {
+    const stored = await this.getDefault();
+    return stored ? { id: stored.entity.id, type: stored.entity.type } : null;
+  }
+
+  async getTarget(id: string): Promise<EntityTargetRecord | null> {
+    const stored = this.stored(id);
+    if (!stored) return null;
+    const { entity } = stored;
+    return {
+      entity: { id: entity.id, type: entity.type, name: entity.name, target: entity.target },
+      sealedSecret: stored.sealedSecret,
+    };
   }
 
   /** Counts a job's reference, if the entity exists with that type (the DynamoDB condition); false otherwise. */

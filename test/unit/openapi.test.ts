@@ -247,6 +247,7 @@ function setup(deployment: DeploymentConfig = openDeployment()) {
     webhooks.records.set(path, {
       path,
       jobId: job.id,
+      job: null,
       sealedSecret: await secrets.seal(job.webhook_secret as string, webhookSecretContext(job.id)),
       previousSealedSecret: null,
       previousValidUntil: null,

@@ -103,6 +103,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
     webhooks.records.set(path, {
       path,
       jobId: job.id,
+      job: null,
       sealedSecret: await secrets.seal(secret, webhookSecretContext(job.id)),
       previousSealedSecret: null,
       previousValidUntil: null,

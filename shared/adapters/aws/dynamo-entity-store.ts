@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Entity } from '../../domain/entity.js';
-import type { EntityPage, EntityStore, StoredEntity } from '../../ports.js';
+import type { EntityPage, EntityStore, EntityTargetRecord, StoredEntity } from '../../ports.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { setAll } from './expressions.js';
@@ -43,7 +43,10 @@ export class DynamoEntityStore implements EntityStore {
     ];
     if (entity.default) {
       items.push({
-        Put: { TableName: this.tableName, Item: { ...keys.defaultEntity(), entity_id: entity.id } },
+        Put: {
+          TableName: this.tableName,
+          Item: { ...keys.defaultEntity(), entity_id: entity.id, entity_type: entity.type },
+        },
       });
     }
     try {
@@ -129,7 +132,7 @@ export class DynamoEntityStore implements EntityStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.defaultEntity(), entity_id: entity.id },
+          Item: { ...keys.defaultEntity(), entity_id: entity.id, entity_type: entity.type },
         }),
       );
     } else {
@@ -162,6 +165,26 @@ export class DynamoEntityStore implements EntityStore {
     if (defaultId === null) return null;
     const item = await this.getItem(defaultId);
     return item ? this.fromItem(item, defaultId) : null;
+  }
+
+  async defaultRef(): Promise<{ id: string; type: Entity['type'] } | null> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.defaultEntity() }),
+    );
+    const id = result.Item?.entity_id;
+    if (typeof id !== 'string') return null;
+    const type = result.Item?.entity_type;
+    if (type === 'agent' || type === 'team' || type === 'workflow') return { id, type };
+    // A pointer written before it carried the type.
+    const stored = await this.get(id);
+    return stored ? { id, type: stored.entity.type } : null;
+  }
+
+  async getTarget(id: string): Promise<EntityTargetRecord | null> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.entity(id) }));
+    if (!result.Item) return null;
+    const { entity, sealedSecret } = this.fromItem(result.Item, null);
+    return { entity: { id: entity.id, type: entity.type, name: entity.name, target: entity.target }, sealedSecret };
   }
 
   /** How many jobs name the entity (for messages). */
