@@ -187,7 +187,7 @@ export class RunService {
       ]);
     }
     if (trigger.beforeWrite) {
-      // The transaction below dedupes on its own; looking first spares a known key the beforeWrite step,
+      // The write below dedupes on its own; looking first spares a known key the beforeWrite step,
       // so a replayed webhook delivery answers with its first run without taking rate allowance.
       const first =
         trigger.dedupeKey === undefined

@@ -120,7 +120,7 @@ export class WebhookService {
       },
       ...(verified.deliveryId !== null && { dedupeKey: `webhook:${verified.deliveryId}` }),
       // After every check of the run and just before its write, so a refused delivery takes no allowance.
-      beforeWrite: () => this.applyRateLimit(job),
+      ...(runSettings(job.config).webhookRateLimit && { beforeWrite: () => this.applyRateLimit(job) }),
     });
     if (record.lastSecretUsed !== verified.secretUsed) {
       // Written when it changes (after a rotation), not on every delivery.
