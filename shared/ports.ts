@@ -121,6 +121,8 @@ export interface StartRunRequest {
   execution: Execution;
   /** A repeated trigger with the same key returns the first execution. */
   dedupeKey?: string;
+  /** The execution id is derived from the dedupe key (a cron fire's): the run's own write dedupes. */
+  idFromKey?: boolean;
   /** Overlap policy `skip`: take the job's run lock, or record the execution as `skipped`. */
   exclusive: boolean;
   /** When the execution record (and its dedupe marker) expire, epoch seconds. */

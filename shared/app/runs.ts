@@ -37,6 +37,7 @@ import { isJobId, jobNotFound } from './jobs.js';
 import {
   addSeconds,
   capOutput,
+  cronExecutionId,
   durationMs,
   jobIdOfCallbackToken,
   tokenMatches,
@@ -83,6 +84,8 @@ export interface RunTrigger {
   dedupeKey?: string;
   /** Cron fires: the fire time the run is for. */
   scheduledAt?: string;
+  /** An id derived from the dedupe key (cron fires): writing the run is then its own dedupe. */
+  executionId?: string;
   /**
    * Runs once every check has passed, just before the run is written (the webhook rate limit); not run
    * when `dedupeKey` already names a run, which is then the answer.
@@ -145,7 +148,7 @@ export class RunService {
     const { queue, environmentName } = this.route(job);
 
     const now = this.deps.clock.now();
-    const executionId = this.deps.ids.executionId();
+    const executionId = trigger.executionId ?? this.deps.ids.executionId();
     const execution: Execution = {
       execution_id: executionId,
       workflow_id: `wf_${executionId.slice('exec_'.length)}`,
@@ -205,6 +208,7 @@ export class RunService {
     const outcome = await this.deps.executions.start({
       execution,
       ...(trigger.dedupeKey !== undefined && { dedupeKey: trigger.dedupeKey }),
+      ...(trigger.executionId !== undefined && { idFromKey: true }),
       exclusive: settings.overlapPolicy === 'skip',
       expiresAt: Math.floor(addSeconds(now, this.deps.retentionDays * 86_400).getTime() / 1000),
     });
@@ -261,11 +265,23 @@ export class RunService {
       return null;
     }
     try {
-      return await this.startRun(job, {
+      const outcome = await this.startRun(job, {
         trigger_type: 'cron',
         scheduledAt,
         dedupeKey: `cron:${scheduledAt}`,
+        executionId: cronExecutionId(job.id, scheduledAt),
       });
+      const { execution } = outcome;
+      if (outcome.kind === 'duplicate' && execution.status === 'queued' && execution.attempt === 1) {
+        // A fire delivered again (the Scheduler or Lambda retrying) after the process that wrote its run
+        // stopped, maybe before sending: send it again. A second message is harmless; a run is claimed once.
+        await this.deps.queue.send(execution.queue, {
+          job_id: execution.job_id,
+          execution_id: execution.execution_id,
+          attempt: 1,
+        });
+      }
+      return outcome;
     } catch (error) {
       if (!(error instanceof ValidationError || error instanceof ConflictError)) throw error;
       this.deps.logger.error('cron fire could not start a run', { ...fields, error });

@@ -788,7 +788,29 @@ describe('RunService.dispatchCron', () => {
       lateness_ms: null,
       metadata: {},
     });
-    expect(queue.sent).toHaveLength(2);
+    // The repeat found its run still queued, so it sent it again (its writer may have stopped before sending).
+    expect(queue.sent.map((sent) => sent.message.execution_id)).toEqual([
+      first?.execution.execution_id,
+      first?.execution.execution_id,
+      next?.execution.execution_id,
+    ]);
+  });
+
+  it('sends a repeated fire’s run again only while no worker has claimed it', async () => {
+    // Prepare
+    const { runs, createJob, queue, claim } = await setup();
+    const job = await createJob({ trigger_type: 'cron', cron_schedule: '0 10 * * *' });
+    const scheduled = new Date(START).toISOString();
+    const first = await runs.dispatchCron(job.id, scheduled);
+    await claim({ job_id: job.id, execution_id: first?.execution.execution_id as string });
+    queue.sent.length = 0;
+
+    // Act
+    const again = await runs.dispatchCron(job.id, scheduled);
+
+    // Assess
+    expect(again?.kind).toBe('duplicate');
+    expect(queue.sent).toEqual([]);
   });
 
   it('ignores a fire at a time that is not a fire time of the job (a schedule not yet updated)', async () => {

@@ -67,7 +67,7 @@ export class DynamoExecutionStore implements ExecutionStore {
 
   async start(request: StartRunRequest): Promise<StartRunOutcome> {
     let { execution } = request;
-    if (request.dedupeKey !== undefined) {
+    if (request.dedupeKey !== undefined && !request.idFromKey) {
       const holder = await this.claimDedupeKey(execution, request.dedupeKey, request.expiresAt);
       if (holder !== execution.execution_id) {
         const first = await this.get(execution.job_id, holder);
