@@ -122,6 +122,19 @@ export interface EntityStore {
   delete(id: string): Promise<'deleted' | 'not_found' | 'referenced'>;
   /** The deployment default entity, if one is marked. */
   getDefault(): Promise<StoredEntity | null>;
+  /** The id and type of the default entity (what a run of a job without an entity records), one read. */
+  defaultRef(): Promise<{ id: string; type: Entity['type'] } | null>;
+  /**
+   * What a worker needs to invoke an entity, one eventually consistent read (a change made a moment
+   * before a run may not be seen by it).
+   */
+  getTarget(id: string): Promise<EntityTargetRecord | null>;
+}
+
+/** An entity as a run invokes it. */
+export interface EntityTargetRecord {
+  entity: Pick<Entity, 'id' | 'type' | 'name' | 'target'>;
+  sealedSecret: string | null;
 }
 
 // ── Executions ──────────────────────────────────────────────────────────────────────────────────────
@@ -130,12 +143,12 @@ export interface StartRunRequest {
   execution: Execution;
   /** A repeated trigger with the same key returns the first execution. */
   dedupeKey?: string;
+  /** The execution id is derived from the dedupe key (a cron fire's): the run's own write dedupes. */
+  idFromKey?: boolean;
   /** Overlap policy `skip`: take the job's run lock, or record the execution as `skipped`. */
   exclusive: boolean;
   /** When the execution record (and its dedupe marker) expire, epoch seconds. */
   expiresAt: number;
-  /** When the sweeper should re-enqueue the run if no worker has claimed it by then. */
-  sweepAt: string;
 }
 
 export type StartRunOutcome =
@@ -148,7 +161,7 @@ export interface StoredExecution {
   callbackTokenHash: string;
   /** Until when the current claim holds; a redelivered message may take over a run only after it. */
   leaseUntil: string | null;
-  /** Whether this run holds the job's overlap lock (released when it ends). */
+  /** Whether this run took the job's overlap lock. */
   exclusive: boolean;
 }
 
@@ -158,7 +171,13 @@ export interface ExecutionPage {
   totalCount: number;
 }
 
-/** Fields a transition may set on an execution. */
+/** Runs of every job, newest first. */
+export interface RecentExecutionPage {
+  executions: Execution[];
+  nextCursor: string | null;
+}
+
+/** Fields a transition may set on an execution (null clears a field). */
 export type ExecutionChange = Partial<
   Pick<
     Execution,
@@ -175,44 +194,68 @@ export type ExecutionChange = Partial<
   >
 > & {
   leaseUntil?: string | null;
-  /** Hash of the callback token handed to the target for this attempt. */
+  /** Hash of the callback token handed to the target for this attempt ('' clears it). */
   callbackTokenHash?: string;
-  /** When the sweeper should look at the run next; ignored (cleared) for terminal statuses. */
-  sweepAt?: string;
 };
 
-/** A non-terminal run the sweeper must look at: queued too long, or running past its deadline. */
-export interface DueExecution {
-  jobId: string;
-  executionId: string;
-}
+/** What a transition did: the execution after it, or, when its condition failed, the run as it stands. */
+export type TransitionResult =
+  | { ok: true; execution: Execution }
+  | { ok: false; current: StoredExecution | null };
 
 export interface ExecutionStore {
   /**
-   * In one transaction: the dedupe marker (when a key is given), the overlap lock (when exclusive),
-   * the execution as `queued`, and the job's execution count + 1. A held lock records the execution
-   * as `skipped` instead; a taken dedupe key returns the first execution.
+   * Writes the execution as `queued` (one conditional write). With a dedupe key, a key already used
+   * returns the first execution; with `exclusive`, a run of the job still active makes this one
+   * `skipped` instead.
    */
   start(request: StartRunRequest): Promise<StartRunOutcome>;
   get(jobId: string, executionId: string): Promise<StoredExecution | null>;
-  /** The execution a dedupe key (webhook delivery id, cron fire, idempotency key) already started, if any. */
+  /** The execution a dedupe key started, if the key has been used (and its run not yet expired). */
   findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null>;
   /** Newest first. `offset` skips within the query; `cursor` continues from a previous page. */
   list(jobId: string, options: { limit: number; offset: number; cursor?: string }): Promise<ExecutionPage>;
+  /** Runs of every job, newest first, optionally only those in `statuses`. */
+  listRecent(options: {
+    statuses?: readonly ExecutionStatus[];
+    limit: number;
+    cursor?: string;
+  }): Promise<RecentExecutionPage>;
+  /**
+   * queued → running for `attempt`, with the attempt's lease and callback token hash; the first attempt
+   * also starts the run's clock (`started_at` = now, `deadline_at` = now + its timeout). One conditional
+   * write, no read before it: when the run is not queued at that attempt, `current` says how it stands.
+   */
+  claim(
+    jobId: string,
+    executionId: string,
+    claim: { attempt: number; now: Date; leaseUntil: string; callbackTokenHash: string },
+  ): Promise<TransitionResult>;
   /**
    * Applies `change` if the execution's status is one of `from` (and, when given, its attempt matches;
    * when `leaseExpiredBefore` is given, a `running` execution qualifies only if its lease ended before
-   * then). Terminal changes release the overlap lock and leave the sweeper's index. Null if the
-   * condition failed.
+   * then). One conditional write, no read before it.
    */
   transition(
     jobId: string,
     executionId: string,
     condition: { from: readonly ExecutionStatus[]; attempt?: number; leaseExpiredBefore?: string },
     change: ExecutionChange,
-  ): Promise<Execution | null>;
-  /** Non-terminal executions whose sweep time (queued: re-enqueue time; running: deadline or lease) is before `now`. */
-  listDue(now: Date, limit: number): Promise<DueExecution[]>;
+  ): Promise<TransitionResult>;
+  /**
+   * Runs created in [`from`, `to`) still queued for their first attempt: the sweeper sends them again, in
+   * case the process that wrote one stopped before sending its message. Reads each run of the window
+   * once; `scannedTo` is how far it got (`to` unless it stopped at its read ceiling).
+   */
+  findUnsent(window: { from: Date; to: Date }): Promise<{ executions: Execution[]; scannedTo: Date }>;
+  /** Where the last sweep's scan for unsent runs stopped. */
+  sweepCheckpoint(): Promise<Date | null>;
+  saveSweepCheckpoint(at: Date): Promise<void>;
+  /**
+   * Moves runs recorded by an earlier version of the service into the current layout, a bounded amount
+   * per call; true once nothing is left to move. Resumable and safe to run concurrently with runs.
+   */
+  upgrade(): Promise<boolean>;
 }
 
 // ── Queues, targets, secrets, deployment ───────────────────────────────────────────────────────────
@@ -304,6 +347,11 @@ export interface WebhookRecord {
   previousValidUntil: string | null;
   rotatedAt: string | null;
   lastSecretUsed: 'current' | 'previous' | null;
+  /**
+   * The job as of its last write (kept on the path item in the job's own transactions, so a delivery
+   * reads one item); null on a path item written before it carried the job.
+   */
+  job: Job | null;
 }
 
 export interface WebhookStore {

@@ -166,8 +166,10 @@ export class LocalQueues implements RunQueue, MessageVisibility {
 
   /**
    * Brings back the journal's messages (call before `start`). Whatever the previous process had received
-   * is visible at once, since that process is gone; a message still in its send delay waits it out. A
-   * message for a queue this deployment no longer declares moves to that queue's dead-letter list.
+   * is visible at once, since that process is gone; a message still in its send delay waits it out. The
+   * journal keeps no receive counts (a write per receive would double its cost), so each restart counts
+   * as one receive of every message it brings back: a message that keeps bringing its process down still
+   * reaches the dead-letter list. A message for a queue this deployment no longer declares is dropped.
    */
   async restore(): Promise<number> {
     if (!this.journal) return 0;
@@ -188,6 +190,10 @@ export class LocalQueues implements RunQueue, MessageVisibility {
         continue;
       }
       if (state.messages.has(record.id)) continue;
+      const receiveCount = record.receiveCount + (record.delayUntil <= now ? 1 : 0);
+      if (receiveCount !== record.receiveCount) {
+        await this.journal.write({ ...record, receiveCount } satisfies JournaledMessage);
+      }
       state.messages.set(record.id, {
         id: record.id,
         body: record.body,
@@ -195,7 +201,7 @@ export class LocalQueues implements RunQueue, MessageVisibility {
         sentAt: record.sentAt,
         delayUntil: record.delayUntil,
         visibleAt: Math.max(record.delayUntil, now),
-        receiveCount: record.receiveCount,
+        receiveCount,
         firstReceivedAt: null,
         receiptHandle: null,
       });
@@ -424,7 +430,6 @@ export class LocalQueues implements RunQueue, MessageVisibility {
         continue;
       }
       message.receiveCount += 1;
-      this.persist(state, message);
       message.firstReceivedAt ??= now;
       message.receiptHandle = randomUUID();
       message.visibleAt = now + consumer.visibilityTimeoutMs;
@@ -559,22 +564,6 @@ export class LocalQueues implements RunQueue, MessageVisibility {
       },
     );
     return all;
-  }
-
-  /** Records a receive in the journal; a lost update only under-counts receives after a crash. */
-  private persist(state: QueueState, message: StoredMessage): void {
-    this.journal
-      ?.write({
-        id: message.id,
-        queue: state.name,
-        body: message.body,
-        sentAt: message.sentAt,
-        delayUntil: message.delayUntil,
-        receiveCount: message.receiveCount,
-      } satisfies JournaledMessage)
-      .catch((error: unknown) => {
-        this.logger?.warn('could not journal a receive', { queue: state.name, messageId: message.id, error });
-      });
   }
 
   /** Removes a deleted message from the journal; if that fails it comes back after a restart, harmlessly. */

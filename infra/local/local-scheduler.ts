@@ -48,6 +48,11 @@ export interface LocalSchedulerOptions {
   checkpoint?: SchedulerCheckpoint;
   /** How late a fire may be dispatched and still count as on time. @default LATE_FIRE_TOLERANCE_MS */
   lateToleranceMs?: number;
+  /**
+   * Dispatches in flight at once. Thousands of jobs firing at the same minute are started a few at a
+   * time, so the runs already started keep their share of DynamoDB and the workers. @default 8
+   */
+  maxConcurrentDispatches?: number;
 }
 
 /**
@@ -104,6 +109,10 @@ export class LocalScheduler implements Scheduler {
   private cancelTimer: (() => void) | null = null;
   /** Timers of dispatch retries not yet made, cancelled by `stop()`. */
   private readonly retryTimers = new Set<() => void>();
+  /** Dispatches waiting for one of the `maxConcurrentDispatches` slots, first come first served. */
+  private readonly waiting: (() => void)[] = [];
+  private inFlight = 0;
+  private readonly maxConcurrentDispatches: number;
   /** Checkpoint writes run one after another, so the last one written is the latest instant. */
   private checkpointWrites: Promise<void> = Promise.resolve();
 
@@ -116,6 +125,9 @@ export class LocalScheduler implements Scheduler {
     this.logger = options.logger;
     this.checkpoint = options.checkpoint;
     this.lateToleranceMs = lateToleranceMs;
+    this.maxConcurrentDispatches = options.maxConcurrentDispatches ?? 8;
+    if (!Number.isInteger(this.maxConcurrentDispatches) || this.maxConcurrentDispatches < 1)
+      throw new RangeError('maxConcurrentDispatches must be a positive integer.');
   }
 
   /**
@@ -313,6 +325,7 @@ export class LocalScheduler implements Scheduler {
   private launch(jobId: string, scheduledTime: string, attempt = 1): void {
     this.track(
       (async () => {
+        await this.acquireSlot();
         try {
           await this.dispatch(jobId, scheduledTime);
         } catch (error) {
@@ -325,9 +338,26 @@ export class LocalScheduler implements Scheduler {
             error,
           });
           if (retry) this.retryLater(jobId, scheduledTime, attempt + 1, delay);
+        } finally {
+          this.releaseSlot();
         }
       })(),
     );
+  }
+
+  private acquireSlot(): Promise<void> {
+    if (this.inFlight < this.maxConcurrentDispatches) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolveSlot) => this.waiting.push(resolveSlot));
+  }
+
+  /** Hands the slot to the next waiting dispatch, or frees it. */
+  private releaseSlot(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight--;
   }
 
   private retryLater(jobId: string, scheduledTime: string, attempt: number, delayMs: number): void {

@@ -40,6 +40,8 @@ const MESSAGE_ID = /^[0-9a-f-]{36}$/;
 export class FileQueueJournal implements QueueJournal {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly removed = new Set<string>();
+  /** Queue directories made by this process: one mkdir per queue, not per message. */
+  private readonly made = new Set<string>();
 
   constructor(private readonly directory: string) {}
 
@@ -72,7 +74,10 @@ export class FileQueueJournal implements QueueJournal {
   write(message: JournaledMessage): Promise<void> {
     return this.enqueue(message.queue, message.id, async (path) => {
       if (this.removed.has(keyOf(message.queue, message.id))) return;
-      await mkdir(join(this.directory, message.queue), { recursive: true, mode: 0o700 });
+      if (!this.made.has(message.queue)) {
+        await mkdir(join(this.directory, message.queue), { recursive: true, mode: 0o700 });
+        this.made.add(message.queue);
+      }
       const temporary = `${path}.tmp`;
       await writeFile(temporary, JSON.stringify(message), { mode: 0o600 });
       await rename(temporary, path);

@@ -1,6 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Execution, MAX_OUTPUT_BYTES } from '../domain/execution.js';
 
+/**
+ * The execution id of a cron fire: the fire's time first (so it sorts with the job's other runs), then a
+ * digest of the job and the time. Every delivery of one fire computes the same id, so the conditional
+ * write of the run is its own dedupe and a fire needs no marker item.
+ */
+export function cronExecutionId(jobId: string, scheduledAt: string): string {
+  const time = Date.parse(scheduledAt).toString(36).padStart(9, '0');
+  const digest = createHash('sha256').update(`${jobId}\n${scheduledAt}`, 'utf8').digest('hex');
+  return `exec_${time}${digest.slice(0, 20)}`;
+}
+
 /** A callback token names its job (so the callback needs no lookup item) and carries 256 random bits. */
 export function newCallbackToken(jobId: string): string {
   return `${jobId}.${randomBytes(32).toString('base64url')}`;

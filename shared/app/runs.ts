@@ -1,5 +1,6 @@
 import { parseCron } from '../domain/cron.js';
 import { isFireTime } from '../domain/cron-schedule.js';
+import type { Entity } from '../domain/entity.js';
 import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.js';
 import {
   type CallbackRequest,
@@ -29,6 +30,7 @@ import { isJobId, jobNotFound } from './jobs.js';
 import {
   addSeconds,
   capOutput,
+  cronExecutionId,
   durationMs,
   jobIdOfCallbackToken,
   tokenMatches,
@@ -60,8 +62,18 @@ export interface HistoryPage {
   cursor?: string;
 }
 
-/** A queued run not claimed within this long is sent to its queue again by the sweeper. */
+/** A run still queued for its first attempt this long after it was created is sent again by the sweeper. */
 export const QUEUED_GRACE_SECONDS = 120;
+/** Where the very first sweep starts looking, before there is a checkpoint. */
+const FIRST_SWEEP_LOOKBACK_MS = 15 * 60_000;
+
+/** What one sweep did. */
+export interface SweepReport {
+  /** Runs sent to their queue again. */
+  requeued: number;
+  /** Whether runs recorded by an earlier version are all in the current layout. */
+  upgraded: boolean;
+}
 
 export interface RunTrigger {
   trigger_type: TriggerType;
@@ -72,6 +84,8 @@ export interface RunTrigger {
   dedupeKey?: string;
   /** Cron fires: the fire time the run is for. */
   scheduledAt?: string;
+  /** An id derived from the dedupe key (cron fires): writing the run is then its own dedupe. */
+  executionId?: string;
   /**
    * Runs once every check has passed, just before the run is written (the webhook rate limit); not run
    * when `dedupeKey` already names a run, which is then the answer.
@@ -119,18 +133,16 @@ export class RunService {
     const config = mergeRunConfig(job.config, override);
     const settings = runSettings(config);
 
+    // A job naming an entity keeps it from being deleted (its reference count), so only the default is read.
     const entity =
       job.entity_id === null
-        ? await this.deps.entities.getDefault()
-        : await this.deps.entities.get(job.entity_id);
-    if (!entity) {
-      if (job.entity_id === null) throw noEntityError();
-      throw new ConflictError(`Entity "${job.entity_id}" of job ${job.id} no longer exists.`);
-    }
+        ? await this.deps.entities.defaultRef()
+        : { id: job.entity_id, type: job.entity_type as Entity['type'] };
+    if (!entity) throw noEntityError();
     const { queue, environmentName } = this.route(job);
 
     const now = this.deps.clock.now();
-    const executionId = this.deps.ids.executionId();
+    const executionId = trigger.executionId ?? this.deps.ids.executionId();
     const execution: Execution = {
       execution_id: executionId,
       workflow_id: `wf_${executionId.slice('exec_'.length)}`,
@@ -142,8 +154,8 @@ export class RunService {
       prompt,
       system_prompt: job.system_prompt,
       config,
-      entity_id: entity.entity.id,
-      entity_type: entity.entity.type,
+      entity_id: entity.id,
+      entity_type: entity.type,
       queue,
       environment_name: environmentName,
       metadata: trigger.metadata ?? {},
@@ -172,7 +184,7 @@ export class RunService {
       ]);
     }
     if (trigger.beforeWrite) {
-      // The transaction below dedupes on its own; looking first spares a known key the beforeWrite step,
+      // The write below dedupes on its own; looking first spares a known key the beforeWrite step,
       // so a replayed webhook delivery answers with its first run without taking rate allowance.
       const first =
         trigger.dedupeKey === undefined
@@ -190,14 +202,18 @@ export class RunService {
     const outcome = await this.deps.executions.start({
       execution,
       ...(trigger.dedupeKey !== undefined && { dedupeKey: trigger.dedupeKey }),
+      ...(trigger.executionId !== undefined && { idFromKey: true }),
       exclusive: settings.overlapPolicy === 'skip',
       expiresAt: Math.floor(addSeconds(now, this.deps.retentionDays * 86_400).getTime() / 1000),
-      sweepAt: addSeconds(now, QUEUED_GRACE_SECONDS).toISOString(),
     });
     const fields = { jobId: job.id, executionId: outcome.execution.execution_id, outcome: outcome.kind };
     if (outcome.kind === 'started') {
       try {
-        await this.deps.queue.send(queue, { job_id: job.id, execution_id: executionId, attempt: 1 });
+        await this.deps.queue.send(queue, {
+          job_id: job.id,
+          execution_id: outcome.execution.execution_id,
+          attempt: 1,
+        });
       } catch (error) {
         this.deps.logger.error('enqueue failed; the sweeper will retry', { ...fields, queue, error });
       }
@@ -243,11 +259,23 @@ export class RunService {
       return null;
     }
     try {
-      return await this.startRun(job, {
+      const outcome = await this.startRun(job, {
         trigger_type: 'cron',
         scheduledAt,
         dedupeKey: `cron:${scheduledAt}`,
+        executionId: cronExecutionId(job.id, scheduledAt),
       });
+      const { execution } = outcome;
+      if (outcome.kind === 'duplicate' && execution.status === 'queued' && execution.attempt === 1) {
+        // A fire delivered again (the Scheduler or Lambda retrying) after the process that wrote its run
+        // stopped, maybe before sending: send it again. A second message is harmless; a run is claimed once.
+        await this.deps.queue.send(execution.queue, {
+          job_id: execution.job_id,
+          execution_id: execution.execution_id,
+          attempt: 1,
+        });
+      }
+      return outcome;
     } catch (error) {
       if (!(error instanceof ValidationError || error instanceof ConflictError)) throw error;
       this.deps.logger.error('cron fire could not start a run', { ...fields, error });
@@ -301,12 +329,12 @@ export class RunService {
         duration_ms: durationMs(current.started_at, now),
       },
     );
-    if (!cancelled) {
-      const latest = await this.getExecution(jobId, executionId);
-      throw new ConflictError(`Execution ${executionId} has already ended (${latest.status}).`);
+    if (!cancelled.ok) {
+      const status = cancelled.current?.execution.status ?? current.status;
+      throw new ConflictError(`Execution ${executionId} has already ended (${status}).`);
     }
     this.deps.logger.info('run cancelled', { jobId, executionId });
-    return cancelled;
+    return cancelled.execution;
   }
 
   /**
@@ -349,84 +377,49 @@ export class RunService {
         leaseUntil: null,
       },
     );
-    if (!finished) throw new ConflictError(`Execution ${executionId} ended before the callback arrived.`);
+    if (!finished.ok) throw new ConflictError(`Execution ${executionId} ended before the callback arrived.`);
     this.deps.logger.info('run finished by callback', {
       jobId: execution.job_id,
       executionId,
       status: input.status,
     });
-    return finished;
+    return finished.execution;
   }
 
   /**
-   * One sweep: runs past their deadline become `timed_out`; queued runs nobody claimed in time are
-   * sent again (or fail once they could no longer finish within their timeout). Idempotent: every
-   * change is conditional on the state it was decided from.
+   * One sweep. Every run that is not finished keeps a message in its queue until it ends (the worker
+   * hands messages back rather than delete them, see RunWorker), so the sweep has one gap to close: a
+   * process that wrote a run and stopped before sending its message. It reads each run once, a little
+   * after it was created (the runs created between the last sweep's checkpoint and now minus
+   * `QUEUED_GRACE_SECONDS`), and sends again those still queued for their first attempt. Sending twice is
+   * harmless: a run is claimed once. Runs recorded by an earlier version are moved first, until none are
+   * left.
    */
-  async sweep(): Promise<{ timedOut: number; requeued: number; failed: number }> {
+  async sweep(): Promise<SweepReport> {
+    const report: SweepReport = { requeued: 0, upgraded: await this.deps.executions.upgrade() };
     const now = this.deps.clock.now();
-    const report = { timedOut: 0, requeued: 0, failed: 0 };
-    for (const due of await this.deps.executions.listDue(now, 100)) {
-      const stored = await this.deps.executions.get(due.jobId, due.executionId);
-      if (!stored || isTerminal(stored.execution.status)) continue;
-      const { execution } = stored;
+    const to = new Date(now.getTime() - QUEUED_GRACE_SECONDS * 1000);
+    const from =
+      (await this.deps.executions.sweepCheckpoint()) ?? new Date(to.getTime() - FIRST_SWEEP_LOOKBACK_MS);
+    if (from >= to) return report;
+    const { executions: unsent, scannedTo } = await this.deps.executions.findUnsent({ from, to });
+    for (const execution of unsent) {
       const fields = { jobId: execution.job_id, executionId: execution.execution_id };
-      if (execution.status === 'running') {
-        if (execution.deadline_at !== null && Date.parse(execution.deadline_at) > now.getTime()) continue;
-        const ended = await this.deps.executions.transition(
-          execution.job_id,
-          execution.execution_id,
-          { from: ['running'], attempt: execution.attempt },
-          {
-            status: 'timed_out',
-            error_message: `No result within the ${runSettings(execution.config).timeoutSeconds} s timeout.`,
-            finished_at: now.toISOString(),
-            duration_ms: durationMs(execution.started_at, now),
-            leaseUntil: null,
-          },
-        );
-        if (ended) {
-          report.timedOut++;
-          this.deps.logger.warn('run timed out', fields);
-        }
-        continue;
-      }
-      const { timeoutSeconds } = runSettings(execution.config);
-      if (now.getTime() - Date.parse(execution.created_at) > timeoutSeconds * 1000) {
-        const failed = await this.deps.executions.transition(
-          execution.job_id,
-          execution.execution_id,
-          { from: ['queued'], attempt: execution.attempt },
-          {
-            status: 'failed',
-            error_message: truncate(
-              `Not started within its ${timeoutSeconds} s timeout (no worker took it from queue "${execution.queue}").`,
-            ),
-            finished_at: now.toISOString(),
-          },
-        );
-        if (failed) report.failed++;
-        continue;
-      }
-      const bumped = await this.deps.executions.transition(
-        execution.job_id,
-        execution.execution_id,
-        { from: ['queued'], attempt: execution.attempt },
-        { sweepAt: addSeconds(now, QUEUED_GRACE_SECONDS).toISOString() },
-      );
-      if (!bumped) continue;
       try {
         await this.deps.queue.send(execution.queue, {
           job_id: execution.job_id,
           execution_id: execution.execution_id,
-          attempt: execution.attempt,
+          attempt: 1,
         });
         report.requeued++;
-        this.deps.logger.info('queued run sent again', fields);
+        this.deps.logger.warn('queued run sent again: its message was never sent or was lost', fields);
       } catch (error) {
+        // The checkpoint stays before this run, so the next sweep tries it again.
         this.deps.logger.error('re-enqueue failed; next sweep retries', { ...fields, error });
+        return report;
       }
     }
+    await this.deps.executions.saveSweepCheckpoint(scannedTo);
     return report;
   }
 }

@@ -84,7 +84,7 @@ export class WebhookService {
       : null;
     const verified = this.verify(rawBody, signature, current, previous, now);
 
-    const job = await this.deps.jobs.get(record.jobId);
+    const job = record.job ?? (await this.deps.jobs.get(record.jobId));
     if (!job.enabled) throw new ConflictError(`Job ${job.id} is disabled.`);
     const delivery = readDeferred(body);
     const outcome = await this.runs.startRun(job, {
@@ -97,11 +97,14 @@ export class WebhookService {
       },
       ...(verified.deliveryId !== null && { dedupeKey: `webhook:${verified.deliveryId}` }),
       // After every check of the run and just before its write, so a refused delivery takes no allowance.
-      beforeWrite: () => this.applyRateLimit(job),
+      ...(runSettings(job.config).webhookRateLimit && { beforeWrite: () => this.applyRateLimit(job) }),
     });
-    await this.deps.webhooks.recordDelivery(path, verified.secretUsed).catch((error: unknown) => {
-      this.deps.logger.warn('could not record which webhook secret was used', { jobId: job.id, error });
-    });
+    if (record.lastSecretUsed !== verified.secretUsed) {
+      // Written when it changes (after a rotation), not on every delivery.
+      await this.deps.webhooks.recordDelivery(path, verified.secretUsed).catch((error: unknown) => {
+        this.deps.logger.warn('could not record which webhook secret was used', { jobId: job.id, error });
+      });
+    }
     const { execution } = outcome;
     return {
       workflow_id: execution.workflow_id,

@@ -16,8 +16,7 @@ import type {
   TargetInvoker,
 } from '../ports.js';
 import { entitySecretContext } from './entities.js';
-import { addSeconds, capOutput, durationMs, hashToken, newCallbackToken, truncate } from './run-helpers.js';
-import { QUEUED_GRACE_SECONDS } from './runs.js';
+import { capOutput, durationMs, hashToken, newCallbackToken, truncate } from './run-helpers.js';
 
 export interface RunWorkerDeps {
   entities: EntityStore;
@@ -55,39 +54,80 @@ export class RunWorker {
 
   /** `budgetMs`: how long this worker may spend (the Lambda's remaining time). */
   async handle(message: RunMessage, budgetMs: number): Promise<MessageOutcome> {
-    const { executions, logger } = this.deps;
+    const { executions, logger, clock } = this.deps;
     const fields = { jobId: message.job_id, executionId: message.execution_id, attempt: message.attempt };
-    const stored = await executions.get(message.job_id, message.execution_id);
-    if (!stored || isTerminal(stored.execution.status)) {
+    // The claim comes first, with no read before it: for a fresh run, the one write of the hot path.
+    const token = newCallbackToken(message.job_id);
+    const now = clock.now();
+    const claim = await executions.claim(message.job_id, message.execution_id, {
+      attempt: message.attempt,
+      now,
+      leaseUntil: new Date(now.getTime() + budgetMs).toISOString(),
+      callbackTokenHash: hashToken(token),
+    });
+    if (claim.ok) return this.runAttempt(claim.execution, token, budgetMs, fields);
+    const current = claim.current;
+    if (!current || isTerminal(current.execution.status)) {
       logger.info('message for a missing or finished run acknowledged', fields);
       return DONE;
     }
-    if (stored.execution.status === 'queued' && message.attempt !== stored.execution.attempt) {
-      await this.resendCurrentAttempt(stored.execution, message, fields);
+    if (current.execution.status === 'queued') {
+      await this.resendCurrentAttempt(current.execution, message, fields);
       return DONE;
     }
-    const held = this.heldElsewhere(stored);
-    if (held) {
-      logger.info(
-        held.kind === 'later'
-          ? 'run held by a live worker; message kept for after its lease'
-          : 'run waits for its callback; message acknowledged',
-        { ...fields, ...held },
+    const held = await this.heldElsewhere(current);
+    if (held) return held;
+    return this.takeOver(current, budgetMs, fields);
+  }
+
+  /**
+   * A run whose lease has lapsed: the worker holding it died or ran out of time mid-run. It is taken over
+   * as the next attempt, in the same record, or fails if that was its last attempt.
+   */
+  private async takeOver(
+    stored: StoredExecution,
+    budgetMs: number,
+    fields: Record<string, unknown>,
+  ): Promise<MessageOutcome> {
+    const { execution } = stored;
+    const now = this.deps.clock.now();
+    const takeover = {
+      from: ['running'] as const,
+      attempt: execution.attempt,
+      leaseExpiredBefore: now.toISOString(),
+    };
+    if (execution.attempt >= execution.max_attempts) {
+      const failed = await this.deps.executions.transition(
+        execution.job_id,
+        execution.execution_id,
+        takeover,
+        {
+          status: 'failed',
+          error_message: 'The worker stopped during every attempt.',
+          finished_at: now.toISOString(),
+          duration_ms: durationMs(execution.started_at, now),
+          leaseUntil: null,
+        },
       );
-      return held;
+      if (failed.ok) this.deps.logger.error('run failed: workers stopped mid-run in every attempt', fields);
+      return DONE;
     }
-    // Each attempt gets a fresh callback token; only its hash is stored, with the claim.
-    const token = newCallbackToken(message.job_id);
-    const claimed = await this.claim(stored.execution, budgetMs, hashToken(token));
-    if (!claimed) {
-      // Another worker got there between our read and our write: keep the message while it holds the run.
-      const latest = await executions.get(message.job_id, message.execution_id);
-      const lost = latest ? this.heldElsewhere(latest) : null;
-      logger.info('run claimed by another worker', { ...fields, kept: lost !== null });
-      return lost ?? DONE;
+    const token = newCallbackToken(execution.job_id);
+    const taken = await this.deps.executions.transition(execution.job_id, execution.execution_id, takeover, {
+      attempt: execution.attempt + 1,
+      leaseUntil: new Date(now.getTime() + budgetMs).toISOString(),
+      callbackTokenHash: hashToken(token),
+    });
+    if (!taken.ok) {
+      // Another worker took it over first: keep the message while that one holds the run.
+      const latest = taken.current;
+      return latest ? ((await this.heldElsewhere(latest)) ?? DONE) : DONE;
     }
-    await this.runAttempt(claimed, token, budgetMs, fields);
-    return DONE;
+    this.deps.logger.warn('run taken over after its worker stopped', {
+      ...fields,
+      attempt: taken.execution.attempt,
+    });
+    return this.runAttempt(taken.execution, token, budgetMs, fields);
   }
 
   /**
@@ -101,8 +141,8 @@ export class RunWorker {
     message: RunMessage,
     fields: Record<string, unknown>,
   ): Promise<void> {
-    if (message.attempt > execution.attempt) {
-      this.deps.logger.info('message for a later attempt than the run is at acknowledged', fields);
+    if (message.attempt >= execution.attempt) {
+      this.deps.logger.info('message for an attempt the run is not at acknowledged', fields);
       return;
     }
     const delay = retryDelaySeconds(runSettings(execution.config), execution.attempt - 1);
@@ -119,46 +159,86 @@ export class RunWorker {
   }
 
   /**
-   * `later` while the run is `running` under a lease that has not lapsed: its worker may still finish
-   * it, or may have died. A run that handed itself to its target (202) is the callback's and the
-   * sweeper's: nothing to wait for.
+   * For a `running` run: `later` while its lease holds (its worker may still finish it, or may have died;
+   * the message must outlive it), or, for a run its target accepted (202), until its deadline — and at the
+   * deadline, the run is timed out here. Null when the lease has lapsed: the run is to be taken over.
    */
-  private heldElsewhere(stored: StoredExecution): MessageOutcome | null {
+  private async heldElsewhere(stored: StoredExecution): Promise<MessageOutcome | null> {
     const { execution, leaseUntil } = stored;
-    if (execution.status !== 'running' || leaseUntil === null) return null;
-    const remainingMs = Date.parse(leaseUntil) - this.deps.clock.now().getTime();
+    const now = this.deps.clock.now();
+    const accepted =
+      execution.deadline_at !== null && leaseUntil !== null && leaseUntil >= execution.deadline_at;
+    if (accepted) {
+      const untilDeadline = Date.parse(execution.deadline_at as string) - now.getTime();
+      if (untilDeadline > 0) return { kind: 'later', afterSeconds: Math.ceil(untilDeadline / 1000) };
+      const ended = await this.deps.executions.transition(
+        execution.job_id,
+        execution.execution_id,
+        { from: ['running'], attempt: execution.attempt },
+        {
+          status: 'timed_out',
+          error_message: `No result within the ${runSettings(execution.config).timeoutSeconds} s timeout.`,
+          finished_at: now.toISOString(),
+          duration_ms: durationMs(execution.started_at, now),
+          leaseUntil: null,
+        },
+      );
+      if (ended.ok) {
+        this.deps.logger.warn('run timed out waiting for its callback', {
+          jobId: execution.job_id,
+          executionId: execution.execution_id,
+        });
+      }
+      return DONE;
+    }
+    if (leaseUntil === null) return null;
+    const remainingMs = Date.parse(leaseUntil) - now.getTime();
     if (remainingMs <= 0) return null;
-    if (execution.deadline_at !== null && leaseUntil >= execution.deadline_at) return DONE;
+    this.deps.logger.info('run held by a live worker; message kept for after its lease', {
+      jobId: execution.job_id,
+      executionId: execution.execution_id,
+    });
     return { kind: 'later', afterSeconds: Math.ceil(remainingMs / 1000) + 1 };
   }
 
+  /**
+   * One attempt of a claimed run. Its message is done with, except for a run its target accepted (202):
+   * that message stays until the run's deadline, when it comes back and times the run out unless the
+   * callback has ended it.
+   */
   private async runAttempt(
     claimed: Execution,
     token: string,
     budgetMs: number,
     fields: Record<string, unknown>,
-  ): Promise<void> {
+  ): Promise<MessageOutcome> {
     const { logger, clock } = this.deps;
     const now = clock.now();
     const runFields = { ...fields, attempt: claimed.attempt };
-    if (claimed.status !== 'running') {
-      logger.error('run failed: workers stopped mid-run in every attempt', runFields);
-      return;
-    }
     const deadline = Date.parse(claimed.deadline_at as string);
+    const { timeoutSeconds } = runSettings(claimed.config);
+    if (Date.parse(claimed.created_at) + timeoutSeconds * 1000 < now.getTime() && claimed.attempt === 1) {
+      // It waited in its queue longer than it may run: no worker took it in time.
+      await this.finish(claimed, 'failed', {
+        error_message: truncate(
+          `Not started within its ${timeoutSeconds} s timeout (no worker took it from queue "${claimed.queue}").`,
+        ),
+      });
+      return DONE;
+    }
     if (deadline <= now.getTime()) {
       await this.finish(claimed, 'timed_out', {
         error_message: 'The deadline passed before the run could start.',
       });
-      return;
+      return DONE;
     }
 
-    const entity = await this.deps.entities.get(claimed.entity_id);
+    const entity = await this.deps.entities.getTarget(claimed.entity_id);
     if (!entity) {
       await this.finish(claimed, 'failed', {
         error_message: `Entity "${claimed.entity_id}" no longer exists.`,
       });
-      return;
+      return DONE;
     }
     const signingSecret =
       entity.sealedSecret === null
@@ -180,23 +260,25 @@ export class RunWorker {
     if (outcome.kind === 'succeeded') {
       await this.finish(claimed, 'succeeded', { ...capOutput(outcome.output), error_message: null });
       logger.info('run succeeded', runFields);
-      return;
+      return DONE;
     }
     if (outcome.kind === 'accepted') {
       // The target finishes through the callback; until the deadline no redelivery may take over.
-      await this.deps.executions.transition(
+      const accepted = await this.deps.executions.transition(
         claimed.job_id,
         claimed.execution_id,
         { from: ['running'], attempt: claimed.attempt },
-        { leaseUntil: claimed.deadline_at, sweepAt: claimed.deadline_at as string },
+        { leaseUntil: claimed.deadline_at },
       );
       logger.info('run accepted; waiting for callback', runFields);
-      return;
+      if (!accepted.ok) return DONE;
+      const untilDeadline = deadline - clock.now().getTime();
+      return { kind: 'later', afterSeconds: Math.max(1, Math.ceil(untilDeadline / 1000)) };
     }
     if (outcome.timedOut && after.getTime() >= deadline) {
       await this.finish(claimed, 'timed_out', { error_message: truncate(outcome.error) });
       logger.warn('run timed out', runFields);
-      return;
+      return DONE;
     }
     const settings = runSettings(claimed.config);
     const delay = retryDelaySeconds(settings, claimed.attempt);
@@ -207,7 +289,7 @@ export class RunWorker {
     if (!canRetry) {
       await this.finish(claimed, 'failed', { error_message: truncate(outcome.error) });
       logger.warn('run failed', { ...runFields, error: outcome.error });
-      return;
+      return DONE;
     }
     const requeued = await this.deps.executions.transition(
       claimed.job_id,
@@ -220,20 +302,17 @@ export class RunWorker {
         leaseUntil: null,
         // The finished attempt's token stops working: callbacks belong to the attempt that is running.
         callbackTokenHash: '',
-        sweepAt: addSeconds(after, delay + QUEUED_GRACE_SECONDS).toISOString(),
       },
     );
-    if (!requeued) return;
+    if (!requeued.ok) return DONE;
     logger.warn('attempt failed; retrying', { ...runFields, delaySeconds: delay, error: outcome.error });
-    try {
-      await this.deps.queue.send(
-        claimed.queue,
-        { job_id: claimed.job_id, execution_id: claimed.execution_id, attempt: claimed.attempt + 1 },
-        delay,
-      );
-    } catch (error) {
-      logger.error('retry enqueue failed; the sweeper will send it', { ...runFields, error });
-    }
+    // If this send is lost, this message is not deleted (the handler fails) and its redelivery sends it.
+    await this.deps.queue.send(
+      claimed.queue,
+      { job_id: claimed.job_id, execution_id: claimed.execution_id, attempt: claimed.attempt + 1 },
+      delay,
+    );
+    return DONE;
   }
 
   /**
@@ -256,67 +335,12 @@ export class RunWorker {
         leaseUntil: null,
       },
     );
-    if (ended) {
+    if (ended.ok) {
       this.deps.logger.error('run failed: its message went to the dead-letter queue', {
         jobId: message.job_id,
         executionId: message.execution_id,
       });
     }
-  }
-
-  /**
-   * queued → running for the message's attempt; or, for a run whose worker's lease has lapsed (it died
-   * or timed out mid-run), running → running with the next attempt number.
-   */
-  private async claim(
-    execution: Execution,
-    budgetMs: number,
-    callbackTokenHash: string,
-  ): Promise<Execution | null> {
-    const now = this.deps.clock.now();
-    const leaseUntil = new Date(now.getTime() + budgetMs).toISOString();
-    const startedAt = execution.started_at ?? now.toISOString();
-    const deadlineAt =
-      execution.deadline_at ?? addSeconds(now, runSettings(execution.config).timeoutSeconds).toISOString();
-    const change: ExecutionChange = {
-      status: 'running',
-      started_at: startedAt,
-      lateness_ms:
-        execution.scheduled_at === null
-          ? null
-          : Math.max(0, Date.parse(startedAt) - Date.parse(execution.scheduled_at)),
-      deadline_at: deadlineAt,
-      leaseUntil,
-      sweepAt: deadlineAt,
-      callbackTokenHash,
-    };
-    if (execution.status === 'queued') {
-      return this.deps.executions.transition(
-        execution.job_id,
-        execution.execution_id,
-        { from: ['queued'], attempt: execution.attempt },
-        change,
-      );
-    }
-    // A lapsed lease: the worker holding the run died or ran out of time mid-run.
-    const takeover = {
-      from: ['running'] as const,
-      attempt: execution.attempt,
-      leaseExpiredBefore: now.toISOString(),
-    };
-    if (execution.attempt >= execution.max_attempts) {
-      return this.deps.executions.transition(execution.job_id, execution.execution_id, takeover, {
-        status: 'failed',
-        error_message: 'The worker stopped during every attempt.',
-        finished_at: now.toISOString(),
-        duration_ms: durationMs(execution.started_at, now),
-        leaseUntil: null,
-      });
-    }
-    return this.deps.executions.transition(execution.job_id, execution.execution_id, takeover, {
-      ...change,
-      attempt: execution.attempt + 1,
-    });
   }
 
   private async finish(

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { type ReconcileReport, ScheduleSync } from '../app/job-schedules.js';
-import { RunService, type RunServiceDeps } from '../app/runs.js';
+import { RunService, type RunServiceDeps, type SweepReport } from '../app/runs.js';
 import type { JobStore, Scheduler } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';
 
@@ -13,10 +13,9 @@ export interface SweeperDeps extends RunServiceDeps {
 /** The event of the reconciliation rule; any other event (the sweep rule's) sweeps runs. */
 export const RECONCILE_TASK = 'reconcile-schedules';
 
-type SweepReport = { timedOut: number; requeued: number; failed: number };
-
 /**
- * The sweeper Lambda. Fired every minute: one idempotent sweep of runs (see RunService.sweep). Fired by
+ * The sweeper Lambda. Fired every minute: one idempotent sweep for runs whose message was never sent
+ * (see RunService.sweep). Fired by
  * the reconciliation rule (`{"task":"reconcile-schedules"}`): brings every cron job's schedules in line
  * with the jobs table (see ScheduleSync.reconcile).
  */
@@ -31,8 +30,8 @@ export function makeSweeperHandler(deps: SweeperDeps) {
     }
     const report = await runs.sweep();
     // A sweep that found nothing is the common case (every minute on AWS, every few seconds locally).
-    const changed = report.timedOut + report.requeued + report.failed > 0;
-    (changed ? deps.logger.info : deps.logger.debug).call(deps.logger, 'sweep finished', report);
+    const changed = report.requeued > 0;
+    (changed ? deps.logger.info : deps.logger.debug).call(deps.logger, 'sweep finished', { ...report });
     return report;
   });
   return scopedToInvocation(deps.logger, handler);

@@ -439,3 +439,36 @@ describe('DynamoEntityStore default pointer', () => {
     expect((await entities.getDefault())?.entity.id).toBe(marked.id);
   });
 });
+
+describe('what runs read of entities', () => {
+  it('reads the default entity’s id and type from its pointer, and an entity’s target in one read each', async () => {
+    // Prepare: its own table, since there is one default per deployment.
+    const own = await createTestTable('entity-refs');
+    try {
+      const ownStore = new DynamoEntityStore(own.documents, own.tableName);
+      const none = await ownStore.defaultRef();
+      const made = entity({
+        type: 'team',
+        default: true,
+        target: { type: 'http', url: 'https://agent.example.com/run' },
+      });
+      await ownStore.create(made, 'sealed-secret');
+
+      // Act
+      const ref = await ownStore.defaultRef();
+      const target = await ownStore.getTarget(made.id);
+      const missing = await ownStore.getTarget(`${made.id}-gone`);
+
+      // Assess
+      expect(none).toBeNull();
+      expect(ref).toEqual({ id: made.id, type: 'team' });
+      expect(target).toEqual({
+        entity: { id: made.id, type: 'team', name: made.name, target: made.target },
+        sealedSecret: 'sealed-secret',
+      });
+      expect(missing).toBeNull();
+    } finally {
+      await own.drop();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
-import { BadRequestError, NotFoundError } from '../../shared/domain/errors.js';
+import { BadRequestError } from '../../shared/domain/errors.js';
 import type { Execution } from '../../shared/domain/execution.js';
 import { buildJobSpec, type Job } from '../../shared/domain/job.js';
 import type { StartRunRequest } from '../../shared/ports.js';
@@ -66,7 +66,6 @@ function request(execution: Execution, overrides: Partial<StartRunRequest> = {})
     execution,
     exclusive: false,
     expiresAt: Math.floor(NOW.getTime() / 1000) + 86_400,
-    sweepAt: minutes(2),
     ...overrides,
   };
 }
@@ -93,31 +92,31 @@ async function storedJob(): Promise<Job> {
 
 /** Takes a queued execution to running and then to `status`, as a worker would. */
 async function finish(execution: Execution, status: 'succeeded' | 'cancelled' = 'succeeded') {
-  const running = await store.transition(
-    execution.job_id,
-    execution.execution_id,
-    { from: ['queued'] },
-    { status: 'running', leaseUntil: minutes(5) },
-  );
-  expect(running).not.toBeNull();
+  const running = await store.claim(execution.job_id, execution.execution_id, {
+    attempt: 1,
+    now: NOW,
+    leaseUntil: minutes(5),
+    callbackTokenHash: 'hash',
+  });
+  expect(running.ok).toBe(true);
   const ended = await store.transition(
     execution.job_id,
     execution.execution_id,
     { from: ['running'] },
     { status, finished_at: minutes(1), leaseUntil: null },
   );
-  expect(ended?.status).toBe(status);
+  expect(ended.ok && ended.execution.status).toBe(status);
 }
 
 async function lockHolder(jobId: string): Promise<unknown> {
   const lock = await table.documents.send(
-    new GetCommand({ TableName: table.tableName, Key: { pk: `JOB#${jobId}`, sk: 'RUN_LOCK' } }),
+    new GetCommand({ TableName: table.tableName, Key: { pk: `LOCK#${jobId}`, sk: 'LOCK' } }),
   );
-  return lock.Item?.execution_id;
+  return lock.Item?.holder;
 }
 
 describe('DynamoExecutionStore start', () => {
-  it('writes the execution as queued and counts it on the job', async () => {
+  it('writes the execution as queued, one item in a run partition with its history index keys', async () => {
     // Prepare
     const job = await storedJob();
     const execution = makeExecution(job);
@@ -126,29 +125,35 @@ describe('DynamoExecutionStore start', () => {
     const outcome = await store.start(request(execution));
     const stored = await store.get(job.id, execution.execution_id);
     const page = await store.list(job.id, { limit: 10, offset: 0 });
-    const jobAfter = await jobs.get(job.id);
+    const raw = await table.documents.send(
+      new GetCommand({
+        TableName: table.tableName,
+        Key: { pk: `RUN#${execution.execution_id.at(-1)}`, sk: `EXEC#${execution.execution_id}` },
+      }),
+    );
 
     // Assess
     expect(outcome).toEqual({ kind: 'started', execution });
     expect(stored).toEqual({ execution, callbackTokenHash: '', leaseUntil: null, exclusive: false });
     expect(page.totalCount).toBe(1);
     expect(page.executions).toEqual([execution]);
-    // The counter lives on the job item; the job document itself is untouched.
-    expect(jobAfter).toEqual({ job, version: 1 });
+    expect(raw.Item).toMatchObject({ gsi4pk: `JOB#${job.id}`, gsi4sk: execution.execution_id, st: 'queued' });
+    expect(raw.Item?.doc).toBeInstanceOf(Uint8Array);
+    // The job item is not touched by a run: a larger job costs its runs nothing.
+    expect(await jobs.get(job.id)).toEqual({ job, version: 1 });
   });
 
-  it('refuses a run of a job that does not exist and writes nothing', async () => {
+  it('answers null for an execution asked for under another job', async () => {
     // Prepare
-    const ghost = makeJob();
-    const execution = makeExecution(ghost);
+    const job = await storedJob();
+    const execution = makeExecution(job);
+    await store.start(request(execution));
 
     // Act
-    const outcome = store.start(request(execution, { dedupeKey: 'k', exclusive: true }));
+    const other = await store.get((await storedJob()).id, execution.execution_id);
 
     // Assess
-    await expect(outcome).rejects.toBeInstanceOf(NotFoundError);
-    expect(await store.get(ghost.id, execution.execution_id)).toBeNull();
-    expect(await lockHolder(ghost.id)).toBeUndefined();
+    expect(other).toBeNull();
   });
 
   it('returns the first execution for a repeated dedupe key and writes no second one', async () => {
@@ -189,6 +194,38 @@ describe('DynamoExecutionStore start', () => {
     expect(page.executions.map((execution) => execution.execution_id)).toEqual([winner]);
   });
 
+  it('writes the run of a key whose first writer stopped after the marker, under the marker’s id, once', async () => {
+    // Prepare: a marker naming a run that was never written (its process died between the two writes).
+    const job = await storedJob();
+    const lostId = executionId();
+    await table.documents.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          pk: `DEDUPE#${job.id}#webhook:d-9`,
+          sk: 'DEDUPE',
+          execution_id: lostId,
+          expires_at: 4_000_000_000,
+        },
+      }),
+    );
+
+    // Act: the sender retries the delivery, twice at once.
+    const outcomes = await Promise.all(
+      [makeExecution(job), makeExecution(job)].map((execution) =>
+        store.start(request(execution, { dedupeKey: 'webhook:d-9' })),
+      ),
+    );
+
+    // Assess
+    expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['duplicate', 'started']);
+    for (const outcome of outcomes) {
+      expect(outcome.execution.execution_id).toBe(lostId);
+      expect(outcome.execution.workflow_id).toBe(`wf_${lostId.slice('exec_'.length)}`);
+    }
+    expect((await store.list(job.id, { limit: 10, offset: 0 })).totalCount).toBe(1);
+  });
+
   it('counts every one of several concurrent runs of the same job', async () => {
     // Prepare
     const job = await storedJob();
@@ -214,7 +251,6 @@ describe('DynamoExecutionStore start', () => {
     // Act
     const outcome = await store.start(request(overlapping, { exclusive: true }));
     const stored = await store.get(job.id, overlapping.execution_id);
-    const due = await store.listDue(new Date(minutes(60)), 100);
 
     // Assess
     const skipped = { ...overlapping, status: 'skipped', finished_at: overlapping.created_at };
@@ -222,11 +258,9 @@ describe('DynamoExecutionStore start', () => {
     expect(stored).toEqual({ execution: skipped, callbackTokenHash: '', leaseUntil: null, exclusive: false });
     expect(await lockHolder(job.id)).toBe(active.execution_id);
     expect((await store.list(job.id, { limit: 10, offset: 0 })).totalCount).toBe(2);
-    // A skipped run is terminal: the sweeper never looks at it.
-    expect(due.map((item) => item.executionId)).not.toContain(overlapping.execution_id);
   });
 
-  it('releases the lock when the exclusive run ends, so the next exclusive start runs', async () => {
+  it('lets the next exclusive run take the lock over from one that ended, with no release write', async () => {
     // Prepare
     const job = await storedJob();
     const first = makeExecution(job);
@@ -240,6 +274,20 @@ describe('DynamoExecutionStore start', () => {
     // Assess
     expect(outcome.kind).toBe('started');
     expect(await lockHolder(job.id)).toBe(next.execution_id);
+  });
+
+  it('starts exactly one of several concurrent exclusive runs and skips the others', async () => {
+    // Prepare
+    const job = await storedJob();
+
+    // Act
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, () => store.start(request(makeExecution(job), { exclusive: true }))),
+    );
+
+    // Assess
+    expect(outcomes.filter((outcome) => outcome.kind === 'started')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome.kind === 'skipped')).toHaveLength(3);
   });
 
   it('lets non-exclusive runs start beside an exclusive one without touching its lock', async () => {
@@ -256,24 +304,13 @@ describe('DynamoExecutionStore start', () => {
     expect(await lockHolder(job.id)).toBe(exclusive.execution_id);
   });
 
-  it.each([
-    ['a run that has ended', 'ended'],
-    ['a run that no longer exists', 'missing'],
-  ])('heals a stale lock naming %s and starts the next exclusive run', async (_label, holderState) => {
+  it('takes over a lock naming a run that no longer exists', async () => {
     // Prepare
     const job = await storedJob();
-    let holderId = executionId();
-    if (holderState === 'ended') {
-      const ended = makeExecution(job);
-      await store.start(request(ended));
-      await finish(ended, 'cancelled');
-      holderId = ended.execution_id;
-    }
-    // The release after the holder ended was lost (e.g. the process stopped between the two writes).
     await table.documents.send(
       new PutCommand({
         TableName: table.tableName,
-        Item: { pk: `JOB#${job.id}`, sk: 'RUN_LOCK', execution_id: holderId },
+        Item: { pk: `LOCK#${job.id}`, sk: 'LOCK', holder: executionId() },
       }),
     );
     const next = makeExecution(job);
@@ -396,12 +433,14 @@ describe('DynamoExecutionStore list', () => {
 
     // Assess
     expect(idsOf(page.executions)).toEqual(ids.slice(4, 6));
-    const keysOnly = queries.filter((query) => query.input.ProjectionExpression !== undefined);
-    const whole = queries.filter((query) => query.input.ProjectionExpression === undefined);
-    expect(keysOnly.map((query) => query.input.ProjectionExpression)).toEqual(['sk']);
-    expect(keysOnly.reduce((sum, query) => sum + query.returned, 0)).toBe(4);
-    expect(whole.reduce((sum, query) => sum + query.returned, 0)).toBe(3);
-    for (const query of queries) expect(query.input.Limit).toBeLessThanOrEqual(4);
+    // Every query reads the keys-only history index; whole items are read by key for the page alone.
+    const history = queries.filter(
+      (query) => query.input.IndexName === 'gsi4' && query.input.Select !== 'COUNT',
+    );
+    expect(history.map((query) => query.input.KeyConditionExpression)).toEqual(['#pk = :pk', '#pk = :pk']);
+    expect(history.reduce((sum, query) => sum + query.returned, 0)).toBe(7);
+    expect(recorder.itemsGot()).toBe(2);
+    for (const query of history) expect(query.input.Limit).toBeLessThanOrEqual(4);
   });
 
   it.each([
@@ -424,7 +463,8 @@ describe('DynamoExecutionStore list', () => {
           offset: cursor === undefined ? 5 : 0,
           ...(cursor && { cursor }),
         });
-        const queries = recorder.take();
+        // The count of the job's runs reads on its own (a few keys-only pages), outside the list's ceiling.
+        const queries = recorder.take().filter((query) => query.input.Select !== 'COUNT');
         reads.push({
           items: queries.reduce((sum, query) => sum + query.scanned, 0),
           queries: queries.length,
@@ -464,41 +504,36 @@ describe('DynamoExecutionStore findByDedupeKey', () => {
   });
 });
 
-describe('DynamoExecutionStore transition', () => {
+describe('DynamoExecutionStore claim and transition', () => {
   async function queued(overrides: Partial<Execution> = {}): Promise<Execution> {
     const job = await storedJob();
     const execution = makeExecution(job, overrides);
     await store.start(request(execution));
     return execution;
   }
+  const claimAt = (execution: Execution, attempt: number, hash = 'hash-1') =>
+    store.claim(execution.job_id, execution.execution_id, {
+      attempt,
+      now: NOW,
+      leaseUntil: minutes(1),
+      callbackTokenHash: hash,
+    });
 
-  it('applies a change whose condition holds, and stores the lease and callback token hash', async () => {
+  it('claims a queued run in one write: running, its lease and token, started now, deadline from its timeout', async () => {
     // Prepare
-    const execution = await queued();
+    const execution = await queued({ config: { timeout: 600 } });
 
     // Act
-    const running = await store.transition(
-      execution.job_id,
-      execution.execution_id,
-      { from: ['queued'], attempt: 1 },
-      {
-        status: 'running',
-        started_at: NOW.toISOString(),
-        deadline_at: minutes(60),
-        leaseUntil: minutes(1),
-        callbackTokenHash: 'hash-1',
-        sweepAt: minutes(60),
-      },
-    );
+    const claimed = await claimAt(execution, 1);
 
     // Assess
     const expected = {
       ...execution,
       status: 'running',
       started_at: NOW.toISOString(),
-      deadline_at: minutes(60),
+      deadline_at: minutes(10),
     };
-    expect(running).toEqual(expected);
+    expect(claimed).toEqual({ ok: true, execution: expected });
     expect(await store.get(execution.job_id, execution.execution_id)).toEqual({
       execution: expected,
       callbackTokenHash: 'hash-1',
@@ -507,11 +542,79 @@ describe('DynamoExecutionStore transition', () => {
     });
   });
 
-  it('returns null when the status, the attempt or the lease condition does not hold, changing nothing', async () => {
+  it('answers how the run stands when a claim finds it claimed, at another attempt, or gone', async () => {
+    // Prepare
+    const execution = await queued();
+    await claimAt(execution, 1);
+
+    // Act
+    const again = await claimAt(execution, 1, 'hash-2');
+    const otherAttempt = await claimAt(execution, 2, 'hash-3');
+    const gone = await store.claim(execution.job_id, executionId(), {
+      attempt: 1,
+      now: NOW,
+      leaseUntil: minutes(1),
+      callbackTokenHash: 'x',
+    });
+
+    // Assess
+    expect(again).toMatchObject({
+      ok: false,
+      current: { execution: { status: 'running' }, callbackTokenHash: 'hash-1' },
+    });
+    expect(otherAttempt).toMatchObject({
+      ok: false,
+      current: { execution: { status: 'running', attempt: 1 } },
+    });
+    expect(gone).toEqual({ ok: false, current: null });
+  });
+
+  it('records a cron run’s lateness from its fire time to its claim', async () => {
+    // Prepare
+    const execution = await queued({
+      trigger_type: 'cron',
+      scheduled_at: new Date(NOW.getTime() - 4_250).toISOString(),
+    });
+
+    // Act
+    const claimed = await claimAt(execution, 1);
+
+    // Assess
+    expect(claimed.ok && claimed.execution.lateness_ms).toBe(4_250);
+  });
+
+  it('keeps a retry’s start and deadline: only the first claim sets them', async () => {
+    // Prepare
+    const execution = await queued({ config: { timeout: 600 } });
+    await claimAt(execution, 1);
+    await store.transition(
+      execution.job_id,
+      execution.execution_id,
+      { from: ['running'] },
+      { status: 'queued', attempt: 2 },
+    );
+
+    // Act
+    const retried = await store.claim(execution.job_id, execution.execution_id, {
+      attempt: 2,
+      now: new Date(minutes(3)),
+      leaseUntil: minutes(4),
+      callbackTokenHash: 'hash-2',
+    });
+
+    // Assess
+    expect(retried).toMatchObject({
+      ok: true,
+      execution: { status: 'running', attempt: 2, started_at: NOW.toISOString(), deadline_at: minutes(10) },
+    });
+  });
+
+  it('fails a change whose status, attempt or lease condition does not hold, answering the run as it stands', async () => {
     // Prepare
     const execution = await queued();
     const { job_id: jobId, execution_id: id } = execution;
-    await store.transition(jobId, id, { from: ['queued'] }, { status: 'running', leaseUntil: minutes(10) });
+    await claimAt(execution, 1);
+    await store.transition(jobId, id, { from: ['running'] }, { leaseUntil: minutes(10) });
 
     // Act
     const wrongStatus = await store.transition(jobId, id, { from: ['queued'] }, { status: 'cancelled' });
@@ -527,10 +630,21 @@ describe('DynamoExecutionStore transition', () => {
       { from: ['running'], leaseExpiredBefore: minutes(5) },
       { attempt: 2, leaseUntil: minutes(20) },
     );
-    const missing = await store.transition(jobId, executionId(), { from: ['queued'] }, { status: 'running' });
+    const wrongJob = await store.transition(
+      (await storedJob()).id,
+      id,
+      { from: ['running'] },
+      { status: 'failed' },
+    );
 
     // Assess
-    expect([wrongStatus, wrongAttempt, leaseHeld, missing]).toEqual([null, null, null, null]);
+    for (const result of [wrongStatus, wrongAttempt, leaseHeld]) {
+      expect(result).toMatchObject({
+        ok: false,
+        current: { execution: { status: 'running', attempt: 1 }, leaseUntil: minutes(10) },
+      });
+    }
+    expect(wrongJob).toEqual({ ok: false, current: null });
     expect(await store.get(jobId, id)).toMatchObject({
       execution: { status: 'running', attempt: 1 },
       leaseUntil: minutes(10),
@@ -541,7 +655,7 @@ describe('DynamoExecutionStore transition', () => {
     // Prepare
     const execution = await queued();
     const { job_id: jobId, execution_id: id } = execution;
-    await store.transition(jobId, id, { from: ['queued'] }, { status: 'running', leaseUntil: minutes(1) });
+    await claimAt(execution, 1);
 
     // Act
     const takenOver = await store.transition(
@@ -552,7 +666,7 @@ describe('DynamoExecutionStore transition', () => {
     );
 
     // Assess
-    expect(takenOver).toMatchObject({ status: 'running', attempt: 2 });
+    expect(takenOver).toMatchObject({ ok: true, execution: { status: 'running', attempt: 2 } });
     expect((await store.get(jobId, id))?.leaseUntil).toBe(minutes(3));
   });
 
@@ -562,18 +676,11 @@ describe('DynamoExecutionStore transition', () => {
 
     // Act
     const claims = await Promise.all(
-      Array.from({ length: 5 }, (_, index) =>
-        store.transition(
-          execution.job_id,
-          execution.execution_id,
-          { from: ['queued'], attempt: 1 },
-          { status: 'running', leaseUntil: minutes(1), callbackTokenHash: `hash-${index}` },
-        ),
-      ),
+      Array.from({ length: 5 }, (_, index) => claimAt(execution, 1, `hash-${index}`)),
     );
 
     // Assess
-    const winners = claims.flatMap((claim, index) => (claim === null ? [] : [index]));
+    const winners = claims.flatMap((claim, index) => (claim.ok ? [index] : []));
     expect(winners).toHaveLength(1);
     const stored = await store.get(execution.job_id, execution.execution_id);
     expect(stored?.callbackTokenHash).toBe(`hash-${winners[0]}`);
@@ -597,106 +704,89 @@ describe('DynamoExecutionStore transition', () => {
     );
 
     // Assess
-    const applied = results.filter((result) => result !== null);
+    const applied = results.flatMap((result) => (result.ok ? [result.execution] : []));
     expect(applied).toHaveLength(1);
     expect((await store.get(execution.job_id, execution.execution_id))?.execution).toEqual(applied[0]);
   });
+
+  it('keeps an output, packed, and clears fields set to null', async () => {
+    // Prepare
+    const execution = await queued({
+      prompt: 'Summarise the deploy of service api to eu-west-1',
+      parameters: { service: 'api' },
+    });
+    await claimAt(execution, 1);
+    const output = {
+      echo: { prompt: execution.prompt, parameters: execution.parameters },
+      note: 'x'.repeat(300),
+    };
+
+    // Act
+    const ended = await store.transition(
+      execution.job_id,
+      execution.execution_id,
+      { from: ['running'] },
+      {
+        status: 'succeeded',
+        output,
+        error_message: null,
+        leaseUntil: null,
+        finished_at: minutes(1),
+        duration_ms: 60_000,
+      },
+    );
+
+    // Assess
+    expect(ended).toMatchObject({
+      ok: true,
+      execution: { status: 'succeeded', output, error_message: null },
+    });
+    expect(await store.get(execution.job_id, execution.execution_id)).toMatchObject({
+      execution: { output, finished_at: minutes(1), duration_ms: 60_000 },
+      leaseUntil: null,
+    });
+  });
 });
 
-describe('DynamoExecutionStore listDue', () => {
-  let dueTable: TestTable;
-  let dueJobs: DynamoJobStore;
-  let dueStore: DynamoExecutionStore;
+describe('DynamoExecutionStore findUnsent', () => {
+  it('finds the runs of a window still queued for their first attempt, once each, and keeps a checkpoint', async () => {
+    // Prepare: its own table, so no other test's runs fall in the window.
+    const own = await createTestTable('unsent');
+    try {
+      const ownJobs = new DynamoJobStore(own.documents, own.tableName);
+      const ownStore = new DynamoExecutionStore(own.documents, own.tableName);
+      const job = makeJob();
+      await ownJobs.create(job);
+      const at = (ms: number) =>
+        `exec_${ms.toString(36).padStart(9, '0')}${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+      const before = makeExecution(job, { execution_id: at(NOW.getTime() - 1) });
+      const inside = [0, 1, 2].map((index) =>
+        makeExecution(job, { execution_id: at(NOW.getTime() + index * 1000) }),
+      );
+      const claimed = makeExecution(job, { execution_id: at(NOW.getTime() + 3000) });
+      const after = makeExecution(job, { execution_id: at(NOW.getTime() + 60_000) });
+      for (const execution of [before, ...inside, claimed, after]) await ownStore.start(request(execution));
+      await ownStore.claim(job.id, claimed.execution_id, {
+        attempt: 1,
+        now: NOW,
+        leaseUntil: minutes(1),
+        callbackTokenHash: 'h',
+      });
 
-  beforeAll(async () => {
-    dueTable = await createTestTable('due');
-    dueJobs = new DynamoJobStore(dueTable.documents, dueTable.tableName);
-    dueStore = new DynamoExecutionStore(dueTable.documents, dueTable.tableName);
-  });
+      // Act
+      const found = await ownStore.findUnsent({ from: NOW, to: new Date(NOW.getTime() + 60_000) });
+      const initial = await ownStore.sweepCheckpoint();
+      await ownStore.saveSweepCheckpoint(found.scannedTo);
 
-  afterAll(async () => {
-    await dueTable?.drop();
-  });
-
-  it('lists only non-terminal runs due before now, earliest first, up to the limit', async () => {
-    // Prepare
-    const job = makeJob();
-    await dueJobs.create(job);
-    const overdue = makeExecution(job);
-    const earlier = makeExecution(job);
-    const later = makeExecution(job);
-    const ended = makeExecution(job);
-    await dueStore.start(request(overdue, { sweepAt: minutes(-1) }));
-    await dueStore.start(request(earlier, { sweepAt: minutes(-5) }));
-    await dueStore.start(request(later, { sweepAt: minutes(1) }));
-    await dueStore.start(request(ended, { sweepAt: minutes(-10) }));
-    await dueStore.transition(job.id, ended.execution_id, { from: ['queued'] }, { status: 'cancelled' });
-
-    // Act
-    const due = await dueStore.listDue(NOW, 100);
-    const limited = await dueStore.listDue(NOW, 1);
-    const laterStill = await dueStore.listDue(new Date(minutes(2)), 100);
-
-    // Assess
-    expect(due).toEqual([
-      { jobId: job.id, executionId: earlier.execution_id },
-      { jobId: job.id, executionId: overdue.execution_id },
-    ]);
-    expect(limited.map((item) => item.executionId)).toEqual([earlier.execution_id]);
-    expect(laterStill.map((item) => item.executionId)).toEqual([
-      earlier.execution_id,
-      overdue.execution_id,
-      later.execution_id,
-    ]);
-  });
-
-  it('moves a run by its new sweep time and drops it once terminal', async () => {
-    // Prepare
-    const job = makeJob();
-    await dueJobs.create(job);
-    const execution = makeExecution(job);
-    await dueStore.start(request(execution, { sweepAt: minutes(-30) }));
-    const ids = async () =>
-      (await dueStore.listDue(NOW, 100))
-        .filter((item) => item.jobId === job.id)
-        .map((item) => item.executionId);
-
-    // Act
-    const before = await ids();
-    await dueStore.transition(
-      job.id,
-      execution.execution_id,
-      { from: ['queued'] },
-      { status: 'running', sweepAt: minutes(30) },
-    );
-    const pushedBack = await ids();
-    await dueStore.transition(
-      job.id,
-      execution.execution_id,
-      { from: ['running'] },
-      { status: 'running', sweepAt: minutes(-20) },
-    );
-    const dueAgain = await ids();
-    await dueStore.transition(
-      job.id,
-      execution.execution_id,
-      { from: ['running'] },
-      { status: 'succeeded', sweepAt: minutes(-20) },
-    );
-    const afterEnd = await ids();
-    const raw = await dueTable.documents.send(
-      new GetCommand({
-        TableName: dueTable.tableName,
-        Key: { pk: `JOB#${job.id}`, sk: `EXEC#${execution.execution_id}` },
-      }),
-    );
-
-    // Assess
-    expect(before).toEqual([execution.execution_id]);
-    expect(pushedBack).toEqual([]);
-    expect(dueAgain).toEqual([execution.execution_id]);
-    expect(afterEnd).toEqual([]);
-    expect(raw.Item).not.toHaveProperty('gsi4pk');
-    expect(raw.Item).not.toHaveProperty('gsi4sk');
+      // Assess
+      expect(found.executions.map((execution) => execution.execution_id).sort()).toEqual(
+        inside.map((execution) => execution.execution_id).sort(),
+      );
+      expect(found.scannedTo).toEqual(new Date(NOW.getTime() + 60_000));
+      expect(initial).toBeNull();
+      expect(await ownStore.sweepCheckpoint()).toEqual(found.scannedTo);
+    } finally {
+      await own.drop();
+    }
   });
 });

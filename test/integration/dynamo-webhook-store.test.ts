@@ -62,6 +62,7 @@ describe('DynamoWebhookStore with the job store', () => {
       previousValidUntil: null,
       rotatedAt: null,
       lastSecretUsed: null,
+      job,
     });
     expect(await webhooks.get(newPath())).toBeNull();
   });
@@ -220,6 +221,7 @@ describe('DynamoWebhookStore with the job store', () => {
       previousValidUntil: '2026-01-02T00:00:00.000Z',
       rotatedAt: '2026-01-01T00:00:00.000Z',
       lastSecretUsed: null,
+      job,
     });
     expect(stale).toBe(false);
     expect(revoking).toBe(true);
@@ -252,5 +254,24 @@ describe('DynamoWebhookStore with the job store', () => {
     expect(afterCurrent?.lastSecretUsed).toBe('current');
     expect(afterCurrent?.sealedSecret).toBe('sealed-1');
     expect(await rawPathItem(unknown)).toBeNull();
+  });
+});
+
+describe('the path item carries its job', () => {
+  it('as written by every job write, so a delivery reads one item', async () => {
+    // Prepare
+    const job = makeJob();
+    const path = job.webhook_path as string;
+    const created = await jobs.create(job, { sealedSecret: 'sealed-1' });
+
+    // Act
+    const atCreate = (await webhooks.get(path))?.job;
+    const disabled = { ...job, enabled: false, prompt_template: 'Deploy {{ branch }} carefully' };
+    await jobs.replace(disabled, created.version, job);
+    const afterUpdate = (await webhooks.get(path))?.job;
+
+    // Assess
+    expect(atCreate).toEqual(job);
+    expect(afterUpdate).toEqual(disabled);
   });
 });

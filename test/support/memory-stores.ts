@@ -1,21 +1,22 @@
 import type { Entity } from '../../shared/domain/entity.js';
-import { BadRequestError, NotFoundError } from '../../shared/domain/errors.js';
-import { type Execution, isTerminal } from '../../shared/domain/execution.js';
+import { BadRequestError } from '../../shared/domain/errors.js';
+import { type Execution, type ExecutionStatus, isTerminal } from '../../shared/domain/execution.js';
 import type { EntityType } from '../../shared/domain/job.js';
+import { runSettings } from '../../shared/domain/run-config.js';
 import type {
   Clock,
   DeploymentConfig,
-  DueExecution,
   EntityPage,
   EntityStore,
+  EntityTargetRecord,
   ExecutionChange,
   ExecutionPage,
   ExecutionStore,
   IdGenerator,
   JobSchedule,
-  JobStore,
   MetricName,
   Metrics,
+  RecentExecutionPage,
   RunMessage,
   RunQueue,
   Scheduler,
@@ -25,6 +26,7 @@ import type {
   StartRunRequest,
   StoredEntity,
   StoredExecution,
+  TransitionResult,
   WebhookRecord,
   WebhookStore,
 } from '../../shared/ports.js';
@@ -103,6 +105,21 @@ export class MemoryEntityStore implements EntityStore {
     return this.defaultId === null ? null : this.stored(this.defaultId);
   }
 
+  async defaultRef(): Promise<{ id: string; type: Entity['type'] } | null> {
+    const stored = await this.getDefault();
+    return stored ? { id: stored.entity.id, type: stored.entity.type } : null;
+  }
+
+  async getTarget(id: string): Promise<EntityTargetRecord | null> {
+    const stored = this.stored(id);
+    if (!stored) return null;
+    const { entity } = stored;
+    return {
+      entity: { id: entity.id, type: entity.type, name: entity.name, target: entity.target },
+      sealedSecret: stored.sealedSecret,
+    };
+  }
+
   /** Counts a job's reference, if the entity exists with that type (the DynamoDB condition); false otherwise. */
   reference(id: string, type: EntityType | null): boolean {
     const record = this.records.get(id);
@@ -161,12 +178,9 @@ export function makeEntity(overrides: Partial<Entity> & { id: string }): Entity 
 
 interface ExecutionRecord {
   doc: string;
-  version: number;
   callbackTokenHash: string;
   leaseUntil: string | null;
   exclusive: boolean;
-  /** When the sweeper looks at the run next; null once terminal (it left the sweep index). */
-  sweepAt: string | null;
 }
 
 const EXECUTION_ID = /^(exec_[0-9a-z]{9}[0-9a-f]{20})$/;
@@ -174,28 +188,22 @@ const executionKey = (jobId: string, executionId: string) => `${jobId}#${executi
 
 /**
  * An in-memory `ExecutionStore` with the DynamoDB adapter's semantics: `start` applies the dedupe
- * marker, the overlap lock (healing a lock left by a finished run) and the job's counter at once;
- * `transition` is conditional and terminal changes release the lock and leave the sweep index.
- * Given a `JobStore`, `start` refuses a job that does not exist, as the adapter's transaction does.
+ * marker and the overlap lock (taken over from a finished holder) at once; `claim` and `transition` are
+ * conditional and answer, when their condition fails, the run as it stands.
  */
 export class MemoryExecutionStore implements ExecutionStore {
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly dedupe = new Map<string, string>();
   private readonly locks = new Map<string, string>();
-  private readonly counts = new Map<string, number>();
+  private checkpoint: Date | null = null;
 
-  /** Every call to `transition`, whether its condition held or not. */
+  /** Every call to `transition` or `claim`, whether its condition held or not. */
   transitionCalls = 0;
-
-  constructor(private readonly options: { jobs?: JobStore } = {}) {}
 
   async start(request: StartRunRequest): Promise<StartRunOutcome> {
     const { execution } = request;
     const jobId = execution.job_id;
-    if (this.options.jobs && !(await this.options.jobs.get(jobId))) {
-      throw new NotFoundError(`No job with id "${jobId}".`);
-    }
-    // From here on no await: the checks and writes below are one atomic step, like the transaction.
+    // From here on no await: the checks and writes below are one atomic step.
     if (request.dedupeKey !== undefined) {
       const first = this.dedupe.get(executionKey(jobId, request.dedupeKey));
       const firstExecution = first === undefined ? null : this.executionOf(jobId, first);
@@ -209,7 +217,6 @@ export class MemoryExecutionStore implements ExecutionStore {
         this.write({ ...request, exclusive: false }, skipped);
         return { kind: 'skipped', execution: copy(skipped) };
       }
-      this.locks.delete(jobId);
     }
     this.write(request, execution);
     return { kind: 'started', execution: copy(execution) };
@@ -230,19 +237,66 @@ export class MemoryExecutionStore implements ExecutionStore {
     options: { limit: number; offset: number; cursor?: string },
   ): Promise<ExecutionPage> {
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, EXECUTION_ID)[1];
-    const matching = [...this.records.entries()]
-      .filter(([key]) => key.startsWith(`${jobId}#`))
-      .map(([, record]) => JSON.parse(record.doc) as Execution)
-      .filter((execution) => after === undefined || execution.execution_id < (after as string))
-      .sort((a, b) => compareDescending(a.execution_id, b.execution_id));
+    const all = this.all().filter((execution) => execution.job_id === jobId);
+    const matching = all.filter(
+      (execution) => after === undefined || execution.execution_id < (after as string),
+    );
     const executions = matching.slice(options.offset, options.offset + options.limit);
     const last = executions.at(-1);
     const more = matching.length > options.offset + options.limit;
     return {
       executions,
       nextCursor: more && last ? encodeCursor(last.execution_id) : null,
-      totalCount: this.counts.get(jobId) ?? 0,
+      totalCount: all.length,
     };
+  }
+
+  async listRecent(options: {
+    statuses?: readonly ExecutionStatus[];
+    limit: number;
+    cursor?: string;
+  }): Promise<RecentExecutionPage> {
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, EXECUTION_ID)[1];
+    const matching = this.all()
+      .filter((execution) => after === undefined || execution.execution_id < (after as string))
+      .filter((execution) => !options.statuses?.length || options.statuses.includes(execution.status));
+    const executions = matching.slice(0, options.limit);
+    const last = executions.at(-1);
+    return {
+      executions,
+      nextCursor: matching.length > options.limit && last ? encodeCursor(last.execution_id) : null,
+    };
+  }
+
+  async claim(
+    jobId: string,
+    executionId: string,
+    claim: { attempt: number; now: Date; leaseUntil: string; callbackTokenHash: string },
+  ): Promise<TransitionResult> {
+    const record = this.records.get(executionKey(jobId, executionId));
+    const execution = record ? (JSON.parse(record.doc) as Execution) : null;
+    const first = claim.attempt === 1;
+    return this.transition(
+      jobId,
+      executionId,
+      { from: ['queued'], attempt: claim.attempt },
+      {
+        status: 'running',
+        leaseUntil: claim.leaseUntil,
+        callbackTokenHash: claim.callbackTokenHash,
+        ...(first &&
+          execution && {
+            started_at: claim.now.toISOString(),
+            deadline_at: new Date(
+              claim.now.getTime() + runSettings(execution.config).timeoutSeconds * 1000,
+            ).toISOString(),
+            lateness_ms:
+              execution.scheduled_at === null
+                ? null
+                : Math.max(0, claim.now.getTime() - Date.parse(execution.scheduled_at)),
+          }),
+      },
+    );
   }
 
   async transition(
@@ -250,60 +304,63 @@ export class MemoryExecutionStore implements ExecutionStore {
     executionId: string,
     condition: { from: readonly Execution['status'][]; attempt?: number; leaseExpiredBefore?: string },
     change: ExecutionChange,
-  ): Promise<Execution | null> {
+  ): Promise<TransitionResult> {
     this.transitionCalls++;
     const record = this.records.get(executionKey(jobId, executionId));
-    if (!record) return null;
+    if (!record) return { ok: false, current: null };
     const execution = JSON.parse(record.doc) as Execution;
-    if (!condition.from.includes(execution.status)) return null;
-    if (condition.attempt !== undefined && execution.attempt !== condition.attempt) return null;
+    const failed = { ok: false as const, current: storedOf(record) };
+    if (!condition.from.includes(execution.status)) return failed;
+    if (condition.attempt !== undefined && execution.attempt !== condition.attempt) return failed;
     if (
       condition.leaseExpiredBefore !== undefined &&
       execution.status === 'running' &&
       record.leaseUntil !== null &&
       record.leaseUntil >= condition.leaseExpiredBefore
     ) {
-      return null;
+      return failed;
     }
-    const { leaseUntil, sweepAt, callbackTokenHash, ...fields } = change;
+    const { leaseUntil, callbackTokenHash, ...fields } = change;
     const next: Execution = { ...execution, ...fields };
-    const terminal = isTerminal(next.status);
     record.doc = JSON.stringify(next);
-    record.version++;
     if (leaseUntil !== undefined) record.leaseUntil = leaseUntil;
     if (callbackTokenHash !== undefined) record.callbackTokenHash = callbackTokenHash;
-    if (terminal) record.sweepAt = null;
-    else if (sweepAt !== undefined) record.sweepAt = sweepAt;
-    if (terminal && record.exclusive && this.locks.get(jobId) === executionId) this.locks.delete(jobId);
-    return copy(next);
+    return { ok: true, execution: copy(next) };
   }
 
-  async listDue(now: Date, limit: number): Promise<DueExecution[]> {
-    const upper = `${now.toISOString()}~`;
-    return [...this.records.values()]
-      .filter((record) => record.sweepAt !== null)
-      .map((record) => ({ record, execution: JSON.parse(record.doc) as Execution }))
-      .map(({ record, execution }) => ({
-        key: `${record.sweepAt}#${execution.job_id}#${execution.execution_id}`,
-        execution,
-      }))
-      .filter(({ key }) => key < upper)
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, limit)
-      .map(({ execution }) => ({
-        jobId: execution.job_id,
-        executionId: execution.execution_id,
-      }));
+  async findUnsent(window: { from: Date; to: Date }): Promise<{ executions: Execution[]; scannedTo: Date }> {
+    const executions = this.all()
+      .filter((execution) => execution.status === 'queued' && execution.attempt === 1)
+      .filter((execution) => {
+        const created = Date.parse(execution.created_at);
+        return created >= window.from.getTime() && created < window.to.getTime();
+      })
+      .reverse();
+    return { executions, scannedTo: window.to };
   }
 
-  /** When the sweeper will next look at the run (null once it is terminal). */
-  sweepAtOf(jobId: string, executionId: string): string | null {
-    return this.records.get(executionKey(jobId, executionId))?.sweepAt ?? null;
+  async sweepCheckpoint(): Promise<Date | null> {
+    return this.checkpoint;
+  }
+
+  async saveSweepCheckpoint(at: Date): Promise<void> {
+    this.checkpoint = at;
+  }
+
+  async upgrade(): Promise<boolean> {
+    return true;
   }
 
   /** The execution holding the job's overlap lock, if any. */
   lockHolder(jobId: string): string | null {
     return this.locks.get(jobId) ?? null;
+  }
+
+  /** Every execution, newest first. */
+  private all(): Execution[] {
+    return [...this.records.values()]
+      .map((record) => JSON.parse(record.doc) as Execution)
+      .sort((a, b) => compareDescending(a.execution_id, b.execution_id));
   }
 
   private write(request: StartRunRequest, execution: Execution): void {
@@ -314,13 +371,10 @@ export class MemoryExecutionStore implements ExecutionStore {
     if (request.exclusive) this.locks.set(jobId, execution.execution_id);
     this.records.set(executionKey(jobId, execution.execution_id), {
       doc: JSON.stringify(execution),
-      version: 1,
       callbackTokenHash: '',
       leaseUntil: null,
       exclusive: request.exclusive,
-      sweepAt: isTerminal(execution.status) ? null : request.sweepAt,
     });
-    this.counts.set(jobId, (this.counts.get(jobId) ?? 0) + 1);
   }
 
   private executionOf(jobId: string, executionId: string): Execution | null {

@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 /** One Query a store sent, with what DynamoDB answered. */
 export interface RecordedQuery {
@@ -15,12 +20,17 @@ export interface RecordedQuery {
  */
 export function recordingDocuments(documents: DynamoDBDocumentClient) {
   let queries: RecordedQuery[] = [];
+  let itemsGot = 0;
   const client = {
     send: async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
       const output = (await documents.send(command as never)) as {
         Items?: unknown[];
         ScannedCount?: number;
+        Responses?: Record<string, unknown[]>;
       };
+      if (command instanceof BatchGetCommand) {
+        for (const items of Object.values(output.Responses ?? {})) itemsGot += items.length;
+      }
       if (command instanceof QueryCommand) {
         queries.push({
           input: command.input,
@@ -33,6 +43,12 @@ export function recordingDocuments(documents: DynamoDBDocumentClient) {
   } as unknown as DynamoDBDocumentClient;
   return {
     client,
+    /** Items read by key (BatchGetItem) since the last call. */
+    itemsGot: (): number => {
+      const got = itemsGot;
+      itemsGot = 0;
+      return got;
+    },
     take: (): RecordedQuery[] => {
       const taken = queries;
       queries = [];

@@ -61,7 +61,7 @@ function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
   // The memory store's create never awaits, so the entities are in place when it returns.
   for (const entity of options.entities ?? ENTITIES) void entities.create(entity, null);
   const store = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: options.store ?? store });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const scheduler = new MemoryScheduler();
   const lines: string[] = [];

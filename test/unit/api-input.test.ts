@@ -40,7 +40,7 @@ async function setup() {
     jobs,
     webhooks: new MemoryWebhookStore(),
     entities,
-    executions: new MemoryExecutionStore({ jobs }),
+    executions: new MemoryExecutionStore(),
     queue: new RecordingQueue(),
     secrets: new FakeSecretBox(),
     deployment: openDeployment(),

@@ -31,7 +31,7 @@ function setup(allowed?: readonly TargetNetwork[]) {
     jobs: store,
     webhooks: new MemoryWebhookStore(),
     entities,
-    executions: new MemoryExecutionStore({ jobs: store }),
+    executions: new MemoryExecutionStore(),
     queue: new RecordingQueue(),
     secrets: new FakeSecretBox(),
     deployment,

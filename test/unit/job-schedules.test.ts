@@ -26,7 +26,7 @@ async function setup(scheduler = new MemoryScheduler()) {
   const entities = new MemoryEntityStore();
   await entities.create(makeEntity({ id: 'echo', default: true }), null);
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
   const metricDocuments: EmfOutput[] = [];

@@ -532,6 +532,34 @@ describe('LocalQueues with a journal', () => {
     }
   });
 
+  it('counts each restart as a receive of what it brings back, so a message that keeps killing its process is dead-lettered', async () => {
+    // Prepare
+    const directory = await journalDir();
+    try {
+      const timers = new ManualTimers();
+      await new LocalQueues({ timers, journal: new FileQueueJournal(directory) }).send(
+        'default',
+        runMessage(1),
+      );
+
+      // Act: five starts that each die before handling it, then a sixth with a consumer.
+      for (let start = 0; start < 5; start++) {
+        await new LocalQueues({ timers, journal: new FileQueueJournal(directory) }).restore();
+      }
+      const last = new LocalQueues({ timers, journal: new FileQueueJournal(directory) });
+      await last.restore();
+      const { invocations, handler } = recordingHandler();
+      last.start({ handler, maxReceiveCount: 5 });
+      await settle();
+
+      // Assess
+      expect(invocations).toHaveLength(0);
+      expect(last.deadLetters('default').map((dead) => dead.receiveCount)).toEqual([6]);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it('writes a message to the journal before send resolves, readable by the user only', async () => {
     // Prepare
     const directory = await journalDir();

@@ -84,6 +84,7 @@ function createScheduler(
     checkpoint?: SchedulerCheckpoint;
     dispatch?: ScheduleDispatch;
     lateToleranceMs?: number;
+    maxConcurrentDispatches?: number;
     settle?: boolean;
   } = {},
 ) {
@@ -809,5 +810,36 @@ describe('systemTimerClock', () => {
     // Assess
     expect(beforeJump).toEqual([]);
     expect(fired).toEqual(['hour']);
+  });
+});
+
+describe('LocalScheduler: bounded dispatch', () => {
+  it('starts the fires of many jobs due at once a few at a time, and every one of them', async () => {
+    // Prepare: 20 every-minute jobs, dispatches that take a while, at most 3 at once.
+    const clock = new VirtualClock('2027-05-01T10:00:30Z');
+    let inFlight = 0;
+    let most = 0;
+    const started: string[] = [];
+    const { scheduler } = createScheduler(clock, {
+      maxConcurrentDispatches: 3,
+      dispatch: async (jobId) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        started.push(jobId);
+        await new Promise((resolveLater) => setTimeout(resolveLater, 5));
+        inFlight--;
+      },
+    });
+    for (let index = 0; index < 20; index++) await scheduler.put(jobSchedule(`job_${index}`, '* * * * *'));
+    await scheduler.start();
+
+    // Act
+    await clock.advanceTo('2027-05-01T10:01:00Z');
+    await scheduler.idle();
+
+    // Assess
+    expect(most).toBe(3);
+    expect(started.sort()).toEqual(Array.from({ length: 20 }, (_, index) => `job_${index}`).sort());
+    await scheduler.stop();
   });
 });

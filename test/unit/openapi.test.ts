@@ -205,7 +205,7 @@ function setup(deployment: DeploymentConfig = openDeployment()) {
     jobs: jobStore,
     webhooks,
     entities,
-    executions: new MemoryExecutionStore({ jobs: jobStore }),
+    executions: new MemoryExecutionStore(),
     queue,
     secrets,
     deployment,
@@ -242,6 +242,7 @@ function setup(deployment: DeploymentConfig = openDeployment()) {
     webhooks.records.set(path, {
       path,
       jobId: job.id,
+      job: null,
       sealedSecret: await secrets.seal(job.webhook_secret as string, webhookSecretContext(job.id)),
       previousSealedSecret: null,
       previousValidUntil: null,

@@ -39,7 +39,7 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
   await entities.create(makeEntity({ id: 'echo', default: true }), null);
   await entities.create(makeEntity({ id: 'release-agent', type: 'agent' }), null);
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
@@ -53,24 +53,16 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
     return found;
   };
   /** Takes a queued run to running as a worker's claim does, with a callback token; returns the token. */
-  const claim = async (execution: Pick<Execution, 'job_id' | 'execution_id'>, timeoutSeconds = 3600) => {
+  const claim = async (execution: Pick<Execution, 'job_id' | 'execution_id'>) => {
     const token = newCallbackToken(execution.job_id);
-    const now = clock.now().getTime();
-    const deadline = iso(now + timeoutSeconds * 1000);
-    const running = await executions.transition(
-      execution.job_id,
-      execution.execution_id,
-      { from: ['queued'] },
-      {
-        status: 'running',
-        started_at: iso(now),
-        deadline_at: deadline,
-        leaseUntil: iso(now + 60_000),
-        sweepAt: deadline,
-        callbackTokenHash: hashToken(token),
-      },
-    );
-    if (!running) throw new Error('the claim should succeed');
+    const now = clock.now();
+    const running = await executions.claim(execution.job_id, execution.execution_id, {
+      attempt: 1,
+      now,
+      leaseUntil: iso(now.getTime() + 60_000),
+      callbackTokenHash: hashToken(token),
+    });
+    if (!running.ok) throw new Error('the claim should succeed');
     return token;
   };
   return {
@@ -165,7 +157,6 @@ describe('RunService.trigger', () => {
         delaySeconds: undefined,
       },
     ]);
-    expect(run.executions.sweepAtOf(job.id, executionId)).toBe(iso(START + QUEUED_GRACE_SECONDS * 1000));
   });
 
   it('answers 422 listing every missing parameter, and records and sends nothing', async () => {
@@ -373,7 +364,7 @@ describe('RunService.trigger', () => {
         queue: 'default',
       }),
     ]);
-    expect(report).toEqual({ timedOut: 0, requeued: 1, failed: 0 });
+    expect(report).toEqual({ requeued: 1, upgraded: true });
     expect(run.queue.sent).toEqual([
       {
         queue: 'default',
@@ -495,7 +486,7 @@ describe('RunService.cancel', () => {
       duration_ms: null,
     });
     expect((await run.stored(job, id)).execution).toEqual(cancelled);
-    expect(report).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+    expect(report).toEqual({ requeued: 0, upgraded: true });
   });
 
   it('cancels a running run, recording how long it ran', async () => {
@@ -689,48 +680,8 @@ describe('RunService.callback', () => {
 });
 
 describe('RunService.sweep', () => {
-  it('times out a running run past its deadline, once', async () => {
-    // Prepare
-    const run = await setup();
-    const job = await run.createJob({ config: { timeout: 60 } });
-    const { execution_id: id } = await run.runs.trigger(job.id, {});
-    await run.claim({ job_id: job.id, execution_id: id }, 60);
-    run.clock.advance(61_000);
-
-    // Act
-    const first = await run.runs.sweep();
-    const second = await run.runs.sweep();
-
-    // Assess
-    expect(first).toEqual({ timedOut: 1, requeued: 0, failed: 0 });
-    expect(second).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
-    expect((await run.stored(job, id)).execution).toMatchObject({
-      status: 'timed_out',
-      error_message: 'No result within the 60 s timeout.',
-      finished_at: iso(START + 61_000),
-      duration_ms: 61_000,
-    });
-    expect(run.executions.sweepAtOf(job.id, id)).toBeNull();
-  });
-
-  it('leaves a running run within its deadline alone', async () => {
-    // Prepare
-    const run = await setup();
-    const job = await run.createJob({ config: { timeout: 60 } });
-    const { execution_id: id } = await run.runs.trigger(job.id, {});
-    await run.claim({ job_id: job.id, execution_id: id }, 60);
-    run.clock.advance(59_000);
-
-    // Act
-    const report = await run.runs.sweep();
-
-    // Assess
-    expect(report).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
-    expect((await run.stored(job, id)).execution.status).toBe('running');
-  });
-
-  it('sends a queued run nobody claimed again, to its queue with its attempt, and waits before the next send', async () => {
-    // Prepare
+  it('sends a run still queued for its first attempt after the grace period again, once', async () => {
+    // Prepare: the process that wrote the run stopped before its message was sent.
     const run = await setup();
     const job = await run.createJob({ executor_type: 'specific_queue', worker_queue_name: 'gpu' });
     const { execution_id: id } = await run.runs.trigger(job.id, {});
@@ -739,17 +690,15 @@ describe('RunService.sweep', () => {
 
     // Act
     const first = await run.runs.sweep();
+    run.clock.advance(60_000);
     const second = await run.runs.sweep();
 
-    // Assess
-    expect(first).toEqual({ timedOut: 0, requeued: 1, failed: 0 });
-    expect(second).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+    // Assess: each run is looked at once, by the sweep whose window it falls in.
+    expect(first).toEqual({ requeued: 1, upgraded: true });
+    expect(second).toEqual({ requeued: 0, upgraded: true });
     expect(run.queue.sent).toEqual([
       { queue: 'gpu', message: { job_id: job.id, execution_id: id, attempt: 1 }, delaySeconds: undefined },
     ]);
-    expect(run.executions.sweepAtOf(job.id, id)).toBe(
-      iso(START + (QUEUED_GRACE_SECONDS + 1 + QUEUED_GRACE_SECONDS) * 1000),
-    );
     expect((await run.stored(job, id)).execution.status).toBe('queued');
   });
 
@@ -765,28 +714,33 @@ describe('RunService.sweep', () => {
     const report = await run.runs.sweep();
 
     // Assess
-    expect(report).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
+    expect(report).toEqual({ requeued: 0, upgraded: true });
     expect(run.queue.sent).toEqual([]);
   });
 
-  it('fails a queued run older than its timeout instead of sending it again', async () => {
+  it('leaves alone runs a worker has claimed and runs waiting for a retry (their messages are the worker’s)', async () => {
     // Prepare
     const run = await setup();
-    const job = await run.createJob({ config: { timeout: 300 } });
-    const { execution_id: id } = await run.runs.trigger(job.id, {});
+    const job = await run.createJob({ config: { retry: { max_attempts: 3 } } });
+    const { execution_id: claimed } = await run.runs.trigger(job.id, {});
+    const { execution_id: retrying } = await run.runs.trigger(job.id, {});
+    await run.claim({ job_id: job.id, execution_id: claimed });
+    await run.claim({ job_id: job.id, execution_id: retrying });
+    await run.executions.transition(
+      job.id,
+      retrying,
+      { from: ['running'] },
+      { status: 'queued', attempt: 2 },
+    );
     run.queue.sent.length = 0;
-    run.clock.advance(301_000);
+    run.clock.advance((QUEUED_GRACE_SECONDS + 1) * 1000);
 
     // Act
     const report = await run.runs.sweep();
 
     // Assess
-    expect(report).toEqual({ timedOut: 0, requeued: 0, failed: 1 });
+    expect(report).toEqual({ requeued: 0, upgraded: true });
     expect(run.queue.sent).toEqual([]);
-    const { execution } = await run.stored(job, id);
-    expect(execution).toMatchObject({ status: 'failed', finished_at: iso(START + 301_000) });
-    expect(execution.error_message).toContain('300 s timeout');
-    expect(execution.error_message).toContain('"default"');
   });
 
   it('keeps a queued run for the next sweep when sending fails', async () => {
@@ -801,12 +755,12 @@ describe('RunService.sweep', () => {
     // Act
     const failed = await run.runs.sweep();
     run.queue.failure = null;
-    run.clock.advance((QUEUED_GRACE_SECONDS + 1) * 1000);
+    run.clock.advance(60_000);
     const retried = await run.runs.sweep();
 
     // Assess
-    expect(failed).toEqual({ timedOut: 0, requeued: 0, failed: 0 });
-    expect(retried).toEqual({ timedOut: 0, requeued: 1, failed: 0 });
+    expect(failed).toEqual({ requeued: 0, upgraded: true });
+    expect(retried).toEqual({ requeued: 1, upgraded: true });
     expect(run.queue.sent.map((sent) => sent.message.execution_id)).toEqual([id]);
     expect(run.logEntries().some((entry) => entry.message === 're-enqueue failed; next sweep retries')).toBe(
       true,
@@ -844,7 +798,29 @@ describe('RunService.dispatchCron', () => {
       lateness_ms: null,
       metadata: {},
     });
-    expect(queue.sent).toHaveLength(2);
+    // The repeat found its run still queued, so it sent it again (its writer may have stopped before sending).
+    expect(queue.sent.map((sent) => sent.message.execution_id)).toEqual([
+      first?.execution.execution_id,
+      first?.execution.execution_id,
+      next?.execution.execution_id,
+    ]);
+  });
+
+  it('sends a repeated fire’s run again only while no worker has claimed it', async () => {
+    // Prepare
+    const { runs, createJob, queue, claim } = await setup();
+    const job = await createJob({ trigger_type: 'cron', cron_schedule: '0 10 * * *' });
+    const scheduled = new Date(START).toISOString();
+    const first = await runs.dispatchCron(job.id, scheduled);
+    await claim({ job_id: job.id, execution_id: first?.execution.execution_id as string });
+    queue.sent.length = 0;
+
+    // Act
+    const again = await runs.dispatchCron(job.id, scheduled);
+
+    // Assess
+    expect(again?.kind).toBe('duplicate');
+    expect(queue.sent).toEqual([]);
   });
 
   it('ignores a fire at a time that is not a fire time of the job (a schedule not yet updated)', async () => {

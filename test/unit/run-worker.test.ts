@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { entitySecretContext } from '../../shared/app/entities.js';
 import { hashToken } from '../../shared/app/run-helpers.js';
-import { QUEUED_GRACE_SECONDS } from '../../shared/app/runs.js';
 import { RunWorker } from '../../shared/app/worker.js';
 import type { EntityTarget } from '../../shared/domain/entity.js';
 import { type ExecutionRequest, MAX_OUTPUT_BYTES } from '../../shared/domain/execution.js';
@@ -83,7 +82,7 @@ async function setup() {
     await secrets.seal(SIGNING_SECRET, entitySecretContext('http-agent')),
   );
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
@@ -192,7 +191,6 @@ describe('RunWorker', () => {
       deadline_at: iso(START + 600_000),
     });
     expect(leaseUntil).toBeNull();
-    expect(run.executions.sweepAtOf(message.job_id, message.execution_id)).toBeNull();
     expect(run.target.calls).toHaveLength(1);
     const call = run.target.calls[0] as InvokeCall;
     expect(call.target).toEqual({ type: 'echo' });
@@ -236,14 +234,14 @@ describe('RunWorker', () => {
     expect(call.request.environment).toEqual({ name: 'staging', variables: { REGION: 'eu-west-1' } });
   });
 
-  it('leaves an accepted (202) run running, its lease held until the deadline', async () => {
+  it('leaves an accepted (202) run running, its lease held and its message kept until the deadline', async () => {
     // Prepare
     const run = await setup();
     const message = await run.start({ config: { timeout: 120 } });
     run.target.script({ kind: 'accepted' });
 
     // Act
-    await run.worker.handle(message, BUDGET_MS);
+    const outcome = await run.worker.handle(message, BUDGET_MS);
 
     // Assess
     const stored = await run.stored(message);
@@ -253,7 +251,48 @@ describe('RunWorker', () => {
       deadline_at: iso(START + 120_000),
     });
     expect(stored.leaseUntil).toBe(iso(START + 120_000));
-    expect(run.executions.sweepAtOf(message.job_id, message.execution_id)).toBe(iso(START + 120_000));
+    expect(outcome).toEqual({ kind: 'later', afterSeconds: 120 });
+  });
+
+  it('times out an accepted run whose callback never came when its message comes back at the deadline', async () => {
+    // Prepare
+    const run = await setup();
+    const message = await run.start({ config: { timeout: 120 } });
+    run.target.script({ kind: 'accepted' });
+    const kept = await run.worker.handle(message, BUDGET_MS);
+    run.clock.advance(kept.kind === 'later' ? kept.afterSeconds * 1000 : 0);
+
+    // Act
+    const outcome = await run.worker.handle(message, BUDGET_MS);
+    const again = await run.worker.handle(message, BUDGET_MS);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'done' });
+    expect(again).toEqual({ kind: 'done' });
+    expect((await run.stored(message)).execution).toMatchObject({
+      status: 'timed_out',
+      error_message: 'No result within the 120 s timeout.',
+      finished_at: iso(START + 120_000),
+      duration_ms: 120_000,
+    });
+    expect(run.target.calls).toHaveLength(1);
+  });
+
+  it('fails a run that waited in its queue longer than its timeout, without invoking the target', async () => {
+    // Prepare: no worker took the run for longer than it may run.
+    const run = await setup();
+    const message = await run.start({ config: { timeout: 300 } });
+    run.clock.advance(301_000);
+
+    // Act
+    await run.worker.handle(message, BUDGET_MS);
+
+    // Assess
+    const { execution } = await run.stored(message);
+    expect(execution).toMatchObject({ status: 'failed', finished_at: iso(START + 301_000) });
+    expect(execution.error_message).toContain('300 s timeout');
+    expect(execution.error_message).toContain('"default"');
+    expect(run.target.calls).toHaveLength(0);
   });
 
   it('re-queues a retryable failure with the next attempt and the doubled backoff, then fails at max attempts', async () => {
@@ -265,7 +304,6 @@ describe('RunWorker', () => {
     // Act
     await run.worker.handle(message, BUDGET_MS);
     const afterFirst = (await run.stored(message)).execution;
-    const firstSweep = run.executions.sweepAtOf(message.job_id, message.execution_id);
     const second = run.queue.sent[0]?.message as RunMessage;
     await run.worker.handle(second, BUDGET_MS);
     const third = run.queue.sent[1]?.message as RunMessage;
@@ -273,7 +311,6 @@ describe('RunWorker', () => {
 
     // Assess
     expect(afterFirst).toMatchObject({ status: 'queued', attempt: 2, error_message: 'HTTP 503' });
-    expect(firstSweep).toBe(iso(START + (10 + QUEUED_GRACE_SECONDS) * 1000));
     expect(run.queue.sent).toEqual([
       { queue: 'default', message: { ...message, attempt: 2 }, delaySeconds: 10 },
       { queue: 'default', message: { ...message, attempt: 3 }, delaySeconds: 20 },
@@ -409,13 +446,10 @@ describe('RunWorker', () => {
     // Act
     const outcome = await run.worker.handle(message, BUDGET_MS);
 
-    // Assess: the target has the run; the duplicate is acknowledged (the callback or the sweeper ends it).
-    expect(outcome).toEqual({ kind: 'done' });
+    // Assess: the target has the run; the duplicate, like the first copy, waits for the deadline.
+    expect(outcome).toEqual({ kind: 'later', afterSeconds: 3600 });
     expect(run.target.calls).toHaveLength(1);
     expect(await run.stored(message)).toEqual(before);
-    expect(
-      run.logEntries().some((entry) => entry.message === 'run waits for its callback; message acknowledged'),
-    ).toBe(true);
   });
 
   it('sends the current attempt again when a message of an earlier attempt finds the run waiting for its retry', async () => {

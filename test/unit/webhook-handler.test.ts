@@ -25,7 +25,7 @@ function setup() {
   const handler = makeWebhookHandler({
     jobs: jobReader(jobStore),
     entities,
-    executions: new MemoryExecutionStore({ jobs: jobStore }),
+    executions: new MemoryExecutionStore(),
     queue: new RecordingQueue(),
     deployment: openDeployment(),
     clock,

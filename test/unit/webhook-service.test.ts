@@ -63,7 +63,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
   const entities = new MemoryEntityStore();
   await entities.create(makeEntity({ id: 'echo', default: true }), null);
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const secrets = new FakeSecretBox();
   const webhooks = new MemoryWebhookStore();
@@ -130,6 +130,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
     webhooks.records.set(path, {
       path,
       jobId: job.id,
+      job: null,
       sealedSecret: await secrets.seal(secret, webhookSecretContext(job.id)),
       previousSealedSecret: null,
       previousValidUntil: null,

@@ -76,7 +76,7 @@ async function setup() {
   const entities = new MemoryEntityStore();
   await entities.create(makeEntity({ id: 'echo', default: true }), null);
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });

@@ -70,7 +70,7 @@ async function setup() {
   const entities = new MemoryEntityStore();
   await entities.create(makeEntity({ id: 'echo', default: true }), null);
   const jobStore = new MemoryJobStore({ entities });
-  const executions = new MemoryExecutionStore({ jobs: jobStore });
+  const executions = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const logger = createLogger({ level: 'silent' });
   const deployment = openDeployment();

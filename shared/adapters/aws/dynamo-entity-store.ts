@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Entity } from '../../domain/entity.js';
-import type { EntityPage, EntityStore, StoredEntity } from '../../ports.js';
+import type { EntityPage, EntityStore, EntityTargetRecord, StoredEntity } from '../../ports.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { setAll } from './expressions.js';
@@ -23,7 +23,12 @@ const listSortKey = (entity: Entity) => `${entity.created_at}#${entity.id}`;
  * it is read from that pointer, so moving the default is a single write and can never leave two.
  * `job_refs` counts the jobs naming the entity; job writes keep it in step (see DynamoJobStore).
  */
+/** How long a process keeps the default entity it found (see `defaultRef`). */
+const DEFAULT_REF_TTL_MS = 10_000;
+
 export class DynamoEntityStore implements EntityStore {
+  private cachedDefault: { ref: { id: string; type: Entity['type'] }; until: number } | null = null;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -32,6 +37,7 @@ export class DynamoEntityStore implements EntityStore {
   ) {}
 
   async create(entity: Entity, sealedSecret: string | null): Promise<boolean> {
+    this.cachedDefault = null;
     const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
       {
         Put: {
@@ -43,7 +49,10 @@ export class DynamoEntityStore implements EntityStore {
     ];
     if (entity.default) {
       items.push({
-        Put: { TableName: this.tableName, Item: { ...keys.defaultEntity(), entity_id: entity.id } },
+        Put: {
+          TableName: this.tableName,
+          Item: { ...keys.defaultEntity(), entity_id: entity.id, entity_type: entity.type },
+        },
       });
     }
     try {
@@ -107,6 +116,7 @@ export class DynamoEntityStore implements EntityStore {
     sealedSecret: string | null,
     expectedVersion: number,
   ): Promise<StoredEntity | null> {
+    this.cachedDefault = null;
     const version = expectedVersion + 1;
     const { pk: _pk, sk: _sk, ...attributes } = this.toItem(entity, version, sealedSecret);
     const set = setAll(attributes);
@@ -129,7 +139,7 @@ export class DynamoEntityStore implements EntityStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.defaultEntity(), entity_id: entity.id },
+          Item: { ...keys.defaultEntity(), entity_id: entity.id, entity_type: entity.type },
         }),
       );
     } else {
@@ -139,6 +149,7 @@ export class DynamoEntityStore implements EntityStore {
   }
 
   async delete(id: string): Promise<'deleted' | 'not_found' | 'referenced'> {
+    this.cachedDefault = null;
     try {
       await this.client.send(
         new DeleteCommand({
@@ -162,6 +173,42 @@ export class DynamoEntityStore implements EntityStore {
     if (defaultId === null) return null;
     const item = await this.getItem(defaultId);
     return item ? this.fromItem(item, defaultId) : null;
+  }
+
+  /**
+   * Kept for a few seconds once found (each run of a job without an entity needs it, and it changes
+   * rarely); this store's own writes forget it at once, another process's are seen within
+   * `DEFAULT_REF_TTL_MS`. "No default" is never kept, so a default just made is found at once.
+   */
+  async defaultRef(): Promise<{ id: string; type: Entity['type'] } | null> {
+    if (this.cachedDefault && this.cachedDefault.until > Date.now()) return this.cachedDefault.ref;
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.defaultEntity() }),
+    );
+    const id = result.Item?.entity_id;
+    if (typeof id !== 'string') return null;
+    let type = result.Item?.entity_type;
+    if (type !== 'agent' && type !== 'team' && type !== 'workflow') {
+      // A pointer written before it carried the type.
+      const stored = await this.get(id);
+      if (!stored) return null;
+      type = stored.entity.type;
+    }
+    const ref = { id, type: type as Entity['type'] };
+    this.cachedDefault = { ref, until: Date.now() + DEFAULT_REF_TTL_MS };
+    return ref;
+  }
+
+  async getTarget(id: string): Promise<EntityTargetRecord | null> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.entity(id) }),
+    );
+    if (!result.Item) return null;
+    const { entity, sealedSecret } = this.fromItem(result.Item, null);
+    return {
+      entity: { id: entity.id, type: entity.type, name: entity.name, target: entity.target },
+      sealedSecret,
+    };
   }
 
   /** How many jobs name the entity (for messages). */

@@ -1,196 +1,177 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
-  type QueryCommandInput,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { NotFoundError } from '../../domain/errors.js';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type Execution, isTerminal } from '../../domain/execution.js';
 import type {
-  DueExecution,
   ExecutionChange,
   ExecutionPage,
   ExecutionStore,
+  RecentExecutionPage,
   StartRunOutcome,
   StartRunRequest,
   StoredExecution,
+  TransitionResult,
 } from '../../ports.js';
-import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
-import { conflictPause } from './conflicts.js';
-import { decodePosition, encodeCursor } from './cursor.js';
-import { setAll } from './expressions.js';
-import { JOBS_TABLE } from './jobs-table.js';
-import { keys, SWEEP_PARTITION } from './keys.js';
+import { DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
+import { ExecutionHistory, executionIdAt } from './execution-history.js';
+import {
+  A,
+  changeExpression,
+  docOf,
+  executionKey,
+  fromItem,
+  historyPartition,
+  toItem,
+} from './execution-item.js';
+import { LegacyExecutions } from './legacy-executions.js';
 
-type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+const MAX_START_ROUNDS = 6;
+/** Docs of runs this process read or wrote lately: a run's output is packed with its doc as dictionary. */
+const DOC_CACHE_SIZE = 2_000;
+/** Pages one scan for unsent runs may read per partition before it stops and reports how far it got. */
+const MAX_SCAN_PAGES = 20;
 
-const EXECUTION_ID_PATTERN = /^(exec_[0-9a-z]{9}[0-9a-f]{20})$/;
-const MAX_START_ATTEMPTS = 6;
-
-/** How many times a transition re-reads after losing a race before giving up. */
-const MAX_TRANSITION_ATTEMPTS = 5;
-const SWEEP_INDEX = JOBS_TABLE.indexes.sweep;
-
-/** Execution document bytes per history page, well under the 6 MB a Lambda response may hold. */
-const MAX_PAGE_BYTES = 4 * 1024 * 1024;
-/**
- * Most a cursor may still have to skip. Offsets are capped, but a client may add one to each cursor it
- * follows; each request still reads no more than its ceiling.
- */
-const MAX_CURSOR_SKIP = 1_000_000;
-
-const executionIdOf = (item: Record<string, unknown> | undefined) => String(item?.sk).slice('EXEC#'.length);
-
-const sweepKey = (at: string, jobId: string, executionId: string) => `${at}#${jobId}#${executionId}`;
+const dedupeKeyOf = (jobId: string, key: string) => ({ pk: `DEDUPE#${jobId}#${key}`, sk: 'DEDUPE' });
+const lockKey = (jobId: string) => ({ pk: `LOCK#${jobId}`, sk: 'LOCK' });
+const SWEEP_CHECKPOINT = { pk: 'SWEEP_CHECKPOINT', sk: 'SWEEP_CHECKPOINT' };
 
 /**
- * Executions live in their job's partition (`JOB#<id>`, `EXEC#<time-ordered id>`), so a job's history
- * is one Query, newest first. A non-terminal execution also sits in the sparse `SWEEP` partition of
- * gsi4, keyed by when the sweeper must look at it; terminal writes remove it from there.
+ * Executions as one item each, in 16 partitions shared by every job (`RUN#<shard>`, see
+ * `execution-item.ts`), so that no partition key takes more than a fraction of a run's writes. A run is
+ * three writes: the conditional put that creates it `queued`, the claim, the end; each is one write
+ * unit for a small run, and none is a transaction. Side items: a dedupe marker per key
+ * (`DEDUPE#<job>#<key>`, written before the run), the overlap lock of a `skip` job (`LOCK#<job>`,
+ * taken over from a finished holder, never released), the history count snapshot (`JOB#<job>` /
+ * `RUN_COUNT`) and the sweeper's scan checkpoint.
  */
 export class DynamoExecutionStore implements ExecutionStore {
+  private readonly history: ExecutionHistory;
+  private readonly legacy: LegacyExecutions;
+  private readonly docs = new Map<string, Buffer>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    /** How much one history request may read. @default DEFAULT_READ_CEILING */
-    private readonly readCeiling: ReadCeiling = DEFAULT_READ_CEILING,
-  ) {}
+    /** How much one list request may read. @default DEFAULT_READ_CEILING */
+    readCeiling: ReadCeiling = DEFAULT_READ_CEILING,
+  ) {
+    this.history = new ExecutionHistory(client, tableName, readCeiling);
+    this.legacy = new LegacyExecutions(client, tableName);
+  }
 
   async start(request: StartRunRequest): Promise<StartRunOutcome> {
-    const { execution } = request;
-    for (let attempt = 1; attempt <= MAX_START_ATTEMPTS; attempt++) {
-      const items = this.startItems(request, execution);
-      try {
-        await this.client.send(new TransactWriteCommand({ TransactItems: items.list }));
-        return { kind: 'started', execution };
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = error.CancellationReasons ?? [];
-        if (reasons.some((reason) => reason.Code === 'TransactionConflict')) {
-          // Another transaction on the same job (its counter) got in first: DynamoDB asks us to retry.
-          await conflictPause(attempt);
-          continue;
-        }
-        const failed = (index: number | undefined) =>
-          index !== undefined && reasons[index]?.Code === 'ConditionalCheckFailed';
-        if (failed(items.jobIndex)) throw new NotFoundError(`No job with id "${execution.job_id}".`);
-        if (failed(items.dedupeIndex)) {
-          const first = await this.findByDedupeKey(execution.job_id, request.dedupeKey as string);
-          if (first) return { kind: 'duplicate', execution: first };
-          continue; // The marker expired between our write and read: try again.
-        }
-        if (failed(items.lockIndex)) {
-          if (await this.releaseStaleLock(execution.job_id)) continue;
-          const skipped: Execution = { ...execution, status: 'skipped', finished_at: execution.created_at };
-          const skippedItems = this.startItems({ ...request, exclusive: false }, skipped);
-          try {
-            await this.client.send(new TransactWriteCommand({ TransactItems: skippedItems.list }));
-          } catch (skipError) {
-            // A concurrent run of the same job got in first: decide afresh.
-            if (!(skipError instanceof TransactionCanceledException)) throw skipError;
-            await conflictPause(attempt);
-            continue;
-          }
-          return { kind: 'skipped', execution: skipped };
-        }
-        throw error;
+    let { execution } = request;
+    if (request.dedupeKey !== undefined && !request.idFromKey) {
+      const holder = await this.claimDedupeKey(execution, request.dedupeKey, request.expiresAt);
+      if (holder !== execution.execution_id) {
+        const first = await this.get(execution.job_id, holder);
+        if (first) return { kind: 'duplicate', execution: first.execution };
+        // Its writer stopped between the marker and the run: this request writes the run, under that id.
+        execution = withId(execution, holder);
       }
+    }
+    for (let round = 1; round <= MAX_START_ROUNDS; round++) {
+      const exclusive = request.exclusive && (await this.takeLock(execution));
+      const written: Execution =
+        request.exclusive && !exclusive
+          ? { ...execution, status: 'skipped', finished_at: execution.created_at }
+          : execution;
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: toItem(written, { expiresAt: request.expiresAt, exclusive }),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // Only a deduplicated run can meet its id twice: another request wrote it first.
+        const first = await this.get(execution.job_id, execution.execution_id);
+        if (first) return { kind: 'duplicate', execution: first.execution };
+        continue;
+      }
+      this.remember(execution.execution_id, written);
+      return { kind: written.status === 'skipped' ? 'skipped' : 'started', execution: written };
     }
     throw new Error(`Could not start a run of job ${execution.job_id} after repeated races`);
   }
 
   async get(jobId: string, executionId: string): Promise<StoredExecution | null> {
     const result = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.execution(jobId, executionId),
-        ConsistentRead: true,
-      }),
+      new GetCommand({ TableName: this.tableName, Key: executionKey(executionId), ConsistentRead: true }),
     );
-    return result.Item ? fromItem(result.Item) : null;
-  }
-
-  /**
-   * One page of a job's history. The `offset` (plus any skip a cursor carries) is skipped reading keys
-   * only, so whole items are read only for the page returned; every read counts against the ceiling. A
-   * request that reaches it answers the runs it has (possibly none) and a cursor that continues where it
-   * stopped, still skipping what is left of the offset. A page also stops before `MAX_PAGE_BYTES`.
-   */
-  async list(
-    jobId: string,
-    options: { limit: number; offset: number; cursor?: string },
-  ): Promise<ExecutionPage> {
-    let after: string | undefined;
-    let skip = options.offset;
-    if (options.cursor !== undefined) {
-      const position = decodePosition(options.cursor, EXECUTION_ID_PATTERN, MAX_CURSOR_SKIP);
-      after = position.after[1] as string;
-      skip += position.skip;
+    if (result.Item) {
+      if (result.Item[A.historyPk] !== historyPartition(jobId)) return null;
+      this.docs.set(executionId, docOf(result.Item));
+      this.trimDocs();
+      return fromItem(result.Item);
     }
-    const countRead = this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.job(jobId),
-        ProjectionExpression: 'execution_count',
-        ConsistentRead: true,
-      }),
-    );
-    const page = await this.readPage(jobId, after, skip, options.limit);
-    return { ...page, totalCount: Number((await countRead).Item?.execution_count ?? 0) };
+    // A run recorded before the upgrade that the migration has not moved yet.
+    return this.legacy.get(jobId, executionId);
   }
 
-  private async readPage(
+  async findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null> {
+    const marker = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: dedupeKeyOf(jobId, dedupeKey), ConsistentRead: true }),
+    );
+    const executionId = marker.Item?.execution_id;
+    if (typeof executionId !== 'string') return this.legacy.findByDedupeKey(jobId, dedupeKey);
+    return (await this.get(jobId, executionId))?.execution ?? null;
+  }
+
+  list(jobId: string, options: { limit: number; offset: number; cursor?: string }): Promise<ExecutionPage> {
+    return this.history.list(jobId, options);
+  }
+
+  listRecent(options: Parameters<ExecutionStore['listRecent']>[0]): Promise<RecentExecutionPage> {
+    return this.history.listRecent(options);
+  }
+
+  async claim(
     jobId: string,
-    after: string | undefined,
-    skip: number,
-    limit: number,
-  ): Promise<Omit<ExecutionPage, 'totalCount'>> {
-    const reader = new BoundedReader(this.client, this.readCeiling);
-    const history: QueryCommandInput = {
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.job(jobId).pk, ':prefix': 'EXEC#' },
-      ScanIndexForward: false,
+    executionId: string,
+    claim: { attempt: number; now: Date; leaseUntil: string; callbackTokenHash: string },
+  ): Promise<TransitionResult> {
+    const first = claim.attempt === 1;
+    const names: Record<string, string> = {
+      '#job': A.historyPk,
+      '#st': A.status,
+      '#at': A.attempt,
+      '#ls': A.leaseUntil,
+      '#cb': A.callbackTokenHash,
+      ...(first && { '#sa': A.startedAt, '#dl': A.deadlineAt, '#to': A.timeoutMs }),
     };
-    let last = after;
-    if (skip > 0) {
-      const skipped = await reader.read(
-        {
-          ...history,
-          ProjectionExpression: 'sk',
-          ...(last !== undefined && { ExclusiveStartKey: keys.execution(jobId, last) }),
-        },
-        skip,
-      );
-      last = skipped.items.length > 0 ? executionIdOf(skipped.items.at(-1)) : last;
-      if (skipped.complete) return { executions: [], nextCursor: null };
-      if (skipped.items.length < skip) {
-        // The ceiling was reached while skipping: continue from here, with the rest still to skip.
-        return {
-          executions: [],
-          nextCursor: last === undefined ? null : encodeCursor(last, skip - skipped.items.length),
-        };
-      }
-    }
-    // One item more than the page tells whether another page exists.
-    const read = await reader.read(
-      { ...history, ...(last !== undefined && { ExclusiveStartKey: keys.execution(jobId, last) }) },
-      limit + 1,
+    const values: Record<string, unknown> = {
+      ':job': historyPartition(jobId),
+      ':queued': 'queued',
+      ':running': 'running',
+      ':attempt': claim.attempt,
+      ':lease': claim.leaseUntil,
+      ':cb': claim.callbackTokenHash,
+      ...(first && { ':started': claim.now.toISOString(), ':nowMs': claim.now.getTime() }),
+    };
+    return this.update(
+      jobId,
+      executionId,
+      {
+        UpdateExpression: `SET #st = :running, #ls = :lease, #cb = :cb${first ? ', #sa = :started, #dl = :nowMs + #to' : ''}`,
+        ConditionExpression: '#job = :job AND #st = :queued AND #at = :attempt',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+      () => this.claim(jobId, executionId, claim),
     );
-    const executions: Execution[] = [];
-    let pageBytes = 0;
-    for (const item of read.items.slice(0, limit)) {
-      pageBytes += Buffer.byteLength(String(item.doc), 'utf8');
-      if (executions.length > 0 && pageBytes > MAX_PAGE_BYTES) break;
-      executions.push(fromItem(item).execution);
-    }
-    const lastReturned = executions.at(-1)?.execution_id ?? last;
-    const more = read.items.length > executions.length || !read.complete;
-    return { executions, nextCursor: more && lastReturned !== undefined ? encodeCursor(lastReturned) : null };
+  }
+
+  async upgrade(): Promise<boolean> {
+    return this.legacy.migrateAll();
   }
 
   async transition(
@@ -198,202 +179,246 @@ export class DynamoExecutionStore implements ExecutionStore {
     executionId: string,
     condition: { from: readonly Execution['status'][]; attempt?: number; leaseExpiredBefore?: string },
     change: ExecutionChange,
-  ): Promise<Execution | null> {
-    for (let round = 1; round <= MAX_TRANSITION_ATTEMPTS; round++) {
-      const stored = await this.getRaw(jobId, executionId);
-      if (!stored) return null;
-      const current = fromItem(stored);
-      const { execution } = current;
-      if (!condition.from.includes(execution.status)) return null;
-      if (condition.attempt !== undefined && execution.attempt !== condition.attempt) return null;
-      if (
-        condition.leaseExpiredBefore !== undefined &&
-        execution.status === 'running' &&
-        current.leaseUntil !== null &&
-        current.leaseUntil >= condition.leaseExpiredBefore
-      ) {
-        return null;
-      }
-      const { leaseUntil, sweepAt, callbackTokenHash, ...fields } = change;
-      const next: Execution = { ...execution, ...fields };
-      const terminal = isTerminal(next.status);
-      const set: Record<string, unknown> = {
-        doc: JSON.stringify(next),
-        status: next.status,
-        version: Number(stored.version) + 1,
-      };
-      if (leaseUntil !== undefined) set.lease_until = leaseUntil;
-      if (callbackTokenHash !== undefined) set.callback_token_hash = callbackTokenHash;
-      if (!terminal && sweepAt !== undefined) set.gsi4sk = sweepKey(sweepAt, jobId, executionId);
-      const update = setAll(set);
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: keys.execution(jobId, executionId),
-            ...update,
-            UpdateExpression: `${update.UpdateExpression}${terminal ? ' REMOVE gsi4pk, gsi4sk' : ''}`,
-            ConditionExpression: 'version = :version',
-            ExpressionAttributeValues: {
-              ...update.ExpressionAttributeValues,
-              ':version': Number(stored.version),
-            },
-          }),
-        );
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) continue;
-        throw error;
-      }
-      if (terminal && current.exclusive) await this.releaseLock(jobId, executionId);
-      return next;
-    }
-    return null;
-  }
-
-  async listDue(now: Date, limit: number): Promise<DueExecution[]> {
-    const page = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: SWEEP_INDEX.name,
-        KeyConditionExpression: '#pk = :pk AND #sk < :upper',
-        ExpressionAttributeNames: { '#pk': SWEEP_INDEX.partitionKey, '#sk': SWEEP_INDEX.sortKey },
-        ExpressionAttributeValues: { ':pk': SWEEP_PARTITION, ':upper': `${now.toISOString()}~` },
-        Limit: limit,
-      }),
-    );
-    // Keys only: the ids come from the base table key, `JOB#<job id>` / `EXEC#<execution id>`.
-    return (page.Items ?? []).map((item) => ({
-      jobId: String(item.pk).slice('JOB#'.length),
-      executionId: String(item.sk).slice('EXEC#'.length),
-    }));
-  }
-
-  private startItems(request: StartRunRequest, execution: Execution) {
-    const list: TransactItems = [];
-    let dedupeIndex: number | undefined;
-    let lockIndex: number | undefined;
-    const jobId = execution.job_id;
-    if (request.dedupeKey !== undefined) {
-      dedupeIndex = list.length;
-      list.push({
-        Put: {
-          TableName: this.tableName,
-          Item: {
-            ...keys.dedupe(jobId, request.dedupeKey),
-            execution_id: execution.execution_id,
-            expires_at: request.expiresAt,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      });
-    }
-    if (request.exclusive) {
-      lockIndex = list.length;
-      list.push({
-        Put: {
-          TableName: this.tableName,
-          Item: {
-            ...keys.runLock(jobId),
-            execution_id: execution.execution_id,
-            expires_at: request.expiresAt,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      });
-    }
-    const terminal = isTerminal(execution.status);
-    list.push({
-      Put: {
-        TableName: this.tableName,
-        Item: {
-          ...keys.execution(jobId, execution.execution_id),
-          doc: JSON.stringify(execution),
-          status: execution.status,
-          version: 1,
-          lease_until: null,
-          // Set by the worker with each attempt's token: no target can call back before it is invoked.
-          callback_token_hash: '',
-          exclusive: request.exclusive,
-          expires_at: request.expiresAt,
-          ...(!terminal && {
-            gsi4pk: SWEEP_PARTITION,
-            gsi4sk: sweepKey(request.sweepAt, jobId, execution.execution_id),
-          }),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
+  ): Promise<TransitionResult> {
+    const doc =
+      change.output === undefined || change.output === null ? Buffer.alloc(0) : await this.docOf(executionId);
+    const { set, remove } = changeExpression(executionId, change, doc);
+    const names: Record<string, string> = { '#job': A.historyPk, '#st': A.status };
+    const values: Record<string, unknown> = { ':job': historyPartition(jobId) };
+    const clauses: string[] = [];
+    Object.entries(set).forEach(([name, value], index) => {
+      names[`#s${index}`] = name;
+      values[`:s${index}`] = value;
+      clauses.push(`#s${index} = :s${index}`);
     });
-    const jobIndex = list.length;
-    list.push({
-      Update: {
-        TableName: this.tableName,
-        Key: keys.job(jobId),
-        UpdateExpression: 'ADD execution_count :one',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':one': 1 },
-      },
+    const removals = remove.map((name, index) => {
+      names[`#r${index}`] = name;
+      return `#r${index}`;
     });
-    return { list, dedupeIndex, lockIndex, jobIndex };
-  }
-
-  /** Two GetItems (the marker, then its execution): the webhook function may read items but not query. */
-  async findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null> {
-    const marker = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.dedupe(jobId, dedupeKey), ConsistentRead: true }),
+    const statuses = condition.from.map((status, index) => {
+      values[`:from${index}`] = status;
+      return `:from${index}`;
+    });
+    let conditionExpression = `#job = :job AND #st IN (${statuses.join(', ')})`;
+    if (condition.attempt !== undefined) {
+      names['#at'] = A.attempt;
+      values[':attempt'] = condition.attempt;
+      conditionExpression += ' AND #at = :attempt';
+    }
+    if (condition.leaseExpiredBefore !== undefined) {
+      names['#ls'] = A.leaseUntil;
+      values[':running'] = 'running';
+      values[':before'] = condition.leaseExpiredBefore;
+      conditionExpression += ' AND (#st <> :running OR attribute_not_exists(#ls) OR #ls < :before)';
+    }
+    const updateExpression = [
+      clauses.length > 0 ? `SET ${clauses.join(', ')}` : '',
+      removals.length > 0 ? `REMOVE ${removals.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    return this.update(
+      jobId,
+      executionId,
+      {
+        UpdateExpression: updateExpression,
+        ConditionExpression: conditionExpression,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+      () => this.transition(jobId, executionId, condition, change),
     );
-    const executionId = marker.Item?.execution_id;
-    if (typeof executionId !== 'string') return null;
-    return (await this.get(jobId, executionId))?.execution ?? null;
   }
 
   /**
-   * The lock names a run that has ended (its release was lost, e.g. the process stopped between the
-   * two writes): remove it so the next run can take it. True if it was stale and is gone.
+   * One conditional UpdateItem of an execution, answering the item after it, or, when the condition
+   * failed, the item as it stood. A run not found in the current layout but recorded before the upgrade
+   * is moved into it, and the update is tried once more (`again`).
    */
-  private async releaseStaleLock(jobId: string): Promise<boolean> {
-    const lock = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.runLock(jobId), ConsistentRead: true }),
-    );
-    const holder = lock.Item?.execution_id;
-    if (typeof holder !== 'string') return true;
-    const execution = (await this.get(jobId, holder))?.execution;
-    if (execution && !isTerminal(execution.status)) return false;
-    await this.releaseLock(jobId, holder);
-    return true;
-  }
-
-  private async releaseLock(jobId: string, executionId: string): Promise<void> {
+  private async update(
+    jobId: string,
+    executionId: string,
+    expression: Pick<
+      NonNullable<ConstructorParameters<typeof UpdateCommand>[0]>,
+      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+    again: () => Promise<TransitionResult>,
+  ): Promise<TransitionResult> {
     try {
-      await this.client.send(
-        new DeleteCommand({
+      const result = await this.client.send(
+        new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.runLock(jobId),
-          ConditionExpression: 'execution_id = :id',
-          ExpressionAttributeValues: { ':id': executionId },
+          Key: executionKey(executionId),
+          ...expression,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      const item = result.Attributes as Record<string, unknown>;
+      this.docs.set(executionId, docOf(item));
+      this.trimDocs();
+      return { ok: true, execution: fromItem(item).execution };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const old = error.Item === undefined ? undefined : unmarshall(error.Item);
+      if (old && old[A.historyPk] === historyPartition(jobId)) return { ok: false, current: fromItem(old) };
+      if (!old && (await this.legacy.migrate(jobId, executionId))) return again();
+      return { ok: false, current: null };
     }
   }
 
-  private async getRaw(jobId: string, executionId: string): Promise<Record<string, unknown> | undefined> {
+  async findUnsent(window: { from: Date; to: Date }): Promise<{ executions: Execution[]; scannedTo: Date }> {
+    const from = `EXEC#${executionIdAt(window.from)}`;
+    const to = `EXEC#${executionIdAt(window.to)}`;
+    const executions: Execution[] = [];
+    let scannedTo = window.to;
+    await Promise.all(
+      Array.from({ length: 16 }, async (_unused, index) => {
+        let startKey: Record<string, unknown> | undefined;
+        for (let page = 0; page < MAX_SCAN_PAGES; page++) {
+          const result = await this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              FilterExpression: '#st = :queued AND #at = :first',
+              ExpressionAttributeNames: { '#st': A.status, '#at': A.attempt },
+              ExpressionAttributeValues: {
+                ':pk': `RUN#${index.toString(16)}`,
+                ':from': from,
+                ':to': to,
+                ':queued': 'queued',
+                ':first': 1,
+              },
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of result.Items ?? []) executions.push(fromItem(item).execution);
+          startKey = result.LastEvaluatedKey;
+          if (startKey === undefined) return;
+        }
+        // Stopped early: the next sweep starts where this partition got to.
+        const reached = decodeTime(String(startKey?.sk ?? ''));
+        if (reached !== null && reached < scannedTo) scannedTo = reached;
+      }),
+    );
+    return { executions, scannedTo };
+  }
+
+  async sweepCheckpoint(): Promise<Date | null> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: SWEEP_CHECKPOINT, ConsistentRead: true }),
+    );
+    const at = result.Item?.at;
+    return typeof at === 'string' && Number.isFinite(Date.parse(at)) ? new Date(at) : null;
+  }
+
+  async saveSweepCheckpoint(at: Date): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...SWEEP_CHECKPOINT, at: at.toISOString() } }),
+    );
+  }
+
+  /**
+   * Takes the dedupe key for `execution`, or learns which run has it: a marker item written before the
+   * run (an expired marker may be taken again). Returns the id of the run the key belongs to.
+   */
+  private async claimDedupeKey(execution: Execution, dedupeKey: string, expiresAt: number): Promise<string> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...dedupeKeyOf(execution.job_id, dedupeKey),
+            execution_id: execution.execution_id,
+            expires_at: expiresAt,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
+          ExpressionAttributeValues: { ':now': Math.floor(Date.parse(execution.created_at) / 1000) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const legacy = await this.legacy.findByDedupeKey(execution.job_id, dedupeKey);
+      return legacy?.execution_id ?? execution.execution_id;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const holder = error.Item === undefined ? undefined : unmarshall(error.Item).execution_id;
+      if (typeof holder !== 'string') throw error;
+      return holder;
+    }
+  }
+
+  /**
+   * The overlap lock of a `skip` job: one item naming the run that holds it. Taken when absent, or from a
+   * holder that has ended (so nothing has to release it: a run's end is one write, not two). False when
+   * the holder is still queued or running.
+   */
+  private async takeLock(execution: Execution): Promise<boolean> {
+    for (let round = 1; round <= MAX_START_ROUNDS; round++) {
+      const lock = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: lockKey(execution.job_id),
+          ConsistentRead: round > 1,
+        }),
+      );
+      const holder = typeof lock.Item?.holder === 'string' ? lock.Item.holder : null;
+      if (holder === execution.execution_id) return true;
+      if (holder !== null) {
+        const held = await this.get(execution.job_id, holder);
+        if (held && !isTerminal(held.execution.status)) return false;
+      }
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...lockKey(execution.job_id), holder: execution.execution_id },
+            ConditionExpression: holder === null ? 'attribute_not_exists(pk)' : 'holder = :holder',
+            ...(holder !== null && { ExpressionAttributeValues: { ':holder': holder } }),
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // Another start changed the lock since we read it: decide again.
+      }
+    }
+    return false;
+  }
+
+  private async docOf(executionId: string): Promise<Buffer> {
+    const cached = this.docs.get(executionId);
+    if (cached) return cached;
     const result = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: keys.execution(jobId, executionId),
+        Key: executionKey(executionId),
+        ProjectionExpression: 'doc',
         ConsistentRead: true,
       }),
     );
-    return result.Item;
+    return result.Item ? docOf(result.Item) : Buffer.alloc(0);
+  }
+
+  private remember(executionId: string, execution: Execution): void {
+    this.docs.set(executionId, docOf(toItem(execution, { expiresAt: 0, exclusive: false })));
+    this.trimDocs();
+  }
+
+  private trimDocs(): void {
+    while (this.docs.size > DOC_CACHE_SIZE) {
+      const oldest = this.docs.keys().next().value;
+      if (oldest === undefined) return;
+      this.docs.delete(oldest);
+    }
   }
 }
 
-function fromItem(item: Record<string, unknown>): StoredExecution {
-  return {
-    execution: JSON.parse(String(item.doc)) as Execution,
-    callbackTokenHash: String(item.callback_token_hash ?? ''),
-    leaseUntil: typeof item.lease_until === 'string' ? item.lease_until : null,
-    exclusive: item.exclusive === true,
-  };
+function withId(execution: Execution, executionId: string): Execution {
+  return { ...execution, execution_id: executionId, workflow_id: `wf_${executionId.slice('exec_'.length)}` };
+}
+
+/** The time an `EXEC#exec_<time>…` sort key starts with. */
+function decodeTime(sk: string): Date | null {
+  const match = /^EXEC#exec_([0-9a-z]{9})/.exec(sk);
+  return match ? new Date(Number.parseInt(match[1] as string, 36)) : null;
 }

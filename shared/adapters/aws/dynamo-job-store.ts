@@ -150,7 +150,21 @@ export class DynamoJobStore implements JobStore {
   private webhookChanges(before: Job | null, after: Job | null, webhook?: NewWebhook): TransactItem[] {
     const beforePath = before?.webhook_path ?? null;
     const afterPath = after?.webhook_path ?? null;
-    if (beforePath === afterPath) return [];
+    if (beforePath === afterPath) {
+      if (afterPath === null || after === null) return [];
+      // The path item carries the job, so a delivery reads one item: it changes with the job.
+      return [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.webhook(afterPath),
+            UpdateExpression: 'SET job_doc = :doc',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':doc': JSON.stringify(after) },
+          },
+        },
+      ];
+    }
     const changes: TransactItem[] = [];
     if (beforePath !== null) {
       changes.push({ Delete: { TableName: this.tableName, Key: keys.webhook(beforePath) } });
@@ -163,6 +177,7 @@ export class DynamoJobStore implements JobStore {
           Item: {
             ...keys.webhook(afterPath),
             job_id: after.id,
+            job_doc: JSON.stringify(after),
             sealed_secret: webhook.sealedSecret,
             previous_sealed_secret: null,
             previous_valid_until: null,

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Job } from '../../domain/job.js';
 import type { WebhookRecord, WebhookStore } from '../../ports.js';
 import { setAll } from './expressions.js';
 import { keys } from './keys.js';
@@ -26,6 +27,7 @@ export class DynamoWebhookStore implements WebhookStore {
       previousValidUntil: text(item.previous_valid_until),
       rotatedAt: text(item.rotated_at),
       lastSecretUsed: used === 'current' || used === 'previous' ? used : null,
+      job: typeof item.job_doc === 'string' ? (JSON.parse(item.job_doc) as Job) : null,
     };
   }
 

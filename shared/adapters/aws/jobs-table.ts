@@ -5,6 +5,7 @@ import {
   type DynamoDBClient,
   ResourceInUseException,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -27,8 +28,10 @@ export const JOBS_TABLE = {
     byTrigger: { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projected: LISTED_ATTRIBUTES },
     /** Enabled (or disabled) jobs, newest first. */
     byEnabled: { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projected: LISTED_ATTRIBUTES },
-    /** Non-terminal executions by when the sweeper must look at them; keys only (ids are in the keys). */
-    sweep: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projected: [] as string[] },
+    /** A job's executions, newest first; keys only, written once per run (see execution-item.ts). */
+    history: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projected: [] as string[] },
+    /** Failed and timed-out executions of every job, in 16 partitions; keys only, sparse. */
+    failures: { name: 'gsi5', partitionKey: 'gsi5pk', sortKey: 'gsi5sk', projected: [] as string[] },
   },
 } as const;
 
@@ -63,10 +66,14 @@ export function jobsTableDefinition(tableName: string): CreateTableCommandInput 
   };
 }
 
-/** Creates the table if it is missing and waits until it is usable; used where there is no deploy step. */
+/**
+ * Creates the table if it is missing, or adds the indexes a table made by an earlier version lacks, and
+ * waits until it is usable; used where there is no deploy step (the local runtime, tests).
+ */
 export async function ensureJobsTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    await addMissingIndexes(client, tableName, described.Table?.GlobalSecondaryIndexes ?? []);
     return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -84,4 +91,32 @@ export async function ensureJobsTable(client: DynamoDBClient, tableName: string)
       TimeToLiveSpecification: { AttributeName: JOBS_TABLE.ttlAttribute, Enabled: true },
     }),
   );
+}
+
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  tableName: string,
+  existing: readonly { IndexName?: string }[],
+): Promise<void> {
+  const definition = jobsTableDefinition(tableName);
+  const names = new Set(existing.map((index) => index.IndexName));
+  for (const index of definition.GlobalSecondaryIndexes ?? []) {
+    if (names.has(index.IndexName)) continue;
+    // One index at a time, as DynamoDB requires.
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: definition.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+    for (;;) {
+      const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const added = described.Table?.GlobalSecondaryIndexes?.find(
+        (candidate) => candidate.IndexName === index.IndexName,
+      );
+      if (added?.IndexStatus === 'ACTIVE') break;
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, 200));
+    }
+  }
 }

@@ -1,0 +1,281 @@
+/**
+ * Two measurements of the local runtime against what DynamoDB Local itself allows, each with its baseline
+ * measured in the same run on the same DynamoDB Local:
+ *
+ * 1. Webhook ingress and the runs it starts, under autocannon at 16 and 64 connections (signed deliveries,
+ *    no delivery id, echo target): the runtime (`infra/local/main.ts` as a child process) against a bare
+ *    `node:http` server doing the same signature check and the same DynamoDB reads and writes
+ *    (`bench/support/bare-webhook-server.ts`). Rounds alternate between the two; medians are compared.
+ * 2. A burst of the local scheduler: 2,000 jobs on `* * * * *` firing at the same minute. Lateness is
+ *    each run's `started_at − scheduled_at`; the baseline is the time DynamoDB Local takes to write the
+ *    same 2,000 runs bare (each run's create, claim and finish, 16 at a time).
+ *
+ *   npx tsx bench/ingress.ts [ingress|scheduler|all=all] [seconds per round=8]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import autocannon from 'autocannon';
+import {
+  findFreePort,
+  LOCAL_DYNAMODB_CREDENTIALS,
+  LOCAL_DYNAMODB_REGION,
+  startDynamoDbLocal,
+} from '../infra/local/dynamodb-local.js';
+import { startLocalRuntime } from '../infra/local/runtime.js';
+import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
+import { createLogger } from '../shared/adapters/logger.js';
+
+const PART = process.argv[2] ?? 'all';
+const SECONDS = Number(process.argv[3] ?? 8);
+const ROOT = resolve(import.meta.dirname, '..');
+const BURST_JOBS = 2_000;
+
+const db = await startDynamoDbLocal({ dataPath: null, maxHeapMb: 1024 });
+const children: ChildProcess[] = [];
+const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+/** Starts a program and waits for the line `ready` matches; returns its first capture group. */
+async function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const match = ready.exec(output);
+    if (match) return match[1] ?? '';
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${args[0]} did not start:\n${output}`);
+    await sleep(100);
+  }
+}
+
+async function load(url: string, connections: number, headers: Record<string, string>, body: string) {
+  const result = await autocannon({ url, connections, duration: SECONDS, method: 'POST', headers, body });
+  const non2xx = result.non2xx + result.errors;
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx };
+}
+
+async function ingress(): Promise<void> {
+  const secret = `bench-${randomBytes(8).toString('hex')}`;
+  const body = JSON.stringify({ parameters: { service: 'payments-api', region: 'eu-west-1' } });
+  const barePort = await startChild(
+    ['bench/support/bare-webhook-server.ts'],
+    { DYNAMODB_ENDPOINT: db.endpoint, TABLE_NAME: `bare-${randomUUID().slice(0, 8)}`, SECRET: secret },
+    /listening (\d+)/,
+  );
+  const dataDir = await mkdtemp(join(tmpdir(), 'ingress-'));
+  const port = await findFreePort();
+  const apiKey = await startChild(
+    ['infra/local/main.ts'],
+    {
+      PORT: String(port),
+      JOBS_DATA_DIR: dataDir,
+      JOBS_DYNAMODB_ENDPOINT: db.endpoint,
+      JOBS_TABLE_NAME: `ingress-${randomUUID().slice(0, 8)}`,
+      LOG_LEVEL: 'error',
+    },
+    /API key\s+(\S+)/,
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const call = async (path: string, payload: unknown) => {
+    const response = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    });
+    return (await response.json()) as Record<string, unknown>;
+  };
+  await call('/entities', { type: 'workflow', name: 'echo', target: { type: 'echo' }, default: true });
+  const job = await call('/jobs', {
+    name: 'ingress',
+    trigger_type: 'webhook',
+    prompt_template: 'Check {{ service }} in {{ region }}',
+  });
+  const ours = { url: String(job.webhook_url), secret: String(job.webhook_secret) };
+  const sign = (key: string) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+  const targets = {
+    runtime: {
+      url: ours.url,
+      headers: { 'content-type': 'application/json', 'x-webhook-signature': sign(ours.secret) },
+    },
+    bare: {
+      url: `http://127.0.0.1:${barePort}/webhooks/bare`,
+      headers: { 'content-type': 'application/json', 'x-webhook-signature': sign(secret) },
+    },
+  };
+  console.log(`webhook ingress + run, ${SECONDS} s rounds, echo target, one DynamoDB Local`);
+  for (const connections of [16, 64]) {
+    const rounds: Record<'runtime' | 'bare', { rps: number; p99: number; non2xx: number }[]> = {
+      runtime: [],
+      bare: [],
+    };
+    // A short warm-up of each, then rounds that alternate so drift of the machine hits both alike.
+    await load(targets.runtime.url, connections, targets.runtime.headers, body);
+    await load(targets.bare.url, connections, targets.bare.headers, body);
+    for (let round = 0; round < 3; round++) {
+      for (const name of ['runtime', 'bare'] as const) {
+        rounds[name].push(await load(targets[name].url, connections, targets[name].headers, body));
+      }
+    }
+    const rps = {
+      runtime: median(rounds.runtime.map((r) => r.rps)),
+      bare: median(rounds.bare.map((r) => r.rps)),
+    };
+    const p99 = {
+      runtime: median(rounds.runtime.map((r) => r.p99)),
+      bare: median(rounds.bare.map((r) => r.p99)),
+    };
+    const errors =
+      rounds.runtime.reduce((sum, r) => sum + r.non2xx, 0) +
+      rounds.bare.reduce((sum, r) => sum + r.non2xx, 0);
+    console.log(
+      `  ${String(connections).padStart(2)} connections: runtime ${rps.runtime.toFixed(0)} req/s p99 ${p99.runtime} ms · bare ${rps.bare.toFixed(0)} req/s p99 ${p99.bare} ms · ` +
+        `ratio ${(rps.runtime / rps.bare).toFixed(2)}x req/s, p99 ${(p99.runtime / p99.bare).toFixed(2)}x (non-2xx answers: ${errors})`,
+    );
+  }
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+async function schedulerBurst(): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint: db.endpoint,
+    region: LOCAL_DYNAMODB_REGION,
+    credentials: LOCAL_DYNAMODB_CREDENTIALS,
+  });
+  const documents = DynamoDBDocumentClient.from(client);
+  const dataDir = await mkdtemp(join(tmpdir(), 'burst-'));
+  const tableName = `burst-${randomUUID().slice(0, 8)}`;
+  const runtime = await startLocalRuntime({
+    dataDir,
+    port: 0,
+    dynamodbEndpoint: db.endpoint,
+    tableName,
+    logger: createLogger({ level: 'silent' }),
+    sweepIntervalMs: 3_600_000,
+  });
+  try {
+    const headers = { authorization: `Bearer ${runtime.apiKey}`, 'content-type': 'application/json' };
+    await fetch(`${runtime.url}/entities`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ type: 'workflow', name: 'echo', target: { type: 'echo' }, default: true }),
+    });
+    let created = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (created < BURST_JOBS) {
+          created++;
+          const response = await fetch(`${runtime.url}/jobs`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({
+              name: `tick ${created}`,
+              trigger_type: 'cron',
+              cron_schedule: '* * * * *',
+              prompt_template: 'Tick',
+            }),
+          });
+          if (response.status !== 201) throw new Error(`job create answered ${response.status}`);
+        }
+      }),
+    );
+    // Runs of the minute the jobs were made in (some jobs exist before it ends) are not the burst.
+    const burstAt = Math.ceil((Date.now() + 5_000) / 60_000) * 60_000;
+    const scheduledAt = new Date(burstAt).toISOString();
+    console.log(`\nscheduler burst: ${BURST_JOBS} jobs on * * * * *, waiting for the fire at ${scheduledAt}`);
+    await sleep(burstAt - Date.now());
+    const store = new DynamoExecutionStore(documents, tableName, { items: 10_000, queries: 200 });
+    const lateness: number[] = [];
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      lateness.length = 0;
+      let cursor: string | undefined;
+      let pending = 0;
+      do {
+        const page = await store.listRecent({ limit: 500, ...(cursor && { cursor }) });
+        for (const execution of page.executions) {
+          if (execution.scheduled_at !== scheduledAt) continue;
+          if (execution.lateness_ms === null) pending++;
+          else lateness.push(execution.lateness_ms);
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      if ((lateness.length >= BURST_JOBS && pending === 0) || Date.now() > deadline) break;
+      await sleep(1_000);
+    }
+    await runtime.queues.drained({ timeoutMs: 120_000 });
+    lateness.sort((a, b) => a - b);
+    const p = (q: number) =>
+      lateness[Math.min(lateness.length - 1, Math.floor(q * lateness.length))] ?? Number.NaN;
+
+    // Baseline: the same number of runs written bare — create, claim, finish — 16 at a time.
+    const bareTable = tableName;
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < BURST_JOBS) {
+          const id = `exec_${Date.now().toString(36)}${randomBytes(10).toString('hex')}`;
+          next++;
+          const key = { pk: `BARE#${id.at(-1)}`, sk: `EXEC#${id}` };
+          await documents.send(
+            new PutCommand({ TableName: bareTable, Item: { ...key, st: 'queued', doc: 'd'.repeat(500) } }),
+          );
+          await documents.send(
+            new UpdateCommand({
+              TableName: bareTable,
+              Key: key,
+              UpdateExpression: 'SET st = :s',
+              ExpressionAttributeValues: { ':s': 'running' },
+            }),
+          );
+          await documents.send(
+            new UpdateCommand({
+              TableName: bareTable,
+              Key: key,
+              UpdateExpression: 'SET st = :s, out = :o',
+              ExpressionAttributeValues: { ':s': 'succeeded', ':o': 'o'.repeat(100) },
+            }),
+          );
+        }
+      }),
+    );
+    const bareMs = performance.now() - t0;
+    console.log(
+      `  runs started: ${lateness.length} of ${BURST_JOBS}; lateness p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${lateness.at(-1)} ms`,
+    );
+    console.log(
+      `  bare writes of ${BURST_JOBS} runs (create, claim, finish): ${bareMs.toFixed(0)} ms → p99 lateness ${(p(0.99) / bareMs).toFixed(2)}x`,
+    );
+  } finally {
+    await runtime.stop();
+    client.destroy();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  if (PART === 'all' || PART === 'ingress') await ingress();
+  if (PART === 'all' || PART === 'scheduler') await schedulerBurst();
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await sleep(500);
+  await db.stop();
+}
