@@ -53,12 +53,14 @@ describe('JobsTable in the dev deployment', () => {
       'gsi2',
       'gsi3',
       'gsi4',
+      'gsi5',
     ]);
-    // List indexes carry only what lists read; the sweeper's index only keys.
+    // List indexes carry only what lists read; the history and failure indexes only keys.
     expect((local.GlobalSecondaryIndexes ?? []).map((index) => index.Projection)).toEqual([
       { ProjectionType: 'INCLUDE', NonKeyAttributes: ['doc', 'enabled', 'version'] },
       { ProjectionType: 'INCLUDE', NonKeyAttributes: ['doc', 'enabled', 'version'] },
       { ProjectionType: 'INCLUDE', NonKeyAttributes: ['doc', 'enabled', 'version'] },
+      { ProjectionType: 'KEYS_ONLY' },
       { ProjectionType: 'KEYS_ONLY' },
     ]);
   });
