@@ -41,10 +41,10 @@ import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
-import { JobService } from '../shared/app/jobs.js';
-import { RunService } from '../shared/app/runs.js';
-import { WebhookService } from '../shared/app/webhooks.js';
-import { RunWorker } from '../shared/app/worker.js';
+import { JobService } from '../shared/app/job-service.js';
+import { RunService } from '../shared/app/run-service.js';
+import { RunWorker } from '../shared/app/run-worker.js';
+import { WebhookService } from '../shared/app/webhook-service.js';
 import { signHexHmac, signStandardWebhook } from '../shared/domain/signature.js';
 import type { DeploymentConfig, RunMessage } from '../shared/ports.js';
 

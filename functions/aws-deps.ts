@@ -20,8 +20,8 @@ import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
-import { jobReader } from '../shared/app/jobs.js';
-import type { RunServiceDeps } from '../shared/app/runs.js';
+import { jobReader } from '../shared/app/job-service.js';
+import type { RunServiceDeps } from '../shared/app/run-service.js';
 import type {
   DeploymentVariable,
   EnvironmentRead,

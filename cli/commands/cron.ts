@@ -1,4 +1,4 @@
-import type { previewSchedule as PreviewSchedule } from '../../shared/app/schedules.js';
+import type { previewSchedule as PreviewSchedule } from '../../shared/app/schedule-preview.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { type CommandSpec, stringOption, UsageError } from '../command.js';
 import { type Column, formatRecord, formatTable, formatTime } from '../format.js';
@@ -78,7 +78,7 @@ export const cronCommands: readonly CommandSpec[] = [
       // Loaded here, not at start-up: the preview brings the domain's schemas (zod), which every other
       // command would otherwise pay for on each run.
       const [{ previewSchedule }, { parseQuery }, routes] = await Promise.all([
-        import('../../shared/app/schedules.js'),
+        import('../../shared/app/schedule-preview.js'),
         import('../../shared/http/query.js'),
         import('../../shared/http/routes/schedules.js'),
       ]);

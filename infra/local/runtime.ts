@@ -21,8 +21,8 @@ import {
 import { createMetrics, emitToLog } from '../../shared/adapters/metrics.js';
 import { randomIds } from '../../shared/adapters/system.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
-import { ScheduleSync } from '../../shared/app/job-schedules.js';
-import { jobReader } from '../../shared/app/jobs.js';
+import { jobReader } from '../../shared/app/job-service.js';
+import { ScheduleSync } from '../../shared/app/schedule-sync.js';
 import { localDefaults, runDefaults } from '../../shared/config/defaults.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
 import { makeConsoleHandler } from '../../shared/handlers/console-handler.js';

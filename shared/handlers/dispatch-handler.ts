@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import * as z from 'zod';
-import { RunService, type RunServiceDeps } from '../app/runs.js';
+import { RunService, type RunServiceDeps } from '../app/run-service.js';
 import { ValidationError } from '../domain/errors.js';
 import { scopedToInvocation } from './invocation-scope.js';
 

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
-import { type ReconcileReport, ScheduleSync } from '../app/job-schedules.js';
-import { RunService, type RunServiceDeps, type SweepReport } from '../app/runs.js';
+import { RunService, type RunServiceDeps, type SweepReport } from '../app/run-service.js';
+import { type ReconcileReport, ScheduleSync } from '../app/schedule-sync.js';
 import type { JobStore, Scheduler } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';
 

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { WebhookRejectedError, WebhookService, type WebhookServiceDeps } from '../app/webhooks.js';
+import { WebhookRejectedError, WebhookService, type WebhookServiceDeps } from '../app/webhook-service.js';
 import {
   BadRequestError,
   ConflictError,

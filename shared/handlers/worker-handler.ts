@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
-import { type MessageOutcome, RunWorker, type RunWorkerDeps } from '../app/worker.js';
+import { type MessageOutcome, RunWorker, type RunWorkerDeps } from '../app/run-worker.js';
 import { runDefaults } from '../config/defaults.js';
 import type { MessageVisibility } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';

@@ -1,10 +1,10 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { EntityService } from '../app/entities.js';
-import { JobService } from '../app/jobs.js';
-import { RunService } from '../app/runs.js';
-import { cronDetails, previewSchedule } from '../app/schedules.js';
-import { WebhookSecretService } from '../app/webhooks.js';
+import { EntityService } from '../app/entity-service.js';
+import { JobService } from '../app/job-service.js';
+import { RunService } from '../app/run-service.js';
+import { cronDetails, previewSchedule } from '../app/schedule-preview.js';
+import { WebhookSecretService } from '../app/webhook-service.js';
 import { runDefaults } from '../config/defaults.js';
 import type { Job } from '../domain/job.js';
 import { scopedToInvocation } from '../handlers/invocation-scope.js';

@@ -1,4 +1,4 @@
-import type { SignedDelivery } from '../app/webhooks.js';
+import type { SignedDelivery } from '../app/webhook-service.js';
 import type { RouteInput } from './route-definition.js';
 import type { triggerWebhook } from './routes/webhooks.js';
 

@@ -10,7 +10,7 @@ import {
 } from '../../sdk/index.js';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { systemClock } from '../../shared/adapters/system.js';
-import { RunWorker } from '../../shared/app/worker.js';
+import { RunWorker } from '../../shared/app/run-worker.js';
 import type { ExecutionRequest } from '../../shared/domain/execution.js';
 import type { RunMessage, TargetInvoker } from '../../shared/ports.js';
 import { type AgentServer, startAgentServer } from '../support/agent-server.js';

@@ -4,8 +4,8 @@ import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { randomIds } from '../../shared/adapters/system.js';
-import type { JobService } from '../../shared/app/jobs.js';
-import type { RunService } from '../../shared/app/runs.js';
+import type { JobService } from '../../shared/app/job-service.js';
+import type { RunService } from '../../shared/app/run-service.js';
 import { JobsServiceError } from '../../shared/domain/errors.js';
 import { httpStatusOf } from '../../shared/http/errors-to-http.js';
 import { makeEntity, openDeployment, RecordingQueue } from '../support/memory-stores.js';

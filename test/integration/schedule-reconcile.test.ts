@@ -4,8 +4,8 @@ import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { randomIds } from '../../shared/adapters/system.js';
-import { ScheduleSync } from '../../shared/app/job-schedules.js';
-import type { JobService } from '../../shared/app/jobs.js';
+import type { JobService } from '../../shared/app/job-service.js';
+import { ScheduleSync } from '../../shared/app/schedule-sync.js';
 import { MemoryScheduler, makeEntity, openDeployment, RecordingQueue } from '../support/memory-stores.js';
 import { services } from '../support/services.js';
 import { createTestTable, type TestTable } from '../support/test-table.js';

@@ -1,5 +1,5 @@
-import { JobService } from '../../shared/app/jobs.js';
-import { RunService, type RunServiceDeps } from '../../shared/app/runs.js';
+import { JobService } from '../../shared/app/job-service.js';
+import { RunService, type RunServiceDeps } from '../../shared/app/run-service.js';
 import type { JobStore, Metrics, Scheduler } from '../../shared/ports.js';
 import { FakeSecretBox, MemoryScheduler, RecordingMetrics } from './memory-stores.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type * as z from 'zod';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { createLogger } from '../../shared/adapters/logger.js';
-import { previewSchedule } from '../../shared/app/schedules.js';
+import { previewSchedule } from '../../shared/app/schedule-preview.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
 import { buildOpenApiDocument, type HttpMethod, type Parameter } from '../../shared/http/openapi.js';
 import { openApiDocumentFile } from '../../shared/http/openapi-file.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { hashToken, newCallbackToken } from '../../shared/app/run-helpers.js';
-import { QUEUED_GRACE_SECONDS } from '../../shared/app/runs.js';
+import { QUEUED_GRACE_SECONDS } from '../../shared/app/run-service.js';
 import {
   ConflictError,
   type JobsServiceError,

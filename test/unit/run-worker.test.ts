@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
-import { entitySecretContext } from '../../shared/app/entities.js';
+import { entitySecretContext } from '../../shared/app/entity-service.js';
 import { hashToken } from '../../shared/app/run-helpers.js';
-import { RunWorker } from '../../shared/app/worker.js';
+import { RunWorker } from '../../shared/app/run-worker.js';
 import type { EntityTarget } from '../../shared/domain/entity.js';
 import { type ExecutionRequest, MAX_OUTPUT_BYTES } from '../../shared/domain/execution.js';
 import type { JobCreateInput } from '../../shared/domain/job.js';

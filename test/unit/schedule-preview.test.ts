@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { previewSchedule as preview } from '../../shared/app/schedules.js';
+import { previewSchedule as preview } from '../../shared/app/schedule-preview.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { parseQuery } from '../../shared/http/query.js';
 import { API_ROUTES } from '../../shared/http/routes/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
-import { jobReader } from '../../shared/app/jobs.js';
+import { jobReader } from '../../shared/app/job-service.js';
 import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
 import { callApi } from '../support/api-events.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';

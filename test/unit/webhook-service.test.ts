@@ -2,13 +2,13 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
-import { JobService, webhookSecretContext } from '../../shared/app/jobs.js';
+import { JobService, webhookSecretContext } from '../../shared/app/job-service.js';
 import {
   RateLimitedError,
   WebhookRejectedError,
   WebhookSecretService,
   WebhookService,
-} from '../../shared/app/webhooks.js';
+} from '../../shared/app/webhook-service.js';
 import {
   BadRequestError,
   ConflictError,

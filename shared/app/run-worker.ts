@@ -15,7 +15,7 @@ import type {
   StoredExecution,
   TargetInvoker,
 } from '../ports.js';
-import { entitySecretContext } from './entities.js';
+import { entitySecretContext } from './entity-service.js';
 import { capOutput, durationMs, hashToken, newCallbackToken, truncate } from './run-helpers.js';
 
 export interface RunWorkerDeps {

@@ -25,8 +25,8 @@ import type {
   StartRunOutcome,
 } from '../ports.js';
 import { type Deferred, readDeferred } from './deferred.js';
-import { noEntityError } from './entities.js';
-import { isJobId, jobNotFound } from './jobs.js';
+import { noEntityError } from './entity-service.js';
+import { isJobId, jobNotFound } from './job-service.js';
 import {
   addSeconds,
   capOutput,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { createMetrics, type EmfOutput } from '../../shared/adapters/metrics.js';
-import { ScheduleSync } from '../../shared/app/job-schedules.js';
+import { ScheduleSync } from '../../shared/app/schedule-sync.js';
 import type { JobCreateInput } from '../../shared/domain/job.js';
 import type { JobSchedule } from '../../shared/ports.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';

@@ -25,8 +25,8 @@ import type {
   VersionedJob,
 } from '../ports.js';
 import { type Deferred, readDeferred } from './deferred.js';
-import { noEntityError } from './entities.js';
-import { ScheduleSync, scheduleChanged } from './job-schedules.js';
+import { noEntityError } from './entity-service.js';
+import { ScheduleSync, scheduleChanged } from './schedule-sync.js';
 
 export interface JobServiceDeps {
   jobs: JobStore;

@@ -16,9 +16,9 @@ import {
 } from '../domain/webhook.js';
 import type { Clock, Logger, RateLimiter, SecretBox, WebhookStore } from '../ports.js';
 import { type Deferred, readDeferred } from './deferred.js';
-import { webhookSecretContext } from './jobs.js';
-import type { JobReader, RunServiceDeps } from './runs.js';
-import { RunService } from './runs.js';
+import { webhookSecretContext } from './job-service.js';
+import type { JobReader, RunServiceDeps } from './run-service.js';
+import { RunService } from './run-service.js';
 
 // Where the handler and its tests have always found them.
 export { RateLimitedError, WebhookRejectedError };
