@@ -30,6 +30,7 @@ import {
 } from '../infra/local/dynamodb-local.js';
 import { LocalScheduler } from '../infra/local/local-scheduler.js';
 import { systemTimerClock } from '../infra/local/timer-clock.js';
+import { DynamoAuditLog } from '../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
@@ -41,6 +42,7 @@ import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
+import { AuditTrail } from '../shared/app/audit-trail.js';
 import { JobService } from '../shared/app/job-service.js';
 import { RunService } from '../shared/app/run-service.js';
 import { RunWorker } from '../shared/app/run-worker.js';
@@ -204,7 +206,13 @@ try {
     logger,
     dispatch: () => Promise.resolve(),
   });
-  const jobs = new JobService({ ...common, secrets, scheduler, metrics, jobs: jobStore });
+  const audit = new AuditTrail({
+    ...common,
+    metrics,
+    audit: new DynamoAuditLog(documents, tableName),
+    retentionDays: 90,
+  });
+  const jobs = new JobService({ ...common, secrets, scheduler, metrics, jobs: jobStore, audit });
   const runs = new RunService({ ...common, jobs, retentionDays: 90 });
   const worker = new RunWorker({ ...common, secrets, invoker: createTargetInvoker() });
   const webhookService = new WebhookService({

@@ -5,6 +5,8 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoApiKeyStore } from '../shared/adapters/aws/dynamo-api-key-store.js';
+import { DynamoAuditLog } from '../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
@@ -71,6 +73,7 @@ function common(
   const { tableName } = env;
   const logger = createLogger({ level: env.logLevel });
   return {
+    documents,
     jobStore: new DynamoJobStore(documents, tableName),
     entities: new DynamoEntityStore(documents, tableName),
     executions: new DynamoExecutionStore(documents, tableName),
@@ -100,10 +103,12 @@ function scheduler(
 
 export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.env): ApiDeps {
   const env = apiEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
+  const { jobStore, documents, ...rest } = common(env, tracing);
   return {
     ...rest,
     jobs: jobStore,
+    apiKeyStore: new DynamoApiKeyStore(documents, env.tableName),
+    auditLog: new DynamoAuditLog(documents, env.tableName),
     scheduler: scheduler(env, tracing),
     secrets: new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn),
     apiKeys: new SecretsManagerApiKeys(traced(new SecretsManagerClient({}), tracing), env.apiKeySecretArn),

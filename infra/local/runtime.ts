@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
+import { DynamoApiKeyStore } from '../../shared/adapters/aws/dynamo-api-key-store.js';
+import { DynamoAuditLog } from '../../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
@@ -258,6 +260,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       jobs,
       webhooks,
       apiKeys: HashedApiKeys.fromKeys([apiKey]),
+      apiKeyStore: new DynamoApiKeyStore(documents, tableName),
+      auditLog: new DynamoAuditLog(documents, tableName),
       scheduler,
       retentionDays,
     });

@@ -1,3 +1,4 @@
+import { changedFields } from '../domain/audit.js';
 import {
   ENTITY_ID_PATTERN,
   type Entity,
@@ -18,6 +19,7 @@ import type {
   Logger,
   SecretBox,
 } from '../ports.js';
+import type { ChangeRecorder } from './audit-trail.js';
 import { type Deferred, readDeferred } from './deferred.js';
 
 export interface EntityServiceDeps {
@@ -28,6 +30,8 @@ export interface EntityServiceDeps {
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
+  /** Records every change: who, when, which fields. */
+  audit: ChangeRecorder;
 }
 
 const MAX_WRITE_ATTEMPTS = 5;
@@ -65,6 +69,11 @@ export class EntityService {
       throw new ConflictError(`An entity with id "${entity.id}" already exists.`);
     }
     this.deps.logger.info('entity created', { entityId: entity.id, targetType: entity.target.type });
+    await this.deps.audit.record({
+      resource: { type: 'entity', id: entity.id },
+      action: 'created',
+      changedFields: [...Object.keys(input), ...(secret === null ? [] : ['signing_secret'])].sort(),
+    });
     return secret === null ? entity : { ...entity, signing_secret: secret };
   }
 
@@ -110,6 +119,13 @@ export class EntityService {
       const written = await this.deps.entities.replace(next, sealed, stored.version);
       if (written) {
         this.deps.logger.info('entity updated', { entityId: id });
+        const { updated_at: _before, ...before } = stored.entity;
+        const { updated_at: _after, ...after } = written.entity;
+        await this.deps.audit.record({
+          resource: { type: 'entity', id },
+          action: 'updated',
+          changedFields: [...changedFields(before, after), ...(secret === null ? [] : ['signing_secret'])],
+        });
         return secret === null ? written.entity : { ...written.entity, signing_secret: secret };
       }
     }
@@ -141,6 +157,7 @@ export class EntityService {
       );
     }
     this.deps.logger.info('entity deleted', { entityId: id });
+    await this.deps.audit.record({ resource: { type: 'entity', id }, action: 'deleted' });
   }
 }
 

@@ -1,15 +1,20 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { ApiKeyService } from '../app/api-key-service.js';
+import { AuditTrail } from '../app/audit-trail.js';
 import { EntityService } from '../app/entity-service.js';
 import { JobService } from '../app/job-service.js';
 import { RunService } from '../app/run-service.js';
 import { cronDetails, previewSchedule } from '../app/schedule-preview.js';
 import { WebhookSecretService } from '../app/webhook-service.js';
 import { runDefaults } from '../config/defaults.js';
+import type { AuthMode } from '../domain/access.js';
 import type { Job } from '../domain/job.js';
 import { scopedToInvocation } from '../handlers/invocation-scope.js';
 import type {
+  ApiKeyStore,
   ApiKeyVerifier,
+  AuditLog,
   Clock,
   DeploymentConfig,
   EntityStore,
@@ -38,7 +43,17 @@ export interface ApiDeps {
   queue: RunQueue;
   secrets: SecretBox;
   deployment: DeploymentConfig;
+  /** The deployment's own keys (`admin`). */
   apiKeys: ApiKeyVerifier;
+  /** The keys created through the API, each with its scope. */
+  apiKeyStore: ApiKeyStore;
+  /** Where the audit trail is kept. */
+  auditLog: AuditLog;
+  /**
+   * Which callers the control-plane routes take: API keys, IAM principals authorized by API Gateway, or
+   * both. @default 'api-key'
+   */
+  authMode?: AuthMode;
   scheduler: Scheduler;
   clock: Clock;
   ids: IdGenerator;
@@ -60,6 +75,8 @@ export interface ApiServices {
   entities: EntityService;
   runs: RunService;
   webhookSecrets: WebhookSecretService;
+  apiKeys: ApiKeyService;
+  audit: AuditTrail;
 }
 
 /**
@@ -77,7 +94,7 @@ function present(job: Job, request: HttpRequest, now: Date): Job {
 
 /** The control-plane routes' handlers, in the reference's wire format: one per route of API_ROUTES. */
 export function apiRouteHandlers(
-  { jobs, entities, runs, webhookSecrets }: ApiServices,
+  { jobs, entities, runs, webhookSecrets, apiKeys, audit }: ApiServices,
   { clock, openApiDocument }: { clock: Clock; openApiDocument: () => Promise<string> },
 ): RouteHandlers<ApiRoutes> {
   const answer = (job: Job, request: HttpRequest) => present(job, request, clock.now());
@@ -146,27 +163,46 @@ export function apiRouteHandlers(
       await entities.delete(params.id);
       return noContent();
     },
+    getJobHistory: async ({ params, query }) => {
+      const page = await audit.jobHistory(params.id, query);
+      // A deleted job's trail stays readable; an id with neither a job nor a trail is unknown.
+      if (page.entries.length === 0 && query.cursor === undefined) await jobs.get(params.id);
+      return json(200, { history: page.entries, next_cursor: page.nextCursor });
+    },
+    listApiKeys: async () => json(200, { api_keys: await apiKeys.list() }),
+    createApiKey: async ({ body }) => {
+      const key = await apiKeys.create(body);
+      return json(201, key, { location: `/api-keys/${key.name}` });
+    },
+    deleteApiKey: async ({ params }) => {
+      await apiKeys.delete(params.name);
+      return noContent();
+    },
   };
 }
 
 /** The API Lambda's handler; the local runtime serves this very function. */
 export function makeApiHandler(deps: ApiDeps) {
-  const jobs = new JobService(deps);
+  const retentionDays = deps.retentionDays ?? runDefaults.executionRetentionDays;
+  const audit = new AuditTrail({ ...deps, audit: deps.auditLog, retentionDays });
+  const jobs = new JobService({ ...deps, audit });
   const services: ApiServices = {
     jobs,
-    entities: new EntityService(deps),
-    runs: new RunService({
-      ...deps,
-      jobs,
-      retentionDays: deps.retentionDays ?? runDefaults.executionRetentionDays,
-    }),
-    webhookSecrets: new WebhookSecretService({ ...deps, jobs }),
+    entities: new EntityService({ ...deps, audit }),
+    runs: new RunService({ ...deps, jobs, retentionDays }),
+    webhookSecrets: new WebhookSecretService({ ...deps, jobs, audit }),
+    apiKeys: new ApiKeyService({ ...deps, audit }),
+    audit,
   };
   const openApiDocument = deps.openApiDocument ?? openApiDocumentFile(REPOSITORY_OPENAPI_DOCUMENT);
   const handlers = apiRouteHandlers(services, { clock: deps.clock, openApiDocument });
   const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
-    .handler(serveRoutes(API_ROUTES, handlers, { apiKeys: deps.apiKeys }));
+    .handler(
+      serveRoutes(API_ROUTES, handlers, {
+        callers: { apiKeys: services.apiKeys, mode: deps.authMode ?? 'api-key' },
+      }),
+    );
   return scopedToInvocation(deps.logger, handler);
 }

@@ -1,6 +1,7 @@
 import { JobService } from '../../shared/app/job-service.js';
 import { RunService, type RunServiceDeps } from '../../shared/app/run-service.js';
 import type { JobStore, Metrics, Scheduler } from '../../shared/ports.js';
+import { memoryAuditTrail } from './memory-access.js';
 import { FakeSecretBox, MemoryScheduler, RecordingMetrics } from './memory-stores.js';
 
 export type ServicesDeps = Omit<RunServiceDeps, 'jobs' | 'retentionDays'> & {
@@ -37,6 +38,7 @@ export function services({
     metrics,
     secrets,
     scheduler,
+    audit: memoryAuditTrail(clock),
   });
   const runs = new RunService({ ...deps, jobs, retentionDays: 30 });
   return { jobs, runs };

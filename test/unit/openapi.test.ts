@@ -29,6 +29,7 @@ import { API_ROUTES } from '../../shared/http/routes/index.js';
 import type { DeploymentConfig, RateLimiter } from '../../shared/ports.js';
 import { type AgentRequest, startAgentServer } from '../support/agent-server.js';
 import { type ApiEventInput, type ApiResult, callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog, memoryAuditTrail } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -210,13 +211,15 @@ function setup(deployment: DeploymentConfig = openDeployment()) {
     secrets,
     deployment,
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler: new MemoryScheduler(),
     clock,
     ids: sequentialIds(clock),
     logger: createLogger({ level: 'silent' }),
     metrics: new RecordingMetrics(),
   };
-  const jobs = new JobService(deps);
+  const jobs = new JobService({ ...deps, audit: memoryAuditTrail(clock) });
   const api = makeApiHandler(deps);
   const webhook = makeWebhookHandler({
     ...deps,

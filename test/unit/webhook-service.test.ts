@@ -25,6 +25,7 @@ import { readRouteInput } from '../../shared/http/route-input.js';
 import { API_ROUTES, WEBHOOK_ROUTES } from '../../shared/http/routes/index.js';
 import { signedDelivery } from '../../shared/http/webhook-delivery.js';
 import type { RateLimiter } from '../../shared/ports.js';
+import { memoryAuditTrail } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -70,6 +71,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
   const rateLimiter = new FakeRateLimiter();
   const logger = createLogger({ level: 'silent' });
   const deployment = openDeployment();
+  const audit = memoryAuditTrail(clock);
   const jobs = new JobService({
     jobs: jobStore,
     entities,
@@ -80,6 +82,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
     metrics: new RecordingMetrics(),
     secrets,
     scheduler: new MemoryScheduler(),
+    audit,
   });
   const webhookService = new WebhookService({
     jobs,
@@ -115,7 +118,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
       return webhookService.deliver(signedDelivery(input), input.body);
     },
   };
-  const secretService = new WebhookSecretService({ jobs, webhooks, secrets, clock, logger });
+  const secretService = new WebhookSecretService({ jobs, webhooks, secrets, clock, logger, audit });
 
   /** A webhook job and its path record (the memory job store does not write one, so it is seeded here). */
   const createWebhookJob = async (body: Partial<JobCreateInput> = {}) => {

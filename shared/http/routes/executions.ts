@@ -18,6 +18,7 @@ export const getExecutions = defineRoute({
   method: 'GET',
   path: '/jobs/{id}/executions',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.getExecutions',
   tags: ['Executions'],
   summary: 'List executions of a job',
@@ -60,6 +61,7 @@ export const getExecution = defineRoute({
   method: 'GET',
   path: '/jobs/{id}/executions/{eid}',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.getExecution',
   tags: ['Executions'],
   summary: 'Get an execution',
@@ -79,6 +81,7 @@ export const cancelExecution = defineRoute({
   method: 'POST',
   path: '/jobs/{id}/executions/{eid}/cancel',
   auth: 'api-key',
+  scope: 'trigger',
   sdkMethod: 'jobs.cancelExecution',
   tags: ['Executions'],
   summary: 'Cancel an execution',
@@ -98,7 +101,7 @@ export const cancelExecution = defineRoute({
       }),
     },
   },
-  errors: { 401: true, 404: NO_RUN, 409: 'The run has already ended.', 413: true, 500: true },
+  errors: { 401: true, 403: true, 404: NO_RUN, 409: 'The run has already ended.', 413: true, 500: true },
 });
 
 export const reportExecutionResult = defineRoute({
