@@ -1,3 +1,5 @@
+import type { ApiKey, ApiKeyWithSecret, Scope } from '../shared/domain/access.js';
+import type { AuditEntry } from '../shared/domain/audit.js';
 import type {
   Entity,
   EntityCreateInput,
@@ -19,6 +21,7 @@ import type {
 } from '../shared/domain/job.js';
 import { JobError } from './errors.js';
 import { Transport } from './http.js';
+import type { IamAuth, RequestSigner } from './iam-signing.js';
 
 /**
  * Options of `ControlPlaneClient`.
@@ -32,6 +35,13 @@ export interface ControlPlaneClientOptions {
   baseUrl?: string;
   /** API key sent as `Authorization: Bearer <key>`. @default process.env.JOBS_API_KEY */
   apiKey?: string;
+  /**
+   * How requests authenticate: the API key (`{ type: 'api-key' }`), or SigV4 signatures made with AWS
+   * credentials (`{ type: 'iam' }`, for a deployment with IAM authorization; needs no API key). The
+   * signing code is loaded on the first signed request only, in Node (the browser SDK has none).
+   * @default `{ type: 'iam' }` when process.env.JOBS_AUTH is `iam`, else `{ type: 'api-key' }`
+   */
+  auth?: { type: 'api-key' } | IamAuth;
   /** The `fetch` to send requests with (a fake in tests). @default globalThis.fetch */
   fetch?: typeof fetch;
   /**
@@ -145,6 +155,14 @@ export interface SchedulePreview {
   fires: { local: string; utc: string; repeated_local_time: boolean }[];
   /** Local times the expression names that the zone skips (spring forward): no fire then. */
   skipped: { local: string; reason: string }[];
+}
+
+/** One page of `jobs.history`. */
+export interface JobHistoryResponse {
+  /** This page's changes, newest first. */
+  history: AuditEntry[];
+  /** Pass as `cursor` for the next page; `null` on the last. */
+  next_cursor: string | null;
 }
 
 /** One page of `entities.listPage`. */
@@ -288,6 +306,16 @@ export class JobsResource {
       }),
       idempotent: options.idempotency_key !== undefined,
     });
+  }
+
+  /**
+   * One page of the job's changes, newest first (who, when, which fields): `GET /jobs/{id}/history`.
+   * Retried. @throws NotFoundError for a job that never existed.
+   * @example
+   * const { history } = await client.jobs.history(jobId, { limit: 10 });
+   */
+  history(jobId: string, options: { limit?: number; cursor?: string } = {}): Promise<JobHistoryResponse> {
+    return this.transport.request('GET', path('jobs', jobId, 'history'), { query: { ...options } });
   }
 
   /**
@@ -480,6 +508,36 @@ export class ExecutionsResource {
   }
 }
 
+/** `client.apiKeys`: the deployment's scoped API keys (an admin credential is needed for each call). */
+export class ApiKeysResource {
+  /** @internal Built by `ControlPlaneClient`. */
+  constructor(private readonly transport: Transport) {}
+
+  /**
+   * Creates a key: `POST /api-keys`. The answer holds the key, shown this once. Never retried.
+   * @example
+   * const { key } = await client.apiKeys.create('deploy-pipeline', 'trigger');
+   * @throws ConflictError when the name is taken; ValidationError for a bad name or scope.
+   */
+  create(name: string, scope: Scope): Promise<ApiKeyWithSecret> {
+    return this.transport.request('POST', '/api-keys', { body: { name, scope } });
+  }
+
+  /** Every key (never the keys themselves), oldest first: `GET /api-keys`. Retried. */
+  async list(): Promise<ApiKey[]> {
+    const answer = await this.transport.request<{ api_keys: ApiKey[] }>('GET', '/api-keys');
+    return answer.api_keys;
+  }
+
+  /** Revokes a key, everywhere within a minute: `DELETE /api-keys/{name}`. Retried. @throws NotFoundError. */
+  delete(name: string): Promise<void> {
+    return this.transport.request('DELETE', path('api-keys', name), {
+      idempotent: true,
+      notFoundOnRetryIsDone: true,
+    });
+  }
+}
+
 /**
  * Client of the Serverless Jobs control plane, shaped like the reference SDK's `ControlPlaneClient`:
  * `client.jobs`, `client.entities`, `client.executions`, `client.health()` and `client.openApiDocument()`. Needs only the
@@ -495,13 +553,18 @@ export class ControlPlaneClient {
   readonly entities: EntitiesResource;
   /** Callbacks of targets finishing accepted runs. */
   readonly executions: ExecutionsResource;
+  /** The deployment's scoped API keys. */
+  readonly apiKeys: ApiKeysResource;
   private readonly transport: Transport;
 
   constructor(options: ControlPlaneClientOptions = {}) {
     const baseUrl = options.baseUrl ?? process.env.JOBS_API_URL;
-    const apiKey = options.apiKey ?? process.env.JOBS_API_KEY;
+    const auth = options.auth ?? (process.env.JOBS_AUTH === 'iam' ? { type: 'iam' } : { type: 'api-key' });
+    const apiKey = auth.type === 'iam' ? '' : (options.apiKey ?? process.env.JOBS_API_KEY);
     if (!baseUrl) throw notConfigured('No service URL: pass baseUrl or set JOBS_API_URL.');
-    if (!apiKey) throw notConfigured('No API key: pass apiKey or set JOBS_API_KEY.');
+    if (apiKey === undefined || (auth.type === 'api-key' && apiKey === '')) {
+      throw notConfigured('No API key: pass apiKey or set JOBS_API_KEY.');
+    }
     const timeoutMs = options.timeoutMs ?? 30_000;
     const maxRetries = options.maxRetries ?? 2;
     const retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
@@ -516,6 +579,7 @@ export class ControlPlaneClient {
     this.transport = new Transport({
       baseUrl,
       apiKey,
+      ...(auth.type === 'iam' && { signer: () => this.iamSigner(auth, baseUrl) }),
       fetch: options.fetch ?? globalThis.fetch,
       timeoutMs,
       maxRetries,
@@ -527,6 +591,17 @@ export class ControlPlaneClient {
     this.jobs = new JobsResource(this.transport);
     this.entities = new EntitiesResource(this.transport);
     this.executions = new ExecutionsResource(this.transport);
+    this.apiKeys = new ApiKeysResource(this.transport);
+  }
+
+  /**
+   * The SigV4 signer of `auth: { type: 'iam' }`. This build has none: the Node entry point
+   * (`serverless-jobs/client`) supplies it; the browser SDK cannot sign.
+   */
+  protected iamSigner(_auth: IamAuth, _baseUrl: string): Promise<RequestSigner> {
+    return Promise.reject(
+      notConfigured('IAM signing needs the Node SDK (serverless-jobs/client); this build has no signer.'),
+    );
   }
 
   /** Liveness of the service: `GET /health` (no API key needed), `{ status: 'ok' }`. Retried. */

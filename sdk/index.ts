@@ -4,6 +4,9 @@
  * Its runtime code needs nothing but Node 20+ and the platform's `fetch`: types come from the service's
  * schemas (`import type`, erased at build), never the schemas themselves.
  */
+
+export type { ApiKey, ApiKeyWithSecret, Scope } from '../shared/domain/access.js';
+export type { AuditActor, AuditEntry } from '../shared/domain/audit.js';
 export type {
   Entity,
   EntityCreateInput,
@@ -30,7 +33,7 @@ export type {
   TriggerType,
 } from '../shared/domain/job.js';
 export {
-  ControlPlaneClient,
+  ApiKeysResource,
   type ControlPlaneClientOptions,
   EntitiesResource,
   type EntityListResponse,
@@ -38,6 +41,7 @@ export {
   type ExecutionHistoryOptions,
   ExecutionsResource,
   type IterateOptions,
+  type JobHistoryResponse,
   type JobListOptions,
   type JobPageOptions,
   JobsResource,
@@ -58,4 +62,6 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js';
+export type { AwsCredentials, IamAuth } from './iam-signing.js';
+export { ControlPlaneClient } from './node-client.js';
 export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';
