@@ -115,6 +115,7 @@ export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.en
     // Beside the bundle, where the stack copies the committed document.
     openApiDocument: openApiDocumentFile(new URL(`./${OPENAPI_DOCUMENT_FILE}`, import.meta.url)),
     retentionDays: env.executionRetentionDays,
+    authMode: env.authMode,
   };
 }
 

@@ -3,6 +3,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import type { LogLevel } from '../../shared/adapters/logger.js';
 import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
+import { AUTH_MODES, type AuthMode } from '../../shared/domain/access.js';
 import { TARGET_NETWORKS, type TargetNetwork } from '../../shared/domain/target-network.js';
 import type { EnvironmentSpec } from '../../shared/ports.js';
 import { integerProblem, isLambdaTarget, limits, rateProblem, resourceNamePattern } from './limits.js';
@@ -127,6 +128,18 @@ export interface DeploymentSettings {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * How callers of the control-plane routes (every route but the health check, the OpenAPI document, the
+   * callback, which keeps its per-attempt token, and webhook deliveries, which stay HMAC-signed) authenticate:
+   * - `api-key`: `Authorization: Bearer <key>`, checked by the API function;
+   * - `iam`: SigV4-signed requests only: API Gateway's IAM authorization on each of those routes, IAM policies
+   *   on their `execute-api:Invoke` ARNs deciding who may call which; API keys are refused;
+   * - `both`: the API as with `api-key`, plus a second HTTP API (output `IamApiUrl`) serving the same routes
+   *   with IAM authorization, both in front of the same function (an HTTP API route has one authorization
+   *   type, so one path cannot take both).
+   * @default 'api-key'
+   */
+  readonly auth?: AuthMode;
 }
 
 /** A {@link DeploymentSettings} checked by {@link resolveDeploymentSettings}, with every default filled in. */
@@ -144,6 +157,7 @@ export type ResolvedDeploymentSettings = DeploymentSettings &
       | 'allowedTargetNetworks'
       | 'encryption'
       | 'tracing'
+      | 'auth'
     >
   >;
 
@@ -263,6 +277,7 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
     allowedTargetNetworks: settings.allowedTargetNetworks ?? awsDefaults.allowedTargetNetworks,
     encryption: settings.encryption ?? awsDefaults.encryption,
     tracing: settings.tracing ?? awsDefaults.tracing,
+    auth: settings.auth ?? awsDefaults.auth,
   };
   const problems: string[] = [];
 
@@ -298,6 +313,10 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
           'full function ARN, without wildcards',
       );
     }
+  }
+
+  if (!(AUTH_MODES as readonly string[]).includes(resolved.auth)) {
+    problems.push(`auth ${JSON.stringify(resolved.auth)} must be one of: ${AUTH_MODES.join(', ')}`);
   }
 
   const networks = new Set<string>();

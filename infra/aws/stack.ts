@@ -186,6 +186,7 @@ export class JobsStack extends Stack {
       scheduling: this.cronScheduling,
       apiKeySecret: this.apiKeySecret,
       secretsKey: this.secretsKey,
+      auth: s.auth,
     });
     this.webhookIngress = new WebhookIngress(this, 'WebhookIngress', {
       ...runs,
@@ -221,6 +222,13 @@ export class JobsStack extends Stack {
       description: 'Base URL of the jobs API',
       value: this.controlPlane.stage.url,
     });
+    if (this.controlPlane.iamStage) {
+      new CfnOutput(this, 'IamApiUrl', {
+        description:
+          'Base URL of the jobs API for SigV4-signed requests (IAM authorization; the SDK\'s auth: { type: "iam" })',
+        value: this.controlPlane.iamStage.url,
+      });
+    }
     new CfnOutput(this, 'ApiKeySecretName', {
       description:
         'Secret holding the API keys (one per line): aws secretsmanager get-secret-value --secret-id <name>',

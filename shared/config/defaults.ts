@@ -41,6 +41,8 @@ export const awsDefaults = {
   allowedTargetNetworks: [],
   /** X-Ray active tracing of every function: off (it is billed per trace). */
   tracing: false,
+  /** How callers of the control-plane routes authenticate: API keys. */
+  auth: 'api-key',
 } as const;
 
 /** Defaults of the local runtime (`npm start`, infra/local). */

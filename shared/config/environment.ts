@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { LogLevel } from '../adapters/logger.js';
+import { AUTH_MODES } from '../domain/access.js';
 import { TargetNetworkSchema } from '../domain/target-network.js';
 import type { EnvironmentSpec } from '../ports.js';
 
@@ -227,6 +228,8 @@ export const variables = {
   secretsKeyArn: text('KMS_KEY_ID'),
   /** The secret holding the API keys, one per line. */
   apiKeySecretArn: text('API_KEY_SECRET_ARN'),
+  /** Which callers the control-plane routes take: API keys, IAM principals API Gateway authorized, or both. */
+  authMode: oneOf('AUTH_MODE', AUTH_MODES),
   /** Base URL targets call back to (`<base>/executions/{id}/callback`); the worker's alone. */
   publicBaseUrl: text('PUBLIC_BASE_URL'),
   /** Days an execution record is kept (DynamoDB TTL); read by every function that starts runs. */

@@ -74,6 +74,10 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'GET /entities/{id}',
           'PATCH /entities/{id}',
           'DELETE /entities/{id}',
+          'GET /jobs/{id}/history',
+          'GET /api-keys',
+          'POST /api-keys',
+          'DELETE /api-keys/{name}',
           'ANY /',
           'ANY /{proxy+}',
         ].sort(),
@@ -188,6 +192,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
         [
           'TABLE_NAME',
           'API_KEY_SECRET_ARN',
+          'AUTH_MODE',
           'QUEUE_URLS',
           'KMS_KEY_ID',
           'DEPLOYMENT_CONFIG',
@@ -206,6 +211,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
       expect(variables).toMatchObject({
         TABLE_NAME: { Ref: tableId },
         API_KEY_SECRET_ARN: { Ref: secretId },
+        AUTH_MODE: 'api-key',
         KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
         EXECUTION_RETENTION_DAYS: String(settings.executionRetentionDays),
         LOG_LEVEL: settings.logLevel,
@@ -352,7 +358,7 @@ describe('ControlPlaneApi in a stack of its own', () => {
 
   it('takes the route list the stack passes, with GET /health first (the integration hangs off it)', () => {
     // Assess
-    expect(controlPlaneRoutes[0]).toEqual({ method: 'GET', path: '/health' });
+    expect(controlPlaneRoutes[0]).toEqual({ method: 'GET', path: '/health', authenticatesCaller: false });
     expect(new Set(controlPlaneRoutes.map(({ method, path }) => `${method} ${path}`)).size).toBe(
       controlPlaneRoutes.length,
     );
