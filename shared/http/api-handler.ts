@@ -95,6 +95,12 @@ export function apiRouteHandlers(
     },
     getExecution: async ({ params }) => json(200, await runs.getExecution(params.id, params.eid)),
     cancelExecution: async ({ params }) => json(200, await runs.cancel(params.id, params.eid)),
+    replayExecution: async ({ params, headers }) =>
+      json(202, await runs.replay(params.id, params.eid, headers['Idempotency-Key'])),
+    listRecentExecutions: async ({ query }) => {
+      const page = await runs.listRecent(query);
+      return json(200, { executions: page.executions, next_cursor: page.nextCursor });
+    },
     reportExecutionResult: async ({ params, body, request }) =>
       json(200, await runs.callback(params.id, bearerToken(request), body)),
     previewSchedule: async ({ query }) => json(200, previewSchedule(query, clock.now())),
