@@ -42,11 +42,7 @@ import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
-import { AuditTrail } from '../shared/app/audit-trail.js';
-import { JobService } from '../shared/app/job-service.js';
-import { RunService } from '../shared/app/run-service.js';
-import { RunWorker } from '../shared/app/run-worker.js';
-import { WebhookService } from '../shared/app/webhook-service.js';
+import { buildServices } from '../shared/app/build-services.js';
 import { signHexHmac, signStandardWebhook } from '../shared/domain/signature.js';
 import type { DeploymentConfig, RunMessage } from '../shared/ports.js';
 
@@ -206,23 +202,20 @@ try {
     logger,
     dispatch: () => Promise.resolve(),
   });
-  const audit = new AuditTrail({
+  // Built as the runtimes build them.
+  const services = buildServices({
     ...common,
-    metrics,
-    audit: new DynamoAuditLog(documents, tableName),
-    retentionDays: 90,
-  });
-  const jobs = new JobService({ ...common, secrets, scheduler, metrics, jobs: jobStore, audit });
-  const runs = new RunService({ ...common, jobs, retentionDays: 90 });
-  const worker = new RunWorker({ ...common, secrets, invoker: createTargetInvoker() });
-  const webhookService = new WebhookService({
-    ...common,
-    jobs,
+    jobs: jobStore,
     webhooks,
     secrets,
+    scheduler,
+    metrics,
     rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
+    invoker: createTargetInvoker(),
     retentionDays: 90,
+    auditLog: new DynamoAuditLog(documents, tableName),
   });
+  const { jobs, runs, worker, webhooks: webhookService } = services;
   const work = async () => {
     for (let message = messages.shift(); message; message = messages.shift())
       await worker.handle(message, 60_000);

@@ -1,4 +1,3 @@
-import type { ApiKey, ApiKeyWithSecret, Scope } from '../shared/domain/access.js';
 import type { AuditEntry } from '../shared/domain/audit.js';
 import type {
   Entity,
@@ -6,12 +5,7 @@ import type {
   EntityPatchInput,
   EntityWithSecret,
 } from '../shared/domain/entity.js';
-import type {
-  CallbackRequest,
-  Execution,
-  ExecutionListResponse,
-  TriggerResponse,
-} from '../shared/domain/execution.js';
+import type { Execution, ExecutionListResponse, TriggerResponse } from '../shared/domain/execution.js';
 import type {
   Job,
   JobCreateInput,
@@ -19,9 +13,12 @@ import type {
   JobPatchInput,
   TriggerType,
 } from '../shared/domain/job.js';
+import { ApiKeysResource } from './api-keys.js';
 import { JobError } from './errors.js';
+import { ExecutionsResource } from './executions.js';
 import { Transport } from './http.js';
 import type { IamAuth, RequestSigner } from './iam-signing.js';
+import { type IterateOptions, paginate, path } from './paging.js';
 
 /**
  * Options of `ControlPlaneClient`.
@@ -82,11 +79,7 @@ export interface JobPageOptions extends JobListOptions {
   cursor?: string;
 }
 
-/** Paging of the `iterate*` methods. */
-export interface IterateOptions {
-  /** Items fetched per request, 1–100. @default 100 */
-  pageSize?: number;
-}
+export type { IterateOptions };
 
 /** Options of `jobs.trigger`. */
 export interface TriggerOptions {
@@ -179,29 +172,6 @@ export interface EntityPageOptions {
   limit?: number;
   /** `next_cursor` of the previous page. */
   cursor?: string;
-}
-
-const path = (...segments: string[]) => `/${segments.map(encodeURIComponent).join('/')}`;
-
-/**
- * Follows `next_cursor` from page to page, yielding each item. A service answering the same cursor
- * twice would loop for ever; that is reported instead.
- */
-async function* paginate<T>(
-  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next: string | null }>,
-): AsyncGenerator<T, void, undefined> {
-  let cursor: string | undefined;
-  do {
-    const page = await fetchPage(cursor);
-    yield* page.items;
-    if (page.next !== null && page.next === cursor) {
-      throw new JobError('200 invalid_response: the service answered the same next_cursor twice.', {
-        status: 200,
-        code: 'invalid_response',
-      });
-    }
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
 }
 
 /**
@@ -360,6 +330,29 @@ export class JobsResource {
   }
 
   /**
+   * Runs a job again as a run of it ran: `POST /jobs/{id}/executions/{eid}/replay` starts a new run of
+   * the job as it is now, with that run's parameters and `config_override`, and answers like `trigger`;
+   * the new execution's `replay_of` names the one replayed. Retried only with an `idempotency_key`.
+   * @throws NotFoundError for an unknown job or execution; ConflictError for a disabled job;
+   *   ValidationError when the job's template now needs a parameter the run did not have.
+   * @example
+   * const replay = await client.jobs.replayExecution(jobId, failed.execution_id);
+   * console.log(replay.execution_id, replay.status); // exec_…, queued
+   */
+  replayExecution(
+    jobId: string,
+    executionId: string,
+    options: { idempotency_key?: string } = {},
+  ): Promise<TriggerResponse> {
+    return this.transport.request('POST', path('jobs', jobId, 'executions', executionId, 'replay'), {
+      ...(options.idempotency_key !== undefined && {
+        headers: { 'idempotency-key': options.idempotency_key },
+      }),
+      idempotent: options.idempotency_key !== undefined,
+    });
+  }
+
+  /**
    * Delivers to a webhook job as an external system would (no API key): `POST /webhooks/{path}`.
    * `payload` is sent exactly as given when it is a string or bytes, else as `JSON.stringify(payload)`.
    * Retried only when the delivery carries an id (`delivery_id`, or `webhook-id` with a Standard Webhooks
@@ -489,55 +482,6 @@ export class EntitiesResource {
   }
 }
 
-/** `client.executions`: what a target that accepted a run (202) calls to finish it. */
-export class ExecutionsResource {
-  /** @internal Built by `ControlPlaneClient`. */
-  constructor(private readonly transport: Transport) {}
-
-  /**
-   * Finishes an accepted run: `POST /executions/{eid}/callback`, authenticated by the run's callback
-   * `token` (from the request the target received) instead of the API key. Never retried: a second
-   * callback is refused with a 409.
-   * @throws AuthError for a wrong token or unknown execution; ConflictError when the run has ended.
-   */
-  callback(executionId: string, token: string, body: CallbackRequest): Promise<Execution> {
-    return this.transport.request('POST', path('executions', executionId, 'callback'), {
-      body,
-      auth: { bearer: token },
-    });
-  }
-}
-
-/** `client.apiKeys`: the deployment's scoped API keys (an admin credential is needed for each call). */
-export class ApiKeysResource {
-  /** @internal Built by `ControlPlaneClient`. */
-  constructor(private readonly transport: Transport) {}
-
-  /**
-   * Creates a key: `POST /api-keys`. The answer holds the key, shown this once. Never retried.
-   * @example
-   * const { key } = await client.apiKeys.create('deploy-pipeline', 'trigger');
-   * @throws ConflictError when the name is taken; ValidationError for a bad name or scope.
-   */
-  create(name: string, scope: Scope): Promise<ApiKeyWithSecret> {
-    return this.transport.request('POST', '/api-keys', { body: { name, scope } });
-  }
-
-  /** Every key (never the keys themselves), oldest first: `GET /api-keys`. Retried. */
-  async list(): Promise<ApiKey[]> {
-    const answer = await this.transport.request<{ api_keys: ApiKey[] }>('GET', '/api-keys');
-    return answer.api_keys;
-  }
-
-  /** Revokes a key, everywhere within a minute: `DELETE /api-keys/{name}`. Retried. @throws NotFoundError. */
-  delete(name: string): Promise<void> {
-    return this.transport.request('DELETE', path('api-keys', name), {
-      idempotent: true,
-      notFoundOnRetryIsDone: true,
-    });
-  }
-}
-
 /**
  * Client of the Serverless Jobs control plane, shaped like the reference SDK's `ControlPlaneClient`:
  * `client.jobs`, `client.entities`, `client.executions`, `client.health()` and `client.openApiDocument()`. Needs only the
@@ -551,7 +495,7 @@ export class ControlPlaneClient {
   readonly jobs: JobsResource;
   /** The agents, teams and workflows jobs run. */
   readonly entities: EntitiesResource;
-  /** Callbacks of targets finishing accepted runs. */
+  /** Runs across jobs, and callbacks of targets finishing accepted runs. */
   readonly executions: ExecutionsResource;
   /** The deployment's scoped API keys. */
   readonly apiKeys: ApiKeysResource;

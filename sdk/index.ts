@@ -20,6 +20,7 @@ export type {
   Execution,
   ExecutionListResponse,
   ExecutionStatus,
+  RecentExecutionListResponse,
   TriggerResponse,
 } from '../shared/domain/execution.js';
 export type {
@@ -32,14 +33,13 @@ export type {
   PlanningMode,
   TriggerType,
 } from '../shared/domain/job.js';
+export { ApiKeysResource } from './api-keys.js';
 export {
-  ApiKeysResource,
   type ControlPlaneClientOptions,
   EntitiesResource,
   type EntityListResponse,
   type EntityPageOptions,
   type ExecutionHistoryOptions,
-  ExecutionsResource,
   type IterateOptions,
   type JobHistoryResponse,
   type JobListOptions,
@@ -62,6 +62,11 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js';
+export {
+  ExecutionsResource,
+  type RecentExecutionsFilter,
+  type RecentExecutionsOptions,
+} from './executions.js';
 export type { AwsCredentials, IamAuth } from './iam-signing.js';
 export { ControlPlaneClient } from './node-client.js';
 export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';

@@ -21,14 +21,13 @@ import type {
   Logger,
   Metrics,
   NewWebhook,
-  Scheduler,
   SecretBox,
   VersionedJob,
 } from '../ports.js';
 import type { ChangeRecorder } from './audit-trail.js';
 import { type Deferred, readDeferred } from './deferred.js';
 import { noEntityError } from './entity-service.js';
-import { ScheduleSync, scheduleChanged } from './schedule-sync.js';
+import { type ScheduleSync, scheduleChanged } from './schedule-sync.js';
 
 export interface JobServiceDeps {
   jobs: JobStore;
@@ -40,8 +39,8 @@ export interface JobServiceDeps {
   logger: Logger;
   /** Counts `ScheduleSyncFailed`. */
   metrics: Metrics;
-  /** Where cron jobs' schedules live (EventBridge Scheduler on AWS, in process locally). */
-  scheduler: Scheduler;
+  /** Keeps cron jobs' schedules in line after each write. */
+  schedules: ScheduleSync;
   /** Records every change: who, when, which fields. */
   audit: ChangeRecorder;
 }
@@ -53,11 +52,7 @@ const JOB_ID_PATTERN = /^job_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 /** The jobs use cases: create, read, list, update, enable/disable, delete. */
 export class JobService {
-  private readonly schedules: ScheduleSync;
-
-  constructor(private readonly deps: JobServiceDeps) {
-    this.schedules = new ScheduleSync(deps);
-  }
+  constructor(private readonly deps: JobServiceDeps) {}
 
   /** Creates a job; a webhook job's answer carries `webhook_secret`, the only time it is shown. */
   async create(input: JobCreate): Promise<Job> {
@@ -203,7 +198,7 @@ export class JobService {
     if (!always && !scheduleChanged(before, after)) return;
     const jobId = (after ?? before)?.id ?? '';
     try {
-      await this.schedules.sync(jobId);
+      await this.deps.schedules.sync(jobId);
     } catch (error) {
       this.deps.logger.error('schedule sync failed; reconciliation will repair it', { jobId, error });
       this.deps.metrics.count('ScheduleSyncFailed');

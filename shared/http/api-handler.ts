@@ -1,33 +1,11 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ApiKeyService } from '../app/api-key-service.js';
-import { AuditTrail } from '../app/audit-trail.js';
-import { EntityService } from '../app/entity-service.js';
-import { JobService } from '../app/job-service.js';
-import { RunService } from '../app/run-service.js';
+import type { Services } from '../app/build-services.js';
 import { cronDetails, previewSchedule } from '../app/schedule-preview.js';
-import { WebhookSecretService } from '../app/webhook-service.js';
-import { runDefaults } from '../config/defaults.js';
 import type { AuthMode } from '../domain/access.js';
 import type { Job } from '../domain/job.js';
 import { scopedToInvocation } from '../handlers/invocation-scope.js';
-import type {
-  ApiKeyStore,
-  ApiKeyVerifier,
-  AuditLog,
-  Clock,
-  DeploymentConfig,
-  EntityStore,
-  ExecutionStore,
-  IdGenerator,
-  JobStore,
-  Logger,
-  Metrics,
-  RunQueue,
-  Scheduler,
-  SecretBox,
-  WebhookStore,
-} from '../ports.js';
+import type { Clock, Logger } from '../ports.js';
 import { headWithoutBody, httpBoundary } from './middlewares.js';
 import { openApiDocumentFile, REPOSITORY_OPENAPI_DOCUMENT } from './openapi-file.js';
 import type { HttpRequest } from './request.js';
@@ -35,48 +13,28 @@ import { type HttpResponse, json, jsonText, noContent } from './responses.js';
 import { bearerToken, type RouteHandlers, serveRoutes } from './router.js';
 import { API_ROUTES, type ApiRoutes } from './routes/index.js';
 
+/** What the control-plane routes call: services only, never stores. */
+export type ApiServices = Pick<
+  Services,
+  'jobs' | 'entities' | 'runs' | 'webhookSecrets' | 'apiKeys' | 'audit'
+>;
+
 export interface ApiDeps {
-  jobs: JobStore;
-  webhooks: WebhookStore;
-  entities: EntityStore;
-  executions: ExecutionStore;
-  queue: RunQueue;
-  secrets: SecretBox;
-  deployment: DeploymentConfig;
-  /** The deployment's own keys (`admin`). */
-  apiKeys: ApiKeyVerifier;
-  /** The keys created through the API, each with its scope. */
-  apiKeyStore: ApiKeyStore;
-  /** Where the audit trail is kept. */
-  auditLog: AuditLog;
+  /** The use cases; `services.apiKeys` also verifies callers' keys (the deployment's and the stored ones). */
+  services: ApiServices;
+  clock: Clock;
+  logger: Logger;
   /**
    * Which callers the control-plane routes take: API keys, IAM principals authorized by API Gateway, or
    * both. @default 'api-key'
    */
   authMode?: AuthMode;
-  scheduler: Scheduler;
-  clock: Clock;
-  ids: IdGenerator;
-  logger: Logger;
-  metrics: Metrics;
-  /** How long execution records are kept. @default 90 */
-  retentionDays?: number;
   /**
    * The committed OpenAPI document's text, served at `GET /openapi.json`. A bundle passes
    * `openApiDocumentFile(<its copy>)`.
    * @default the repository's docs/openapi.json, read on first use
    */
   openApiDocument?: () => Promise<string>;
-}
-
-/** What the control-plane routes call: services only, never stores. */
-export interface ApiServices {
-  jobs: JobService;
-  entities: EntityService;
-  runs: RunService;
-  webhookSecrets: WebhookSecretService;
-  apiKeys: ApiKeyService;
-  audit: AuditTrail;
 }
 
 /**
@@ -146,6 +104,12 @@ export function apiRouteHandlers(
     },
     getExecution: async ({ params }) => json(200, await runs.getExecution(params.id, params.eid)),
     cancelExecution: async ({ params }) => json(200, await runs.cancel(params.id, params.eid)),
+    replayExecution: async ({ params, headers }) =>
+      json(202, await runs.replay(params.id, params.eid, headers['Idempotency-Key'])),
+    listRecentExecutions: async ({ query }) => {
+      const page = await runs.listRecent(query);
+      return json(200, { executions: page.executions, next_cursor: page.nextCursor });
+    },
     reportExecutionResult: async ({ params, body, request }) =>
       json(200, await runs.callback(params.id, bearerToken(request), body)),
     previewSchedule: async ({ query }) => json(200, previewSchedule(query, clock.now())),
@@ -183,25 +147,14 @@ export function apiRouteHandlers(
 
 /** The API Lambda's handler; the local runtime serves this very function. */
 export function makeApiHandler(deps: ApiDeps) {
-  const retentionDays = deps.retentionDays ?? runDefaults.executionRetentionDays;
-  const audit = new AuditTrail({ ...deps, audit: deps.auditLog, retentionDays });
-  const jobs = new JobService({ ...deps, audit });
-  const services: ApiServices = {
-    jobs,
-    entities: new EntityService({ ...deps, audit }),
-    runs: new RunService({ ...deps, jobs, retentionDays }),
-    webhookSecrets: new WebhookSecretService({ ...deps, jobs, audit }),
-    apiKeys: new ApiKeyService({ ...deps, audit }),
-    audit,
-  };
   const openApiDocument = deps.openApiDocument ?? openApiDocumentFile(REPOSITORY_OPENAPI_DOCUMENT);
-  const handlers = apiRouteHandlers(services, { clock: deps.clock, openApiDocument });
+  const handlers = apiRouteHandlers(deps.services, { clock: deps.clock, openApiDocument });
   const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
     .handler(
       serveRoutes(API_ROUTES, handlers, {
-        callers: { apiKeys: services.apiKeys, mode: deps.authMode ?? 'api-key' },
+        callers: { apiKeys: deps.services.apiKeys, mode: deps.authMode ?? 'api-key' },
       }),
     );
   return scopedToInvocation(deps.logger, handler);

@@ -75,6 +75,8 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'PATCH /entities/{id}',
           'DELETE /entities/{id}',
           'GET /jobs/{id}/history',
+          'GET /executions',
+          'POST /jobs/{id}/executions/{eid}/replay',
           'GET /api-keys',
           'POST /api-keys',
           'DELETE /api-keys/{name}',

@@ -3,7 +3,6 @@ import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { webhookSecretContext } from '../../shared/app/job-service.js';
 import type { AuthMode } from '../../shared/domain/access.js';
-import { makeApiHandler } from '../../shared/http/api-handler.js';
 import { type ApiEventInput, type ApiResult, apiEvent, callApi, lambdaContext } from './api-events.js';
 import { MemoryApiKeyStore, MemoryAuditLog } from './memory-access.js';
 import { MemoryJobStore } from './memory-job-store.js';
@@ -20,6 +19,7 @@ import {
   RecordingQueue,
   sequentialIds,
 } from './memory-stores.js';
+import { testApiHandler } from './services.js';
 
 /** The deployment's own key in the access tests. */
 export const DEPLOYMENT_KEY = 'sjk_deployment-key-for-tests';
@@ -40,8 +40,8 @@ export function accessApi(options: { authMode?: AuthMode } = {}) {
   const metrics = new RecordingMetrics();
   const webhooks = new MemoryWebhookStore();
   const secrets = new FakeSecretBox();
-  const handler = makeApiHandler({
-    jobs: new MemoryJobStore({ entities }),
+  const handler = testApiHandler({
+    jobStore: new MemoryJobStore({ entities }),
     webhooks,
     entities,
     executions: new MemoryExecutionStore(),
@@ -51,6 +51,7 @@ export function accessApi(options: { authMode?: AuthMode } = {}) {
     apiKeys: HashedApiKeys.fromKeys([DEPLOYMENT_KEY]),
     apiKeyStore,
     auditLog,
+    retentionDays: 90,
     ...(options.authMode && { authMode: options.authMode }),
     scheduler: new MemoryScheduler(),
     clock,

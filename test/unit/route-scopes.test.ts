@@ -53,7 +53,7 @@ describe('the scope rules of the table', () => {
 
     // Assess
     for (const route of reads) expect(route.method, route.operationId).toBe('GET');
-    expect(triggers.sort()).toEqual(['cancelExecution', 'triggerJob']);
+    expect(triggers.sort()).toEqual(['cancelExecution', 'replayExecution', 'triggerJob']);
     // API keys are managed by admins only, their list included.
     expect(scoped.find((route) => route.operationId === 'listApiKeys')?.scope).toBe('admin');
   });

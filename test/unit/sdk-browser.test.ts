@@ -39,10 +39,13 @@ describe('the browser SDK entry', () => {
 
     // Assess
     expect(Object.keys(result.metafile.inputs).sort()).toEqual([
+      'sdk/api-keys.ts',
       'sdk/browser.ts',
       'sdk/client.ts',
       'sdk/errors.ts',
+      'sdk/executions.ts',
       'sdk/http.ts',
+      'sdk/paging.ts',
     ]);
   });
 

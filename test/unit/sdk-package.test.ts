@@ -139,11 +139,14 @@ describe('the built SDK package', () => {
     // Assess
     expect(graph.external).toEqual(['node:crypto']);
     expect(graph.files).toEqual([
+      'dist/sdk/api-keys.js',
       'dist/sdk/client.js',
       'dist/sdk/errors.js',
+      'dist/sdk/executions.js',
       'dist/sdk/http.js',
       'dist/sdk/index.js',
       'dist/sdk/node-client.js',
+      'dist/sdk/paging.js',
       'dist/sdk/webhooks.js',
       'dist/shared/domain/signature.js',
     ]);
