@@ -66,6 +66,8 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'GET /jobs/{id}/executions',
           'GET /jobs/{id}/executions/{eid}',
           'POST /jobs/{id}/executions/{eid}/cancel',
+          'POST /jobs/{id}/executions/{eid}/replay',
+          'GET /executions',
           'POST /executions/{id}/callback',
           'GET /cron/preview',
           'GET /openapi.json',
