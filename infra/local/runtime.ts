@@ -33,6 +33,7 @@ import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
 import type { Logger } from '../../shared/ports.js';
 import { ensureLocalApiKey } from './api-key.js';
+import { localAwsRegion } from './aws-access.js';
 import { loadLocalDeploymentConfig } from './deployment-config.js';
 import {
   type DynamoDbLocal,
@@ -94,6 +95,12 @@ export interface LocalRuntimeOptions {
   clock?: TimerClock;
   /** The built console served at `/console`. @default this checkout's `dist/console` (`npm run build`) */
   consoleAssetsDir?: string;
+  /**
+   * The region `lambda`, `stepfunctions`, `sqs` and `eventbridge` targets are called in, with the SDK's standard
+   * credentials; null: they fail with an error saying they need AWS. @default `AWS_REGION` when the environment
+   * also names credentials (see `localAwsRegion`), else null
+   */
+  awsRegion?: string | null;
 }
 
 export interface LocalRuntime {
@@ -115,6 +122,8 @@ export interface LocalRuntime {
   scheduler: LocalScheduler;
   /** Networks besides public addresses that `http` targets may point at. */
   allowedTargetNetworks: readonly TargetNetwork[];
+  /** Where the AWS target kinds are called, or null when this runtime has no AWS access. */
+  awsRegion: string | null;
   /** Runs one sweep now (tests use it instead of waiting for the interval). */
   sweep(): Promise<void>;
   /**
@@ -298,10 +307,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         env.JOBS_WORKER_TIMEOUT_SECONDS,
         localDefaults.workerTimeoutSeconds,
       );
+    const awsRegion = options.awsRegion === undefined ? localAwsRegion(env) : options.awsRegion;
+    // Loaded only with AWS access: a runtime without it never builds an AWS client for a target.
+    const awsTargets =
+      awsRegion === null
+        ? {}
+        : (await import('../../shared/adapters/aws/aws-target-adapters.js')).awsTargetAdapters({
+            region: awsRegion,
+          });
     const worker = makeWorkerHandler(
       {
         ...common,
-        invoker: createTargetInvoker({ allowedNetworks: allowedTargetNetworks }),
+        invoker: createTargetInvoker({ ...awsTargets, allowedNetworks: allowedTargetNetworks }),
         visibility: queues,
       },
       { maxReceiveCount },
@@ -363,6 +380,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queues,
       scheduler,
       allowedTargetNetworks,
+      awsRegion,
       sweep,
       stop: () => {
         stopping ??= stopStarted();
