@@ -151,7 +151,10 @@ describe('loadLocalDeploymentConfig', () => {
     [{ allowedTargetNetworks: ['link-local'] }, 'allowedTargetNetworks[0]'],
     [{ allowedTargetNetworks: ['loopback', 'loopback'] }, 'allowedTargetNetworks'],
     [{ allowedTargetNetworks: 'loopback' }, 'allowedTargetNetworks'],
-    [{ stateMachineTargets: ['arn:aws:states:eu-west-1:123456789012:stateMachine:*'] }, 'stateMachineTargets[0]'],
+    [
+      { stateMachineTargets: ['arn:aws:states:eu-west-1:123456789012:stateMachine:*'] },
+      'stateMachineTargets[0]',
+    ],
     [{ sqsTargets: ['https://example.com/queue'] }, 'sqsTargets[0]'],
     [{ eventBusTargets: ['bus', 'bus'] }, 'eventBusTargets'],
   ])('rejects an invalid field, naming the file and the field path (%j)', async (content, fieldPath) => {
