@@ -99,10 +99,12 @@ export class StartedWorkFollower {
     // Not due yet, or another worker is checking: this copy comes back after the lease.
     if (leaseUntil !== null && Date.parse(leaseUntil) > now.getTime()) return afterLease(leaseUntil, now);
     const checkAt = nextCheckAt(execution, now);
+    // A check is due at its lease (the message was sent to arrive then): a lease up to now, to the millisecond.
+    const dueBefore = new Date(now.getTime() + 1).toISOString();
     const taken = await this.deps.executions.transition(
       execution.job_id,
       execution.execution_id,
-      { from: ['running'], attempt: execution.attempt, leaseExpiredBefore: now.toISOString() },
+      { from: ['running'], attempt: execution.attempt, leaseExpiredBefore: dueBefore },
       { leaseUntil: checkAt.toISOString() },
     );
     if (!taken.ok) {

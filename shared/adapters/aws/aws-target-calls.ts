@@ -83,6 +83,23 @@ export function isAwsServiceError(error: unknown): error is AwsServiceError {
 /** Statuses worth another attempt besides server faults: request timeout, throttling. */
 const RETRYABLE_STATUSES = new Set([408, 429]);
 
+/**
+ * Throttling errors that services answer with a 400 and do not model as errors of their own (Step Functions'
+ * and EventBridge's `ThrottlingException`), so they have no class to test for: the names the SDK's own retry
+ * strategy treats as throttling.
+ */
+const THROTTLING_ERROR_NAMES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'RequestThrottled',
+  'SlowDown',
+]);
+
 /** Errors of a service, besides server faults and throttling, that another attempt may get past. */
 export type RetryableError = (error: AwsServiceError) => boolean;
 
@@ -95,6 +112,7 @@ export function isRetryableAwsError(error: unknown, retryable: RetryableError = 
   const status = error.$metadata.httpStatusCode;
   return (
     error.$fault === 'server' ||
+    THROTTLING_ERROR_NAMES.has(error.name) ||
     retryable(error) ||
     (status !== undefined && (status >= 500 || RETRYABLE_STATUSES.has(status))) ||
     error.$retryable !== undefined
