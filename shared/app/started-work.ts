@@ -60,7 +60,7 @@ export function nextCheckAt(execution: Execution, now: Date): Date {
  * and the others come back after the lease (and, past the queue's receive count, are dropped). Each check
  * leaves exactly one message for the next (a new one, so the receive count never runs out); a worker that
  * dies mid-check leaves its own message, which comes back and checks again. At the run's deadline the work
- * is stopped and the run times out; a run that ended otherwise (cancelled, or timed out by the sweeper) has
+ * is stopped and the run times out; a run that ended otherwise (cancelled, or timed out by another worker) has
  * its work stopped by the next message that finds it.
  */
 export class StartedWorkFollower {
@@ -146,7 +146,7 @@ export class StartedWorkFollower {
     return DONE;
   }
 
-  /** A run that ended while its work may still run (cancelled, or timed out by the sweeper): stop the work. */
+  /** A run that ended while its work may still run (cancelled, or timed out elsewhere): stop the work. */
   async stopIfEndedEarly(execution: Execution): Promise<void> {
     const ref = execution.target_execution_arn;
     if (ref === undefined || !ENDED_EARLY.includes(execution.status)) return;
