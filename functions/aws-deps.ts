@@ -19,8 +19,7 @@ import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
-import { jobReader } from '../shared/app/job-service.js';
-import type { RunServiceDeps } from '../shared/app/run-service.js';
+import { buildServices, type ServiceAdapters } from '../shared/app/build-services.js';
 import type {
   DeploymentVariable,
   EnvironmentRead,
@@ -32,6 +31,7 @@ import { dispatchEnvironment } from '../shared/config/environments/dispatch-envi
 import { sweeperEnvironment } from '../shared/config/environments/sweeper-environment.js';
 import { webhookEnvironment } from '../shared/config/environments/webhook-environment.js';
 import { workerEnvironment } from '../shared/config/environments/worker-environment.js';
+import type { DispatchHandlerDeps } from '../shared/handlers/dispatch-handler.js';
 import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
 import type { WebhookHandlerDeps } from '../shared/handlers/webhook-handler.js';
 import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
@@ -41,10 +41,11 @@ import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
 import type { ClientTracing } from './tracing.js';
 
 /**
- * The AWS composition root: adapters chosen from the function's environment, read through that function's
- * environment contract (shared/config/environments/), clients built once (and recorded by X-Ray when the
- * deployment traces). Each builder takes the environment to read (the process's by default) and reads
- * nothing else from it.
+ * The AWS composition root: each function chooses its adapters from its environment, read through that
+ * function's environment contract (shared/config/environments/), builds its clients once (recorded by X-Ray
+ * when the deployment traces), and hands them to `buildServices`, the one place services are made; its
+ * handler gets the services. Each builder takes the environment to read (the process's by default) and
+ * reads nothing else from it.
  */
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -69,19 +70,20 @@ function common(
   const documents = DynamoDBDocumentClient.from(traced(new DynamoDBClient({}), tracing));
   const { tableName } = env;
   const logger = createLogger({ level: env.logLevel });
-  return {
-    jobStore: new DynamoJobStore(documents, tableName),
+  const queue = new SqsRunQueue(traced(new SQSClient({}), tracing), env.queueUrls);
+  const adapters: ServiceAdapters = {
+    jobs: new DynamoJobStore(documents, tableName),
     entities: new DynamoEntityStore(documents, tableName),
     executions: new DynamoExecutionStore(documents, tableName),
     webhooks: new DynamoWebhookStore(documents, tableName),
-    rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
-    queue: new SqsRunQueue(traced(new SQSClient({}), tracing), env.queueUrls),
+    queue,
     deployment: deploymentConfigOf(env.deployment, publicBaseUrl),
     clock: systemClock,
     ids: randomIds,
     logger,
     metrics: createMetrics({ logger }),
   };
+  return { documents, queue, adapters };
 }
 
 /** The stack's schedule group, with dispatch as every schedule's target (API and sweeper). */
@@ -97,32 +99,41 @@ function scheduler(
   });
 }
 
+/** Sealed secrets under the deployment's key; cached for a few minutes where every request opens one. */
+function kmsSecrets(keyArn: string, tracing: ClientTracing | undefined, { cached }: { cached: boolean }) {
+  const box = new KmsSecretBox(traced(new KMSClient({}), tracing), keyArn);
+  return cached ? new CachingSecretBox(box) : box;
+}
+
 export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.env): ApiDeps {
   const env = apiEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
+  const { adapters } = common(env, tracing);
   return {
-    ...rest,
-    jobs: jobStore,
-    scheduler: scheduler(env, tracing),
-    secrets: new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn),
+    services: buildServices({
+      ...adapters,
+      scheduler: scheduler(env, tracing),
+      secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: false }),
+      retentionDays: env.executionRetentionDays,
+    }),
     apiKeys: new SecretsManagerApiKeys(traced(new SecretsManagerClient({}), tracing), env.apiKeySecretArn),
+    clock: adapters.clock,
+    logger: adapters.logger,
     // Beside the bundle, where the stack copies the committed document.
     openApiDocument: openApiDocumentFile(new URL(`./${OPENAPI_DOCUMENT_FILE}`, import.meta.url)),
-    retentionDays: env.executionRetentionDays,
   };
 }
 
 /** The webhook function: verification needs only the sealed secrets, the job and a run's writes. */
 export function awsWebhookDeps(tracing?: ClientTracing, processEnv: Env = process.env): WebhookHandlerDeps {
   const env = webhookEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
-  return {
-    ...rest,
-    jobs: jobReader(jobStore),
-    // Every delivery opens its job's secret: cached for a few minutes rather than a KMS call each time.
-    secrets: new CachingSecretBox(new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn)),
+  const { documents, adapters } = common(env, tracing);
+  const services = buildServices({
+    ...adapters,
+    rateLimiter: new DynamoRateLimiter(documents, env.tableName, systemClock),
+    secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
     retentionDays: env.executionRetentionDays,
-  };
+  });
+  return { webhooks: services.webhooks, logger: adapters.logger, metrics: adapters.metrics };
 }
 
 /** A worker function, and the receive count on which it ends a run as failed (the queue's redrive count). */
@@ -134,17 +145,21 @@ export function awsWorkerDeps(
   maxReceiveCount: number;
 } {
   const env = workerEnvironment.read(processEnv);
-  const { jobStore: _jobs, ids: _ids, metrics: _metrics, ...rest } = common(env, tracing, env.publicBaseUrl);
+  const { queue, adapters } = common(env, tracing, env.publicBaseUrl);
+  const services = buildServices({
+    ...adapters,
+    secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
+    invoker: createTargetInvoker({
+      ...awsTargetAdapters({ wrap: (client) => traced(client, tracing) }),
+      allowedNetworks: adapters.deployment.allowedTargetNetworks,
+    }),
+  });
   return {
     deps: {
-      ...rest,
+      worker: services.worker,
+      logger: adapters.logger,
       // A message for a run held by a live worker comes back when that worker's lease ends.
-      visibility: rest.queue,
-      secrets: new CachingSecretBox(new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn)),
-      invoker: createTargetInvoker({
-        ...awsTargetAdapters({ wrap: (client) => traced(client, tracing) }),
-        allowedNetworks: rest.deployment.allowedTargetNetworks,
-      }),
+      visibility: queue,
     },
     maxReceiveCount: env.maxReceiveCount,
   };
@@ -152,19 +167,19 @@ export function awsWorkerDeps(
 
 export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = process.env): SweeperDeps {
   const env = sweeperEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
-  return {
-    ...rest,
-    jobs: jobReader(jobStore),
-    jobStore,
+  const { adapters } = common(env, tracing);
+  const services = buildServices({
+    ...adapters,
     scheduler: scheduler(env, tracing),
     retentionDays: env.executionRetentionDays,
-  };
+  });
+  return { runs: services.runs, schedules: services.schedules, logger: adapters.logger };
 }
 
 /** The dispatch function: reads the job and starts its run, as the webhook function does. */
-export function awsDispatchDeps(tracing?: ClientTracing, processEnv: Env = process.env): RunServiceDeps {
+export function awsDispatchDeps(tracing?: ClientTracing, processEnv: Env = process.env): DispatchHandlerDeps {
   const env = dispatchEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
-  return { ...rest, jobs: jobReader(jobStore), retentionDays: env.executionRetentionDays };
+  const { adapters } = common(env, tracing);
+  const services = buildServices({ ...adapters, retentionDays: env.executionRetentionDays });
+  return { runs: services.runs, logger: adapters.logger };
 }

@@ -4,12 +4,7 @@ import type {
   EntityPatchInput,
   EntityWithSecret,
 } from '../shared/domain/entity.js';
-import type {
-  CallbackRequest,
-  Execution,
-  ExecutionListResponse,
-  TriggerResponse,
-} from '../shared/domain/execution.js';
+import type { Execution, ExecutionListResponse, TriggerResponse } from '../shared/domain/execution.js';
 import type {
   Job,
   JobCreateInput,
@@ -18,7 +13,9 @@ import type {
   TriggerType,
 } from '../shared/domain/job.js';
 import { JobError } from './errors.js';
+import { ExecutionsResource } from './executions.js';
 import { Transport } from './http.js';
+import { type IterateOptions, paginate, path } from './paging.js';
 
 /**
  * Options of `ControlPlaneClient`.
@@ -72,11 +69,7 @@ export interface JobPageOptions extends JobListOptions {
   cursor?: string;
 }
 
-/** Paging of the `iterate*` methods. */
-export interface IterateOptions {
-  /** Items fetched per request, 1–100. @default 100 */
-  pageSize?: number;
-}
+export type { IterateOptions };
 
 /** Options of `jobs.trigger`. */
 export interface TriggerOptions {
@@ -161,29 +154,6 @@ export interface EntityPageOptions {
   limit?: number;
   /** `next_cursor` of the previous page. */
   cursor?: string;
-}
-
-const path = (...segments: string[]) => `/${segments.map(encodeURIComponent).join('/')}`;
-
-/**
- * Follows `next_cursor` from page to page, yielding each item. A service answering the same cursor
- * twice would loop for ever; that is reported instead.
- */
-async function* paginate<T>(
-  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next: string | null }>,
-): AsyncGenerator<T, void, undefined> {
-  let cursor: string | undefined;
-  do {
-    const page = await fetchPage(cursor);
-    yield* page.items;
-    if (page.next !== null && page.next === cursor) {
-      throw new JobError('200 invalid_response: the service answered the same next_cursor twice.', {
-        status: 200,
-        code: 'invalid_response',
-      });
-    }
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
 }
 
 /**
@@ -332,6 +302,29 @@ export class JobsResource {
   }
 
   /**
+   * Runs a job again as a run of it ran: `POST /jobs/{id}/executions/{eid}/replay` starts a new run of
+   * the job as it is now, with that run's parameters and `config_override`, and answers like `trigger`;
+   * the new execution's `replay_of` names the one replayed. Retried only with an `idempotency_key`.
+   * @throws NotFoundError for an unknown job or execution; ConflictError for a disabled job;
+   *   ValidationError when the job's template now needs a parameter the run did not have.
+   * @example
+   * const replay = await client.jobs.replayExecution(jobId, failed.execution_id);
+   * console.log(replay.execution_id, replay.status); // exec_…, queued
+   */
+  replayExecution(
+    jobId: string,
+    executionId: string,
+    options: { idempotency_key?: string } = {},
+  ): Promise<TriggerResponse> {
+    return this.transport.request('POST', path('jobs', jobId, 'executions', executionId, 'replay'), {
+      ...(options.idempotency_key !== undefined && {
+        headers: { 'idempotency-key': options.idempotency_key },
+      }),
+      idempotent: options.idempotency_key !== undefined,
+    });
+  }
+
+  /**
    * Delivers to a webhook job as an external system would (no API key): `POST /webhooks/{path}`.
    * `payload` is sent exactly as given when it is a string or bytes, else as `JSON.stringify(payload)`.
    * Retried only when the delivery carries an id (`delivery_id`, or `webhook-id` with a Standard Webhooks
@@ -461,25 +454,6 @@ export class EntitiesResource {
   }
 }
 
-/** `client.executions`: what a target that accepted a run (202) calls to finish it. */
-export class ExecutionsResource {
-  /** @internal Built by `ControlPlaneClient`. */
-  constructor(private readonly transport: Transport) {}
-
-  /**
-   * Finishes an accepted run: `POST /executions/{eid}/callback`, authenticated by the run's callback
-   * `token` (from the request the target received) instead of the API key. Never retried: a second
-   * callback is refused with a 409.
-   * @throws AuthError for a wrong token or unknown execution; ConflictError when the run has ended.
-   */
-  callback(executionId: string, token: string, body: CallbackRequest): Promise<Execution> {
-    return this.transport.request('POST', path('executions', executionId, 'callback'), {
-      body,
-      auth: { bearer: token },
-    });
-  }
-}
-
 /**
  * Client of the Serverless Jobs control plane, shaped like the reference SDK's `ControlPlaneClient`:
  * `client.jobs`, `client.entities`, `client.executions`, `client.health()` and `client.openApiDocument()`. Needs only the
@@ -493,7 +467,7 @@ export class ControlPlaneClient {
   readonly jobs: JobsResource;
   /** The agents, teams and workflows jobs run. */
   readonly entities: EntitiesResource;
-  /** Callbacks of targets finishing accepted runs. */
+  /** Runs across jobs, and callbacks of targets finishing accepted runs. */
   readonly executions: ExecutionsResource;
   private readonly transport: Transport;
 

@@ -17,6 +17,7 @@ export type {
   Execution,
   ExecutionListResponse,
   ExecutionStatus,
+  RecentExecutionListResponse,
   TriggerResponse,
 } from '../shared/domain/execution.js';
 export type {
@@ -36,7 +37,6 @@ export {
   type EntityListResponse,
   type EntityPageOptions,
   type ExecutionHistoryOptions,
-  ExecutionsResource,
   type IterateOptions,
   type JobListOptions,
   type JobPageOptions,
@@ -58,4 +58,9 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js';
+export {
+  ExecutionsResource,
+  type RecentExecutionsFilter,
+  type RecentExecutionsOptions,
+} from './executions.js';
 export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';

@@ -150,6 +150,11 @@ export interface StartRunRequest {
   exclusive: boolean;
   /** When the execution record (and its dedupe marker) expire, epoch seconds. */
   expiresAt: number;
+  /**
+   * The trigger's `config_override` (null when it gave none), kept with the run so that a replay
+   * applies it to the job's config as it is then. Omitted, the run has none on record.
+   */
+  configOverride?: Record<string, unknown> | null;
 }
 
 export type StartRunOutcome =
@@ -164,6 +169,11 @@ export interface StoredExecution {
   leaseUntil: string | null;
   /** Whether this run took the job's overlap lock. */
   exclusive: boolean;
+  /**
+   * The `config_override` the run was started with (null: none); undefined for a run recorded before
+   * overrides were kept, whose `config` is then all that is known.
+   */
+  configOverride?: Record<string, unknown> | null;
 }
 
 export interface ExecutionPage {
@@ -172,10 +182,20 @@ export interface ExecutionPage {
   totalCount: number;
 }
 
-/** Runs of every job, newest first. */
+/** Runs of every job (or of one), newest first. */
 export interface RecentExecutionPage {
   executions: Execution[];
   nextCursor: string | null;
+}
+
+/** What `ExecutionStore.listRecent` reads: one page of runs, newest first, after `cursor`. */
+export interface RecentExecutionQuery {
+  /** Only runs in these statuses (all when absent or empty). */
+  statuses?: readonly ExecutionStatus[];
+  /** Only runs of this job. */
+  jobId?: string;
+  limit: number;
+  cursor?: string;
 }
 
 /** Fields a transition may set on an execution (null clears a field). */
@@ -217,12 +237,11 @@ export interface ExecutionStore {
   findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null>;
   /** Newest first. `offset` skips within the query; `cursor` continues from a previous page. */
   list(jobId: string, options: { limit: number; offset: number; cursor?: string }): Promise<ExecutionPage>;
-  /** Runs of every job, newest first, optionally only those in `statuses`. */
-  listRecent(options: {
-    statuses?: readonly ExecutionStatus[];
-    limit: number;
-    cursor?: string;
-  }): Promise<RecentExecutionPage>;
+  /**
+   * Runs of every job, newest first, optionally only those in `statuses` or of one job. Bounded like
+   * every list: a page may be short, or empty, and still have a `nextCursor`.
+   */
+  listRecent(query: RecentExecutionQuery): Promise<RecentExecutionPage>;
   /**
    * queued → running for `attempt`, with the attempt's lease and callback token hash; the first attempt
    * also starts the run's clock (`started_at` = now, `deadline_at` = now + its timeout). One conditional

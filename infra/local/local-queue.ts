@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { clampDelaySeconds, UnknownQueueError } from '../../shared/adapters/run-queue.js';
 import { runDefaults } from '../../shared/config/defaults.js';
 import type { Logger, MessageVisibility, ReceivedMessage, RunMessage, RunQueue } from '../../shared/ports.js';
 import { createLambdaContext } from './http-server.js';
@@ -90,19 +91,7 @@ export interface QueueConsumerOptions {
   onDeadLetter?: (queue: string, message: DeadLetter) => void | Promise<void>;
 }
 
-/** A queue name the local deployment config does not declare. */
-export class UnknownQueueError extends Error {
-  readonly queue: string;
-  constructor(queue: string, declared: readonly string[]) {
-    const known = declared.length > 0 ? declared.map((name) => `"${name}"`).join(', ') : 'none';
-    super(`Queue "${queue}" is not declared in the local deployment config (declared queues: ${known}).`);
-    this.name = 'UnknownQueueError';
-    this.queue = queue;
-  }
-}
-
 const LOCAL_ACCOUNT_ID = '000000000000';
-const MAX_DELAY_SECONDS = 900;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 
 interface StoredMessage {
@@ -228,7 +217,7 @@ export class LocalQueues implements RunQueue, MessageVisibility {
   async send(queue: string, message: RunMessage, delaySeconds = 0): Promise<void> {
     const state = this.queue(queue, { create: true });
     const now = this.timers.now();
-    const delay = Number.isFinite(delaySeconds) ? Math.min(Math.max(delaySeconds, 0), MAX_DELAY_SECONDS) : 0;
+    const delay = clampDelaySeconds(delaySeconds);
     const body = JSON.stringify(message);
     const id = randomUUID();
     const delayUntil = now + delay * 1000;
@@ -376,7 +365,8 @@ export class LocalQueues implements RunQueue, MessageVisibility {
   private queue(name: string, options: { create: boolean }): QueueState | undefined {
     const existing = this.queues.get(name);
     if (existing) return existing;
-    if (!this.allowUnknown) throw new UnknownQueueError(name, this.declared);
+    if (!this.allowUnknown)
+      throw new UnknownQueueError(name, this.declared, 'declared in the local deployment config');
     return options.create ? this.createQueue(name) : undefined;
   }
 

@@ -21,8 +21,7 @@ import {
 import { createMetrics, emitToLog } from '../../shared/adapters/metrics.js';
 import { randomIds } from '../../shared/adapters/system.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
-import { jobReader } from '../../shared/app/job-service.js';
-import { ScheduleSync } from '../../shared/app/schedule-sync.js';
+import { buildServices } from '../../shared/app/build-services.js';
 import { localDefaults, runDefaults } from '../../shared/config/defaults.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
 import { makeConsoleHandler } from '../../shared/handlers/console-handler.js';
@@ -181,6 +180,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     const { key: apiKey, created: apiKeyCreated } = await ensureLocalApiKey(dataDir);
+    // Listening first: the handlers are built knowing the URL targets call back to, and a port in use
+    // fails the start before anything else is. Requests get 503 until the handlers are in place.
+    const server: LocalHttpServer = createLocalHttpServer(null, { logger });
+    const url = await server.listen(port, host);
+    cleanups.set('server', () => server.close());
 
     let dynamodbLocal: DynamoDbLocal | null = null;
     let dynamodbEndpoint: string;
@@ -205,15 +209,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await ensureJobsTable(client, tableName);
 
     const documents = DynamoDBDocumentClient.from(client);
-    const jobs = new DynamoJobStore(documents, tableName);
-    const entities = new DynamoEntityStore(documents, tableName);
-    const executions = new DynamoExecutionStore(documents, tableName);
-    const webhooks = new DynamoWebhookStore(documents, tableName);
-    const secrets = await LocalSecretBox.fromKeyFile(resolve(dataDir, 'secret-box.key'));
-    // The public URL is known once the server listens; the worker reads it per request.
     const deployment = await loadLocalDeploymentConfig({
       ...(options.configPath !== undefined && { path: options.configPath }),
-      publicBaseUrl: '',
+      publicBaseUrl: url,
     });
     if (options.allowedTargetNetworks !== undefined) {
       deployment.allowedTargetNetworks = options.allowedTargetNetworks;
@@ -228,22 +226,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     const restored = await queues.restore();
     if (restored > 0) logger.info('queued runs restored from the last run of the runtime', { restored });
-    const retentionDays = options.retentionDays ?? runDefaults.executionRetentionDays;
     const clock = options.clock ?? systemTimerClock;
-    const common = {
-      entities,
-      executions,
-      queue: queues,
-      secrets,
-      deployment,
-      clock,
-      ids: randomIds,
-      logger,
-      metrics,
-    };
 
-    // The same dispatch handler as the Lambda, called by the in-process scheduler at each fire.
-    const dispatchHandler = makeDispatchHandler({ ...common, jobs: jobReader(jobs), retentionDays });
+    // The in-process scheduler calls the same dispatch handler as the Lambda at each fire.
     const scheduler = new LocalScheduler({
       clock,
       logger,
@@ -255,49 +240,61 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         );
       },
     });
+    const awsRegion = options.awsRegion === undefined ? localAwsRegion(env) : options.awsRegion;
+    // Loaded only with AWS access: a runtime without it never builds an AWS client for a target.
+    const awsTargets =
+      awsRegion === null
+        ? {}
+        : (await import('../../shared/adapters/aws/aws-target-adapters.js')).awsTargetAdapters({
+            region: awsRegion,
+          });
+    // Every function's services from one set of adapters, as each Lambda builds its own on AWS.
+    const services = buildServices({
+      jobs: new DynamoJobStore(documents, tableName),
+      entities: new DynamoEntityStore(documents, tableName),
+      executions: new DynamoExecutionStore(documents, tableName),
+      webhooks: new DynamoWebhookStore(documents, tableName),
+      queue: queues,
+      secrets: await LocalSecretBox.fromKeyFile(resolve(dataDir, 'secret-box.key')),
+      deployment,
+      clock,
+      ids: randomIds,
+      logger,
+      metrics,
+      retentionDays: options.retentionDays ?? runDefaults.executionRetentionDays,
+      scheduler,
+      rateLimiter: new DynamoRateLimiter(documents, tableName, clock),
+      invoker: createTargetInvoker({ ...awsTargets, allowedNetworks: allowedTargetNetworks }),
+    });
+    const dispatchHandler = makeDispatchHandler({ runs: services.runs, logger });
     // Fed from the table, then started before the API takes requests, so a job created now starts its
     // schedule from now; fires missed while the runtime was down are found from the checkpoint. A fire due
     // at once is queued and waits for the workers, which start below.
-    await new ScheduleSync({ jobs, scheduler, logger }).restore();
+    await services.schedules.restore();
     await scheduler.start();
     cleanups.set('scheduler', () => scheduler.stop());
 
-    const handler = makeApiHandler({
-      ...common,
-      jobs,
-      webhooks,
-      apiKeys: HashedApiKeys.fromKeys([apiKey]),
-      scheduler,
-      retentionDays,
-    });
-    const webhookHandler = makeWebhookHandler({
-      ...common,
-      jobs: jobReader(jobs),
-      webhooks,
-      rateLimiter: new DynamoRateLimiter(documents, tableName, clock),
-      retentionDays,
-    });
-    const server: LocalHttpServer = createLocalHttpServer(
-      [
-        { prefix: '/', handler, functionName: 'api' },
-        // As on AWS, deliveries go to their own function.
-        { prefix: '/webhooks/', handler: webhookHandler, functionName: 'webhook' },
-        {
-          prefix: '/console',
-          handler: makeConsoleHandler({
-            assetsDir: options.consoleAssetsDir ?? DEFAULT_CONSOLE_ASSETS_DIR,
-            logger,
-          }),
-          functionName: 'console',
-        },
-      ],
+    server.serve([
       {
-        logger,
+        prefix: '/',
+        handler: makeApiHandler({ services, apiKeys: HashedApiKeys.fromKeys([apiKey]), clock, logger }),
+        functionName: 'api',
       },
-    );
-    const url = await server.listen(port, host);
-    cleanups.set('server', () => server.close());
-    deployment.publicBaseUrl = url;
+      // As on AWS, deliveries go to their own function.
+      {
+        prefix: '/webhooks/',
+        handler: makeWebhookHandler({ webhooks: services.webhooks, logger, metrics }),
+        functionName: 'webhook',
+      },
+      {
+        prefix: '/console',
+        handler: makeConsoleHandler({
+          assetsDir: options.consoleAssetsDir ?? DEFAULT_CONSOLE_ASSETS_DIR,
+          logger,
+        }),
+        functionName: 'console',
+      },
+    ]);
 
     const maxReceiveCount = options.maxReceiveCount ?? runDefaults.maxReceiveCount;
     const workerTimeoutMs =
@@ -307,20 +304,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         env.JOBS_WORKER_TIMEOUT_SECONDS,
         localDefaults.workerTimeoutSeconds,
       );
-    const awsRegion = options.awsRegion === undefined ? localAwsRegion(env) : options.awsRegion;
-    // Loaded only with AWS access: a runtime without it never builds an AWS client for a target.
-    const awsTargets =
-      awsRegion === null
-        ? {}
-        : (await import('../../shared/adapters/aws/aws-target-adapters.js')).awsTargetAdapters({
-            region: awsRegion,
-          });
     const worker = makeWorkerHandler(
-      {
-        ...common,
-        invoker: createTargetInvoker({ ...awsTargets, allowedNetworks: allowedTargetNetworks }),
-        visibility: queues,
-      },
+      { worker: services.worker, logger, visibility: queues },
       { maxReceiveCount },
     );
     queues.start({
@@ -346,13 +331,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await queues.stop({ timeoutMs: 2_000 });
     });
 
-    const sweeperHandler = makeSweeperHandler({
-      ...common,
-      jobs: jobReader(jobs),
-      jobStore: jobs,
-      scheduler,
-      retentionDays,
-    });
+    const sweeperHandler = makeSweeperHandler({ runs: services.runs, schedules: services.schedules, logger });
     const sweep = async () => {
       await sweeperHandler(
         {} as never,

@@ -20,13 +20,12 @@ import type {
   Logger,
   Metrics,
   NewWebhook,
-  Scheduler,
   SecretBox,
   VersionedJob,
 } from '../ports.js';
 import { type Deferred, readDeferred } from './deferred.js';
 import { noEntityError } from './entity-service.js';
-import { ScheduleSync, scheduleChanged } from './schedule-sync.js';
+import { type ScheduleSync, scheduleChanged } from './schedule-sync.js';
 
 export interface JobServiceDeps {
   jobs: JobStore;
@@ -38,8 +37,8 @@ export interface JobServiceDeps {
   logger: Logger;
   /** Counts `ScheduleSyncFailed`. */
   metrics: Metrics;
-  /** Where cron jobs' schedules live (EventBridge Scheduler on AWS, in process locally). */
-  scheduler: Scheduler;
+  /** Keeps cron jobs' schedules in line after each write. */
+  schedules: ScheduleSync;
 }
 
 /** How often a write re-reads and re-applies itself when a concurrent write got in first. */
@@ -49,11 +48,7 @@ const JOB_ID_PATTERN = /^job_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 /** The jobs use cases: create, read, list, update, enable/disable, delete. */
 export class JobService {
-  private readonly schedules: ScheduleSync;
-
-  constructor(private readonly deps: JobServiceDeps) {
-    this.schedules = new ScheduleSync(deps);
-  }
+  constructor(private readonly deps: JobServiceDeps) {}
 
   /** Creates a job; a webhook job's answer carries `webhook_secret`, the only time it is shown. */
   async create(input: JobCreate): Promise<Job> {
@@ -182,7 +177,7 @@ export class JobService {
     if (!always && !scheduleChanged(before, after)) return;
     const jobId = (after ?? before)?.id ?? '';
     try {
-      await this.schedules.sync(jobId);
+      await this.deps.schedules.sync(jobId);
     } catch (error) {
       this.deps.logger.error('schedule sync failed; reconciliation will repair it', { jobId, error });
       this.deps.metrics.count('ScheduleSyncFailed');

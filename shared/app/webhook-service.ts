@@ -17,14 +17,18 @@ import {
 import type { Clock, Logger, RateLimiter, SecretBox, WebhookStore } from '../ports.js';
 import { type Deferred, readDeferred } from './deferred.js';
 import { webhookSecretContext } from './job-service.js';
-import type { JobReader, RunServiceDeps } from './run-service.js';
-import { RunService } from './run-service.js';
+import type { JobReader, RunService } from './run-service.js';
 
 // Where the handler and its tests have always found them.
 export { RateLimitedError, WebhookRejectedError };
 
-export interface WebhookServiceDeps extends RunServiceDeps {
+export interface WebhookServiceDeps {
+  /** Starts the delivery's run. */
+  runs: RunService;
+  jobs: JobReader;
   webhooks: WebhookStore;
+  clock: Clock;
+  logger: Logger;
   secrets: SecretBox;
   rateLimiter: RateLimiter;
   /** Accepted distance of `webhook-timestamp` from now. @default 300 */
@@ -55,11 +59,7 @@ interface Verified {
 
 /** Signed webhook deliveries and the secrets behind them. */
 export class WebhookService {
-  private readonly runs: RunService;
-
-  constructor(private readonly deps: WebhookServiceDeps) {
-    this.runs = new RunService(deps);
-  }
+  constructor(private readonly deps: WebhookServiceDeps) {}
 
   /**
    * `POST /webhooks/{path}`: verify the signature over the raw bytes, then start a run. Every
@@ -87,7 +87,7 @@ export class WebhookService {
     const job = record.job ?? (await this.deps.jobs.get(record.jobId));
     if (!job.enabled) throw new ConflictError(`Job ${job.id} is disabled.`);
     const delivery = readDeferred(body);
-    const outcome = await this.runs.startRun(job, {
+    const outcome = await this.deps.runs.startRun(job, {
       trigger_type: 'webhook',
       parameters: delivery.parameters,
       config_override: delivery.config_override,

@@ -1,28 +1,10 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { EntityService } from '../app/entity-service.js';
-import { JobService } from '../app/job-service.js';
-import { RunService } from '../app/run-service.js';
+import type { Services } from '../app/build-services.js';
 import { cronDetails, previewSchedule } from '../app/schedule-preview.js';
-import { WebhookSecretService } from '../app/webhook-service.js';
-import { runDefaults } from '../config/defaults.js';
 import type { Job } from '../domain/job.js';
 import { scopedToInvocation } from '../handlers/invocation-scope.js';
-import type {
-  ApiKeyVerifier,
-  Clock,
-  DeploymentConfig,
-  EntityStore,
-  ExecutionStore,
-  IdGenerator,
-  JobStore,
-  Logger,
-  Metrics,
-  RunQueue,
-  Scheduler,
-  SecretBox,
-  WebhookStore,
-} from '../ports.js';
+import type { ApiKeyVerifier, Clock, Logger } from '../ports.js';
 import { headWithoutBody, httpBoundary } from './middlewares.js';
 import { openApiDocumentFile, REPOSITORY_OPENAPI_DOCUMENT } from './openapi-file.js';
 import type { HttpRequest } from './request.js';
@@ -30,36 +12,20 @@ import { type HttpResponse, json, jsonText, noContent } from './responses.js';
 import { bearerToken, type RouteHandlers, serveRoutes } from './router.js';
 import { API_ROUTES, type ApiRoutes } from './routes/index.js';
 
+/** What the control-plane routes call: services only, never stores. */
+export type ApiServices = Pick<Services, 'jobs' | 'entities' | 'runs' | 'webhookSecrets'>;
+
 export interface ApiDeps {
-  jobs: JobStore;
-  webhooks: WebhookStore;
-  entities: EntityStore;
-  executions: ExecutionStore;
-  queue: RunQueue;
-  secrets: SecretBox;
-  deployment: DeploymentConfig;
+  services: ApiServices;
   apiKeys: ApiKeyVerifier;
-  scheduler: Scheduler;
   clock: Clock;
-  ids: IdGenerator;
   logger: Logger;
-  metrics: Metrics;
-  /** How long execution records are kept. @default 90 */
-  retentionDays?: number;
   /**
    * The committed OpenAPI document's text, served at `GET /openapi.json`. A bundle passes
    * `openApiDocumentFile(<its copy>)`.
    * @default the repository's docs/openapi.json, read on first use
    */
   openApiDocument?: () => Promise<string>;
-}
-
-/** What the control-plane routes call: services only, never stores. */
-export interface ApiServices {
-  jobs: JobService;
-  entities: EntityService;
-  runs: RunService;
-  webhookSecrets: WebhookSecretService;
 }
 
 /**
@@ -129,6 +95,12 @@ export function apiRouteHandlers(
     },
     getExecution: async ({ params }) => json(200, await runs.getExecution(params.id, params.eid)),
     cancelExecution: async ({ params }) => json(200, await runs.cancel(params.id, params.eid)),
+    replayExecution: async ({ params, headers }) =>
+      json(202, await runs.replay(params.id, params.eid, headers['Idempotency-Key'])),
+    listRecentExecutions: async ({ query }) => {
+      const page = await runs.listRecent(query);
+      return json(200, { executions: page.executions, next_cursor: page.nextCursor });
+    },
     reportExecutionResult: async ({ params, body, request }) =>
       json(200, await runs.callback(params.id, bearerToken(request), body)),
     previewSchedule: async ({ query }) => json(200, previewSchedule(query, clock.now())),
@@ -151,19 +123,8 @@ export function apiRouteHandlers(
 
 /** The API Lambda's handler; the local runtime serves this very function. */
 export function makeApiHandler(deps: ApiDeps) {
-  const jobs = new JobService(deps);
-  const services: ApiServices = {
-    jobs,
-    entities: new EntityService(deps),
-    runs: new RunService({
-      ...deps,
-      jobs,
-      retentionDays: deps.retentionDays ?? runDefaults.executionRetentionDays,
-    }),
-    webhookSecrets: new WebhookSecretService({ ...deps, jobs }),
-  };
   const openApiDocument = deps.openApiDocument ?? openApiDocumentFile(REPOSITORY_OPENAPI_DOCUMENT);
-  const handlers = apiRouteHandlers(services, { clock: deps.clock, openApiDocument });
+  const handlers = apiRouteHandlers(deps.services, { clock: deps.clock, openApiDocument });
   const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))

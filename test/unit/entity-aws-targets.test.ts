@@ -4,7 +4,6 @@ import { createLogger } from '../../shared/adapters/logger.js';
 import { randomIds, systemClock } from '../../shared/adapters/system.js';
 import type { AwsTargetLists } from '../../shared/domain/aws-targets.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
-import { makeApiHandler } from '../../shared/http/api-handler.js';
 import { type ApiResult, callApi } from '../support/api-events.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
@@ -17,6 +16,7 @@ import {
   RecordingMetrics,
   RecordingQueue,
 } from '../support/memory-stores.js';
+import { testApiHandler } from '../support/services.js';
 
 const API_KEY = 'test-key';
 const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:orders';
@@ -36,8 +36,8 @@ function setup(options: { open: boolean; lists?: AwsTargetLists }) {
     open: options.open,
     ...(options.lists !== undefined && { awsTargets: options.lists }),
   });
-  const handler = makeApiHandler({
-    jobs: new MemoryJobStore({ entities }),
+  const handler = testApiHandler({
+    jobStore: new MemoryJobStore({ entities }),
     webhooks: new MemoryWebhookStore(),
     entities,
     executions: new MemoryExecutionStore(),

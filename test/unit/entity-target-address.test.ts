@@ -4,7 +4,6 @@ import { createLogger } from '../../shared/adapters/logger.js';
 import { randomIds, systemClock } from '../../shared/adapters/system.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
-import { makeApiHandler } from '../../shared/http/api-handler.js';
 import { type ApiResult, callApi } from '../support/api-events.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
@@ -17,6 +16,7 @@ import {
   RecordingMetrics,
   RecordingQueue,
 } from '../support/memory-stores.js';
+import { testApiHandler } from '../support/services.js';
 
 const API_KEY = 'test-key';
 
@@ -27,8 +27,8 @@ function setup(allowed?: readonly TargetNetwork[]) {
   const deployment = openDeployment();
   if (allowed === undefined) delete deployment.allowedTargetNetworks;
   else deployment.allowedTargetNetworks = allowed;
-  const handler = makeApiHandler({
-    jobs: store,
+  const handler = testApiHandler({
+    jobStore: store,
     webhooks: new MemoryWebhookStore(),
     entities,
     executions: new MemoryExecutionStore(),

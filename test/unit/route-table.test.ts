@@ -8,7 +8,6 @@ import type * as z from 'zod';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { previewSchedule } from '../../shared/app/schedule-preview.js';
-import { makeApiHandler } from '../../shared/http/api-handler.js';
 import { buildOpenApiDocument, type HttpMethod, type Parameter } from '../../shared/http/openapi.js';
 import { openApiDocumentFile } from '../../shared/http/openapi-file.js';
 import { parseQuery } from '../../shared/http/query.js';
@@ -29,6 +28,7 @@ import {
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
+import { testApiHandler } from '../support/services.js';
 
 const API_KEY = 'test-key';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,8 +41,8 @@ function api() {
   const clock = new ManualClock(Date.parse('2025-01-15T09:00:00.000Z'));
   const entities = new MemoryEntityStore();
   const jobs = new MemoryJobStore({ entities });
-  return makeApiHandler({
-    jobs,
+  return testApiHandler({
+    jobStore: jobs,
     webhooks: new MemoryWebhookStore(),
     entities,
     executions: new MemoryExecutionStore(),
@@ -353,8 +353,8 @@ describe('GET /openapi.json serves the committed file', () => {
     const clock = new ManualClock(0);
     const entities = new MemoryEntityStore();
     const jobs = new MemoryJobStore({ entities });
-    const handler = makeApiHandler({
-      jobs,
+    const handler = testApiHandler({
+      jobStore: jobs,
       webhooks: new MemoryWebhookStore(),
       entities,
       executions: new MemoryExecutionStore(),

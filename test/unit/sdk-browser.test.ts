@@ -40,7 +40,9 @@ describe('the browser SDK entry', () => {
       'sdk/browser.ts',
       'sdk/client.ts',
       'sdk/errors.ts',
+      'sdk/executions.ts',
       'sdk/http.ts',
+      'sdk/paging.ts',
     ]);
   });
 

@@ -131,8 +131,10 @@ describe('the built SDK package', () => {
     expect(graph.files).toEqual([
       'dist/sdk/client.js',
       'dist/sdk/errors.js',
+      'dist/sdk/executions.js',
       'dist/sdk/http.js',
       'dist/sdk/index.js',
+      'dist/sdk/paging.js',
       'dist/sdk/webhooks.js',
       'dist/shared/domain/signature.js',
     ]);

@@ -1,5 +1,12 @@
 import { createEntity, deleteEntity, getEntity, listEntities, updateEntity } from './entities.js';
-import { cancelExecution, getExecution, getExecutions, reportExecutionResult } from './executions.js';
+import {
+  cancelExecution,
+  getExecution,
+  getExecutions,
+  listRecentExecutions,
+  replayExecution,
+  reportExecutionResult,
+} from './executions.js';
 import {
   createJob,
   deleteJob,
@@ -36,6 +43,8 @@ export const API_ROUTES = {
   getExecutions,
   getExecution,
   cancelExecution,
+  replayExecution,
+  listRecentExecutions,
   reportExecutionResult,
   previewSchedule,
   listEntities,

@@ -7,7 +7,7 @@ import {
   JobSchema,
   TriggerTypeSchema,
 } from '../../domain/job.js';
-import { checked, queryParameters } from '../query.js';
+import { queryParameters } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import {
   CRON_JOB,
@@ -21,7 +21,7 @@ import {
   WEBHOOK_JOB,
   WEBHOOK_SECRET,
 } from './examples.js';
-import { CursorParam, JobIdParam, LimitParam } from './parameters.js';
+import { CursorParam, idempotencyKeyHeader, JobIdParam, LimitParam } from './parameters.js';
 
 const jobId = z.object({ id: JobIdParam });
 
@@ -282,18 +282,10 @@ export const triggerJob = defineRoute({
     'Starts a run: the prompt template is rendered with `parameters` and the run is queued. With an `Idempotency-Key`, repeating the request returns the first run instead of starting another.',
   params: jobId,
   headers: z.object({
-    'Idempotency-Key': checked(
-      (key) => /^[\x21-\x7e]{1,255}$/.test(key),
-      'must be 1-255 visible ASCII characters',
-    )
-      .optional()
-      .meta({
-        param: {
-          description: 'Makes the trigger idempotent: a repeat with the same key answers with the first run.',
-          example: 'rollback-checkout-2025-01-15',
-        },
-        override: { pattern: '^[\\x21-\\x7e]{1,255}$' },
-      }),
+    'Idempotency-Key': idempotencyKeyHeader(
+      'Makes the trigger idempotent: a repeat with the same key answers with the first run.',
+      'rollback-checkout-2025-01-15',
+    ),
   }),
   body: {
     schema: TriggerRequestSchema,
