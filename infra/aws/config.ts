@@ -5,6 +5,7 @@ import type { LogLevel } from '../../shared/adapters/logger.js';
 import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
 import { TARGET_NETWORKS, type TargetNetwork } from '../../shared/domain/target-network.js';
 import type { EnvironmentSpec } from '../../shared/ports.js';
+import { awsTargetSettingProblems, type SqsTargetSetting } from './aws-target-grants.js';
 import { integerProblem, isLambdaTarget, limits, rateProblem, resourceNamePattern } from './limits.js';
 
 /** Names of the deployments this app knows; pick one with `cdk deploy -c env=<name>`. */
@@ -75,6 +76,26 @@ export interface DeploymentSettings {
    */
   readonly lambdaTargets: readonly string[];
   /**
+   * State machines (full ARNs, optionally `:<version or alias>`, no wildcards) that `stepfunctions` entity targets
+   * may run: the API refuses an entity naming any other (422), and each worker may start executions of these
+   * (StartExecution, StartSyncExecution), and describe and stop their executions, and nothing else.
+   * @default []
+   */
+  readonly stateMachineTargets?: readonly string[];
+  /**
+   * SQS queues that `sqs` entity targets may send to: a queue URL, or `{ queueUrl, kmsKeyArn }` for a queue
+   * encrypted under a customer managed KMS key (the workers may then use that key, through SQS in the queue's
+   * region only). The API refuses an entity naming any other queue; each worker may SendMessage to these only.
+   * @default []
+   */
+  readonly sqsTargets?: readonly SqsTargetSetting[];
+  /**
+   * Event buses (names in the stack's account and region, or ARNs) that `eventbridge` entity targets may put
+   * events on: the API refuses an entity naming any other; each worker may PutEvents on these only.
+   * @default []
+   */
+  readonly eventBusTargets?: readonly string[];
+  /**
    * Networks besides public addresses that `http` entity targets may point at: `["private"]` opens 10/8,
    * 172.16/12, 192.168/16, 100.64/10 and fc00::/7 (agents inside your VPC, when the worker runs in one).
    * `loopback` is refused here: inside a Lambda function it is the function's own runtime API, never a target.
@@ -144,6 +165,9 @@ export type ResolvedDeploymentSettings = DeploymentSettings &
       | 'allowedTargetNetworks'
       | 'encryption'
       | 'tracing'
+      | 'stateMachineTargets'
+      | 'sqsTargets'
+      | 'eventBusTargets'
     >
   >;
 
@@ -263,6 +287,9 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
     allowedTargetNetworks: settings.allowedTargetNetworks ?? awsDefaults.allowedTargetNetworks,
     encryption: settings.encryption ?? awsDefaults.encryption,
     tracing: settings.tracing ?? awsDefaults.tracing,
+    stateMachineTargets: settings.stateMachineTargets ?? awsDefaults.stateMachineTargets,
+    sqsTargets: settings.sqsTargets ?? awsDefaults.sqsTargets,
+    eventBusTargets: settings.eventBusTargets ?? awsDefaults.eventBusTargets,
   };
   const problems: string[] = [];
 
@@ -299,6 +326,8 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
       );
     }
   }
+
+  problems.push(...awsTargetSettingProblems(resolved));
 
   const networks = new Set<string>();
   for (const network of resolved.allowedTargetNetworks) {
