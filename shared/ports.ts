@@ -1,5 +1,6 @@
 import type { Scope } from './domain/access.js';
 import type { AuditEntry } from './domain/audit.js';
+import type { AwsTargetLists } from './domain/aws-targets.js';
 import type { Entity, EntityTarget } from './domain/entity.js';
 import type { Execution, ExecutionRequest, ExecutionStatus } from './domain/execution.js';
 import type { Job, JobListFilter, TriggerType } from './domain/job.js';
@@ -213,6 +214,7 @@ export type ExecutionChange = Partial<
     | 'error_message'
     | 'output'
     | 'output_truncated'
+    | 'target_execution_arn'
   >
 > & {
   leaseUntil?: string | null;
@@ -305,12 +307,28 @@ export interface MessageVisibility {
   delay(message: ReceivedMessage, seconds: number): Promise<void>;
 }
 
-/** What one invocation of a target came to. */
+/**
+ * What one invocation of a target came to. `ref`, where given, names the work the target did for the run
+ * (a state machine execution's ARN): it is recorded as the run's `target_execution_arn`.
+ */
 export type TargetOutcome =
-  | { kind: 'succeeded'; output: unknown }
+  | { kind: 'succeeded'; output: unknown; ref?: string }
   /** The target took the run (HTTP 202) and will finish it through the callback. */
   | { kind: 'accepted' }
-  | { kind: 'failed'; error: string; retryable: boolean; timedOut: boolean };
+  /**
+   * The target started work that runs on without us (a Step Functions execution): the worker records `ref`
+   * and checks on it ({@link TargetInvoker.check}) until it ends or the run's deadline stops it.
+   */
+  | { kind: 'started'; ref: string }
+  | { kind: 'failed'; error: string; retryable: boolean; timedOut: boolean; ref?: string };
+
+/** How started work stands ({@link TargetInvoker.check}). */
+export type StartedWorkState =
+  | { kind: 'running' }
+  | { kind: 'succeeded'; output: unknown }
+  | { kind: 'failed'; error: string }
+  /** It could not be checked; `retryable` says whether a later check may tell. */
+  | { kind: 'unknown'; error: string; retryable: boolean };
 
 export interface TargetInvoker {
   /**
@@ -322,6 +340,10 @@ export interface TargetInvoker {
     request: ExecutionRequest,
     options: { signingSecret: string | null; timeoutMs: number },
   ): Promise<TargetOutcome>;
+  /** How the work an invocation `started` stands (absent where no target starts work). Never throws. */
+  check?(ref: string, options: { timeoutMs: number }): Promise<StartedWorkState>;
+  /** Stops started work (the run timed out or was cancelled); throws when it could not be stopped. */
+  stop?(ref: string, reason: string): Promise<void>;
 }
 
 /** Envelope encryption of small secrets (entity signing secrets, webhook secrets). */
@@ -355,6 +377,11 @@ export interface DeploymentConfig {
    * @default [] (public addresses only)
    */
   allowedTargetNetworks?: readonly TargetNetwork[];
+  /**
+   * The state machines, queues and event buses `stepfunctions`, `sqs` and `eventbridge` targets may name
+   * (unless `open`, when any is accepted). @default none
+   */
+  awsTargets?: AwsTargetLists;
 }
 
 // ── Webhooks ────────────────────────────────────────────────────────────────────────────────────────

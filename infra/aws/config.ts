@@ -6,6 +6,7 @@ import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
 import { AUTH_MODES, type AuthMode } from '../../shared/domain/access.js';
 import { TARGET_NETWORKS, type TargetNetwork } from '../../shared/domain/target-network.js';
 import type { EnvironmentSpec } from '../../shared/ports.js';
+import { awsTargetSettingProblems, type SqsTargetSetting } from './aws-target-grants.js';
 import { integerProblem, isLambdaTarget, limits, rateProblem, resourceNamePattern } from './limits.js';
 
 /** Names of the deployments this app knows; pick one with `cdk deploy -c env=<name>`. */
@@ -75,6 +76,26 @@ export interface DeploymentSettings {
    * is allowed `lambda:InvokeFunction` on these and nothing else. Empty: no Lambda target can run.
    */
   readonly lambdaTargets: readonly string[];
+  /**
+   * State machines (full ARNs, optionally `:<version or alias>`, no wildcards) that `stepfunctions` entity targets
+   * may run: the API refuses an entity naming any other (422), and each worker may start executions of these
+   * (StartExecution, StartSyncExecution), and describe and stop their executions, and nothing else.
+   * @default []
+   */
+  readonly stateMachineTargets?: readonly string[];
+  /**
+   * SQS queues that `sqs` entity targets may send to: a queue URL, or `{ queueUrl, kmsKeyArn }` for a queue
+   * encrypted under a customer managed KMS key (the workers may then use that key, through SQS in the queue's
+   * region only). The API refuses an entity naming any other queue; each worker may SendMessage to these only.
+   * @default []
+   */
+  readonly sqsTargets?: readonly SqsTargetSetting[];
+  /**
+   * Event buses (names in the stack's account and region, or ARNs) that `eventbridge` entity targets may put
+   * events on: the API refuses an entity naming any other; each worker may PutEvents on these only.
+   * @default []
+   */
+  readonly eventBusTargets?: readonly string[];
   /**
    * Networks besides public addresses that `http` entity targets may point at: `["private"]` opens 10/8,
    * 172.16/12, 192.168/16, 100.64/10 and fc00::/7 (agents inside your VPC, when the worker runs in one).
@@ -158,6 +179,9 @@ export type ResolvedDeploymentSettings = DeploymentSettings &
       | 'encryption'
       | 'tracing'
       | 'auth'
+      | 'stateMachineTargets'
+      | 'sqsTargets'
+      | 'eventBusTargets'
     >
   >;
 
@@ -278,6 +302,9 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
     encryption: settings.encryption ?? awsDefaults.encryption,
     tracing: settings.tracing ?? awsDefaults.tracing,
     auth: settings.auth ?? awsDefaults.auth,
+    stateMachineTargets: settings.stateMachineTargets ?? awsDefaults.stateMachineTargets,
+    sqsTargets: settings.sqsTargets ?? awsDefaults.sqsTargets,
+    eventBusTargets: settings.eventBusTargets ?? awsDefaults.eventBusTargets,
   };
   const problems: string[] = [];
 
@@ -318,6 +345,7 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
   if (!(AUTH_MODES as readonly string[]).includes(resolved.auth)) {
     problems.push(`auth ${JSON.stringify(resolved.auth)} must be one of: ${AUTH_MODES.join(', ')}`);
   }
+  problems.push(...awsTargetSettingProblems(resolved));
 
   const networks = new Set<string>();
   for (const network of resolved.allowedTargetNetworks) {

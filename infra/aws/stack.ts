@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { observability } from '../../shared/config/defaults.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { ApiKeySecret } from './api-key-secret.js';
+import { awsTargetLists } from './aws-target-grants.js';
 import {
   type DeploymentSettings,
   defaultQueueName,
@@ -135,6 +136,8 @@ export class JobsStack extends Stack {
           environments: s.environments,
           // The API refuses entities pointing at other addresses; the worker refuses to connect to them.
           allowedTargetNetworks: s.allowedTargetNetworks,
+          // The API refuses entities naming other state machines, queues or buses; the workers may reach only these.
+          awsTargets: awsTargetLists(s),
         },
         logLevel: s.logLevel,
         serviceName: observability.serviceName,
@@ -159,6 +162,11 @@ export class JobsStack extends Stack {
           timeout: Duration.seconds(s.workerTimeoutSeconds),
           maxReceiveCount: s.maxReceiveCount,
           lambdaTargets: s.lambdaTargets,
+          awsTargets: {
+            stateMachineTargets: s.stateMachineTargets,
+            sqsTargets: s.sqsTargets,
+            eventBusTargets: s.eventBusTargets,
+          },
         }),
       );
     }

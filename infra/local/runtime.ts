@@ -34,6 +34,7 @@ import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
 import type { Logger } from '../../shared/ports.js';
 import { ensureLocalApiKey } from './api-key.js';
+import { localAwsRegion } from './aws-access.js';
 import { loadLocalDeploymentConfig } from './deployment-config.js';
 import {
   type DynamoDbLocal,
@@ -95,6 +96,12 @@ export interface LocalRuntimeOptions {
   clock?: TimerClock;
   /** The built console served at `/console`. @default this checkout's `dist/console` (`npm run build`) */
   consoleAssetsDir?: string;
+  /**
+   * The region `lambda`, `stepfunctions`, `sqs` and `eventbridge` targets are called in, with the SDK's standard
+   * credentials; null: they fail with an error saying they need AWS. @default `AWS_REGION` when the environment
+   * also names credentials (see `localAwsRegion`), else null
+   */
+  awsRegion?: string | null;
 }
 
 export interface LocalRuntime {
@@ -116,6 +123,8 @@ export interface LocalRuntime {
   scheduler: LocalScheduler;
   /** Networks besides public addresses that `http` targets may point at. */
   allowedTargetNetworks: readonly TargetNetwork[];
+  /** Where the AWS target kinds are called, or null when this runtime has no AWS access. */
+  awsRegion: string | null;
   /** Runs one sweep now (tests use it instead of waiting for the interval). */
   sweep(): Promise<void>;
   /**
@@ -233,6 +242,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         );
       },
     });
+    const awsRegion = options.awsRegion === undefined ? localAwsRegion(env) : options.awsRegion;
+    // Loaded only with AWS access: a runtime without it never builds an AWS client for a target.
+    const awsTargets =
+      awsRegion === null
+        ? {}
+        : (await import('../../shared/adapters/aws/aws-target-adapters.js')).awsTargetAdapters({
+            region: awsRegion,
+          });
     // Every function's services from one set of adapters, as each Lambda builds its own on AWS.
     const services = buildServices({
       jobs: new DynamoJobStore(documents, tableName),
@@ -249,7 +266,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       retentionDays: options.retentionDays ?? runDefaults.executionRetentionDays,
       scheduler,
       rateLimiter: new DynamoRateLimiter(documents, tableName, clock),
-      invoker: createTargetInvoker({ allowedNetworks: allowedTargetNetworks }),
+      invoker: createTargetInvoker({ ...awsTargets, allowedNetworks: allowedTargetNetworks }),
       auditLog: new DynamoAuditLog(documents, tableName),
       apiKeyStore: new DynamoApiKeyStore(documents, tableName),
       // The printed key: `admin`, as the secret's keys are on AWS.
@@ -348,6 +365,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queues,
       scheduler,
       allowedTargetNetworks,
+      awsRegion,
       sweep,
       stop: () => {
         stopping ??= stopStarted();

@@ -43,6 +43,12 @@ export const awsDefaults = {
   tracing: false,
   /** How callers of the control-plane routes authenticate: API keys. */
   auth: 'api-key',
+  /** State machines `stepfunctions` targets may run: none. */
+  stateMachineTargets: [],
+  /** Queues `sqs` targets may send to: none. */
+  sqsTargets: [],
+  /** Event buses `eventbridge` targets may put events on: none. */
+  eventBusTargets: [],
 } as const;
 
 /** Defaults of the local runtime (`npm start`, infra/local). */

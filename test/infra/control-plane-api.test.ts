@@ -66,6 +66,8 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'GET /jobs/{id}/executions',
           'GET /jobs/{id}/executions/{eid}',
           'POST /jobs/{id}/executions/{eid}/cancel',
+          'POST /jobs/{id}/executions/{eid}/replay',
+          'GET /executions',
           'POST /executions/{id}/callback',
           'GET /cron/preview',
           'GET /openapi.json',
@@ -75,8 +77,6 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'PATCH /entities/{id}',
           'DELETE /entities/{id}',
           'GET /jobs/{id}/history',
-          'GET /executions',
-          'POST /jobs/{id}/executions/{eid}/replay',
           'GET /api-keys',
           'POST /api-keys',
           'DELETE /api-keys/{name}',
@@ -231,6 +231,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
         queues: ['production', 'security'],
         environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
         allowedTargetNetworks: [],
+        awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       });
     });
   });
