@@ -225,6 +225,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
         queues: ['production', 'security'],
         environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
         allowedTargetNetworks: [],
+        awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       });
     });
   });
