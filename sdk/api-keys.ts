@@ -17,13 +17,21 @@ export class ApiKeysResource {
     return this.transport.request('POST', '/api-keys', { body: { name, scope } });
   }
 
-  /** Every key (never the keys themselves), oldest first: `GET /api-keys`. Retried. */
+  /**
+   * Every key (never the keys themselves), oldest first: `GET /api-keys`. Retried.
+   * @example
+   * for (const key of await client.apiKeys.list()) console.log(key.name, key.scope, key.last_used_at);
+   */
   async list(): Promise<ApiKey[]> {
     const answer = await this.transport.request<{ api_keys: ApiKey[] }>('GET', '/api-keys');
     return answer.api_keys;
   }
 
-  /** Revokes a key, everywhere within a minute: `DELETE /api-keys/{name}`. Retried. @throws NotFoundError. */
+  /**
+   * Revokes a key, everywhere within a minute: `DELETE /api-keys/{name}`. Retried. @throws NotFoundError.
+   * @example
+   * await client.apiKeys.delete('deploy-pipeline');
+   */
   delete(name: string): Promise<void> {
     return this.transport.request('DELETE', path('api-keys', name), {
       idempotent: true,

@@ -74,6 +74,13 @@ export class ExecutionsResource {
    * `token` (from the request the target received) instead of the API key. Never retried: a second
    * callback is refused with a 409.
    * @throws AuthError for a wrong token or unknown execution; ConflictError when the run has ended.
+   * @example
+   * // In a target that answered 202: the run's id and callback token came in the request it received
+   * const run = await client.executions.callback(executionId, callbackToken, {
+   *   status: 'succeeded',
+   *   output: { rows_backed_up: 1200 },
+   * });
+   * console.log(run.status); // succeeded
    */
   callback(executionId: string, token: string, body: CallbackRequest): Promise<Execution> {
     return this.transport.request('POST', path('executions', executionId, 'callback'), {

@@ -68,6 +68,7 @@ interface Failure {
 /**
  * Sends JSON requests and decodes the answers, turning every failure into a `JobError` subclass and
  * retrying idempotent requests with jittered exponential backoff.
+ * @internal Not part of the SDK's public API (not exported by `serverless-jobs/client`).
  */
 export class Transport {
   private signer: Promise<RequestSigner> | undefined;
@@ -209,7 +210,10 @@ export class Transport {
   }
 }
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; `null` when absent or unreadable. */
+/**
+ * `Retry-After` as milliseconds: delta-seconds or an HTTP date; `null` when absent or unreadable.
+ * @internal Not part of the SDK's public API (not exported by `serverless-jobs/client`).
+ */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (value === null) return null;
   const text = value.trim();

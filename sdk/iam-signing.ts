@@ -44,7 +44,10 @@ export type RequestSigner = (request: OutgoingRequest) => Promise<Record<string,
 const EXECUTE_API_HOST = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 const SIGNATURE_HEADERS = ['authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256'];
 
-/** A signer for the API at `baseUrl`, its packages loaded now. */
+/**
+ * A signer for the API at `baseUrl`, its packages loaded now.
+ * @internal Not part of the SDK's public API (not exported by `serverless-jobs/client`).
+ */
 export async function createIamSigner(
   auth: IamAuth,
   baseUrl: string,

@@ -6,12 +6,16 @@ export interface IterateOptions {
   pageSize?: number;
 }
 
-/** A route's path from its segments, each encoded. */
+/**
+ * A route's path from its segments, each encoded.
+ * @internal Not part of the SDK's public API (not exported by `serverless-jobs/client`).
+ */
 export const path = (...segments: string[]) => `/${segments.map(encodeURIComponent).join('/')}`;
 
 /**
  * Follows `next_cursor` from page to page, yielding each item. A service answering the same cursor
  * twice would loop for ever; that is reported instead.
+ * @internal Not part of the SDK's public API (not exported by `serverless-jobs/client`).
  */
 export async function* paginate<T>(
   fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next: string | null }>,
