@@ -76,7 +76,8 @@ export interface Services {
 /** An adapter a service needed and the runtime did not give. */
 export class MissingAdapterError extends Error {
   constructor(adapter: string, service: string) {
-    super(`The ${service} service needs a ${adapter} adapter, which this runtime does not provide.`);
+    const article = /^[aeiou]/i.test(adapter) ? 'an' : 'a';
+    super(`The ${service} service needs ${article} ${adapter} adapter, which this runtime does not provide.`);
     this.name = 'MissingAdapterError';
   }
 }

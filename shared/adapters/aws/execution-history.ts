@@ -46,6 +46,9 @@ export function executionIdAt(at: Date): string {
 
 const countKey = (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'RUN_COUNT' });
 
+/** Queries per run partition one merged page may make (the first, then refills as it drains). */
+const MERGE_QUERIES_PER_PARTITION = 4;
+
 /**
  * Reading runs back: a job's history through its keys-only index (`gsi4`: skipping an offset reads keys
  * only, whole items are read for the page alone), the runs of every job newest first (merging the 16 run
@@ -145,7 +148,12 @@ export class ExecutionHistory {
         : this.readJobPageInStatuses(options.jobId, after, statuses, options.limit);
     }
     const failuresOnly = statuses?.every((status) => status === 'failed' || status === 'timed_out') ?? false;
-    const reader = new BoundedReader(this.client, this.readCeiling);
+    // Every partition is queried once before the first run can be answered, and the partitions holding the
+    // newest runs again as the merge drains them: a ceiling of fewer queries than that would cut most pages short.
+    const reader = new BoundedReader(this.client, {
+      ...this.readCeiling,
+      queries: Math.max(this.readCeiling.queries, SHARDS * MERGE_QUERIES_PER_PARTITION),
+    });
     const perShard = Math.ceil((options.limit + 1) / SHARDS) + 2;
     const sources = Array.from({ length: SHARDS }, (_unused, index) => {
       const shard = index.toString(16);
