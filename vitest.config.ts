@@ -10,6 +10,9 @@ export default defineConfig({
   test: {
     globalSetup: ['test/support/dynamodb-local-setup.ts', 'test/support/build-setup.ts'],
     testTimeout: 30_000,
+    // Two files at a time, even on two cores: most of an e2e file's time is spent waiting on child
+    // processes, DynamoDB Local and Chromium, which run beside the worker that waits on them.
+    maxWorkers: 2,
     hookTimeout: 60_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
