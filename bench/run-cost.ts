@@ -30,6 +30,7 @@ import {
 } from '../infra/local/dynamodb-local.js';
 import { LocalScheduler } from '../infra/local/local-scheduler.js';
 import { systemTimerClock } from '../infra/local/timer-clock.js';
+import { DynamoAuditLog } from '../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
@@ -212,6 +213,7 @@ try {
     rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
     invoker: createTargetInvoker(),
     retentionDays: 90,
+    auditLog: new DynamoAuditLog(documents, tableName),
   });
   const { jobs, runs, worker, webhooks: webhookService } = services;
   const work = async () => {

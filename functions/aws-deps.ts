@@ -1,10 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsTargetAdapters } from '../shared/adapters/aws/aws-target-adapters.js';
+import { DynamoApiKeyStore } from '../shared/adapters/aws/dynamo-api-key-store.js';
+import { DynamoAuditLog } from '../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
@@ -12,7 +14,6 @@ import { DynamoRateLimiter } from '../shared/adapters/aws/dynamo-rate-limiter.js
 import { DynamoWebhookStore } from '../shared/adapters/aws/dynamo-webhook-store.js';
 import { EventBridgeScheduler } from '../shared/adapters/aws/eventbridge-scheduler.js';
 import { KmsSecretBox } from '../shared/adapters/aws/kms-secret-box.js';
-import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
 import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
 import { CachingSecretBox } from '../shared/adapters/caching-secret-box.js';
@@ -108,17 +109,23 @@ function kmsSecrets(keyArn: string, tracing: ClientTracing | undefined, { cached
 
 export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.env): ApiDeps {
   const env = apiEnvironment.read(processEnv);
-  const { adapters } = common(env, tracing);
+  const { documents, adapters } = common(env, tracing);
   return {
     services: buildServices({
       ...adapters,
       scheduler: scheduler(env, tracing),
       secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: false }),
       retentionDays: env.executionRetentionDays,
+      auditLog: new DynamoAuditLog(documents, env.tableName),
+      apiKeyStore: new DynamoApiKeyStore(documents, env.tableName),
+      deploymentKeys: new SecretsManagerApiKeys(
+        traced(new SecretsManagerClient({}), tracing),
+        env.apiKeySecretArn,
+      ),
     }),
-    apiKeys: new SecretsManagerApiKeys(traced(new SecretsManagerClient({}), tracing), env.apiKeySecretArn),
     clock: adapters.clock,
     logger: adapters.logger,
+    authMode: env.authMode,
     // Beside the bundle, where the stack copies the committed document.
     openApiDocument: openApiDocumentFile(new URL(`./${OPENAPI_DOCUMENT_FILE}`, import.meta.url)),
   };
@@ -151,7 +158,7 @@ export function awsWorkerDeps(
     ...adapters,
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
     invoker: createTargetInvoker({
-      lambda: new LambdaTargetInvoker(traced(new LambdaClient({}), tracing)),
+      ...awsTargetAdapters({ wrap: (client) => traced(client, tracing) }),
       allowedNetworks: adapters.deployment.allowedTargetNetworks,
     }),
   });

@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../shared/domain/audit.js';
 import type {
   Entity,
   EntityCreateInput,
@@ -12,9 +13,11 @@ import type {
   JobPatchInput,
   TriggerType,
 } from '../shared/domain/job.js';
+import { ApiKeysResource } from './api-keys.js';
 import { JobError } from './errors.js';
 import { ExecutionsResource } from './executions.js';
 import { Transport } from './http.js';
+import type { IamAuth, RequestSigner } from './iam-signing.js';
 import { type IterateOptions, paginate, path } from './paging.js';
 
 /**
@@ -29,6 +32,13 @@ export interface ControlPlaneClientOptions {
   baseUrl?: string;
   /** API key sent as `Authorization: Bearer <key>`. @default process.env.JOBS_API_KEY */
   apiKey?: string;
+  /**
+   * How requests authenticate: the API key (`{ type: 'api-key' }`), or SigV4 signatures made with AWS
+   * credentials (`{ type: 'iam' }`, for a deployment with IAM authorization; needs no API key). The
+   * signing code is loaded on the first signed request only, in Node (the browser SDK has none).
+   * @default `{ type: 'iam' }` when process.env.JOBS_AUTH is `iam`, else `{ type: 'api-key' }`
+   */
+  auth?: { type: 'api-key' } | IamAuth;
   /** The `fetch` to send requests with (a fake in tests). @default globalThis.fetch */
   fetch?: typeof fetch;
   /**
@@ -138,6 +148,14 @@ export interface SchedulePreview {
   fires: { local: string; utc: string; repeated_local_time: boolean }[];
   /** Local times the expression names that the zone skips (spring forward): no fire then. */
   skipped: { local: string; reason: string }[];
+}
+
+/** One page of `jobs.history`. */
+export interface JobHistoryResponse {
+  /** This page's changes, newest first. */
+  history: AuditEntry[];
+  /** Pass as `cursor` for the next page; `null` on the last. */
+  next_cursor: string | null;
 }
 
 /** One page of `entities.listPage`. */
@@ -258,6 +276,16 @@ export class JobsResource {
       }),
       idempotent: options.idempotency_key !== undefined,
     });
+  }
+
+  /**
+   * One page of the job's changes, newest first (who, when, which fields): `GET /jobs/{id}/history`.
+   * Retried. @throws NotFoundError for a job that never existed.
+   * @example
+   * const { history } = await client.jobs.history(jobId, { limit: 10 });
+   */
+  history(jobId: string, options: { limit?: number; cursor?: string } = {}): Promise<JobHistoryResponse> {
+    return this.transport.request('GET', path('jobs', jobId, 'history'), { query: { ...options } });
   }
 
   /**
@@ -469,13 +497,18 @@ export class ControlPlaneClient {
   readonly entities: EntitiesResource;
   /** Runs across jobs, and callbacks of targets finishing accepted runs. */
   readonly executions: ExecutionsResource;
+  /** The deployment's scoped API keys. */
+  readonly apiKeys: ApiKeysResource;
   private readonly transport: Transport;
 
   constructor(options: ControlPlaneClientOptions = {}) {
     const baseUrl = options.baseUrl ?? process.env.JOBS_API_URL;
-    const apiKey = options.apiKey ?? process.env.JOBS_API_KEY;
+    const auth = options.auth ?? (process.env.JOBS_AUTH === 'iam' ? { type: 'iam' } : { type: 'api-key' });
+    const apiKey = auth.type === 'iam' ? '' : (options.apiKey ?? process.env.JOBS_API_KEY);
     if (!baseUrl) throw notConfigured('No service URL: pass baseUrl or set JOBS_API_URL.');
-    if (!apiKey) throw notConfigured('No API key: pass apiKey or set JOBS_API_KEY.');
+    if (apiKey === undefined || (auth.type === 'api-key' && apiKey === '')) {
+      throw notConfigured('No API key: pass apiKey or set JOBS_API_KEY.');
+    }
     const timeoutMs = options.timeoutMs ?? 30_000;
     const maxRetries = options.maxRetries ?? 2;
     const retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
@@ -490,6 +523,7 @@ export class ControlPlaneClient {
     this.transport = new Transport({
       baseUrl,
       apiKey,
+      ...(auth.type === 'iam' && { signer: () => this.iamSigner(auth, baseUrl) }),
       fetch: options.fetch ?? globalThis.fetch,
       timeoutMs,
       maxRetries,
@@ -501,6 +535,17 @@ export class ControlPlaneClient {
     this.jobs = new JobsResource(this.transport);
     this.entities = new EntitiesResource(this.transport);
     this.executions = new ExecutionsResource(this.transport);
+    this.apiKeys = new ApiKeysResource(this.transport);
+  }
+
+  /**
+   * The SigV4 signer of `auth: { type: 'iam' }`. This build has none: the Node entry point
+   * (`serverless-jobs/client`) supplies it; the browser SDK cannot sign.
+   */
+  protected iamSigner(_auth: IamAuth, _baseUrl: string): Promise<RequestSigner> {
+    return Promise.reject(
+      notConfigured('IAM signing needs the Node SDK (serverless-jobs/client); this build has no signer.'),
+    );
   }
 
   /** Liveness of the service: `GET /health` (no API key needed), `{ status: 'ok' }`. Retried. */

@@ -4,6 +4,9 @@
  * Its runtime code needs nothing but Node 20+ and the platform's `fetch`: types come from the service's
  * schemas (`import type`, erased at build), never the schemas themselves.
  */
+
+export type { ApiKey, ApiKeyWithSecret, Scope } from '../shared/domain/access.js';
+export type { AuditActor, AuditEntry } from '../shared/domain/audit.js';
 export type {
   Entity,
   EntityCreateInput,
@@ -30,14 +33,15 @@ export type {
   PlanningMode,
   TriggerType,
 } from '../shared/domain/job.js';
+export { ApiKeysResource } from './api-keys.js';
 export {
-  ControlPlaneClient,
   type ControlPlaneClientOptions,
   EntitiesResource,
   type EntityListResponse,
   type EntityPageOptions,
   type ExecutionHistoryOptions,
   type IterateOptions,
+  type JobHistoryResponse,
   type JobListOptions,
   type JobPageOptions,
   JobsResource,
@@ -63,4 +67,6 @@ export {
   type RecentExecutionsFilter,
   type RecentExecutionsOptions,
 } from './executions.js';
+export type { AwsCredentials, IamAuth } from './iam-signing.js';
+export { ControlPlaneClient } from './node-client.js';
 export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';

@@ -1,3 +1,6 @@
+import type { Scope } from './domain/access.js';
+import type { AuditEntry } from './domain/audit.js';
+import type { AwsTargetLists } from './domain/aws-targets.js';
 import type { Entity, EntityTarget } from './domain/entity.js';
 import type { Execution, ExecutionRequest, ExecutionStatus } from './domain/execution.js';
 import type { Job, JobListFilter, TriggerType } from './domain/job.js';
@@ -47,9 +50,9 @@ export interface JobStore {
   list(filter: JobListFilter): Promise<JobPage>;
 }
 
-/** Checks presented API keys against the hashes of the valid ones. */
+/** Checks presented API keys against the hashes of the valid ones: the key matched, or null. */
 export interface ApiKeyVerifier {
-  verify(presentedKey: string): Promise<boolean>;
+  verify(presentedKey: string): Promise<ApiKeyMatch | null>;
 }
 
 export interface Clock {
@@ -84,7 +87,7 @@ export interface Logger {
 }
 
 /** The metrics the service publishes, each a count of events, in the CloudWatch namespace `ServerlessJobs`. */
-export type MetricName = 'WebhookRejected' | 'ScheduleSyncFailed';
+export type MetricName = 'WebhookRejected' | 'ScheduleSyncFailed' | 'AuditWriteFailed';
 
 /** Counts events as CloudWatch metrics. */
 export interface Metrics {
@@ -211,6 +214,7 @@ export type ExecutionChange = Partial<
     | 'error_message'
     | 'output'
     | 'output_truncated'
+    | 'target_execution_arn'
   >
 > & {
   leaseUntil?: string | null;
@@ -303,12 +307,28 @@ export interface MessageVisibility {
   delay(message: ReceivedMessage, seconds: number): Promise<void>;
 }
 
-/** What one invocation of a target came to. */
+/**
+ * What one invocation of a target came to. `ref`, where given, names the work the target did for the run
+ * (a state machine execution's ARN): it is recorded as the run's `target_execution_arn`.
+ */
 export type TargetOutcome =
-  | { kind: 'succeeded'; output: unknown }
+  | { kind: 'succeeded'; output: unknown; ref?: string }
   /** The target took the run (HTTP 202) and will finish it through the callback. */
   | { kind: 'accepted' }
-  | { kind: 'failed'; error: string; retryable: boolean; timedOut: boolean };
+  /**
+   * The target started work that runs on without us (a Step Functions execution): the worker records `ref`
+   * and checks on it ({@link TargetInvoker.check}) until it ends or the run's deadline stops it.
+   */
+  | { kind: 'started'; ref: string }
+  | { kind: 'failed'; error: string; retryable: boolean; timedOut: boolean; ref?: string };
+
+/** How started work stands ({@link TargetInvoker.check}). */
+export type StartedWorkState =
+  | { kind: 'running' }
+  | { kind: 'succeeded'; output: unknown }
+  | { kind: 'failed'; error: string }
+  /** It could not be checked; `retryable` says whether a later check may tell. */
+  | { kind: 'unknown'; error: string; retryable: boolean };
 
 export interface TargetInvoker {
   /**
@@ -320,6 +340,10 @@ export interface TargetInvoker {
     request: ExecutionRequest,
     options: { signingSecret: string | null; timeoutMs: number },
   ): Promise<TargetOutcome>;
+  /** How the work an invocation `started` stands (absent where no target starts work). Never throws. */
+  check?(ref: string, options: { timeoutMs: number }): Promise<StartedWorkState>;
+  /** Stops started work (the run timed out or was cancelled); throws when it could not be stopped. */
+  stop?(ref: string, reason: string): Promise<void>;
 }
 
 /** Envelope encryption of small secrets (entity signing secrets, webhook secrets). */
@@ -353,6 +377,11 @@ export interface DeploymentConfig {
    * @default [] (public addresses only)
    */
   allowedTargetNetworks?: readonly TargetNetwork[];
+  /**
+   * The state machines, queues and event buses `stepfunctions`, `sqs` and `eventbridge` targets may name
+   * (unless `open`, when any is accepted). @default none
+   */
+  awsTargets?: AwsTargetLists;
 }
 
 // ── Webhooks ────────────────────────────────────────────────────────────────────────────────────────
@@ -433,4 +462,45 @@ export interface Scheduler {
   remove(jobId: string): Promise<void>;
   /** Every job that has schedules, with each schedule's state: what reconciliation compares with the jobs. */
   list(): Promise<{ jobId: string; schedules: ScheduleState[] }[]>;
+}
+
+/** The key a presented API key matched: its name and what it may do. */
+export interface ApiKeyMatch {
+  name: string;
+  scope: Scope;
+}
+
+/** A stored API key: its hash (hex SHA-256 of the key), never the key. */
+export interface StoredApiKey {
+  name: string;
+  scope: Scope;
+  keyHash: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** The API keys created through the API (the deployment's own key is not among them). */
+export interface ApiKeyStore {
+  /** Every stored key, in name order. */
+  list(): Promise<StoredApiKey[]>;
+  /** False when a key of that name exists. */
+  create(key: StoredApiKey): Promise<boolean>;
+  /** False when there is no key of that name. */
+  delete(name: string): Promise<boolean>;
+  /** Records a use at `at`, unless the key is gone or a use at or after `notBefore` is recorded already. */
+  touch(name: string, at: string, notBefore: string): Promise<void>;
+}
+
+/** A page of audit entries, newest first. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  nextCursor: string | null;
+}
+
+/** Where the audit trail is kept. */
+export interface AuditLog {
+  /** Keeps `entry` until `expiresAt` (epoch seconds). */
+  append(entry: AuditEntry, expiresAt: number): Promise<void>;
+  /** A job's entries, newest first, read within a bounded number of items. */
+  listForJob(jobId: string, page: { limit: number; cursor?: string }): Promise<AuditPage>;
 }

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { observability } from '../../shared/config/defaults.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { ApiKeySecret } from './api-key-secret.js';
+import { awsTargetLists } from './aws-target-grants.js';
 import {
   type DeploymentSettings,
   defaultQueueName,
@@ -135,6 +136,8 @@ export class JobsStack extends Stack {
           environments: s.environments,
           // The API refuses entities pointing at other addresses; the worker refuses to connect to them.
           allowedTargetNetworks: s.allowedTargetNetworks,
+          // The API refuses entities naming other state machines, queues or buses; the workers may reach only these.
+          awsTargets: awsTargetLists(s),
         },
         logLevel: s.logLevel,
         serviceName: observability.serviceName,
@@ -159,6 +162,11 @@ export class JobsStack extends Stack {
           timeout: Duration.seconds(s.workerTimeoutSeconds),
           maxReceiveCount: s.maxReceiveCount,
           lambdaTargets: s.lambdaTargets,
+          awsTargets: {
+            stateMachineTargets: s.stateMachineTargets,
+            sqsTargets: s.sqsTargets,
+            eventBusTargets: s.eventBusTargets,
+          },
         }),
       );
     }
@@ -186,6 +194,7 @@ export class JobsStack extends Stack {
       scheduling: this.cronScheduling,
       apiKeySecret: this.apiKeySecret,
       secretsKey: this.secretsKey,
+      auth: s.auth,
     });
     this.webhookIngress = new WebhookIngress(this, 'WebhookIngress', {
       ...runs,
@@ -221,6 +230,13 @@ export class JobsStack extends Stack {
       description: 'Base URL of the jobs API',
       value: this.controlPlane.stage.url,
     });
+    if (this.controlPlane.iamStage) {
+      new CfnOutput(this, 'IamApiUrl', {
+        description:
+          'Base URL of the jobs API for SigV4-signed requests (IAM authorization; the SDK\'s auth: { type: "iam" })',
+        value: this.controlPlane.iamStage.url,
+      });
+    }
     new CfnOutput(this, 'ApiKeySecretName', {
       description:
         'Secret holding the API keys (one per line): aws secretsmanager get-secret-value --secret-id <name>',

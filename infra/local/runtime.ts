@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
+import { DynamoApiKeyStore } from '../../shared/adapters/aws/dynamo-api-key-store.js';
+import { DynamoAuditLog } from '../../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
@@ -32,6 +34,7 @@ import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
 import type { Logger } from '../../shared/ports.js';
 import { ensureLocalApiKey } from './api-key.js';
+import { localAwsRegion } from './aws-access.js';
 import { loadLocalDeploymentConfig } from './deployment-config.js';
 import {
   type DynamoDbLocal,
@@ -93,6 +96,12 @@ export interface LocalRuntimeOptions {
   clock?: TimerClock;
   /** The built console served at `/console`. @default this checkout's `dist/console` (`npm run build`) */
   consoleAssetsDir?: string;
+  /**
+   * The region `lambda`, `stepfunctions`, `sqs` and `eventbridge` targets are called in, with the SDK's standard
+   * credentials; null: they fail with an error saying they need AWS. @default `AWS_REGION` when the environment
+   * also names credentials (see `localAwsRegion`), else null
+   */
+  awsRegion?: string | null;
 }
 
 export interface LocalRuntime {
@@ -114,6 +123,8 @@ export interface LocalRuntime {
   scheduler: LocalScheduler;
   /** Networks besides public addresses that `http` targets may point at. */
   allowedTargetNetworks: readonly TargetNetwork[];
+  /** Where the AWS target kinds are called, or null when this runtime has no AWS access. */
+  awsRegion: string | null;
   /** Runs one sweep now (tests use it instead of waiting for the interval). */
   sweep(): Promise<void>;
   /**
@@ -231,6 +242,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         );
       },
     });
+    const awsRegion = options.awsRegion === undefined ? localAwsRegion(env) : options.awsRegion;
+    // Loaded only with AWS access: a runtime without it never builds an AWS client for a target.
+    const awsTargets =
+      awsRegion === null
+        ? {}
+        : (await import('../../shared/adapters/aws/aws-target-adapters.js')).awsTargetAdapters({
+            region: awsRegion,
+          });
     // Every function's services from one set of adapters, as each Lambda builds its own on AWS.
     const services = buildServices({
       jobs: new DynamoJobStore(documents, tableName),
@@ -247,7 +266,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       retentionDays: options.retentionDays ?? runDefaults.executionRetentionDays,
       scheduler,
       rateLimiter: new DynamoRateLimiter(documents, tableName, clock),
-      invoker: createTargetInvoker({ allowedNetworks: allowedTargetNetworks }),
+      invoker: createTargetInvoker({ ...awsTargets, allowedNetworks: allowedTargetNetworks }),
+      auditLog: new DynamoAuditLog(documents, tableName),
+      apiKeyStore: new DynamoApiKeyStore(documents, tableName),
+      // The printed key: `admin`, as the secret's keys are on AWS.
+      deploymentKeys: HashedApiKeys.fromKeys([apiKey]),
     });
     const dispatchHandler = makeDispatchHandler({ runs: services.runs, logger });
     // Fed from the table, then started before the API takes requests, so a job created now starts its
@@ -260,7 +283,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     server.serve([
       {
         prefix: '/',
-        handler: makeApiHandler({ services, apiKeys: HashedApiKeys.fromKeys([apiKey]), clock, logger }),
+        handler: makeApiHandler({ services, clock, logger }),
         functionName: 'api',
       },
       // As on AWS, deliveries go to their own function.
@@ -342,6 +365,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queues,
       scheduler,
       allowedTargetNetworks,
+      awsRegion,
       sweep,
       stop: () => {
         stopping ??= stopStarted();

@@ -1,4 +1,7 @@
 import type {
+  ApiKeyStore,
+  ApiKeyVerifier,
+  AuditLog,
   Clock,
   DeploymentConfig,
   EntityStore,
@@ -14,6 +17,8 @@ import type {
   TargetInvoker,
   WebhookStore,
 } from '../ports.js';
+import { ApiKeyService } from './api-key-service.js';
+import { AuditTrail } from './audit-trail.js';
 import { EntityService } from './entity-service.js';
 import { JobService, jobReader } from './job-service.js';
 import { RunService } from './run-service.js';
@@ -47,6 +52,12 @@ export interface ServiceAdapters {
   rateLimiter?: RateLimiter;
   /** Invokes entities' targets: the worker. */
   invoker?: TargetInvoker;
+  /** Where the audit trail is kept: whatever changes jobs, entities or API keys (the API). */
+  auditLog?: AuditLog;
+  /** The API keys created through the API, hashed: the API. */
+  apiKeyStore?: ApiKeyStore;
+  /** The deployment's own keys (`admin`): the Secrets Manager secret on AWS, the printed key locally. */
+  deploymentKeys?: ApiKeyVerifier;
 }
 
 /** Every use case of the service, built once per runtime from one set of adapters. */
@@ -58,6 +69,8 @@ export interface Services {
   webhookSecrets: WebhookSecretService;
   schedules: ScheduleSync;
   worker: RunWorker;
+  audit: AuditTrail;
+  apiKeys: ApiKeyService;
 }
 
 /** An adapter a service needed and the runtime did not give. */
@@ -75,8 +88,8 @@ export class MissingAdapterError extends Error {
  *
  * @example
  * const services = buildServices({ jobs, entities, executions, webhooks, queue, secrets, deployment,
- *   clock, ids, logger, metrics, retentionDays: 90, scheduler });
- * const handler = makeApiHandler({ services, apiKeys, clock, logger });
+ *   clock, ids, logger, metrics, retentionDays: 90, scheduler, auditLog, apiKeyStore, deploymentKeys });
+ * const handler = makeApiHandler({ services, clock, logger });
  * const worker = makeWorkerHandler({ worker: services.worker, logger });
  */
 export function buildServices(adapters: ServiceAdapters): Services {
@@ -105,9 +118,20 @@ export function buildServices(adapters: ServiceAdapters): Services {
         retentionDays: need(adapters.retentionDays, 'retention period', 'run'),
       }),
   );
+  const audit = once(
+    () =>
+      new AuditTrail({
+        ...adapters,
+        audit: need(adapters.auditLog, 'audit log', 'audit'),
+        // Entries are kept as long as the runs they sit beside.
+        retentionDays: need(adapters.retentionDays, 'retention period', 'audit'),
+      }),
+  );
   const services = {
-    jobs: once(() => new JobService({ ...adapters, secrets: secrets('job'), schedules: schedules() })),
-    entities: once(() => new EntityService({ ...adapters, secrets: secrets('entity') })),
+    jobs: once(
+      () => new JobService({ ...adapters, secrets: secrets('job'), schedules: schedules(), audit: audit() }),
+    ),
+    entities: once(() => new EntityService({ ...adapters, secrets: secrets('entity'), audit: audit() })),
     runs,
     webhooks: once(
       () =>
@@ -120,7 +144,18 @@ export function buildServices(adapters: ServiceAdapters): Services {
         }),
     ),
     webhookSecrets: once(
-      () => new WebhookSecretService({ ...adapters, jobs, secrets: secrets('webhook secret') }),
+      () =>
+        new WebhookSecretService({ ...adapters, jobs, secrets: secrets('webhook secret'), audit: audit() }),
+    ),
+    audit,
+    apiKeys: once(
+      () =>
+        new ApiKeyService({
+          ...adapters,
+          apiKeyStore: need(adapters.apiKeyStore, 'API key store', 'API key'),
+          apiKeys: need(adapters.deploymentKeys, 'deployment key', 'API key'),
+          audit: audit(),
+        }),
     ),
     schedules,
     worker: once(
@@ -153,6 +188,12 @@ export function buildServices(adapters: ServiceAdapters): Services {
     },
     get worker() {
       return services.worker();
+    },
+    get audit() {
+      return services.audit();
+    },
+    get apiKeys() {
+      return services.apiKeys();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { changedFields } from '../domain/audit.js';
 import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from '../domain/errors.js';
 import {
   applyJobPatch,
@@ -23,6 +24,7 @@ import type {
   SecretBox,
   VersionedJob,
 } from '../ports.js';
+import type { ChangeRecorder } from './audit-trail.js';
 import { type Deferred, readDeferred } from './deferred.js';
 import { noEntityError } from './entity-service.js';
 import { type ScheduleSync, scheduleChanged } from './schedule-sync.js';
@@ -39,6 +41,8 @@ export interface JobServiceDeps {
   metrics: Metrics;
   /** Keeps cron jobs' schedules in line after each write. */
   schedules: ScheduleSync;
+  /** Records every change: who, when, which fields. */
+  audit: ChangeRecorder;
 }
 
 /** How often a write re-reads and re-applies itself when a concurrent write got in first. */
@@ -65,6 +69,11 @@ export class JobService {
     const webhook = spec.trigger_type === 'webhook' ? await this.newWebhook(job) : undefined;
     await this.deps.jobs.create(job, webhook?.stored);
     this.deps.logger.info('job created', { jobId: job.id, triggerType: job.trigger_type });
+    await this.deps.audit.record({
+      resource: { type: 'job', id: job.id },
+      action: 'created',
+      changedFields: [...Object.keys(input), ...(webhook ? ['webhook_secret'] : [])].sort(),
+    });
     await this.syncSchedule(null, job);
     return webhook ? { ...job, webhook_secret: webhook.secret } : job;
   }
@@ -107,11 +116,12 @@ export class JobService {
         return applyJobPatch(spec, read);
       },
       true,
+      'updated',
     );
   }
 
   setEnabled(id: string, enabled: boolean): Promise<Job> {
-    return this.modify(id, (spec) => ({ ...spec, enabled }), false);
+    return this.modify(id, (spec) => ({ ...spec, enabled }), false, enabled ? 'enabled' : 'disabled');
   }
 
   async delete(id: string): Promise<void> {
@@ -119,6 +129,7 @@ export class JobService {
       const current = await this.load(id);
       if (await this.deps.jobs.delete(current.job, current.version)) {
         this.deps.logger.info('job deleted', { jobId: id });
+        await this.deps.audit.record({ resource: { type: 'job', id }, action: 'deleted' });
         await this.syncSchedule(current.job, null);
         return;
       }
@@ -131,7 +142,12 @@ export class JobService {
    * Read, change, conditional write; on a version conflict, start again from a fresh read so no
    * concurrent update is lost. A job deleted in between stays deleted (404).
    */
-  private async modify(id: string, change: (spec: JobSpec) => JobSpec, recheck: boolean): Promise<Job> {
+  private async modify(
+    id: string,
+    change: (spec: JobSpec) => JobSpec,
+    recheck: boolean,
+    action: 'updated' | 'enabled' | 'disabled',
+  ): Promise<Job> {
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.load(id);
       const { id: _id, created_at, updated_at: _updated, webhook_path: _path, ...spec } = current.job;
@@ -157,6 +173,11 @@ export class JobService {
       const written = await this.deps.jobs.replace(next, current.version, current.job, webhook?.stored);
       if (written) {
         this.deps.logger.info('job updated', { jobId: id, version: written.version });
+        await this.deps.audit.record({
+          resource: { type: 'job', id },
+          action,
+          changedFields: [...changedFields(spec, nextSpec), ...(webhook ? ['webhook_secret'] : [])],
+        });
         await this.syncSchedule(current.job, written.job);
         return webhook ? { ...written.job, webhook_secret: webhook.secret } : written.job;
       }

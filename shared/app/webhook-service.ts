@@ -15,6 +15,7 @@ import {
   type WebhookSecretRotation,
 } from '../domain/webhook.js';
 import type { Clock, Logger, RateLimiter, SecretBox, WebhookStore } from '../ports.js';
+import type { ChangeRecorder } from './audit-trail.js';
 import { type Deferred, readDeferred } from './deferred.js';
 import { webhookSecretContext } from './job-service.js';
 import type { JobReader, RunService } from './run-service.js';
@@ -172,6 +173,8 @@ export interface WebhookSecretServiceDeps {
   secrets: SecretBox;
   clock: Clock;
   logger: Logger;
+  /** Records each rotation (the field's name, never the secret). */
+  audit: ChangeRecorder;
 }
 
 /** What `GET /jobs/{id}` tells of a webhook job's secret. */
@@ -206,6 +209,11 @@ export class WebhookSecretService {
     if (!rotated)
       throw new ConflictError('The webhook secret was rotated by another request meanwhile; try again.');
     deps.logger.info('webhook secret rotated', { jobId: job.id, graceSeconds: grace });
+    await deps.audit.record({
+      resource: { type: 'job', id: job.id },
+      action: 'webhook_secret_rotated',
+      changedFields: ['webhook_secret'],
+    });
     return {
       webhook_secret: secret,
       webhook_secret_rotated_at: now.toISOString(),

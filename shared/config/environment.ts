@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import type { LogLevel } from '../adapters/logger.js';
+import { AUTH_MODES } from '../domain/access.js';
+import type { AwsTargetLists } from '../domain/aws-targets.js';
 import { TargetNetworkSchema } from '../domain/target-network.js';
 import type { EnvironmentSpec } from '../ports.js';
 
@@ -198,9 +200,15 @@ const DeploymentSchema = z.object({
   ),
   // Required: a DEPLOYMENT_CONFIG without it was not written by this stack, and guessing would guess wide.
   allowedTargetNetworks: z.array(TargetNetworkSchema),
+  // Required for the same reason: the entities the API accepts and the resources the workers may reach.
+  awsTargets: z.object({
+    stateMachineTargets: z.array(z.string()),
+    sqsTargets: z.array(z.string()),
+    eventBusTargets: z.array(z.string()),
+  }),
 });
 
-/** The deployment's queues, environments and target networks, as the functions read them. */
+/** The deployment's queues, environments, target networks and AWS targets, as the functions read them. */
 export type DeploymentVariable = z.infer<typeof DeploymentSchema>;
 
 /** The same, as the stack writes it (its settings are read-only). */
@@ -209,6 +217,7 @@ export interface DeploymentVariableValue {
   readonly queues: readonly string[];
   readonly environments: Readonly<Record<string, Readonly<EnvironmentSpec>>>;
   readonly allowedTargetNetworks: readonly z.infer<typeof TargetNetworkSchema>[];
+  readonly awsTargets: AwsTargetLists;
 }
 
 /** Every variable of the contract, by the key the code knows it by. */
@@ -227,6 +236,8 @@ export const variables = {
   secretsKeyArn: text('KMS_KEY_ID'),
   /** The secret holding the API keys, one per line. */
   apiKeySecretArn: text('API_KEY_SECRET_ARN'),
+  /** Which callers the control-plane routes take: API keys, IAM principals API Gateway authorized, or both. */
+  authMode: oneOf('AUTH_MODE', AUTH_MODES),
   /** Base URL targets call back to (`<base>/executions/{id}/callback`); the worker's alone. */
   publicBaseUrl: text('PUBLIC_BASE_URL'),
   /** Days an execution record is kept (DynamoDB TTL); read by every function that starts runs. */

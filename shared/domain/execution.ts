@@ -92,6 +92,10 @@ export const ExecutionSchema = z
     error_message: z.string().nullable(),
     output: z.unknown().meta({ description: 'What the target returned (JSON), cut to 64 KiB.' }),
     output_truncated: z.boolean().meta({ description: 'True when `output` was cut.' }),
+    target_execution_arn: z.string().optional().meta({
+      description:
+        '`stepfunctions` targets: the ARN of the state machine execution the run started, once it has started one.',
+    }),
   })
   .meta({ id: 'Execution', description: 'One run of a job.' });
 export type Execution = z.infer<typeof ExecutionSchema>;

@@ -2,9 +2,10 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Services } from '../app/build-services.js';
 import { cronDetails, previewSchedule } from '../app/schedule-preview.js';
+import type { AuthMode } from '../domain/access.js';
 import type { Job } from '../domain/job.js';
 import { scopedToInvocation } from '../handlers/invocation-scope.js';
-import type { ApiKeyVerifier, Clock, Logger } from '../ports.js';
+import type { Clock, Logger } from '../ports.js';
 import { headWithoutBody, httpBoundary } from './middlewares.js';
 import { openApiDocumentFile, REPOSITORY_OPENAPI_DOCUMENT } from './openapi-file.js';
 import type { HttpRequest } from './request.js';
@@ -13,13 +14,21 @@ import { bearerToken, type RouteHandlers, serveRoutes } from './router.js';
 import { API_ROUTES, type ApiRoutes } from './routes/index.js';
 
 /** What the control-plane routes call: services only, never stores. */
-export type ApiServices = Pick<Services, 'jobs' | 'entities' | 'runs' | 'webhookSecrets'>;
+export type ApiServices = Pick<
+  Services,
+  'jobs' | 'entities' | 'runs' | 'webhookSecrets' | 'apiKeys' | 'audit'
+>;
 
 export interface ApiDeps {
+  /** The use cases; `services.apiKeys` also verifies callers' keys (the deployment's and the stored ones). */
   services: ApiServices;
-  apiKeys: ApiKeyVerifier;
   clock: Clock;
   logger: Logger;
+  /**
+   * Which callers the control-plane routes take: API keys, IAM principals authorized by API Gateway, or
+   * both. @default 'api-key'
+   */
+  authMode?: AuthMode;
   /**
    * The committed OpenAPI document's text, served at `GET /openapi.json`. A bundle passes
    * `openApiDocumentFile(<its copy>)`.
@@ -43,7 +52,7 @@ function present(job: Job, request: HttpRequest, now: Date): Job {
 
 /** The control-plane routes' handlers, in the reference's wire format: one per route of API_ROUTES. */
 export function apiRouteHandlers(
-  { jobs, entities, runs, webhookSecrets }: ApiServices,
+  { jobs, entities, runs, webhookSecrets, apiKeys, audit }: ApiServices,
   { clock, openApiDocument }: { clock: Clock; openApiDocument: () => Promise<string> },
 ): RouteHandlers<ApiRoutes> {
   const answer = (job: Job, request: HttpRequest) => present(job, request, clock.now());
@@ -118,6 +127,21 @@ export function apiRouteHandlers(
       await entities.delete(params.id);
       return noContent();
     },
+    getJobHistory: async ({ params, query }) => {
+      const page = await audit.jobHistory(params.id, query);
+      // A deleted job's trail stays readable; an id with neither a job nor a trail is unknown.
+      if (page.entries.length === 0 && query.cursor === undefined) await jobs.get(params.id);
+      return json(200, { history: page.entries, next_cursor: page.nextCursor });
+    },
+    listApiKeys: async () => json(200, { api_keys: await apiKeys.list() }),
+    createApiKey: async ({ body }) => {
+      const key = await apiKeys.create(body);
+      return json(201, key, { location: `/api-keys/${key.name}` });
+    },
+    deleteApiKey: async ({ params }) => {
+      await apiKeys.delete(params.name);
+      return noContent();
+    },
   };
 }
 
@@ -128,6 +152,10 @@ export function makeApiHandler(deps: ApiDeps) {
   const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
-    .handler(serveRoutes(API_ROUTES, handlers, { apiKeys: deps.apiKeys }));
+    .handler(
+      serveRoutes(API_ROUTES, handlers, {
+        callers: { apiKeys: deps.services.apiKeys, mode: deps.authMode ?? 'api-key' },
+      }),
+    );
   return scopedToInvocation(deps.logger, handler);
 }

@@ -66,6 +66,8 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'GET /jobs/{id}/executions',
           'GET /jobs/{id}/executions/{eid}',
           'POST /jobs/{id}/executions/{eid}/cancel',
+          'POST /jobs/{id}/executions/{eid}/replay',
+          'GET /executions',
           'POST /executions/{id}/callback',
           'GET /cron/preview',
           'GET /openapi.json',
@@ -74,6 +76,10 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'GET /entities/{id}',
           'PATCH /entities/{id}',
           'DELETE /entities/{id}',
+          'GET /jobs/{id}/history',
+          'GET /api-keys',
+          'POST /api-keys',
+          'DELETE /api-keys/{name}',
           'ANY /',
           'ANY /{proxy+}',
         ].sort(),
@@ -188,6 +194,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
         [
           'TABLE_NAME',
           'API_KEY_SECRET_ARN',
+          'AUTH_MODE',
           'QUEUE_URLS',
           'KMS_KEY_ID',
           'DEPLOYMENT_CONFIG',
@@ -206,6 +213,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
       expect(variables).toMatchObject({
         TABLE_NAME: { Ref: tableId },
         API_KEY_SECRET_ARN: { Ref: secretId },
+        AUTH_MODE: 'api-key',
         KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
         EXECUTION_RETENTION_DAYS: String(settings.executionRetentionDays),
         LOG_LEVEL: settings.logLevel,
@@ -223,6 +231,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
         queues: ['production', 'security'],
         environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
         allowedTargetNetworks: [],
+        awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       });
     });
   });
@@ -352,7 +361,7 @@ describe('ControlPlaneApi in a stack of its own', () => {
 
   it('takes the route list the stack passes, with GET /health first (the integration hangs off it)', () => {
     // Assess
-    expect(controlPlaneRoutes[0]).toEqual({ method: 'GET', path: '/health' });
+    expect(controlPlaneRoutes[0]).toEqual({ method: 'GET', path: '/health', authenticatesCaller: false });
     expect(new Set(controlPlaneRoutes.map(({ method, path }) => `${method} ${path}`)).size).toBe(
       controlPlaneRoutes.length,
     );

@@ -59,7 +59,13 @@ export function constructFixture() {
     values: {
       tableName: table.tableName,
       queueUrls: runQueues.urls,
-      deployment: { defaultQueue: 'default', queues: [], environments: {}, allowedTargetNetworks: [] },
+      deployment: {
+        defaultQueue: 'default',
+        queues: [],
+        environments: {},
+        allowedTargetNetworks: [],
+        awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
+      },
       logLevel: 'info',
       serviceName: 'serverless-jobs',
       metricsNamespace: 'ServerlessJobs',

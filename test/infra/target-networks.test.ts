@@ -67,6 +67,7 @@ describe('allowedTargetNetworks', () => {
       queues: ['production', 'security'],
       environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
       allowedTargetNetworks: ['private'],
+      awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       open: false,
       publicBaseUrl: '',
     };

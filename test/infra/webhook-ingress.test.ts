@@ -141,6 +141,7 @@ describe('webhook function', () => {
       queues: settings.queues,
       environments: settings.environments,
       allowedTargetNetworks: [],
+      awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
     });
   });
 });

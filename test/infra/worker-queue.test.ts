@@ -285,6 +285,8 @@ describe('worker functions', () => {
         environments: settings.environments,
         // Public addresses only unless the deployment opens more (test/infra/target-networks.test.ts).
         allowedTargetNetworks: [],
+        // No state machine, queue or bus unless the deployment lists them (test/infra/aws-targets.test.ts).
+        awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       });
     },
   );

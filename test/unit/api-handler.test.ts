@@ -8,6 +8,7 @@ import type { Execution, ExecutionListResponse, TriggerResponse } from '../../sh
 import type { Job } from '../../shared/domain/job.js';
 import type { JobStore } from '../../shared/ports.js';
 import { type ApiEventInput, type ApiResult, callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -76,6 +77,8 @@ function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
     secrets: new FakeSecretBox(),
     deployment: openDeployment(),
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler,
     clock: { now: () => new Date(now) },
     ids: {

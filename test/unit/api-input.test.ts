@@ -5,6 +5,7 @@ import { randomIds } from '../../shared/adapters/system.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { Job } from '../../shared/domain/job.js';
 import { type ApiEventInput, type ApiResult, callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -45,6 +46,8 @@ async function setup() {
     secrets: new FakeSecretBox(),
     deployment: openDeployment(),
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler: new MemoryScheduler(),
     clock: { now: () => new Date('2025-01-15T09:00:00.000Z') },
     ids: randomIds,

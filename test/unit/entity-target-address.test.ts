@@ -5,6 +5,7 @@ import { randomIds, systemClock } from '../../shared/adapters/system.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
 import { type ApiResult, callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -36,6 +37,8 @@ function setup(allowed?: readonly TargetNetwork[]) {
     secrets: new FakeSecretBox(),
     deployment,
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler: new MemoryScheduler(),
     clock: systemClock,
     ids: randomIds,

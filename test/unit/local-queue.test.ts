@@ -4,12 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import {
-  type DeadLetter,
-  LocalQueues,
-  type QueueConsumerOptions,
-  type QueueTimers,
-} from '../../infra/local/local-queue.js';
+import { LocalQueues } from '../../infra/local/local-queue.js';
+import type { DeadLetter, QueueConsumerOptions, QueueTimers } from '../../infra/local/local-queue-options.js';
 import { FileQueueJournal } from '../../infra/local/queue-journal.js';
 import { UnknownQueueError } from '../../shared/adapters/run-queue.js';
 import type { RunMessage } from '../../shared/ports.js';

@@ -217,11 +217,10 @@ function setup(deployment: DeploymentConfig = openDeployment()) {
     metrics: new RecordingMetrics(),
     rateLimiter: new AllowingRateLimiter(),
   };
-  const built = testServices(deps);
+  const built = testServices({ ...deps, deploymentKeys: HashedApiKeys.fromKeys([API_KEY]) });
   const _jobs = built.jobs;
   const api = makeApiHandler({
     services: built,
-    apiKeys: HashedApiKeys.fromKeys([API_KEY]),
     clock,
     logger: deps.logger,
   });

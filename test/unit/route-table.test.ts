@@ -15,6 +15,7 @@ import type { RouteDefinition } from '../../shared/http/route-definition.js';
 import { matchRoute, serveRoutes } from '../../shared/http/router.js';
 import { API_ROUTES, ROUTES, WEBHOOK_ROUTES } from '../../shared/http/routes/index.js';
 import { callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -50,6 +51,8 @@ function api() {
     secrets: new FakeSecretBox(),
     deployment: openDeployment(),
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler: new MemoryScheduler(),
     clock,
     ids: sequentialIds(clock),
@@ -171,7 +174,7 @@ describe('the router comes from the table', () => {
     // Act
     const serve = () =>
       serveRoutes(API_ROUTES, {} as Parameters<typeof serveRoutes<typeof API_ROUTES>>[1], {
-        apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+        callers: { apiKeys: HashedApiKeys.fromKeys([API_KEY]) },
       });
 
     // Assess
@@ -362,6 +365,8 @@ describe('GET /openapi.json serves the committed file', () => {
       secrets: new FakeSecretBox(),
       deployment: openDeployment(),
       apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+      apiKeyStore: new MemoryApiKeyStore(),
+      auditLog: new MemoryAuditLog(),
       scheduler: new MemoryScheduler(),
       clock,
       ids: sequentialIds(clock),

@@ -3,12 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { webhookSecretContext } from '../../shared/app/job-service.js';
-import {
-  RateLimitedError,
-  WebhookRejectedError,
-  WebhookSecretService,
-  WebhookService,
-} from '../../shared/app/webhook-service.js';
+import { RateLimitedError, WebhookRejectedError, WebhookService } from '../../shared/app/webhook-service.js';
 import {
   BadRequestError,
   ConflictError,
@@ -112,7 +107,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
       return webhookService.deliver(signedDelivery(input), input.body);
     },
   };
-  const secretService = new WebhookSecretService({ jobs, webhooks, secrets, clock, logger });
+  const secretService = built.webhookSecrets;
 
   /** A webhook job and its path record (the memory job store does not write one, so it is seeded here). */
   const createWebhookJob = async (body: Partial<JobCreateInput> = {}) => {

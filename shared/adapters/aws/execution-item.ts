@@ -50,6 +50,8 @@ export const A = {
   outputTruncated: 'ot',
   leaseUntil: 'ls',
   callbackTokenHash: 'cb',
+  /** The ARN of the state machine execution a `stepfunctions` run started. */
+  targetExecutionArn: 'tx',
   exclusive: 'ex',
   expiresAt: 'expires_at',
   /** The job's history index (`gsi4`, keys only). */
@@ -76,6 +78,7 @@ type Fixed = Omit<
   | 'error_message'
   | 'output'
   | 'output_truncated'
+  | 'target_execution_arn'
 >;
 
 function fixedPart(execution: Execution): Fixed {
@@ -93,6 +96,7 @@ function fixedPart(execution: Execution): Fixed {
     error_message: _error,
     output: _output,
     output_truncated: _truncated,
+    target_execution_arn: _targetExecution,
     ...fixed
   } = execution;
   return fixed;
@@ -144,6 +148,7 @@ function mutableAttributes(fields: Partial<Execution>, doc: Buffer | null): Reco
   if (fields.output !== undefined && fields.output !== null)
     attributes[A.output] = packOutput(fields.output, doc);
   if (fields.output_truncated) attributes[A.outputTruncated] = true;
+  put(A.targetExecutionArn, fields.target_execution_arn);
   if (fields.status !== undefined && FAILED_STATUSES.has(fields.status) && fields.execution_id) {
     attributes[A.failedPk] = failedPartition(fields.execution_id);
     attributes[A.failedSk] = fields.execution_id;
@@ -188,6 +193,9 @@ export function fromItem(item: Record<string, unknown>, knownDoc?: Buffer): Stor
     error_message: text(A.errorMessage),
     output: unpackOutput(item[A.output], doc),
     output_truncated: item[A.outputTruncated] === true,
+    ...(typeof item[A.targetExecutionArn] === 'string' && {
+      target_execution_arn: item[A.targetExecutionArn] as string,
+    }),
   };
   return {
     execution: orderedLikeSchema(execution),
@@ -241,6 +249,7 @@ export function changeExpression(
     assign(A.output, fields.output === null ? null : packOutput(fields.output, doc));
   }
   assign(A.outputTruncated, fields.output_truncated);
+  assign(A.targetExecutionArn, fields.target_execution_arn);
   assign(A.leaseUntil, leaseUntil);
   assign(A.callbackTokenHash, callbackTokenHash === '' ? null : callbackTokenHash);
   if (fields.status !== undefined && FAILED_STATUSES.has(fields.status)) {

@@ -54,6 +54,7 @@ export const listRecentExecutions = defineRoute({
   method: 'GET',
   path: '/executions',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'executions.listRecent',
   tags: ['Executions'],
   summary: 'List recent executions across jobs',
@@ -108,6 +109,7 @@ export const getExecutions = defineRoute({
   method: 'GET',
   path: '/jobs/{id}/executions',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.getExecutions',
   tags: ['Executions'],
   summary: 'List executions of a job',
@@ -150,6 +152,7 @@ export const getExecution = defineRoute({
   method: 'GET',
   path: '/jobs/{id}/executions/{eid}',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.getExecution',
   tags: ['Executions'],
   summary: 'Get an execution',
@@ -169,6 +172,7 @@ export const cancelExecution = defineRoute({
   method: 'POST',
   path: '/jobs/{id}/executions/{eid}/cancel',
   auth: 'api-key',
+  scope: 'trigger',
   sdkMethod: 'jobs.cancelExecution',
   tags: ['Executions'],
   summary: 'Cancel an execution',
@@ -188,7 +192,7 @@ export const cancelExecution = defineRoute({
       }),
     },
   },
-  errors: { 401: true, 404: NO_RUN, 409: 'The run has already ended.', 413: true, 500: true },
+  errors: { 401: true, 403: true, 404: NO_RUN, 409: 'The run has already ended.', 413: true, 500: true },
 });
 
 export const replayExecution = defineRoute({
@@ -196,6 +200,7 @@ export const replayExecution = defineRoute({
   method: 'POST',
   path: '/jobs/{id}/executions/{eid}/replay',
   auth: 'api-key',
+  scope: 'trigger',
   sdkMethod: 'jobs.replayExecution',
   tags: ['Executions'],
   summary: 'Replay an execution',
@@ -216,6 +221,7 @@ export const replayExecution = defineRoute({
   },
   errors: {
     401: true,
+    403: true,
     404: NO_RUN,
     409: 'The job is disabled, or its entity or environment is no longer there.',
     413: true,

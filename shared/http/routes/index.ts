@@ -1,3 +1,4 @@
+import { createApiKey, deleteApiKey, getJobHistory, listApiKeys } from './access.js';
 import { createEntity, deleteEntity, getEntity, listEntities, updateEntity } from './entities.js';
 import {
   cancelExecution,
@@ -52,6 +53,10 @@ export const API_ROUTES = {
   getEntity,
   updateEntity,
   deleteEntity,
+  getJobHistory,
+  listApiKeys,
+  createApiKey,
+  deleteApiKey,
 } as const;
 
 export { WEBHOOK_ROUTES };
