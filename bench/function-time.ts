@@ -25,6 +25,8 @@ import { createLambdaContext } from '../infra/local/http-server.js';
 import { LocalScheduler } from '../infra/local/local-scheduler.js';
 import { systemTimerClock } from '../infra/local/timer-clock.js';
 import { generateApiKey, HashedApiKeys } from '../shared/adapters/api-keys.js';
+import { DynamoApiKeyStore } from '../shared/adapters/aws/dynamo-api-key-store.js';
+import { DynamoAuditLog } from '../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
@@ -180,6 +182,7 @@ try {
     open: true,
     publicBaseUrl: 'http://127.0.0.1:3000',
   };
+  const apiKey = generateApiKey();
   const services = buildServices({
     jobs: new DynamoJobStore(documents, tableName),
     entities: new DynamoEntityStore(documents, tableName),
@@ -197,14 +200,11 @@ try {
     scheduler: new LocalScheduler({ clock: systemTimerClock, logger, dispatch: () => Promise.resolve() }),
     rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
     invoker: createTargetInvoker(),
+    apiKeyStore: new DynamoApiKeyStore(documents, tableName),
+    deploymentKeys: HashedApiKeys.fromKeys([apiKey]),
+    auditLog: new DynamoAuditLog(documents, tableName),
   });
-  const apiKey = generateApiKey();
-  const api = makeApiHandler({
-    services,
-    apiKeys: HashedApiKeys.fromKeys([apiKey]),
-    clock: systemClock,
-    logger,
-  });
+  const api = makeApiHandler({ services, clock: systemClock, logger });
   const webhook = makeWebhookHandler({ webhooks: services.webhooks, logger, metrics });
   const dispatch = makeDispatchHandler({ runs: services.runs, logger });
   const worker = makeWorkerHandler({ worker: services.worker, logger });

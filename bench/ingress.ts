@@ -37,6 +37,8 @@ const BURST_JOBS = Number(process.argv[4] ?? 2_000);
 
 const db = await startDynamoDbLocal({ dataPath: null, maxHeapMb: 1024 });
 const children: ChildProcess[] = [];
+/** What each child printed, to check after a measurement that nothing it did failed. */
+const outputs: (() => string)[] = [];
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
@@ -56,6 +58,7 @@ async function startChild(args: string[], env: Record<string, string>, ready: Re
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
+  outputs.push(() => output);
   const deadline = Date.now() + 60_000;
   for (;;) {
     const match = ready.exec(output);
@@ -150,6 +153,9 @@ async function ingress(): Promise<void> {
         `ratio ${(rps.runtime / rps.bare).toFixed(2)}x req/s, p99 ${(p99.runtime / p99.bare).toFixed(2)}x (non-2xx answers: ${errors})`,
     );
   }
+  const failed = outputs.reduce((sum, output) => sum + (output().match(/^run failed/gm)?.length ?? 0), 0);
+  if (failed > 0)
+    console.log(`  the bare server's runs failed ${failed} times: its figures are not a baseline`);
   await rm(dataDir, { recursive: true, force: true });
 }
 
@@ -250,7 +256,8 @@ async function schedulerBurst(): Promise<void> {
             new UpdateCommand({
               TableName: bareTable,
               Key: key,
-              UpdateExpression: 'SET st = :s, out = :o',
+              UpdateExpression: 'SET st = :s, #out = :o',
+              ExpressionAttributeNames: { '#out': 'out' },
               ExpressionAttributeValues: { ':s': 'succeeded', ':o': 'o'.repeat(100) },
             }),
           );
