@@ -79,12 +79,12 @@ async function startRuntime(): Promise<void> {
     output += chunk.toString();
   });
   const deadline = Date.now() + 60_000;
-  while (!/API key\s+(\S+)/.test(output)) {
+  while (!/API key\s+(sjk_\S+)/.test(output)) {
     if (started.exitCode !== null || Date.now() > deadline)
       throw new Error(`runtime did not start:\n${output}`);
     await sleep(100);
   }
-  apiKey = /API key\s+(\S+)/.exec(output)?.[1] ?? '';
+  apiKey = /API key\s+(sjk_\S+)/.exec(output)?.[1] ?? '';
 }
 
 async function stopRuntime(signal: NodeJS.Signals): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A queue message as the journal keeps it. Times are epoch milliseconds. */
@@ -32,10 +32,14 @@ const QUEUE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const MESSAGE_ID = /^[0-9a-f-]{36}$/;
 
 /**
- * One file per message, `<directory>/<queue>/<message id>.json`, written to a temporary name and renamed,
- * so a record is either whole or absent. Operations on one message run in the order they were asked
- * for, and nothing is written for a message after its removal, so a late receive-count update can never
- * bring a deleted message back. Files are readable by the user only.
+ * One file per message, `<directory>/<queue>/<message id>.json`, readable by the user only. A new record
+ * is written in place: until the write resolves the send has not been acknowledged, so a record cut short
+ * by a crash is one nobody was promised (`load` drops it). A record that exists already (a receive count
+ * kept at restart) is replaced through a temporary name and a rename, so it is the old one or the new
+ * one, never neither. Each file operation is a round trip through libuv's thread pool, so a message
+ * costs as few as it can: open, write and close to keep it, one unlink to drop it. Operations on one
+ * message run in the order they were asked for, and nothing is written for a message after its removal,
+ * so a late receive-count update can never bring a deleted message back.
  */
 export class FileQueueJournal implements QueueJournal {
   private readonly chains = new Map<string, Promise<void>>();
@@ -78,16 +82,25 @@ export class FileQueueJournal implements QueueJournal {
         await mkdir(join(this.directory, message.queue), { recursive: true, mode: 0o700 });
         this.made.add(message.queue);
       }
-      const temporary = `${path}.tmp`;
-      await writeFile(temporary, JSON.stringify(message), { mode: 0o600 });
-      await rename(temporary, path);
+      const text = JSON.stringify(message);
+      try {
+        await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const temporary = `${path}.tmp`;
+        await writeFile(temporary, text, { mode: 0o600 });
+        await rename(temporary, path);
+      }
     });
   }
 
   remove(queue: string, id: string): Promise<void> {
     this.removed.add(keyOf(queue, id));
     return this.enqueue(queue, id, async (path) => {
-      await rm(path, { force: true });
+      // unlink rather than rm: rm stats the path first, one more round trip for a file known to be a file.
+      await unlink(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
     });
   }
 

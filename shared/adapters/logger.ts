@@ -1,5 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { LogFormatter, LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import {
+  LogFormatter,
+  LogItem,
+  LogLevelThreshold,
+  Logger as PowertoolsLogger,
+} from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import type { LogFields, Logger } from '../ports.js';
 
@@ -126,15 +131,21 @@ class ScopedLogger implements Logger {
 
   constructor(private readonly logger: ServiceLogger) {}
 
+  // A line below the level (the invocation's, as Powertools decides it) is dropped here, before its fields
+  // are merged and before Powertools reads the environment for it: the request path logs several such lines
+  // per request. No log buffer is configured, so Powertools would drop them too.
   debug(message: string, fields?: LogFields): void {
+    if (this.logger.level > LogLevelThreshold.DEBUG) return;
     this.logger.debug(message, this.#with(fields));
   }
 
   info(message: string, fields?: LogFields): void {
+    if (this.logger.level > LogLevelThreshold.INFO) return;
     this.logger.info(message, this.#with(fields));
   }
 
   warn(message: string, fields?: LogFields): void {
+    if (this.logger.level > LogLevelThreshold.WARN) return;
     this.logger.warn(message, this.#with(fields));
   }
 

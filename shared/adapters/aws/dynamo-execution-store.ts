@@ -114,9 +114,9 @@ export class DynamoExecutionStore implements ExecutionStore {
     );
     if (result.Item) {
       if (result.Item[A.historyPk] !== historyPartition(jobId)) return null;
-      this.docs.set(executionId, docOf(result.Item));
-      this.trimDocs();
-      return fromItem(result.Item);
+      const stored = fromItem(result.Item, this.docs.get(executionId));
+      this.remember(executionId, result.Item);
+      return stored;
     }
     // A run recorded before the upgrade that the migration has not moved yet.
     return this.legacy.get(jobId, executionId);
@@ -260,13 +260,15 @@ export class DynamoExecutionStore implements ExecutionStore {
         }),
       );
       const item = result.Attributes as Record<string, unknown>;
-      this.docs.set(executionId, docOf(item));
-      this.trimDocs();
-      return { ok: true, execution: fromItem(item).execution };
+      const { execution } = fromItem(item, this.docs.get(executionId));
+      this.remember(executionId, item);
+      return { ok: true, execution };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const old = error.Item === undefined ? undefined : unmarshall(error.Item);
-      if (old && old[A.historyPk] === historyPartition(jobId)) return { ok: false, current: fromItem(old) };
+      if (old && old[A.historyPk] === historyPartition(jobId)) {
+        return { ok: false, current: fromItem(old, this.docs.get(executionId)) };
+      }
       if (!old && (await this.legacy.migrate(jobId, executionId))) return again();
       return { ok: false, current: null };
     }
@@ -404,9 +406,12 @@ export class DynamoExecutionStore implements ExecutionStore {
     return result.Item ? docOf(result.Item) : Buffer.alloc(0);
   }
 
-  /** Keeps the doc just written: a later output is packed with these very bytes as its dictionary. */
+  /**
+   * Keeps the run's doc (inflated once per item, see `docOf`): a later output is packed with these very
+   * bytes as its dictionary, and later reads of the run need not inflate it again.
+   */
   private remember(executionId: string, item: Record<string, unknown>): void {
-    this.docs.set(executionId, docOf(item));
+    if (!this.docs.has(executionId)) this.docs.set(executionId, docOf(item));
     this.trimDocs();
   }
 

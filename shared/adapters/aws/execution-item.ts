@@ -128,6 +128,7 @@ export function toItem(
     [A.expiresAt]: extra.expiresAt,
   };
   Object.assign(item, mutableAttributes(execution, doc), extra.exclusive ? { [A.exclusive]: true } : {});
+  inflatedDocs.set(item, doc);
   return item;
 }
 
@@ -165,10 +166,13 @@ function unpackOutput(packed: unknown, doc: Buffer): unknown {
   return JSON.parse(inflateRawSync(packed, { dictionary: doc }).toString('utf8')) as unknown;
 }
 
-/** The execution (and its worker-facing state) an item holds. */
-export function fromItem(item: Record<string, unknown>): StoredExecution {
+/**
+ * The execution (and its worker-facing state) an item holds. `knownDoc`: the run's doc as already read
+ * (a doc never changes once written), which spares inflating it again.
+ */
+export function fromItem(item: Record<string, unknown>, knownDoc?: Buffer): StoredExecution {
   const executionId = String(item.sk).slice('EXEC#'.length);
-  const doc = inflateRawSync(item.doc as Uint8Array);
+  const doc = knownDoc ?? docOf(item);
   const { config_override: configOverride, ...fixed } = JSON.parse(doc.toString('utf8')) as StoredDoc;
   const text = (name: string) => (typeof item[name] === 'string' ? (item[name] as string) : null);
   const number = (name: string) => (typeof item[name] === 'number' ? (item[name] as number) : null);
@@ -202,9 +206,19 @@ export function fromItem(item: Record<string, unknown>): StoredExecution {
   };
 }
 
+/**
+ * The doc of each item this process built or decoded, so one item's doc is inflated at most once (a run's
+ * doc is read for the run, and again as the dictionary of its output).
+ */
+const inflatedDocs = new WeakMap<Record<string, unknown>, Buffer>();
+
 /** The doc of an item, as the dictionary its output was packed with. */
 export function docOf(item: Record<string, unknown>): Buffer {
-  return inflateRawSync(item.doc as Uint8Array);
+  const known = inflatedDocs.get(item);
+  if (known) return known;
+  const doc = inflateRawSync(item.doc as Uint8Array);
+  inflatedDocs.set(item, doc);
+  return doc;
 }
 
 /**
