@@ -319,7 +319,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       functionTimeoutMs: workerTimeoutMs,
       maxReceiveCount,
       onDeadLetter: (queue, message) => {
-        // The execution itself is finished by the sweeper once its deadline passes.
+        // The worker ends the run as failed on its message's last delivery (worker-handler.ts); the message is only logged.
         logger.error('run message moved to the dead-letter list', {
           queue,
           messageId: message.messageId,
