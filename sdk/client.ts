@@ -653,9 +653,11 @@ export class ControlPlaneClient {
   private readonly transport: Transport;
 
   constructor(options: ControlPlaneClientOptions = {}) {
-    const baseUrl = options.baseUrl ?? process.env.JOBS_API_URL;
-    const auth = options.auth ?? (process.env.JOBS_AUTH === 'iam' ? { type: 'iam' } : { type: 'api-key' });
-    const apiKey = auth.type === 'iam' ? '' : (options.apiKey ?? process.env.JOBS_API_KEY);
+    // A page has no `process`: the console passes every option, and nothing is read from an environment.
+    const env: Record<string, string | undefined> = typeof process === 'undefined' ? {} : process.env;
+    const baseUrl = options.baseUrl ?? env.JOBS_API_URL;
+    const auth = options.auth ?? (env.JOBS_AUTH === 'iam' ? { type: 'iam' } : { type: 'api-key' });
+    const apiKey = auth.type === 'iam' ? '' : (options.apiKey ?? env.JOBS_API_KEY);
     if (!baseUrl) throw notConfigured('No service URL: pass baseUrl or set JOBS_API_URL.');
     if (apiKey === undefined || (auth.type === 'api-key' && apiKey === '')) {
       throw notConfigured('No API key: pass apiKey or set JOBS_API_KEY.');

@@ -1,3 +1,4 @@
+import { createContext, runInContext } from 'node:vm';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import * as browser from '../../sdk/browser.js';
@@ -47,6 +48,31 @@ describe('the browser SDK entry', () => {
       'sdk/http.ts',
       'sdk/paging.ts',
     ]);
+  });
+
+  it('builds a client in a page, which has no process global', async () => {
+    // Prepare: the browser bundle, run in a context with only what a page has
+    const result = await build({
+      entryPoints: ['sdk/browser.ts'],
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      globalName: 'sdk',
+      write: false,
+      logLevel: 'silent',
+    });
+    const page = createContext({ URL, fetch, setTimeout, clearTimeout, AbortController, Headers, Response });
+    runInContext(result.outputFiles[0]?.text ?? '', page);
+
+    // Act
+    const construct = () =>
+      runInContext(
+        "new sdk.ControlPlaneClient({ baseUrl: 'https://jobs.example.test', apiKey: 'sk_test' }) && typeof process",
+        page,
+      );
+
+    // Assess
+    expect(construct()).toBe('undefined');
   });
 
   it('calls fetch without a receiver, as a browser fetch requires', async () => {
