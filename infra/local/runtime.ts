@@ -4,12 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
+import { DynamoAlertStore } from '../../shared/adapters/aws/dynamo-alert-store.js';
+import { DynamoChannelStore } from '../../shared/adapters/aws/dynamo-channel-store.js';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { DynamoRateLimiter } from '../../shared/adapters/aws/dynamo-rate-limiter.js';
 import { DynamoWebhookStore } from '../../shared/adapters/aws/dynamo-webhook-store.js';
 import { ensureJobsTable } from '../../shared/adapters/aws/jobs-table.js';
+import { createChannelNotifier } from '../../shared/adapters/channel-notifier.js';
 import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
 import {
   createLogger,
@@ -21,6 +24,7 @@ import {
 import { createMetrics, emitToLog } from '../../shared/adapters/metrics.js';
 import { randomIds } from '../../shared/adapters/system.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
+import { buildAlerting } from '../../shared/app/alerting.js';
 import { jobReader } from '../../shared/app/job-service.js';
 import { ScheduleSync } from '../../shared/app/schedule-sync.js';
 import { localDefaults, runDefaults } from '../../shared/config/defaults.js';
@@ -232,6 +236,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       logger,
       metrics,
     };
+    // Webhook channels reach the same networks as http targets; no SNS or EventBridge here.
+    const alerting = buildAlerting({
+      ...common,
+      jobs,
+      alerts: new DynamoAlertStore(documents, tableName),
+      channels: new DynamoChannelStore(documents, tableName),
+      notifier: createChannelNotifier({ allowedNetworks: allowedTargetNetworks }),
+    });
 
     // The same dispatch handler as the Lambda, called by the in-process scheduler at each fire.
     const dispatchHandler = makeDispatchHandler({ ...common, jobs: jobReader(jobs), retentionDays });
@@ -255,6 +267,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const handler = makeApiHandler({
       ...common,
+      executions: alerting.observed(executions, { rethrow: false }),
+      alerting: { channels: alerting.channels, alerts: alerting.alerts },
       jobs,
       webhooks,
       apiKeys: HashedApiKeys.fromKeys([apiKey]),
@@ -301,6 +315,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const worker = makeWorkerHandler(
       {
         ...common,
+        executions: alerting.observed(executions, { rethrow: true }),
         invoker: createTargetInvoker({ allowedNetworks: allowedTargetNetworks }),
         visibility: queues,
       },
@@ -335,6 +350,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       jobStore: jobs,
       scheduler,
       retentionDays,
+      alerting,
     });
     const sweep = async () => {
       await sweeperHandler(

@@ -1,5 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { AlertService } from '../app/alert-service.js';
+import type { ChannelService } from '../app/channel-service.js';
 import { EntityService } from '../app/entity-service.js';
 import { JobService } from '../app/job-service.js';
 import { RunService } from '../app/run-service.js';
@@ -46,6 +48,8 @@ export interface ApiDeps {
   metrics: Metrics;
   /** How long execution records are kept. @default 90 */
   retentionDays?: number;
+  /** Notification channels and the jobs' alert counters (see `buildAlerting`). */
+  alerting?: { channels: ChannelService; alerts: AlertService };
   /**
    * The committed OpenAPI document's text, served at `GET /openapi.json`. A bundle passes
    * `openApiDocumentFile(<its copy>)`.
@@ -60,6 +64,8 @@ export interface ApiServices {
   entities: EntityService;
   runs: RunService;
   webhookSecrets: WebhookSecretService;
+  /** Absent where the runtime wires no alerting: its routes then fail (500) and jobs show no counters. */
+  alerting?: { channels: ChannelService; alerts: AlertService };
 }
 
 /**
@@ -77,10 +83,14 @@ function present(job: Job, request: HttpRequest, now: Date): Job {
 
 /** The control-plane routes' handlers, in the reference's wire format: one per route of API_ROUTES. */
 export function apiRouteHandlers(
-  { jobs, entities, runs, webhookSecrets }: ApiServices,
+  { jobs, entities, runs, webhookSecrets, alerting }: ApiServices,
   { clock, openApiDocument }: { clock: Clock; openApiDocument: () => Promise<string> },
 ): RouteHandlers<ApiRoutes> {
   const answer = (job: Job, request: HttpRequest) => present(job, request, clock.now());
+  const channels = () => {
+    if (!alerting) throw new Error('This runtime has no alerting wired.');
+    return alerting.channels;
+  };
   return {
     getHealth: async () => json(200, { status: 'ok' }),
     getOpenApiDocument: async () => jsonText(200, await openApiDocument()),
@@ -97,9 +107,13 @@ export function apiRouteHandlers(
     },
     getJob: async ({ params, request }) => {
       const job = await jobs.get(params.id);
-      const secret = await webhookSecrets.status(job);
+      const [secret, counters] = await Promise.all([
+        webhookSecrets.status(job),
+        alerting?.alerts.jobView(job.id),
+      ]);
       return json(200, {
         ...answer(job, request),
+        ...counters,
         ...(secret && {
           webhook_secret_rotated_at: secret.rotatedAt,
           webhook_last_secret_used: secret.lastSecretUsed,
@@ -146,6 +160,22 @@ export function apiRouteHandlers(
       await entities.delete(params.id);
       return noContent();
     },
+    listNotificationChannels: async ({ query }) => {
+      const page = await channels().list(query);
+      return json(200, { channels: page.channels, next_cursor: page.nextCursor });
+    },
+    createNotificationChannel: async ({ body }) => {
+      const channel = await channels().create(body);
+      return json(201, channel, { location: `/notification-channels/${channel.id}` });
+    },
+    getNotificationChannel: async ({ params }) => json(200, await channels().get(params.id)),
+    updateNotificationChannel: async ({ params, body }) =>
+      json(200, await channels().update(params.id, body)),
+    deleteNotificationChannel: async ({ params }) => {
+      await channels().delete(params.id);
+      return noContent();
+    },
+    testNotificationChannel: async ({ params }) => json(200, await channels().test(params.id)),
   };
 }
 
@@ -161,6 +191,7 @@ export function makeApiHandler(deps: ApiDeps) {
       retentionDays: deps.retentionDays ?? runDefaults.executionRetentionDays,
     }),
     webhookSecrets: new WebhookSecretService({ ...deps, jobs }),
+    ...(deps.alerting && { alerting: deps.alerting }),
   };
   const openApiDocument = deps.openApiDocument ?? openApiDocumentFile(REPOSITORY_OPENAPI_DOCUMENT);
   const handlers = apiRouteHandlers(services, { clock: deps.clock, openApiDocument });
