@@ -1,25 +1,33 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoAlertStore } from '../shared/adapters/aws/dynamo-alert-store.js';
+import { DynamoChannelStore } from '../shared/adapters/aws/dynamo-channel-store.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
 import { DynamoRateLimiter } from '../shared/adapters/aws/dynamo-rate-limiter.js';
 import { DynamoWebhookStore } from '../shared/adapters/aws/dynamo-webhook-store.js';
+import { EventBridgePublisher } from '../shared/adapters/aws/eventbridge-publisher.js';
 import { EventBridgeScheduler } from '../shared/adapters/aws/eventbridge-scheduler.js';
 import { KmsSecretBox } from '../shared/adapters/aws/kms-secret-box.js';
 import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
+import { SnsTopicPublisher } from '../shared/adapters/aws/sns-topic-publisher.js';
 import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
 import { CachingSecretBox } from '../shared/adapters/caching-secret-box.js';
+import { createChannelNotifier } from '../shared/adapters/channel-notifier.js';
 import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
+import { type Alerting, buildAlerting } from '../shared/app/alerting.js';
 import { jobReader } from '../shared/app/job-service.js';
 import type { RunServiceDeps } from '../shared/app/run-service.js';
 import type {
@@ -38,7 +46,7 @@ import type { WebhookHandlerDeps } from '../shared/handlers/webhook-handler.js';
 import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
 import { OPENAPI_DOCUMENT_FILE, openApiDocumentFile } from '../shared/http/openapi-file.js';
-import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
+import type { DeploymentConfig, Scheduler, SecretBox } from '../shared/ports.js';
 import type { ClientTracing } from './tracing.js';
 
 /**
@@ -71,6 +79,7 @@ function common(
   const { tableName } = env;
   const logger = createLogger({ level: env.logLevel });
   return {
+    documents,
     jobStore: new DynamoJobStore(documents, tableName),
     entities: new DynamoEntityStore(documents, tableName),
     executions: new DynamoExecutionStore(documents, tableName),
@@ -83,6 +92,34 @@ function common(
     logger,
     metrics: createMetrics({ logger }),
   };
+}
+
+/**
+ * Alerting over the function's stores: run ends and alert events on the deployment's EventBridge bus, webhook
+ * channels through the same address guard as http targets, `sns` channels to the topics the deployment allows
+ * (where `publishes`: the API's test sends and the sweeper's outbox).
+ */
+function alerting(
+  built: ReturnType<typeof common>,
+  env: EnvironmentRead<typeof runVariables>,
+  secrets: SecretBox,
+  tracing: ClientTracing | undefined,
+  publishes: boolean,
+): Alerting {
+  const { documents, jobStore, ...rest } = built;
+  const { tableName } = env;
+  return buildAlerting({
+    ...rest,
+    jobs: jobStore,
+    secrets,
+    alerts: new DynamoAlertStore(documents, tableName),
+    channels: new DynamoChannelStore(documents, tableName),
+    notifier: createChannelNotifier({
+      allowedNetworks: rest.deployment.allowedTargetNetworks,
+      ...(publishes && { topics: new SnsTopicPublisher(traced(new SNSClient({}), tracing)) }),
+    }),
+    events: new EventBridgePublisher(traced(new EventBridgeClient({}), tracing), env.deployment.eventBusName),
+  });
 }
 
 /** The stack's schedule group, with dispatch as every schedule's target (API and sweeper). */
@@ -100,12 +137,18 @@ function scheduler(
 
 export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.env): ApiDeps {
   const env = apiEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
+  const built = common(env, tracing);
+  const { jobStore, documents: _documents, ...rest } = built;
+  const secrets = new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn);
+  const alerts = alerting(built, env, secrets, tracing, true);
   return {
     ...rest,
+    // A callback or a cancel ends a run here: the alert service hears of it.
+    executions: alerts.observed(rest.executions, { rethrow: false }),
+    alerting: { channels: alerts.channels, alerts: alerts.alerts },
     jobs: jobStore,
     scheduler: scheduler(env, tracing),
-    secrets: new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn),
+    secrets,
     apiKeys: new SecretsManagerApiKeys(traced(new SecretsManagerClient({}), tracing), env.apiKeySecretArn),
     // Beside the bundle, where the stack copies the committed document.
     openApiDocument: openApiDocumentFile(new URL(`./${OPENAPI_DOCUMENT_FILE}`, import.meta.url)),
@@ -116,7 +159,7 @@ export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.en
 /** The webhook function: verification needs only the sealed secrets, the job and a run's writes. */
 export function awsWebhookDeps(tracing?: ClientTracing, processEnv: Env = process.env): WebhookHandlerDeps {
   const env = webhookEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
+  const { jobStore, documents: _documents, ...rest } = common(env, tracing);
   return {
     ...rest,
     jobs: jobReader(jobStore),
@@ -135,13 +178,19 @@ export function awsWorkerDeps(
   maxReceiveCount: number;
 } {
   const env = workerEnvironment.read(processEnv);
-  const { jobStore: _jobs, ids: _ids, metrics: _metrics, ...rest } = common(env, tracing, env.publicBaseUrl);
+  const built = common(env, tracing, env.publicBaseUrl);
+  const { jobStore: _jobs, ids: _ids, metrics: _metrics, documents: _documents, ...rest } = built;
+  const secrets = new CachingSecretBox(
+    new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn),
+  );
   return {
     deps: {
       ...rest,
+      // Every end of a run is counted for alerting; a failure to record it fails the message, which comes back.
+      executions: alerting(built, env, secrets, tracing, false).observed(rest.executions, { rethrow: true }),
       // A message for a run held by a live worker comes back when that worker's lease ends.
       visibility: rest.queue,
-      secrets: new CachingSecretBox(new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn)),
+      secrets,
       invoker: createTargetInvoker({
         lambda: new LambdaTargetInvoker(traced(new LambdaClient({}), tracing)),
         allowedNetworks: rest.deployment.allowedTargetNetworks,
@@ -153,9 +202,15 @@ export function awsWorkerDeps(
 
 export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = process.env): SweeperDeps {
   const env = sweeperEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
+  const built = common(env, tracing);
+  const { jobStore, documents: _documents, ...rest } = built;
+  // The outbox opens each channel's secret: cached for a few minutes rather than a KMS call per notification.
+  const secrets = new CachingSecretBox(
+    new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn),
+  );
   return {
     ...rest,
+    alerting: alerting(built, env, secrets, tracing, true),
     jobs: jobReader(jobStore),
     jobStore,
     scheduler: scheduler(env, tracing),
@@ -166,6 +221,6 @@ export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = proces
 /** The dispatch function: reads the job and starts its run, as the webhook function does. */
 export function awsDispatchDeps(tracing?: ClientTracing, processEnv: Env = process.env): RunServiceDeps {
   const env = dispatchEnvironment.read(processEnv);
-  const { jobStore, ...rest } = common(env, tracing);
+  const { jobStore, documents: _documents, ...rest } = common(env, tracing);
   return { ...rest, jobs: jobReader(jobStore), retentionDays: env.executionRetentionDays };
 }

@@ -90,9 +90,9 @@ export interface Logger {
 export type MetricName =
   | 'WebhookRejected'
   | 'ScheduleSyncFailed'
-  /** A notification try that failed (dimension `ChannelType`). */
+  /** A notification try that failed (alarmed: no dimension besides `service`). */
   | 'NotificationDeliveryFailed'
-  /** A notification given up on after its last try (dimension `ChannelType`). */
+  /** A notification given up on after its last try. */
   | 'NotificationDropped'
   /** A run that reached a terminal status (dimension `Status`). */
   | 'RunFinished';

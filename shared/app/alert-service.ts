@@ -30,6 +30,7 @@ import type {
   ExecutionStore,
   JobStore,
   Logger,
+  Metrics,
   OutboxEntry,
   RunOutcomeListener,
   StoredChannel,
@@ -49,6 +50,8 @@ export interface AlertServiceDeps {
   publicBaseUrl?: string;
   /** The deployment's event bus (EventBridge on AWS); none locally. */
   events?: EventPublisher;
+  /** Counts `RunFinished` by `Status` (the dashboard's runs by status). */
+  metrics?: Metrics;
 }
 
 /** Tries of a conditional state write before giving up on a burst of concurrent writers. */
@@ -91,6 +94,7 @@ export class AlertService implements RunOutcomeListener {
    * state and the job and writes the state with the events' outbox entries in one transaction.
    */
   async runEnded(execution: Execution): Promise<void> {
+    this.deps.metrics?.count('RunFinished', { Status: execution.status });
     await this.publish([this.runEvent(execution)]);
     if (execution.status === 'succeeded') await this.succeeded(execution);
     else if (execution.status === 'failed' || execution.status === 'timed_out') await this.failed(execution);

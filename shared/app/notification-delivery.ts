@@ -126,7 +126,7 @@ export class NotificationDelivery {
       this.deps.logger.info('notification delivered', fields);
       return 'delivered';
     }
-    this.deps.metrics.count('NotificationDeliveryFailed', { ChannelType: stored.channel.type });
+    this.deps.metrics.count('NotificationDeliveryFailed');
     const attempt = entry.attempt + 1;
     const next = new Date(this.deps.clock.now().getTime() + retryDelaySeconds(attempt) * 1000);
     const windowEnd = Date.parse(entry.notification.occurred_at) + RETRY_WINDOW_SECONDS * 1000;
@@ -144,7 +144,7 @@ export class NotificationDelivery {
       return 'retrying';
     }
     await this.deps.alerts.remove(entry);
-    this.deps.metrics.count('NotificationDropped', { ChannelType: stored.channel.type });
+    this.deps.metrics.count('NotificationDropped');
     this.deps.logger.error('notification given up', {
       ...fields,
       error: outcome.error,

@@ -198,6 +198,10 @@ const DeploymentSchema = z.object({
   ),
   // Required: a DEPLOYMENT_CONFIG without it was not written by this stack, and guessing would guess wide.
   allowedTargetNetworks: z.array(TargetNetworkSchema),
+  /** The SNS topics `sns` notification channels may publish to. */
+  notificationTopicArns: z.array(z.string()).default([]),
+  /** The EventBridge bus run state changes and alert events go to (`default`: the account's). */
+  eventBusName: z.string().default('default'),
 });
 
 /** The deployment's queues, environments and target networks, as the functions read them. */
@@ -209,6 +213,8 @@ export interface DeploymentVariableValue {
   readonly queues: readonly string[];
   readonly environments: Readonly<Record<string, Readonly<EnvironmentSpec>>>;
   readonly allowedTargetNetworks: readonly z.infer<typeof TargetNetworkSchema>[];
+  readonly notificationTopicArns: readonly string[];
+  readonly eventBusName: string;
 }
 
 /** Every variable of the contract, by the key the code knows it by. */
