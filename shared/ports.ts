@@ -514,8 +514,9 @@ export interface WatchedJob {
  */
 export interface AlertStore {
   /**
-   * A success, recorded as `last_success_at` in one conditional write when the job has no failures
-   * counted (null). Otherwise nothing is written and the state is returned for a full decision.
+   * A success of a job with no failure counted: null, with `last_success_at` brought up to `at` when it is
+   * a minute behind or more (one read, and at most one conditional write a minute). A job with failures
+   * counted: nothing written, its state returned for a full decision.
    */
   recordSuccess(jobId: string, at: string): Promise<VersionedAlertState | null>;
   getState(jobId: string): Promise<VersionedAlertState>;

@@ -91,13 +91,16 @@ function entry(id: string, dueAt: string, sequence = 0): OutboxEntry {
 }
 
 describe('job alert state', () => {
-  it('records a success in one write while no failure is counted, and hands back the state once one is', async () => {
+  it('records a success at most once a minute while no failure is counted, and hands back the state once one is', async () => {
     // Prepare
     const id = jobId();
 
     // Act
-    const clean = await alerts.recordSuccess(id, '2027-01-01T00:01:00.000Z');
-    const older = await alerts.recordSuccess(id, '2027-01-01T00:00:30.000Z');
+    const clean = await alerts.recordSuccess(id, '2027-01-01T00:00:00.000Z');
+    const older = await alerts.recordSuccess(id, '2026-12-31T23:59:30.000Z');
+    const soon = await alerts.recordSuccess(id, '2027-01-01T00:00:59.999Z');
+    const withinAMinute = (await alerts.getState(id)).state.lastSuccessAt;
+    await alerts.recordSuccess(id, '2027-01-01T00:01:00.000Z');
     const afterSuccess = await alerts.getState(id);
     const written = await alerts.commit(
       id,
@@ -108,7 +111,8 @@ describe('job alert state', () => {
     const failing = await alerts.recordSuccess(id, '2027-01-01T00:02:00.000Z');
 
     // Assess
-    expect([clean, older]).toEqual([null, null]);
+    expect([clean, older, soon]).toEqual([null, null, null]);
+    expect(withinAMinute).toBe('2027-01-01T00:00:00.000Z');
     expect(afterSuccess).toEqual({
       state: { ...EMPTY_ALERT_STATE, lastSuccessAt: '2027-01-01T00:01:00.000Z' },
       version: 0,

@@ -19,6 +19,8 @@ type TransactItem = NonNullable<
 
 /** Outbox entries outlive the day of retries by a margin, then DynamoDB's TTL removes any left behind. */
 const OUTBOX_TTL_SECONDS = 3 * 86_400;
+/** How far behind a run's end a job's `last_success_at` may be while the job keeps succeeding. */
+export const SUCCESS_REFRESH_MS = 60_000;
 /** Pages of one watch partition a sweep reads (each up to 1 MB: thousands of small watch items). */
 const MAX_WATCH_PAGES = 10;
 
@@ -30,19 +32,33 @@ type StateDoc = Omit<JobAlertState, 'consecutiveFailures' | 'lastSuccessAt'>;
  *
  * - a job's state, `JOB#<job>` / `ALERT_STATE`: `cf` (failures in a row) and `ls` (last success) as
  *   attributes, the rest as a JSON `doc`, and `version`. A success with no failures counted is one
- *   conditional UpdateItem of `ls` (one write unit); every other change is conditional on `version`;
+ *   consistent GetItem, and a conditional UpdateItem of `ls` when the one recorded is a minute old or
+ *   more; every other change is conditional on `version`;
  * - the outbox, one partition `OUTBOX` sorted by when each entry is due (`<due>#<event id>#<channel id>`),
  *   so a sender reads only what is due; entries are written in the same transaction as the state change
  *   that decided them, and moved (delete + put) to their next try;
  * - the watch partitions `ALERT_WATCH#policy` and `ALERT_WATCH#cron`, written by the job store.
  */
 export class DynamoAlertStore implements AlertStore {
+  /** Jobs whose `last_success_at` this process is writing: runs ending together write it once. */
+  private readonly recording = new Set<string>();
+  /** Reads of a job's state in flight for successes: runs ending together share one. */
+  private readonly successReads = new Map<string, Promise<Record<string, unknown> | undefined>>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
   async recordSuccess(jobId: string, at: string): Promise<VersionedAlertState | null> {
+    // A read first: a job that keeps succeeding is written at most once a minute, so the one item of a busy
+    // job is not written by every run (a partition takes 1,000 writes a second, 3,000 reads), and a run's
+    // success costs a read unit instead of a write unit.
+    const item = await this.readForSuccess(jobId);
+    if (item && Number(item.cf ?? 0) > 0) return stateFromItem(item);
+    const recorded = typeof item?.ls === 'string' ? Date.parse(item.ls) : Number.NEGATIVE_INFINITY;
+    if (Date.parse(at) - recorded < SUCCESS_REFRESH_MS || this.recording.has(jobId)) return null;
+    this.recording.add(jobId);
     try {
       await this.client.send(
         new UpdateCommand({
@@ -62,7 +78,25 @@ export class DynamoAlertStore implements AlertStore {
       // A later success is already recorded, and no failure since: nothing to change.
       if (!old || Number(old.cf ?? 0) === 0) return null;
       return stateFromItem(old);
+    } finally {
+      this.recording.delete(jobId);
     }
+  }
+
+  /**
+   * The state item, read once for every success of the job that asks while the read is in flight (forty runs
+   * of one job ending together make one read, not forty). A success may so see the state as it was up to one
+   * read earlier: a failure recorded within those milliseconds is reset by the job's next success instead.
+   */
+  private readForSuccess(jobId: string): Promise<Record<string, unknown> | undefined> {
+    const inFlight = this.successReads.get(jobId);
+    if (inFlight) return inFlight;
+    const read = this.client
+      .send(new GetCommand({ TableName: this.tableName, Key: alertKeys.state(jobId), ConsistentRead: true }))
+      .then((result) => result.Item)
+      .finally(() => this.successReads.delete(jobId));
+    this.successReads.set(jobId, read);
+    return read;
   }
 
   async getState(jobId: string): Promise<VersionedAlertState> {
