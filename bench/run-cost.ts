@@ -30,6 +30,7 @@ import {
 } from '../infra/local/dynamodb-local.js';
 import { LocalScheduler } from '../infra/local/local-scheduler.js';
 import { systemTimerClock } from '../infra/local/timer-clock.js';
+import { DynamoAuditLog } from '../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
@@ -41,10 +42,7 @@ import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
-import { JobService } from '../shared/app/job-service.js';
-import { RunService } from '../shared/app/run-service.js';
-import { RunWorker } from '../shared/app/run-worker.js';
-import { WebhookService } from '../shared/app/webhook-service.js';
+import { buildServices } from '../shared/app/build-services.js';
 import { signHexHmac, signStandardWebhook } from '../shared/domain/signature.js';
 import type { DeploymentConfig, RunMessage } from '../shared/ports.js';
 
@@ -204,17 +202,20 @@ try {
     logger,
     dispatch: () => Promise.resolve(),
   });
-  const jobs = new JobService({ ...common, secrets, scheduler, metrics, jobs: jobStore });
-  const runs = new RunService({ ...common, jobs, retentionDays: 90 });
-  const worker = new RunWorker({ ...common, secrets, invoker: createTargetInvoker() });
-  const webhookService = new WebhookService({
+  // Built as the runtimes build them.
+  const services = buildServices({
     ...common,
-    jobs,
+    jobs: jobStore,
     webhooks,
     secrets,
+    scheduler,
+    metrics,
     rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
+    invoker: createTargetInvoker(),
     retentionDays: 90,
+    auditLog: new DynamoAuditLog(documents, tableName),
   });
+  const { jobs, runs, worker, webhooks: webhookService } = services;
   const work = async () => {
     for (let message = messages.shift(); message; message = messages.shift())
       await worker.handle(message, 60_000);

@@ -74,3 +74,15 @@ export async function resolveApiKey(options: {
   }
   return key;
 }
+
+/** How the CLI authenticates: `--auth`, else `JOBS_AUTH`, else `api-key`. */
+export function resolveAuth(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): 'api-key' | 'iam' {
+  const auth = flag ?? (env.JOBS_AUTH || 'api-key');
+  if (auth !== 'api-key' && auth !== 'iam') {
+    throw new UsageError(`--auth (or JOBS_AUTH) must be "api-key" or "iam", not "${auth.slice(0, 40)}"`);
+  }
+  return auth;
+}

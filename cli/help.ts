@@ -47,7 +47,8 @@ export function usageLine(command: CommandSpec): string {
 const CONFIGURATION =
   'Configuration: JOBS_API_URL and JOBS_API_KEY (or --url, --api-key). Against a service on this machine ' +
   '(127.0.0.1 or localhost) without a key, the CLI reads the key "npm start" saved in ' +
-  '$JOBS_DATA_DIR/api-key (.data/api-key by default, relative to the current directory).';
+  '$JOBS_DATA_DIR/api-key (.data/api-key by default, relative to the current directory). With --auth iam ' +
+  '(or JOBS_AUTH=iam), requests are signed with AWS credentials instead, for a deployment with IAM authorization.';
 
 const EXIT_CODES =
   'Exit codes: 0 success; 1 the service refused the request, or a waited-for run did not succeed; ' +

@@ -14,6 +14,11 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: 'key',
     help: 'API key (default: $JOBS_API_KEY; for a URL on this machine, the key "npm start" saved in $JOBS_DATA_DIR/api-key, .data/api-key by default)',
   },
+  auth: {
+    type: 'string',
+    value: 'api-key|iam',
+    help: 'How to authenticate (default: $JOBS_AUTH, else api-key): iam signs requests with SigV4 from the AWS credential chain (profiles, SSO, environment, instance roles; region from the URL or $AWS_REGION)',
+  },
   json: { type: 'boolean', help: 'Print the raw JSON result instead of tables (for scripts)' },
   help: { type: 'boolean', short: 'h', help: 'Show help; "jobs <command> --help" for a command' },
   version: { type: 'boolean', short: 'V', help: 'Print the version' },

@@ -11,7 +11,7 @@ import {
   stringOption,
   UsageError,
 } from './command.js';
-import { DEFAULT_API_URL, resolveApiKey, resolveApiUrl } from './config.js';
+import { DEFAULT_API_URL, resolveApiKey, resolveApiUrl, resolveAuth } from './config.js';
 import { formatErrorLine } from './format.js';
 import { commandHelp, groupHelp, rootHelp, usageLine } from './help.js';
 import { parseJsonObject, readSource } from './input.js';
@@ -135,6 +135,14 @@ function makeContext(io: CliIo, values: OptionValues): CommandContext {
     apiUrl,
     async client() {
       const baseUrl = apiUrl();
+      if (resolveAuth(stringOption(values, 'auth'), io.env) === 'iam') {
+        const region = io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION;
+        return new ControlPlaneClient({
+          baseUrl,
+          auth: { type: 'iam', ...(region && { region }) },
+          fetch: fetchFn,
+        });
+      }
       const apiKey = await resolveApiKey({
         flag: stringOption(values, 'api-key'),
         url: baseUrl,

@@ -1,7 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ErrorDetail, type ExecutionStatus, JobError } from '../sdk/browser.js';
-import { NeedsNewerServiceError } from './api.js';
 import { formatInstant, formatRelative } from './format.js';
 
 /** Each status has its own icon and words, so colour is never the only difference. */
@@ -58,9 +57,8 @@ export function ErrorMessage({ error, title }: { error: unknown; title?: string 
   if (!error) return null;
   const message = error instanceof Error ? error.message : String(error);
   const details = error instanceof JobError ? error.details : [];
-  const note = error instanceof NeedsNewerServiceError;
   return (
-    <div class={note ? 'notice' : 'error-box'} role="alert">
+    <div class="error-box" role="alert">
       {title && <strong>{title} </strong>}
       {message}
       {details.length > 0 && (

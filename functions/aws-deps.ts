@@ -1,13 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsTargetAdapters } from '../shared/adapters/aws/aws-target-adapters.js';
 import { DynamoAlertStore } from '../shared/adapters/aws/dynamo-alert-store.js';
+import { DynamoApiKeyStore } from '../shared/adapters/aws/dynamo-api-key-store.js';
+import { DynamoAuditLog } from '../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoChannelStore } from '../shared/adapters/aws/dynamo-channel-store.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
@@ -17,7 +19,6 @@ import { DynamoWebhookStore } from '../shared/adapters/aws/dynamo-webhook-store.
 import { EventBridgePublisher } from '../shared/adapters/aws/eventbridge-publisher.js';
 import { EventBridgeScheduler } from '../shared/adapters/aws/eventbridge-scheduler.js';
 import { KmsSecretBox } from '../shared/adapters/aws/kms-secret-box.js';
-import { LambdaTargetInvoker } from '../shared/adapters/aws/lambda-target.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
 import { SnsTopicPublisher } from '../shared/adapters/aws/sns-topic-publisher.js';
 import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
@@ -27,9 +28,7 @@ import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
-import { type Alerting, buildAlerting } from '../shared/app/alerting.js';
-import { jobReader } from '../shared/app/job-service.js';
-import type { RunServiceDeps } from '../shared/app/run-service.js';
+import { buildServices, type ServiceAdapters } from '../shared/app/build-services.js';
 import type {
   DeploymentVariable,
   EnvironmentRead,
@@ -41,19 +40,21 @@ import { dispatchEnvironment } from '../shared/config/environments/dispatch-envi
 import { sweeperEnvironment } from '../shared/config/environments/sweeper-environment.js';
 import { webhookEnvironment } from '../shared/config/environments/webhook-environment.js';
 import { workerEnvironment } from '../shared/config/environments/worker-environment.js';
+import type { DispatchHandlerDeps } from '../shared/handlers/dispatch-handler.js';
 import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
 import type { WebhookHandlerDeps } from '../shared/handlers/webhook-handler.js';
 import type { WorkerHandlerDeps } from '../shared/handlers/worker-handler.js';
 import type { ApiDeps } from '../shared/http/api-handler.js';
 import { OPENAPI_DOCUMENT_FILE, openApiDocumentFile } from '../shared/http/openapi-file.js';
-import type { DeploymentConfig, Scheduler, SecretBox } from '../shared/ports.js';
+import type { DeploymentConfig, Scheduler } from '../shared/ports.js';
 import type { ClientTracing } from './tracing.js';
 
 /**
- * The AWS composition root: adapters chosen from the function's environment, read through that function's
- * environment contract (shared/config/environments/), clients built once (and recorded by X-Ray when the
- * deployment traces). Each builder takes the environment to read (the process's by default) and reads
- * nothing else from it.
+ * The AWS composition root: each function chooses its adapters from its environment, read through that
+ * function's environment contract (shared/config/environments/), builds its clients once (recorded by X-Ray
+ * when the deployment traces), and hands them to `buildServices`, the one place services are made; its
+ * handler gets the services. Each builder takes the environment to read (the process's by default) and
+ * reads nothing else from it.
  */
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -78,48 +79,20 @@ function common(
   const documents = DynamoDBDocumentClient.from(traced(new DynamoDBClient({}), tracing));
   const { tableName } = env;
   const logger = createLogger({ level: env.logLevel });
-  return {
-    documents,
-    jobStore: new DynamoJobStore(documents, tableName),
+  const queue = new SqsRunQueue(traced(new SQSClient({}), tracing), env.queueUrls);
+  const adapters: ServiceAdapters = {
+    jobs: new DynamoJobStore(documents, tableName),
     entities: new DynamoEntityStore(documents, tableName),
     executions: new DynamoExecutionStore(documents, tableName),
     webhooks: new DynamoWebhookStore(documents, tableName),
-    rateLimiter: new DynamoRateLimiter(documents, tableName, systemClock),
-    queue: new SqsRunQueue(traced(new SQSClient({}), tracing), env.queueUrls),
+    queue,
     deployment: deploymentConfigOf(env.deployment, publicBaseUrl),
     clock: systemClock,
     ids: randomIds,
     logger,
     metrics: createMetrics({ logger }),
   };
-}
-
-/**
- * Alerting over the function's stores: run ends and alert events on the deployment's EventBridge bus, webhook
- * channels through the same address guard as http targets, `sns` channels to the topics the deployment allows
- * (where `publishes`: the API's test sends and the sweeper's outbox).
- */
-function alerting(
-  built: ReturnType<typeof common>,
-  env: EnvironmentRead<typeof runVariables>,
-  secrets: SecretBox,
-  tracing: ClientTracing | undefined,
-  publishes: boolean,
-): Alerting {
-  const { documents, jobStore, ...rest } = built;
-  const { tableName } = env;
-  return buildAlerting({
-    ...rest,
-    jobs: jobStore,
-    secrets,
-    alerts: new DynamoAlertStore(documents, tableName),
-    channels: new DynamoChannelStore(documents, tableName),
-    notifier: createChannelNotifier({
-      allowedNetworks: rest.deployment.allowedTargetNetworks,
-      ...(publishes && { topics: new SnsTopicPublisher(traced(new SNSClient({}), tracing)) }),
-    }),
-    events: new EventBridgePublisher(traced(new EventBridgeClient({}), tracing), env.deployment.eventBusName),
-  });
+  return { documents, queue, adapters };
 }
 
 /** The stack's schedule group, with dispatch as every schedule's target (API and sweeper). */
@@ -135,38 +108,72 @@ function scheduler(
   });
 }
 
+/**
+ * Alerting's adapters: its state, outbox and channels in the table, run ends and alert events on the
+ * deployment's EventBridge bus, webhook channels through the same address guard as http targets, and `sns`
+ * channels to the topics the deployment allows where the function sends notifications (`publishes`: the API's
+ * test sends, the sweeper's outbox).
+ */
+function alertingAdapters(
+  documents: DynamoDBDocumentClient,
+  env: EnvironmentRead<typeof runVariables>,
+  tracing: ClientTracing | undefined,
+  { publishes }: { publishes: boolean },
+): Pick<ServiceAdapters, 'alertStore' | 'channelStore' | 'notifier' | 'events'> {
+  return {
+    alertStore: new DynamoAlertStore(documents, env.tableName),
+    channelStore: new DynamoChannelStore(documents, env.tableName),
+    notifier: createChannelNotifier({
+      allowedNetworks: env.deployment.allowedTargetNetworks,
+      ...(publishes && { topics: new SnsTopicPublisher(traced(new SNSClient({}), tracing)) }),
+    }),
+    events: new EventBridgePublisher(traced(new EventBridgeClient({}), tracing), env.deployment.eventBusName),
+  };
+}
+
+/** Sealed secrets under the deployment's key; cached for a few minutes where every request opens one. */
+function kmsSecrets(keyArn: string, tracing: ClientTracing | undefined, { cached }: { cached: boolean }) {
+  const box = new KmsSecretBox(traced(new KMSClient({}), tracing), keyArn);
+  return cached ? new CachingSecretBox(box) : box;
+}
+
 export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.env): ApiDeps {
   const env = apiEnvironment.read(processEnv);
-  const built = common(env, tracing);
-  const { jobStore, documents: _documents, ...rest } = built;
-  const secrets = new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn);
-  const alerts = alerting(built, env, secrets, tracing, true);
+  const { documents, adapters } = common(env, tracing);
   return {
-    ...rest,
-    // A callback or a cancel ends a run here: the alert service hears of it.
-    executions: alerts.observed(rest.executions, { rethrow: false }),
-    alerting: { channels: alerts.channels, alerts: alerts.alerts },
-    jobs: jobStore,
-    scheduler: scheduler(env, tracing),
-    secrets,
-    apiKeys: new SecretsManagerApiKeys(traced(new SecretsManagerClient({}), tracing), env.apiKeySecretArn),
+    services: buildServices({
+      ...adapters,
+      scheduler: scheduler(env, tracing),
+      secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: false }),
+      retentionDays: env.executionRetentionDays,
+      auditLog: new DynamoAuditLog(documents, env.tableName),
+      apiKeyStore: new DynamoApiKeyStore(documents, env.tableName),
+      deploymentKeys: new SecretsManagerApiKeys(
+        traced(new SecretsManagerClient({}), tracing),
+        env.apiKeySecretArn,
+      ),
+      // Channels, test sends, the jobs' alert counters; a callback or a cancel ends a run here.
+      ...alertingAdapters(documents, env, tracing, { publishes: true }),
+    }),
+    clock: adapters.clock,
+    logger: adapters.logger,
+    authMode: env.authMode,
     // Beside the bundle, where the stack copies the committed document.
     openApiDocument: openApiDocumentFile(new URL(`./${OPENAPI_DOCUMENT_FILE}`, import.meta.url)),
-    retentionDays: env.executionRetentionDays,
   };
 }
 
 /** The webhook function: verification needs only the sealed secrets, the job and a run's writes. */
 export function awsWebhookDeps(tracing?: ClientTracing, processEnv: Env = process.env): WebhookHandlerDeps {
   const env = webhookEnvironment.read(processEnv);
-  const { jobStore, documents: _documents, ...rest } = common(env, tracing);
-  return {
-    ...rest,
-    jobs: jobReader(jobStore),
-    // Every delivery opens its job's secret: cached for a few minutes rather than a KMS call each time.
-    secrets: new CachingSecretBox(new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn)),
+  const { documents, adapters } = common(env, tracing);
+  const services = buildServices({
+    ...adapters,
+    rateLimiter: new DynamoRateLimiter(documents, env.tableName, systemClock),
+    secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
     retentionDays: env.executionRetentionDays,
-  };
+  });
+  return { webhooks: services.webhooks, logger: adapters.logger, metrics: adapters.metrics };
 }
 
 /** A worker function, and the receive count on which it ends a run as failed (the queue's redrive count). */
@@ -178,23 +185,23 @@ export function awsWorkerDeps(
   maxReceiveCount: number;
 } {
   const env = workerEnvironment.read(processEnv);
-  const built = common(env, tracing, env.publicBaseUrl);
-  const { jobStore: _jobs, ids: _ids, metrics: _metrics, documents: _documents, ...rest } = built;
-  const secrets = new CachingSecretBox(
-    new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn),
-  );
+  const { documents, queue, adapters } = common(env, tracing, env.publicBaseUrl);
+  const services = buildServices({
+    ...adapters,
+    // Every run's end is counted for alerting and put on the bus; the worker sends no notification.
+    ...alertingAdapters(documents, env, tracing, { publishes: false }),
+    secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
+    invoker: createTargetInvoker({
+      ...awsTargetAdapters({ wrap: (client) => traced(client, tracing) }),
+      allowedNetworks: adapters.deployment.allowedTargetNetworks,
+    }),
+  });
   return {
     deps: {
-      ...rest,
-      // Every end of a run is counted for alerting; a failure to record it fails the message, which comes back.
-      executions: alerting(built, env, secrets, tracing, false).observed(rest.executions, { rethrow: true }),
+      worker: services.worker,
+      logger: adapters.logger,
       // A message for a run held by a live worker comes back when that worker's lease ends.
-      visibility: rest.queue,
-      secrets,
-      invoker: createTargetInvoker({
-        lambda: new LambdaTargetInvoker(traced(new LambdaClient({}), tracing)),
-        allowedNetworks: rest.deployment.allowedTargetNetworks,
-      }),
+      visibility: queue,
     },
     maxReceiveCount: env.maxReceiveCount,
   };
@@ -202,25 +209,27 @@ export function awsWorkerDeps(
 
 export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = process.env): SweeperDeps {
   const env = sweeperEnvironment.read(processEnv);
-  const built = common(env, tracing);
-  const { jobStore, documents: _documents, ...rest } = built;
-  // The outbox opens each channel's secret: cached for a few minutes rather than a KMS call per notification.
-  const secrets = new CachingSecretBox(
-    new KmsSecretBox(traced(new KMSClient({}), tracing), env.secretsKeyArn),
-  );
-  return {
-    ...rest,
-    alerting: alerting(built, env, secrets, tracing, true),
-    jobs: jobReader(jobStore),
-    jobStore,
+  const { documents, adapters } = common(env, tracing);
+  const services = buildServices({
+    ...adapters,
     scheduler: scheduler(env, tracing),
     retentionDays: env.executionRetentionDays,
+    // Missed fires, overdue runs and the outbox, which opens channels' secrets: cached, as every send opens one.
+    ...alertingAdapters(documents, env, tracing, { publishes: true }),
+    secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
+  });
+  return {
+    runs: services.runs,
+    schedules: services.schedules,
+    alerting: services.alerting,
+    logger: adapters.logger,
   };
 }
 
 /** The dispatch function: reads the job and starts its run, as the webhook function does. */
-export function awsDispatchDeps(tracing?: ClientTracing, processEnv: Env = process.env): RunServiceDeps {
+export function awsDispatchDeps(tracing?: ClientTracing, processEnv: Env = process.env): DispatchHandlerDeps {
   const env = dispatchEnvironment.read(processEnv);
-  const { jobStore, documents: _documents, ...rest } = common(env, tracing);
-  return { ...rest, jobs: jobReader(jobStore), retentionDays: env.executionRetentionDays };
+  const { adapters } = common(env, tracing);
+  const services = buildServices({ ...adapters, retentionDays: env.executionRetentionDays });
+  return { runs: services.runs, logger: adapters.logger };
 }

@@ -113,6 +113,7 @@ try {
     ['new-job', '/jobs/new'],
     ['run-succeeded', `/jobs/${report.id}/runs/${succeeded.execution_id}`],
     ['run-failed', `/jobs/${review.id}/runs/${failed.execution_id}`],
+    ['runs', '/runs'],
     ['entities', '/entities'],
   ];
   await mkdir(OUT_DIR, { recursive: true });

@@ -15,6 +15,7 @@ export type {
   Execution,
   ExecutionListResponse,
   ExecutionStatus,
+  RecentExecutionListResponse,
   TriggerResponse,
 } from '../shared/domain/execution.js';
 export type {
@@ -48,3 +49,4 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js';
+export type { RecentExecutionsFilter, RecentExecutionsOptions } from './executions.js';

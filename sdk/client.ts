@@ -1,15 +1,11 @@
+import type { AuditEntry } from '../shared/domain/audit.js';
 import type {
   Entity,
   EntityCreateInput,
   EntityPatchInput,
   EntityWithSecret,
 } from '../shared/domain/entity.js';
-import type {
-  CallbackRequest,
-  Execution,
-  ExecutionListResponse,
-  TriggerResponse,
-} from '../shared/domain/execution.js';
+import type { Execution, ExecutionListResponse, TriggerResponse } from '../shared/domain/execution.js';
 import type {
   Job,
   JobCreateInput,
@@ -17,8 +13,12 @@ import type {
   JobPatchInput,
   TriggerType,
 } from '../shared/domain/job.js';
+import { ApiKeysResource } from './api-keys.js';
 import { JobError } from './errors.js';
+import { ExecutionsResource } from './executions.js';
 import { Transport } from './http.js';
+import type { IamAuth, RequestSigner } from './iam-signing.js';
+import { type IterateOptions, paginate, path } from './paging.js';
 
 /**
  * Options of `ControlPlaneClient`.
@@ -32,6 +32,13 @@ export interface ControlPlaneClientOptions {
   baseUrl?: string;
   /** API key sent as `Authorization: Bearer <key>`. @default process.env.JOBS_API_KEY */
   apiKey?: string;
+  /**
+   * How requests authenticate: the API key (`{ type: 'api-key' }`), or SigV4 signatures made with AWS
+   * credentials (`{ type: 'iam' }`, for a deployment with IAM authorization; needs no API key). The
+   * signing code is loaded on the first signed request only, in Node (the browser SDK has none).
+   * @default `{ type: 'iam' }` when process.env.JOBS_AUTH is `iam`, else `{ type: 'api-key' }`
+   */
+  auth?: { type: 'api-key' } | IamAuth;
   /** The `fetch` to send requests with (a fake in tests). @default globalThis.fetch */
   fetch?: typeof fetch;
   /**
@@ -72,11 +79,7 @@ export interface JobPageOptions extends JobListOptions {
   cursor?: string;
 }
 
-/** Paging of the `iterate*` methods. */
-export interface IterateOptions {
-  /** Items fetched per request, 1–100. @default 100 */
-  pageSize?: number;
-}
+export type { IterateOptions };
 
 /** Options of `jobs.trigger`. */
 export interface TriggerOptions {
@@ -147,6 +150,14 @@ export interface SchedulePreview {
   skipped: { local: string; reason: string }[];
 }
 
+/** One page of `jobs.history`. */
+export interface JobHistoryResponse {
+  /** This page's changes, newest first. */
+  history: AuditEntry[];
+  /** Pass as `cursor` for the next page; `null` on the last. */
+  next_cursor: string | null;
+}
+
 /** One page of `entities.listPage`. */
 export interface EntityListResponse {
   /** This page's entities, newest first. */
@@ -163,29 +174,6 @@ export interface EntityPageOptions {
   cursor?: string;
 }
 
-const path = (...segments: string[]) => `/${segments.map(encodeURIComponent).join('/')}`;
-
-/**
- * Follows `next_cursor` from page to page, yielding each item. A service answering the same cursor
- * twice would loop for ever; that is reported instead.
- */
-async function* paginate<T>(
-  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next: string | null }>,
-): AsyncGenerator<T, void, undefined> {
-  let cursor: string | undefined;
-  do {
-    const page = await fetchPage(cursor);
-    yield* page.items;
-    if (page.next !== null && page.next === cursor) {
-      throw new JobError('200 invalid_response: the service answered the same next_cursor twice.', {
-        status: 200,
-        code: 'invalid_response',
-      });
-    }
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
-}
-
 /**
  * `client.jobs`: the reference SDK's jobs methods, plus execution paging, cancel, webhook secret
  * rotation and cron previews. Every method rejects with a `JobError` subclass: `AuthError` (401/403),
@@ -199,6 +187,9 @@ export class JobsResource {
   /**
    * Every job matching the filters, newest first: `GET /jobs`, following `next_cursor` through all
    * pages. Retried (a read).
+   * @example
+   * const cronJobs = await client.jobs.list({ trigger_type: 'cron', enabled: true });
+   * for (const job of cronJobs) console.log(job.id, job.name, job.next_run_at);
    */
   async list(options: JobListOptions = {}): Promise<Job[]> {
     const jobs: Job[] = [];
@@ -209,6 +200,10 @@ export class JobsResource {
   /**
    * Every job matching the filters, newest first, fetched a page at a time as the loop asks:
    * `for await (const job of client.jobs.iterate({ trigger_type: 'cron' }))`. `GET /jobs`; retried.
+   * @example
+   * for await (const job of client.jobs.iterate({ enabled: false, pageSize: 50 })) {
+   *   console.log(`${job.name} is disabled`);
+   * }
    */
   iterate(options: JobListOptions & IterateOptions = {}): AsyncGenerator<Job, void, undefined> {
     const { pageSize = 100, ...filters } = options;
@@ -218,12 +213,26 @@ export class JobsResource {
     });
   }
 
-  /** One page of jobs (`GET /jobs`); pass `next_cursor` back as `cursor` for the next. Retried. */
+  /**
+   * One page of jobs (`GET /jobs`); pass `next_cursor` back as `cursor` for the next. Retried.
+   * @example
+   * let cursor: string | undefined;
+   * do {
+   *   const page = await client.jobs.listPage({ trigger_type: 'webhook', limit: 100, cursor });
+   *   for (const job of page.jobs) console.log(job.id, job.webhook_url);
+   *   cursor = page.next_cursor ?? undefined;
+   * } while (cursor !== undefined);
+   */
   listPage(options: JobPageOptions = {}): Promise<JobListResponse> {
     return this.transport.request('GET', '/jobs', { query: { ...options } });
   }
 
-  /** One job: `GET /jobs/{id}`. Retried. @throws NotFoundError for an unknown id. */
+  /**
+   * One job: `GET /jobs/{id}`. Retried. @throws NotFoundError for an unknown id.
+   * @example
+   * const job = await client.jobs.get('job_0b7e1c2a-5d7f-4f0e-9a51-3c2d8e6f4a10');
+   * console.log(job.name, job.enabled, job.trigger_type, job.next_run_at);
+   */
   get(jobId: string): Promise<Job> {
     return this.transport.request('GET', path('jobs', jobId));
   }
@@ -232,6 +241,19 @@ export class JobsResource {
    * Creates a job: `POST /jobs`. A webhook job's answer carries `webhook_secret`, shown only this once.
    * Never retried (a retry could create a second job).
    * @throws ValidationError naming each invalid field in `details[].path`.
+   * @example
+   * const job = await client.jobs.create({
+   *   name: 'Nightly Backup',
+   *   trigger_type: 'cron',
+   *   cron_schedule: '0 2 * * *',
+   *   cron_timezone: 'America/New_York',
+   *   planning_mode: 'predefined_agent',
+   *   entity_type: 'agent',
+   *   entity_id: 'backup-agent',
+   *   prompt_template: 'Perform full backup of {{ database }}',
+   *   config: { timeout: 600, retry: { max_attempts: 3, backoff_seconds: 30 }, overlap_policy: 'skip' },
+   * });
+   * console.log(job.id, job.next_run_at);
    */
   create(jobData: JobCreateInput): Promise<Job> {
     return this.transport.request('POST', '/jobs', { body: jobData });
@@ -242,6 +264,9 @@ export class JobsResource {
    * Retried, as the same patch applied twice leaves the job as applied once, except a patch setting
    * `trigger_type: 'webhook'`: that can mint a webhook secret shown only in the first answer.
    * @throws NotFoundError, ValidationError, ConflictError (concurrent writers).
+   * @example
+   * const job = await client.jobs.update(jobId, { cron_schedule: '0 3 * * *', description: null });
+   * console.log(job.cron_schedule, job.next_run_at);
    */
   update(jobId: string, jobData: JobPatchInput): Promise<Job> {
     return this.transport.request('PATCH', path('jobs', jobId), {
@@ -254,6 +279,8 @@ export class JobsResource {
    * Deletes a job and its schedules: `DELETE /jobs/{id}`. Retried; a 404 on a retry counts as done
    * (the earlier attempt, whose answer was lost, deleted it).
    * @throws NotFoundError for an unknown id.
+   * @example
+   * await client.jobs.delete(jobId);
    */
   delete(jobId: string): Promise<void> {
     return this.transport.request('DELETE', path('jobs', jobId), {
@@ -262,12 +289,22 @@ export class JobsResource {
     });
   }
 
-  /** Enables a job (its schedule resumes): `POST /jobs/{id}/enable`. Retried (idempotent). */
+  /**
+   * Enables a job (its schedule resumes): `POST /jobs/{id}/enable`. Retried (idempotent).
+   * @example
+   * const job = await client.jobs.enable(jobId);
+   * console.log(job.enabled, job.next_run_at); // true, the next fire time of a cron job
+   */
   enable(jobId: string): Promise<Job> {
     return this.transport.request('POST', path('jobs', jobId, 'enable'), { idempotent: true });
   }
 
-  /** Disables a job (no schedule, webhook or manual run starts it): `POST /jobs/{id}/disable`. Retried. */
+  /**
+   * Disables a job (no schedule, webhook or manual run starts it): `POST /jobs/{id}/disable`. Retried.
+   * @example
+   * const job = await client.jobs.disable(jobId);
+   * console.log(job.enabled); // false: triggers and deliveries now answer 409
+   */
   disable(jobId: string): Promise<Job> {
     return this.transport.request('POST', path('jobs', jobId, 'disable'), { idempotent: true });
   }
@@ -276,6 +313,13 @@ export class JobsResource {
    * Runs the job now: `POST /jobs/{id}/trigger`; `parameters` fill the prompt template's
    * `{{ placeholders }}`. Retried only with an `idempotency_key`.
    * @throws ConflictError for a disabled job; ValidationError for missing template parameters.
+   * @example
+   * const run = await client.jobs.trigger(jobId, {
+   *   parameters: { branch_name: 'main', environment: 'production' },
+   *   config_override: { timeout: 7200 },
+   *   idempotency_key: 'deploy-main-4f2a9c1',
+   * });
+   * console.log(run.execution_id, run.status); // exec_…, queued
    */
   trigger(jobId: string, options: TriggerOptions = {}): Promise<TriggerResponse> {
     return this.transport.request('POST', path('jobs', jobId, 'trigger'), {
@@ -291,14 +335,32 @@ export class JobsResource {
   }
 
   /**
+   * One page of the job's changes, newest first (who, when, which fields): `GET /jobs/{id}/history`.
+   * Retried. @throws NotFoundError for a job that never existed.
+   * @example
+   * const { history } = await client.jobs.history(jobId, { limit: 10 });
+   */
+  history(jobId: string, options: { limit?: number; cursor?: string } = {}): Promise<JobHistoryResponse> {
+    return this.transport.request('GET', path('jobs', jobId, 'history'), { query: { ...options } });
+  }
+
+  /**
    * One page of execution history, newest first: `GET /jobs/{id}/executions`, answering
    * `{ total_count, executions, next_cursor }`. Retried. See `iterateExecutions` for all of them.
+   * @example
+   * const page = await client.jobs.getExecutions(jobId, { limit: 20, offset: 0 });
+   * console.log(page.total_count, page.executions[0]?.status);
    */
   getExecutions(jobId: string, options: ExecutionHistoryOptions = {}): Promise<ExecutionListResponse> {
     return this.transport.request('GET', path('jobs', jobId, 'executions'), { query: { ...options } });
   }
 
-  /** The reference's spelling of `getExecutions`. */
+  /**
+   * The reference's spelling of `getExecutions`.
+   * @example
+   * const history = await client.jobs.get_executions(jobId, { limit: 50, offset: 0 });
+   * console.log(history.total_count);
+   */
   get_executions(jobId: string, options: ExecutionHistoryOptions = {}): Promise<ExecutionListResponse> {
     return this.getExecutions(jobId, options);
   }
@@ -308,6 +370,10 @@ export class JobsResource {
    * following `next_cursor`) as the loop asks:
    * `for await (const execution of client.jobs.iterateExecutions(jobId)) …`. Retried.
    * @throws NotFoundError for an unknown job (on the first page).
+   * @example
+   * for await (const run of client.jobs.iterateExecutions(jobId, { pageSize: 50 })) {
+   *   if (run.status === 'failed') console.log(run.execution_id, run.error_message);
+   * }
    */
   iterateExecutions(jobId: string, options: IterateOptions = {}): AsyncGenerator<Execution, void, undefined> {
     const limit = options.pageSize ?? 100;
@@ -317,7 +383,12 @@ export class JobsResource {
     });
   }
 
-  /** One execution: `GET /jobs/{id}/executions/{eid}`. Retried. @throws NotFoundError. */
+  /**
+   * One execution: `GET /jobs/{id}/executions/{eid}`. Retried. @throws NotFoundError.
+   * @example
+   * const run = await client.jobs.getExecution(jobId, executionId);
+   * console.log(run.status, run.output ?? run.error_message);
+   */
   getExecution(jobId: string, executionId: string): Promise<Execution> {
     return this.transport.request('GET', path('jobs', jobId, 'executions', executionId));
   }
@@ -326,9 +397,36 @@ export class JobsResource {
    * Cancels a queued or running execution: `POST /jobs/{id}/executions/{eid}/cancel`. Never retried:
    * a retry after a lost answer would meet a 409 for the run it had just cancelled.
    * @throws ConflictError when the execution has already ended; NotFoundError.
+   * @example
+   * const { execution_id } = await client.jobs.trigger(jobId);
+   * const run = await client.jobs.cancelExecution(jobId, execution_id);
+   * console.log(run.status); // cancelled
    */
   cancelExecution(jobId: string, executionId: string): Promise<Execution> {
     return this.transport.request('POST', path('jobs', jobId, 'executions', executionId, 'cancel'));
+  }
+
+  /**
+   * Runs a job again as a run of it ran: `POST /jobs/{id}/executions/{eid}/replay` starts a new run of
+   * the job as it is now, with that run's parameters and `config_override`, and answers like `trigger`;
+   * the new execution's `replay_of` names the one replayed. Retried only with an `idempotency_key`.
+   * @throws NotFoundError for an unknown job or execution; ConflictError for a disabled job;
+   *   ValidationError when the job's template now needs a parameter the run did not have.
+   * @example
+   * const replay = await client.jobs.replayExecution(jobId, failed.execution_id);
+   * console.log(replay.execution_id, replay.status); // exec_…, queued
+   */
+  replayExecution(
+    jobId: string,
+    executionId: string,
+    options: { idempotency_key?: string } = {},
+  ): Promise<TriggerResponse> {
+    return this.transport.request('POST', path('jobs', jobId, 'executions', executionId, 'replay'), {
+      ...(options.idempotency_key !== undefined && {
+        headers: { 'idempotency-key': options.idempotency_key },
+      }),
+      idempotent: options.idempotency_key !== undefined,
+    });
   }
 
   /**
@@ -338,6 +436,17 @@ export class JobsResource {
    * signature, or `X-GitHub-Delivery`), since the service returns the first run for a repeated id.
    * @throws AuthError (401, `invalid_signature`) for a signature that does not verify;
    *   RateLimitedError past the job's `webhook_rate_limit`; ConflictError for a disabled job.
+   * @example
+   * import { signWebhookPayload } from 'serverless-jobs/client';
+   *
+   * const { body, signature } = signWebhookPayload({ parameters: { branch_name: 'main' } }, webhookSecret);
+   * const run = await client.jobs.triggerWebhook({
+   *   webhook_path: webhookPath, // the job's `webhook_path`
+   *   payload: body,
+   *   signature,
+   *   delivery_id: 'push-8f2c1e', // a redelivery with this id returns the first run
+   * });
+   * console.log(run.execution_id);
    */
   triggerWebhook(options: WebhookDeliveryOptions): Promise<TriggerResponse> {
     const body =
@@ -357,7 +466,14 @@ export class JobsResource {
     });
   }
 
-  /** The reference's spelling of `triggerWebhook`. */
+  /**
+   * The reference's spelling of `triggerWebhook`.
+   * @example
+   * import { signWebhookPayload } from 'serverless-jobs/client';
+   *
+   * const { body, signature } = signWebhookPayload({ parameters: { env: 'staging' } }, webhookSecret);
+   * const run = await client.jobs.trigger_webhook({ webhook_path: webhookPath, payload: body, signature });
+   */
   trigger_webhook(options: WebhookDeliveryOptions): Promise<TriggerResponse> {
     return this.triggerWebhook(options);
   }
@@ -367,6 +483,10 @@ export class JobsResource {
    * verifying for `grace_seconds` (default 24 h; 0 revokes it now). Never retried (each call mints a
    * secret).
    * @throws ConflictError when another rotation won a race; ValidationError for a bad grace.
+   * @example
+   * const rotation = await client.jobs.rotateWebhookSecret(jobId, { grace_seconds: 3600 });
+   * // Store the new secret now: it is shown in this answer only
+   * console.log(rotation.webhook_secret, rotation.previous_secret_valid_until);
    */
   rotateWebhookSecret(
     jobId: string,
@@ -379,6 +499,10 @@ export class JobsResource {
    * The next `count` fire times of a cron expression in a timezone (and UTC), with DST effects flagged:
    * `GET /cron/preview`. Retried.
    * @throws ValidationError naming `expression`, `timezone` or `count`.
+   * @example
+   * const preview = await client.jobs.previewSchedule('30 2 * * *', 'America/New_York', 3);
+   * for (const fire of preview.fires) console.log(fire.local, fire.utc, fire.repeated_local_time);
+   * console.log(preview.skipped); // local times a spring-forward day skips: no fire then
    */
   previewSchedule(expression: string, timezone = 'UTC', count = 10): Promise<SchedulePreview> {
     return this.transport.request('GET', '/cron/preview', { query: { expression, timezone, count } });
@@ -402,14 +526,25 @@ export class EntitiesResource {
   /** @internal Built by `ControlPlaneClient`. */
   constructor(private readonly transport: Transport) {}
 
-  /** Every entity, newest first: `GET /entities`, following `next_cursor`. Retried. */
+  /**
+   * Every entity, newest first: `GET /entities`, following `next_cursor`. Retried.
+   * @example
+   * const entities = await client.entities.list();
+   * const fallback = entities.find((entity) => entity.default); // runs jobs that name no entity
+   */
   async list(): Promise<Entity[]> {
     const entities: Entity[] = [];
     for await (const entity of this.iterate()) entities.push(entity);
     return entities;
   }
 
-  /** Every entity, newest first, a page at a time as the loop asks: `GET /entities`. Retried. */
+  /**
+   * Every entity, newest first, a page at a time as the loop asks: `GET /entities`. Retried.
+   * @example
+   * for await (const entity of client.entities.iterate({ pageSize: 50 })) {
+   *   console.log(entity.id, entity.type, entity.target.type);
+   * }
+   */
   iterate(options: IterateOptions = {}): AsyncGenerator<Entity, void, undefined> {
     const limit = options.pageSize ?? 100;
     return paginate(async (cursor) => {
@@ -418,7 +553,12 @@ export class EntitiesResource {
     });
   }
 
-  /** One page of entities (`GET /entities`); pass `next_cursor` back as `cursor` for the next. Retried. */
+  /**
+   * One page of entities (`GET /entities`); pass `next_cursor` back as `cursor` for the next. Retried.
+   * @example
+   * const { entities, next_cursor } = await client.entities.listPage({ limit: 20 });
+   * const more = next_cursor ? await client.entities.listPage({ limit: 20, cursor: next_cursor }) : null;
+   */
   listPage(options: EntityPageOptions = {}): Promise<EntityListResponse> {
     return this.transport.request('GET', '/entities', { query: { ...options } });
   }
@@ -427,12 +567,26 @@ export class EntitiesResource {
    * Creates an entity: `POST /entities`. For an http target the answer carries `signing_secret`, shown
    * only this once. Never retried.
    * @throws ValidationError naming each invalid field; ConflictError for an id in use.
+   * @example
+   * const entity = await client.entities.create({
+   *   id: 'backup-agent',
+   *   type: 'agent',
+   *   name: 'Backup',
+   *   target: { type: 'http', url: 'https://agents.example.com/run' },
+   * });
+   * // The secret the agent verifies requests with, shown in this answer only
+   * if ('signing_secret' in entity) console.log(entity.signing_secret);
    */
   create(entity: EntityCreateInput): Promise<Entity | EntityWithSecret> {
     return this.transport.request('POST', '/entities', { body: entity });
   }
 
-  /** One entity: `GET /entities/{id}`. Retried. @throws NotFoundError. */
+  /**
+   * One entity: `GET /entities/{id}`. Retried. @throws NotFoundError.
+   * @example
+   * const entity = await client.entities.get('backup-agent');
+   * console.log(entity.name, entity.target.type);
+   */
   get(entityId: string): Promise<Entity> {
     return this.transport.request('GET', path('entities', entityId));
   }
@@ -441,6 +595,9 @@ export class EntitiesResource {
    * Partial update: `PATCH /entities/{id}`. Retried, except a patch setting an `http` target: switching
    * to one mints a signing secret shown only in the first answer.
    * @throws NotFoundError, ValidationError, ConflictError.
+   * @example
+   * const entity = await client.entities.update('backup-agent', { name: 'Backups', description: null });
+   * console.log(entity.name);
    */
   update(entityId: string, patch: EntityPatchInput): Promise<Entity | EntityWithSecret> {
     return this.transport.request('PATCH', path('entities', entityId), {
@@ -452,30 +609,18 @@ export class EntitiesResource {
   /**
    * Deletes an entity: `DELETE /entities/{id}`. Retried; a 404 on a retry counts as done.
    * @throws ConflictError while a job uses it; NotFoundError.
+   * @example
+   * import { ConflictError } from 'serverless-jobs/client';
+   *
+   * await client.entities.delete('backup-agent').catch((error: unknown) => {
+   *   if (!(error instanceof ConflictError)) throw error;
+   *   console.log('a job still runs on it');
+   * });
    */
   delete(entityId: string): Promise<void> {
     return this.transport.request('DELETE', path('entities', entityId), {
       idempotent: true,
       notFoundOnRetryIsDone: true,
-    });
-  }
-}
-
-/** `client.executions`: what a target that accepted a run (202) calls to finish it. */
-export class ExecutionsResource {
-  /** @internal Built by `ControlPlaneClient`. */
-  constructor(private readonly transport: Transport) {}
-
-  /**
-   * Finishes an accepted run: `POST /executions/{eid}/callback`, authenticated by the run's callback
-   * `token` (from the request the target received) instead of the API key. Never retried: a second
-   * callback is refused with a 409.
-   * @throws AuthError for a wrong token or unknown execution; ConflictError when the run has ended.
-   */
-  callback(executionId: string, token: string, body: CallbackRequest): Promise<Execution> {
-    return this.transport.request('POST', path('executions', executionId, 'callback'), {
-      body,
-      auth: { bearer: token },
     });
   }
 }
@@ -487,21 +632,34 @@ export class ExecutionsResource {
  *
  * @throws JobError (`status` 0, `code` `not_configured`) when no base URL or API key is given or set in
  *   the environment, or an option is out of range.
+ * @example
+ * import { ControlPlaneClient } from 'serverless-jobs/client';
+ *
+ * const client = new ControlPlaneClient({
+ *   baseUrl: 'https://jobs.example.com',
+ *   apiKey: process.env.JOBS_API_KEY,
+ * });
+ * const jobs = await client.jobs.list();
  */
 export class ControlPlaneClient {
   /** Jobs, their runs, webhooks and schedules. */
   readonly jobs: JobsResource;
   /** The agents, teams and workflows jobs run. */
   readonly entities: EntitiesResource;
-  /** Callbacks of targets finishing accepted runs. */
+  /** Runs across jobs, and callbacks of targets finishing accepted runs. */
   readonly executions: ExecutionsResource;
+  /** The deployment's scoped API keys. */
+  readonly apiKeys: ApiKeysResource;
   private readonly transport: Transport;
 
   constructor(options: ControlPlaneClientOptions = {}) {
     const baseUrl = options.baseUrl ?? process.env.JOBS_API_URL;
-    const apiKey = options.apiKey ?? process.env.JOBS_API_KEY;
+    const auth = options.auth ?? (process.env.JOBS_AUTH === 'iam' ? { type: 'iam' } : { type: 'api-key' });
+    const apiKey = auth.type === 'iam' ? '' : (options.apiKey ?? process.env.JOBS_API_KEY);
     if (!baseUrl) throw notConfigured('No service URL: pass baseUrl or set JOBS_API_URL.');
-    if (!apiKey) throw notConfigured('No API key: pass apiKey or set JOBS_API_KEY.');
+    if (apiKey === undefined || (auth.type === 'api-key' && apiKey === '')) {
+      throw notConfigured('No API key: pass apiKey or set JOBS_API_KEY.');
+    }
     const timeoutMs = options.timeoutMs ?? 30_000;
     const maxRetries = options.maxRetries ?? 2;
     const retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
@@ -516,6 +674,7 @@ export class ControlPlaneClient {
     this.transport = new Transport({
       baseUrl,
       apiKey,
+      ...(auth.type === 'iam' && { signer: () => this.iamSigner(auth, baseUrl) }),
       fetch: options.fetch ?? globalThis.fetch,
       timeoutMs,
       maxRetries,
@@ -527,9 +686,24 @@ export class ControlPlaneClient {
     this.jobs = new JobsResource(this.transport);
     this.entities = new EntitiesResource(this.transport);
     this.executions = new ExecutionsResource(this.transport);
+    this.apiKeys = new ApiKeysResource(this.transport);
   }
 
-  /** Liveness of the service: `GET /health` (no API key needed), `{ status: 'ok' }`. Retried. */
+  /**
+   * The SigV4 signer of `auth: { type: 'iam' }`. This build has none: the Node entry point
+   * (`serverless-jobs/client`) supplies it; the browser SDK cannot sign.
+   */
+  protected iamSigner(_auth: IamAuth, _baseUrl: string): Promise<RequestSigner> {
+    return Promise.reject(
+      notConfigured('IAM signing needs the Node SDK (serverless-jobs/client); this build has no signer.'),
+    );
+  }
+
+  /**
+   * Liveness of the service: `GET /health` (no API key needed), `{ status: 'ok' }`. Retried.
+   * @example
+   * const { status } = await client.health(); // 'ok'
+   */
   health(): Promise<{ status: string }> {
     return this.transport.request('GET', '/health', { auth: 'none' });
   }
@@ -537,6 +711,11 @@ export class ControlPlaneClient {
   /**
    * The service's OpenAPI 3 document, describing every route and wire shape: `GET /openapi.json` (no
    * API key needed). Retried.
+   * @example
+   * import { writeFile } from 'node:fs/promises';
+   *
+   * const document = await client.openApiDocument();
+   * await writeFile('openapi.json', JSON.stringify(document, null, 2)); // e.g. for a code generator
    */
   openApiDocument(): Promise<Record<string, unknown>> {
     return this.transport.request('GET', '/openapi.json', { auth: 'none' });

@@ -85,6 +85,7 @@ const MAX_DETAILS_SHOWN = 5;
  * The error for an HTTP answer that is not a success: the service's `{"error": {code, message, details}}`
  * when the body has that shape, else the status alone (a proxy or gateway answered). The message is one
  * line: the status, the code, then each field's problem or the service's message.
+ * @internal Not part of the SDK's public API (not exported by `serverless-jobs/client`).
  */
 export function errorFromResponse(status: number, text: string, retryAfterSeconds: number | null): JobError {
   const parsed = parseErrorBody(text);

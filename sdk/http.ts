@@ -7,10 +7,14 @@ import {
   ServerError,
   TimeoutError,
 } from './errors.js';
+import type { RequestSigner } from './iam-signing.js';
 
 export interface TransportOptions {
   baseUrl: string;
+  /** Sent as `Authorization: Bearer <key>` on requests that authenticate the caller, unless they are signed. */
   apiKey: string;
+  /** Signs those requests instead (IAM), each attempt afresh; called once, on the first such request. */
+  signer?: () => Promise<RequestSigner>;
   fetch: typeof fetch;
   /** Per attempt, body included. */
   timeoutMs: number;
@@ -37,7 +41,7 @@ export interface RequestOptions {
   rawBody?: string | Uint8Array;
   query?: Record<string, QueryValue>;
   headers?: Record<string, string>;
-  /** @default 'api-key' */
+  /** @default 'api-key' (the client's credential: its API key, or a SigV4 signature) */
   auth?: RequestAuth;
   /**
    * Whether sending the request twice has the effect of sending it once, so it may be retried after a
@@ -64,8 +68,11 @@ interface Failure {
 /**
  * Sends JSON requests and decodes the answers, turning every failure into a `JobError` subclass and
  * retrying idempotent requests with jittered exponential backoff.
+ * @internal Not part of the SDK's public API (not exported by `serverless-jobs/client`).
  */
 export class Transport {
+  private signer: Promise<RequestSigner> | undefined;
+
   constructor(private readonly options: TransportOptions) {}
 
   async request<T>(method: string, path: string, init: RequestOptions = {}): Promise<T> {
@@ -75,8 +82,9 @@ export class Transport {
     }
     const headers: Record<string, string> = { accept: 'application/json' };
     const auth = init.auth ?? 'api-key';
-    if (auth === 'api-key') headers.authorization = `Bearer ${this.options.apiKey}`;
-    else if (auth !== 'none') headers.authorization = `Bearer ${auth.bearer}`;
+    const signs = auth === 'api-key' && this.options.signer !== undefined;
+    if (auth === 'api-key' && !signs) headers.authorization = `Bearer ${this.options.apiKey}`;
+    else if (typeof auth === 'object') headers.authorization = `Bearer ${auth.bearer}`;
     let body: string | Uint8Array | undefined;
     if (init.rawBody !== undefined) body = init.rawBody;
     else if (init.body !== undefined) body = JSON.stringify(init.body);
@@ -84,8 +92,11 @@ export class Transport {
     Object.assign(headers, init.headers);
 
     const idempotent = init.idempotent ?? method === 'GET';
+    const sign = signs ? await this.loadSigner() : undefined;
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.attempt<T>(method, url, headers, body);
+      // Signed per attempt: a signature holds its time, and a retry may come minutes later.
+      const sent = sign ? { ...headers, ...(await signWith(sign, { method, url, headers, body })) } : headers;
+      const outcome = await this.attempt<T>(method, url, sent, body);
       if (!('error' in outcome)) return outcome.value;
       if (attempt > 0 && init.notFoundOnRetryIsDone && outcome.error instanceof NotFoundError) {
         return undefined as T;
@@ -117,6 +128,15 @@ export class Transport {
       return retryAfterMs + Math.floor(random() * retryBaseDelayMs);
     }
     return Math.floor(random() * Math.min(retryMaxDelayMs, retryBaseDelayMs * 2 ** attempt));
+  }
+
+  private loadSigner(): Promise<RequestSigner> {
+    const load = this.options.signer as () => Promise<RequestSigner>;
+    this.signer ??= load().catch((error: unknown) => {
+      this.signer = undefined;
+      throw signingError(error);
+    });
+    return this.signer;
   }
 
   private url(path: string): URL {
@@ -190,13 +210,38 @@ export class Transport {
   }
 }
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; `null` when absent or unreadable. */
+/**
+ * `Retry-After` as milliseconds: delta-seconds or an HTTP date; `null` when absent or unreadable.
+ * @internal Not part of the SDK's public API (not exported by `serverless-jobs/client`).
+ */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (value === null) return null;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** The signature headers, or a `JobError` (no credentials in the chain, an expired SSO session…). */
+async function signWith(
+  sign: RequestSigner,
+  request: Parameters<RequestSigner>[0],
+): Promise<Record<string, string>> {
+  try {
+    return await sign(request);
+  } catch (error) {
+    throw signingError(error);
+  }
+}
+
+function signingError(error: unknown): JobError {
+  if (error instanceof JobError) return error;
+  const reason = oneLine(error instanceof Error ? error.message : String(error));
+  return new JobError(`not_configured: cannot sign the request with AWS credentials: ${reason}`, {
+    status: 0,
+    code: 'not_configured',
+    cause: error,
+  });
 }
 
 /** `fetch failed` says little; undici puts the real reason (`ECONNREFUSED`…) in `cause`. */

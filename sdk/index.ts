@@ -4,6 +4,9 @@
  * Its runtime code needs nothing but Node 20+ and the platform's `fetch`: types come from the service's
  * schemas (`import type`, erased at build), never the schemas themselves.
  */
+
+export type { ApiKey, ApiKeyWithSecret, Scope } from '../shared/domain/access.js';
+export type { AuditActor, AuditEntry } from '../shared/domain/audit.js';
 export type {
   Entity,
   EntityCreateInput,
@@ -17,6 +20,7 @@ export type {
   Execution,
   ExecutionListResponse,
   ExecutionStatus,
+  RecentExecutionListResponse,
   TriggerResponse,
 } from '../shared/domain/execution.js';
 export type {
@@ -29,15 +33,15 @@ export type {
   PlanningMode,
   TriggerType,
 } from '../shared/domain/job.js';
+export { ApiKeysResource } from './api-keys.js';
 export {
-  ControlPlaneClient,
   type ControlPlaneClientOptions,
   EntitiesResource,
   type EntityListResponse,
   type EntityPageOptions,
   type ExecutionHistoryOptions,
-  ExecutionsResource,
   type IterateOptions,
+  type JobHistoryResponse,
   type JobListOptions,
   type JobPageOptions,
   JobsResource,
@@ -58,4 +62,11 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js';
+export {
+  ExecutionsResource,
+  type RecentExecutionsFilter,
+  type RecentExecutionsOptions,
+} from './executions.js';
+export type { AwsCredentials, IamAuth } from './iam-signing.js';
+export { ControlPlaneClient } from './node-client.js';
 export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';

@@ -1,4 +1,7 @@
+import type { Scope } from './domain/access.js';
 import type { JobAlertState } from './domain/alert-policy.js';
+import type { AuditEntry } from './domain/audit.js';
+import type { AwsTargetLists } from './domain/aws-targets.js';
 import type { Entity, EntityTarget } from './domain/entity.js';
 import type { Execution, ExecutionRequest, ExecutionStatus } from './domain/execution.js';
 import type { Job, JobListFilter, TriggerType } from './domain/job.js';
@@ -50,9 +53,9 @@ export interface JobStore {
   list(filter: JobListFilter): Promise<JobPage>;
 }
 
-/** Checks presented API keys against the hashes of the valid ones. */
+/** Checks presented API keys against the hashes of the valid ones: the key matched, or null. */
 export interface ApiKeyVerifier {
-  verify(presentedKey: string): Promise<boolean>;
+  verify(presentedKey: string): Promise<ApiKeyMatch | null>;
 }
 
 export interface Clock {
@@ -95,7 +98,8 @@ export type MetricName =
   /** A notification given up on after its last try. */
   | 'NotificationDropped'
   /** A run that reached a terminal status (dimension `Status`). */
-  | 'RunFinished';
+  | 'RunFinished'
+  | 'AuditWriteFailed';
 
 /** Counts events as CloudWatch metrics. */
 export interface Metrics {
@@ -160,6 +164,11 @@ export interface StartRunRequest {
   exclusive: boolean;
   /** When the execution record (and its dedupe marker) expire, epoch seconds. */
   expiresAt: number;
+  /**
+   * The trigger's `config_override` (null when it gave none), kept with the run so that a replay
+   * applies it to the job's config as it is then. Omitted, the run has none on record.
+   */
+  configOverride?: Record<string, unknown> | null;
 }
 
 export type StartRunOutcome =
@@ -174,6 +183,11 @@ export interface StoredExecution {
   leaseUntil: string | null;
   /** Whether this run took the job's overlap lock. */
   exclusive: boolean;
+  /**
+   * The `config_override` the run was started with (null: none); undefined for a run recorded before
+   * overrides were kept, whose `config` is then all that is known.
+   */
+  configOverride?: Record<string, unknown> | null;
 }
 
 export interface ExecutionPage {
@@ -182,10 +196,20 @@ export interface ExecutionPage {
   totalCount: number;
 }
 
-/** Runs of every job, newest first. */
+/** Runs of every job (or of one), newest first. */
 export interface RecentExecutionPage {
   executions: Execution[];
   nextCursor: string | null;
+}
+
+/** What `ExecutionStore.listRecent` reads: one page of runs, newest first, after `cursor`. */
+export interface RecentExecutionQuery {
+  /** Only runs in these statuses (all when absent or empty). */
+  statuses?: readonly ExecutionStatus[];
+  /** Only runs of this job. */
+  jobId?: string;
+  limit: number;
+  cursor?: string;
 }
 
 /** Fields a transition may set on an execution (null clears a field). */
@@ -202,6 +226,7 @@ export type ExecutionChange = Partial<
     | 'error_message'
     | 'output'
     | 'output_truncated'
+    | 'target_execution_arn'
   >
 > & {
   leaseUntil?: string | null;
@@ -226,12 +251,11 @@ export interface ExecutionStore {
   findByDedupeKey(jobId: string, dedupeKey: string): Promise<Execution | null>;
   /** Newest first. `offset` skips within the query; `cursor` continues from a previous page. */
   list(jobId: string, options: { limit: number; offset: number; cursor?: string }): Promise<ExecutionPage>;
-  /** Runs of every job, newest first, optionally only those in `statuses`. */
-  listRecent(options: {
-    statuses?: readonly ExecutionStatus[];
-    limit: number;
-    cursor?: string;
-  }): Promise<RecentExecutionPage>;
+  /**
+   * Runs of every job, newest first, optionally only those in `statuses` or of one job. Bounded like
+   * every list: a page may be short, or empty, and still have a `nextCursor`.
+   */
+  listRecent(query: RecentExecutionQuery): Promise<RecentExecutionPage>;
   /**
    * queued → running for `attempt`, with the attempt's lease and callback token hash; the first attempt
    * also starts the run's clock (`started_at` = now, `deadline_at` = now + its timeout). One conditional
@@ -295,12 +319,28 @@ export interface MessageVisibility {
   delay(message: ReceivedMessage, seconds: number): Promise<void>;
 }
 
-/** What one invocation of a target came to. */
+/**
+ * What one invocation of a target came to. `ref`, where given, names the work the target did for the run
+ * (a state machine execution's ARN): it is recorded as the run's `target_execution_arn`.
+ */
 export type TargetOutcome =
-  | { kind: 'succeeded'; output: unknown }
+  | { kind: 'succeeded'; output: unknown; ref?: string }
   /** The target took the run (HTTP 202) and will finish it through the callback. */
   | { kind: 'accepted' }
-  | { kind: 'failed'; error: string; retryable: boolean; timedOut: boolean };
+  /**
+   * The target started work that runs on without us (a Step Functions execution): the worker records `ref`
+   * and checks on it ({@link TargetInvoker.check}) until it ends or the run's deadline stops it.
+   */
+  | { kind: 'started'; ref: string }
+  | { kind: 'failed'; error: string; retryable: boolean; timedOut: boolean; ref?: string };
+
+/** How started work stands ({@link TargetInvoker.check}). */
+export type StartedWorkState =
+  | { kind: 'running' }
+  | { kind: 'succeeded'; output: unknown }
+  | { kind: 'failed'; error: string }
+  /** It could not be checked; `retryable` says whether a later check may tell. */
+  | { kind: 'unknown'; error: string; retryable: boolean };
 
 export interface TargetInvoker {
   /**
@@ -312,6 +352,10 @@ export interface TargetInvoker {
     request: ExecutionRequest,
     options: { signingSecret: string | null; timeoutMs: number },
   ): Promise<TargetOutcome>;
+  /** How the work an invocation `started` stands (absent where no target starts work). Never throws. */
+  check?(ref: string, options: { timeoutMs: number }): Promise<StartedWorkState>;
+  /** Stops started work (the run timed out or was cancelled); throws when it could not be stopped. */
+  stop?(ref: string, reason: string): Promise<void>;
 }
 
 /** Envelope encryption of small secrets (entity signing secrets, webhook secrets). */
@@ -350,6 +394,11 @@ export interface DeploymentConfig {
    * @default [] (no sns channels)
    */
   notificationTopicArns?: readonly string[];
+  /**
+   * The state machines, queues and event buses `stepfunctions`, `sqs` and `eventbridge` targets may name
+   * (unless `open`, when any is accepted). @default none
+   */
+  awsTargets?: AwsTargetLists;
 }
 
 // ── Webhooks ────────────────────────────────────────────────────────────────────────────────────────
@@ -562,4 +611,45 @@ export interface BusEvent {
 /** Puts events on the deployment's event bus (EventBridge on AWS; none locally). */
 export interface EventPublisher {
   publish(events: readonly BusEvent[]): Promise<void>;
+}
+
+/** The key a presented API key matched: its name and what it may do. */
+export interface ApiKeyMatch {
+  name: string;
+  scope: Scope;
+}
+
+/** A stored API key: its hash (hex SHA-256 of the key), never the key. */
+export interface StoredApiKey {
+  name: string;
+  scope: Scope;
+  keyHash: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** The API keys created through the API (the deployment's own key is not among them). */
+export interface ApiKeyStore {
+  /** Every stored key, in name order. */
+  list(): Promise<StoredApiKey[]>;
+  /** False when a key of that name exists. */
+  create(key: StoredApiKey): Promise<boolean>;
+  /** False when there is no key of that name. */
+  delete(name: string): Promise<boolean>;
+  /** Records a use at `at`, unless the key is gone or a use at or after `notBefore` is recorded already. */
+  touch(name: string, at: string, notBefore: string): Promise<void>;
+}
+
+/** A page of audit entries, newest first. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  nextCursor: string | null;
+}
+
+/** Where the audit trail is kept. */
+export interface AuditLog {
+  /** Keeps `entry` until `expiresAt` (epoch seconds). */
+  append(entry: AuditEntry, expiresAt: number): Promise<void>;
+  /** A job's entries, newest first, read within a bounded number of items. */
+  listForJob(jobId: string, page: { limit: number; cursor?: string }): Promise<AuditPage>;
 }

@@ -5,9 +5,20 @@ import { readPatch } from './jobs.js';
 
 function describeTarget(entity: Entity): string {
   const { target } = entity;
-  if (target.type === 'http') return `http ${target.url}`;
-  if (target.type === 'lambda') return `lambda ${target.function_name}`;
-  return target.type;
+  switch (target.type) {
+    case 'http':
+      return `http ${target.url}`;
+    case 'lambda':
+      return `lambda ${target.function_name}${target.invocation === 'event' ? ' (event)' : ''}`;
+    case 'stepfunctions':
+      return `stepfunctions ${target.state_machine_arn}`;
+    case 'sqs':
+      return `sqs ${target.queue_url}`;
+    case 'eventbridge':
+      return `eventbridge ${target.event_bus_name}`;
+    default:
+      return target.type;
+  }
 }
 
 const ENTITY_COLUMNS: readonly Column<Entity>[] = [
@@ -73,7 +84,9 @@ export const entityCommands: readonly CommandSpec[] = [
     summary: 'Create an entity from a JSON file',
     description:
       'Creates an entity from a JSON object: type (agent, team or workflow), name, target ({"type": "echo"}, ' +
-      '{"type": "http", "url": …} or {"type": "lambda", "function_name": …}), optionally id, description and ' +
+      '{"type": "http", "url": …}, {"type": "lambda", "function_name": …}, {"type": "stepfunctions", ' +
+      '"state_machine_arn": …}, {"type": "sqs", "queue_url": …} or {"type": "eventbridge", "event_bus_name": …}), ' +
+      'optionally id, description and ' +
       'default. An http target answers with its signing_secret, shown this once.',
     options: {
       file: {

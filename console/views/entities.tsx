@@ -16,9 +16,20 @@ import { useAction, useLoader, useSession } from '../hooks.js';
 import { links, navigate } from '../router.js';
 
 function targetText(target: EntityTarget): string {
-  if (target.type === 'http') return `http ${target.url}`;
-  if (target.type === 'lambda') return `lambda ${target.function_name}`;
-  return 'echo';
+  switch (target.type) {
+    case 'http':
+      return `http ${target.url}`;
+    case 'lambda':
+      return `lambda ${target.function_name}${target.invocation === 'event' ? ' (event)' : ''}`;
+    case 'stepfunctions':
+      return `stepfunctions ${target.state_machine_arn}`;
+    case 'sqs':
+      return `sqs ${target.queue_url}`;
+    case 'eventbridge':
+      return `eventbridge ${target.event_bus_name}`;
+    default:
+      return target.type;
+  }
 }
 
 /** Every entity (agents, teams, workflows) with its target. */
@@ -88,6 +99,11 @@ interface EntityForm {
   timeout: string;
   functionName: string;
   isDefault: boolean;
+  /**
+   * The entity's target as stored: kept as it is where the form has no fields for it (the AWS kinds, a
+   * Lambda target's invocation type), so saving a rename never changes the target.
+   */
+  stored: EntityTarget | undefined;
 }
 
 function formOf(entity: Entity | undefined): EntityForm {
@@ -103,12 +119,19 @@ function formOf(entity: Entity | undefined): EntityForm {
       target?.type === 'http' && target.timeout_seconds !== undefined ? String(target.timeout_seconds) : '',
     functionName: target?.type === 'lambda' ? target.function_name : '',
     isDefault: entity?.default ?? false,
+    stored: target,
   };
 }
 
 function targetOf(form: EntityForm): EntityTarget {
-  if (form.targetType === 'lambda') return { type: 'lambda', function_name: form.functionName };
+  const { stored } = form;
+  if (form.targetType === 'lambda') {
+    const invocation = stored?.type === 'lambda' ? stored.invocation : undefined;
+    return { type: 'lambda', function_name: form.functionName, ...(invocation && { invocation }) };
+  }
   if (form.targetType === 'echo') return { type: 'echo' };
+  // The form edits http, lambda and echo targets; any other kind is kept as stored.
+  if (form.targetType !== 'http' && stored?.type === form.targetType) return stored;
   return {
     type: 'http',
     url: form.url,

@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
 import { type Execution, type ExecutionStatus, NotFoundError } from '../../sdk/browser.js';
-import { NeedsNewerServiceError } from '../api.js';
 import { ConfirmButton, ErrorMessage, Instant, StatusBadge, useFocusHeading } from '../components.js';
 import { formatDuration, formatJson } from '../format.js';
 import { useAction, useLoader, useNow, useSession } from '../hooks.js';
@@ -84,8 +83,7 @@ export function RunView({ jobId, executionId }: { jobId: string; executionId: st
   }
 
   const active = run.status === 'queued' || run.status === 'running';
-  // Set by newer services on a run started by Replay.
-  const replayOf = (run as Execution & { replay_of?: string | null }).replay_of;
+  const replayOf = run.replay_of;
   const webhook = (run.metadata as { webhook?: { delivery_id?: unknown; scheme?: unknown } }).webhook;
   return (
     <section>
@@ -126,14 +124,7 @@ export function RunView({ jobId, executionId }: { jobId: string; executionId: st
         </button>
       </div>
       <ErrorMessage error={cancel.error} />
-      {replay.error instanceof NeedsNewerServiceError ? (
-        <p class="notice" role="status">
-          Replay needs a newer service: this one does not offer it yet. Run the job again from its page
-          instead.
-        </p>
-      ) : (
-        <ErrorMessage error={replay.error} />
-      )}
+      <ErrorMessage error={replay.error} />
       {loaded.error && <ErrorMessage error={loaded.error} title="Could not refresh:" />}
 
       <div class="columns">

@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
 import type { ExecutionStatus } from '../../sdk/browser.js';
-import { NeedsNewerServiceError } from '../api.js';
 import { Empty, ErrorMessage, LiveNote, STATUS_LOOK, StatusBadge, useFocusHeading } from '../components.js';
 import { formatDuration, formatInstant, formatRelative } from '../format.js';
 import { useLoader, useNow, useSession } from '../hooks.js';
@@ -10,7 +9,7 @@ const STATUSES = Object.keys(STATUS_LOOK) as ExecutionStatus[];
 const PROBLEMS: ExecutionStatus[] = ['failed', 'timed_out'];
 const PAGE = 50;
 
-/** Runs across every job, newest first, filtered by status (`GET /executions`, on newer services). */
+/** Runs across every job, newest first, filtered by status (`GET /executions`). */
 export function RunsView({ query }: { query: URLSearchParams }) {
   const { api } = useSession();
   const statuses = (query.get('status') ?? '')
@@ -60,14 +59,7 @@ export function RunsView({ query }: { query: URLSearchParams }) {
           </label>
         ))}
       </fieldset>
-      {page.error instanceof NeedsNewerServiceError ? (
-        <p class="notice" role="status">
-          Runs across jobs needs a newer service: this one does not list them yet. Each job's own history is
-          on its page: <a href={links.jobs()}>open a job</a>.
-        </p>
-      ) : (
-        <ErrorMessage error={page.error} />
-      )}
+      <ErrorMessage error={page.error} />
       {page.data && (
         <>
           <LiveNote updatedAt={page.updatedAt} />

@@ -3,8 +3,10 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import type { LogLevel } from '../../shared/adapters/logger.js';
 import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
+import { AUTH_MODES, type AuthMode } from '../../shared/domain/access.js';
 import { TARGET_NETWORKS, type TargetNetwork } from '../../shared/domain/target-network.js';
 import type { EnvironmentSpec } from '../../shared/ports.js';
+import { awsTargetSettingProblems, type SqsTargetSetting } from './aws-target-grants.js';
 import { integerProblem, isLambdaTarget, limits, rateProblem, resourceNamePattern } from './limits.js';
 
 /** Names of the deployments this app knows; pick one with `cdk deploy -c env=<name>`. */
@@ -75,6 +77,26 @@ export interface DeploymentSettings {
    */
   readonly lambdaTargets: readonly string[];
   /**
+   * State machines (full ARNs, optionally `:<version or alias>`, no wildcards) that `stepfunctions` entity targets
+   * may run: the API refuses an entity naming any other (422), and each worker may start executions of these
+   * (StartExecution, StartSyncExecution), and describe and stop their executions, and nothing else.
+   * @default []
+   */
+  readonly stateMachineTargets?: readonly string[];
+  /**
+   * SQS queues that `sqs` entity targets may send to: a queue URL, or `{ queueUrl, kmsKeyArn }` for a queue
+   * encrypted under a customer managed KMS key (the workers may then use that key, through SQS in the queue's
+   * region only). The API refuses an entity naming any other queue; each worker may SendMessage to these only.
+   * @default []
+   */
+  readonly sqsTargets?: readonly SqsTargetSetting[];
+  /**
+   * Event buses (names in the stack's account and region, or ARNs) that `eventbridge` entity targets may put
+   * events on: the API refuses an entity naming any other; each worker may PutEvents on these only.
+   * @default []
+   */
+  readonly eventBusTargets?: readonly string[];
+  /**
    * Networks besides public addresses that `http` entity targets may point at: `["private"]` opens 10/8,
    * 172.16/12, 192.168/16, 100.64/10 and fc00::/7 (agents inside your VPC, when the worker runs in one).
    * `loopback` is refused here: inside a Lambda function it is the function's own runtime API, never a target.
@@ -140,6 +162,18 @@ export interface DeploymentSettings {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * How callers of the control-plane routes (every route but the health check, the OpenAPI document, the
+   * callback, which keeps its per-attempt token, and webhook deliveries, which stay HMAC-signed) authenticate:
+   * - `api-key`: `Authorization: Bearer <key>`, checked by the API function;
+   * - `iam`: SigV4-signed requests only: API Gateway's IAM authorization on each of those routes, IAM policies
+   *   on their `execute-api:Invoke` ARNs deciding who may call which; API keys are refused;
+   * - `both`: the API as with `api-key`, plus a second HTTP API (output `IamApiUrl`) serving the same routes
+   *   with IAM authorization, both in front of the same function (an HTTP API route has one authorization
+   *   type, so one path cannot take both).
+   * @default 'api-key'
+   */
+  readonly auth?: AuthMode;
 }
 
 /** A {@link DeploymentSettings} checked by {@link resolveDeploymentSettings}, with every default filled in. */
@@ -159,6 +193,10 @@ export type ResolvedDeploymentSettings = DeploymentSettings &
       | 'eventBusName'
       | 'encryption'
       | 'tracing'
+      | 'auth'
+      | 'stateMachineTargets'
+      | 'sqsTargets'
+      | 'eventBusTargets'
     >
   >;
 
@@ -280,6 +318,10 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
     eventBusName: settings.eventBusName ?? 'default',
     encryption: settings.encryption ?? awsDefaults.encryption,
     tracing: settings.tracing ?? awsDefaults.tracing,
+    auth: settings.auth ?? awsDefaults.auth,
+    stateMachineTargets: settings.stateMachineTargets ?? awsDefaults.stateMachineTargets,
+    sqsTargets: settings.sqsTargets ?? awsDefaults.sqsTargets,
+    eventBusTargets: settings.eventBusTargets ?? awsDefaults.eventBusTargets,
   };
   const problems: string[] = [];
 
@@ -316,6 +358,11 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
       );
     }
   }
+
+  if (!(AUTH_MODES as readonly string[]).includes(resolved.auth)) {
+    problems.push(`auth ${JSON.stringify(resolved.auth)} must be one of: ${AUTH_MODES.join(', ')}`);
+  }
+  problems.push(...awsTargetSettingProblems(resolved));
 
   const networks = new Set<string>();
   for (const network of resolved.allowedTargetNetworks) {

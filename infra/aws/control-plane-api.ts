@@ -10,13 +10,15 @@ import {
   LogGroupLogDestination,
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { runDefaults } from '../../shared/config/defaults.js';
+import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
 import { apiEnvironment } from '../../shared/config/environments/api-environment.js';
+import type { AuthMode } from '../../shared/domain/access.js';
 import { OPENAPI_DOCUMENT_FILE } from '../../shared/http/openapi-file.js';
 import type { CronScheduling } from './cron-scheduling.js';
 import { functionEntry, JobsFunction } from './jobs-function.js';
@@ -31,6 +33,12 @@ export interface ControlPlaneRoute {
   readonly method: `${HttpMethod}`;
   /** The path, with `{name}` parameters (`/jobs/{id}`). */
   readonly path: string;
+  /**
+   * The app authenticates the route's callers with their own credential (an API key, or an IAM principal):
+   * the routes IAM authorization covers when the API's `auth` is `iam` or `both`.
+   * @default false
+   */
+  readonly authenticatesCaller?: boolean;
 }
 
 /** Requests per second a stage or a route accepts. */
@@ -80,12 +88,21 @@ export interface ControlPlaneApiProps {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * How callers of the routes marked `authenticatesCaller` authenticate: `api-key` (the function checks
+   * them), `iam` (API Gateway's IAM authorization on each of those routes; the function trusts the principal
+   * it verified and refuses keys), or `both` (this API as with `api-key`, plus {@link iamApi}, where those
+   * routes have IAM authorization).
+   * @default 'api-key'
+   */
+  readonly auth?: AuthMode;
 }
 
 /**
  * The control plane: an HTTP API whose `$default` stage is throttled and access-logged (no headers, so the
  * Authorization header is never logged), the API function behind every control-plane route plus the catch-alls,
- * and what that function may do. Authorization is the function's (API keys, callback tokens), not API Gateway's.
+ * and what that function may do. Authorization is the function's (API keys, callback tokens), or, with `auth`
+ * `iam` or `both`, API Gateway's IAM authorization on the routes that authenticate their callers.
  * Other ingresses add their own routes with {@link addRoute}, throttled apart if they wish.
  */
 export class ControlPlaneApi extends Construct {
@@ -95,6 +112,13 @@ export class ControlPlaneApi extends Construct {
   public readonly httpApi: HttpApi;
   /** The API's `$default` stage, throttled and access-logged. */
   public readonly stage: HttpStage;
+  /**
+   * With `auth: 'both'`, the second HTTP API: the same routes before the same function, those that
+   * authenticate their callers with IAM authorization; its `$default` stage is throttled and logged alike.
+   */
+  public readonly iamApi: HttpApi | undefined;
+  /** The `$default` stage of {@link iamApi}. */
+  public readonly iamStage: HttpStage | undefined;
   private readonly routeSettings: Record<
     string,
     { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }
@@ -107,6 +131,7 @@ export class ControlPlaneApi extends Construct {
   constructor(scope: Construct, id: string, props: ControlPlaneApiProps) {
     super(scope, id);
     const executionRetentionDays = props.executionRetentionDays ?? runDefaults.executionRetentionDays;
+    const auth = props.auth ?? awsDefaults.auth;
     throwFirst('ControlPlaneApi', [
       ...routeProblems(props.routes),
       rateProblem('throttle.rateLimit', props.throttle.rateLimit),
@@ -130,6 +155,7 @@ export class ControlPlaneApi extends Construct {
           apiKeySecretArn: props.apiKeySecret.secretArn,
           secretsKeyArn: props.secretsKey.keyArn,
           executionRetentionDays,
+          authMode: auth,
           ...props.scheduling.schedulingEnvironment,
         },
         json,
@@ -154,60 +180,69 @@ export class ControlPlaneApi extends Construct {
       ...(props.logRetention !== undefined && { retention: props.logRetention }),
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.stage = this.httpApi.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        // HTTP API context variables only; no headers, so the Authorization header is never logged.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            requestTime: '$context.requestTime',
-            httpMethod: '$context.httpMethod',
-            routeKey: '$context.routeKey',
-            path: '$context.path',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-          }),
-        ),
-      },
-    });
+    this.stage = defaultStage(this.httpApi, 'DefaultStage', props.throttle, accessLogs);
     // Rendered when the template is written, so the routes added after the stage (addRoute) are in it.
     (this.stage.node.defaultChild as CfnStage).routeSettings = Lazy.any({
       produce: () => (Object.keys(this.routeSettings).length > 0 ? this.routeSettings : undefined),
     });
+    this.addFunctionRoutes(this.httpApi, 'ApiIntegration', props.routes, auth === 'iam');
 
-    const integration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction, {
+    if (auth === 'both') {
+      this.iamApi = new HttpApi(this, 'IamHttpApi', {
+        description: `Serverless Jobs control plane, IAM-authorized (${props.deploymentName})`,
+        createDefaultStage: false,
+      });
+      this.iamStage = defaultStage(this.iamApi, 'IamDefaultStage', props.throttle, accessLogs);
+      this.addFunctionRoutes(this.iamApi, 'IamApiIntegration', props.routes, true);
+    }
+  }
+
+  /**
+   * `routes` and the catch-alls on `api`, each sent to the API function; with `iam`, the routes that
+   * authenticate their callers get API Gateway's IAM authorization, and only the others (and the catch-alls,
+   * which reach the app's 404/405, or its 401 for a caller route's path spelled otherwise) are acknowledged
+   * as authorized by the function.
+   */
+  private addFunctionRoutes(
+    api: HttpApi,
+    integrationId: string,
+    routes: readonly ControlPlaneRoute[],
+    iam: boolean,
+  ): void {
+    const integration = new HttpLambdaIntegration(integrationId, this.apiFunction, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
       // One invoke permission for the whole API rather than one per route: every route targets this
       // function, and per-route permissions would grow its resource policy with each route added.
       scopePermissionToRoute: false,
     });
-    const routes = [
-      ...props.routes.flatMap(({ method, path }) =>
-        this.httpApi.addRoutes({ path, methods: [method as HttpMethod], integration }),
-      ),
-      // Unknown paths and methods reach the app too, so they get its JSON 404/405 instead of API Gateway's.
-      // `/{proxy+}` needs at least one segment, so the root has a route of its own.
-      ...this.httpApi.addRoutes({ path: '/', methods: [HttpMethod.ANY], integration }),
-      ...this.httpApi.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration }),
-    ];
-    for (const route of routes) {
+    const authorizer = new HttpIamAuthorizer();
+    const withFunctionAuth: HttpRoute[] = [];
+    for (const { method, path, authenticatesCaller } of routes) {
+      const byIam = iam && authenticatesCaller === true;
+      const added = api.addRoutes({
+        path,
+        methods: [method as HttpMethod],
+        integration,
+        ...(byIam && { authorizer }),
+      });
+      if (!byIam) withFunctionAuth.push(...added);
+    }
+    // Unknown paths and methods reach the app too, so they get its JSON 404/405 instead of API Gateway's.
+    // `/{proxy+}` needs at least one segment, so the root has a route of its own.
+    withFunctionAuth.push(
+      ...api.addRoutes({ path: '/', methods: [HttpMethod.ANY], integration }),
+      ...api.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration }),
+    );
+    for (const route of withFunctionAuth) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
           'Authorization is done by the API function, not API Gateway: control-plane routes require ' +
           '"Authorization: Bearer <api key>", compared in constant time with the keys from the API key ' +
-          'secret; /executions/{id}/callback is authenticated by the per-execution callback token sent to ' +
-          'the target; /health is public by design; the catch-alls ANY / and ANY /{proxy+} only reach the ' +
-          "app's JSON 404/405 (or its auth check).",
+          'secret and the stored keys, or, with IAM authorization, the IAM principal API Gateway verified for ' +
+          'that very route; /executions/{id}/callback is authenticated by the per-execution callback token sent ' +
+          'to the target; /health and /openapi.json are public by design; the catch-alls ANY / and ANY ' +
+          "/{proxy+} only reach the app's JSON 404/405 (or its auth check).",
       });
     }
   }
@@ -215,6 +250,11 @@ export class ControlPlaneApi extends Construct {
   /** Base URL of the API (the `$default` stage's). */
   public get url(): string {
     return this.httpApi.apiEndpoint;
+  }
+
+  /** Base URL of {@link iamApi}, with `auth: 'both'`. */
+  public get iamUrl(): string | undefined {
+    return this.iamApi?.apiEndpoint;
   }
 
   /**
@@ -256,6 +296,35 @@ export class ControlPlaneApi extends Construct {
     }
     return added;
   }
+}
+
+/** A `$default` stage of `api`, auto-deployed, throttled, access-logged to `logs` (no headers, so no credential). */
+function defaultStage(api: HttpApi, id: string, throttle: Throttle, logs: LogGroup): HttpStage {
+  return api.addStage(id, {
+    stageName: '$default',
+    autoDeploy: true,
+    throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+    accessLogSettings: {
+      destination: new LogGroupLogDestination(logs),
+      // HTTP API context variables only; no headers, so the Authorization header is never logged.
+      format: AccessLogFormat.custom(
+        JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          httpMethod: '$context.httpMethod',
+          routeKey: '$context.routeKey',
+          path: '$context.path',
+          status: '$context.status',
+          protocol: '$context.protocol',
+          responseLength: '$context.responseLength',
+          responseLatency: '$context.responseLatency',
+          integrationLatency: '$context.integrationLatency',
+          integrationError: '$context.integrationErrorMessage',
+        }),
+      ),
+    },
+  });
 }
 
 const httpMethods = new Set<string>(Object.values(HttpMethod));

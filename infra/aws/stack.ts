@@ -5,6 +5,7 @@ import { observability } from '../../shared/config/defaults.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { Alerting } from './alerting.js';
 import { ApiKeySecret } from './api-key-secret.js';
+import { awsTargetLists } from './aws-target-grants.js';
 import {
   type DeploymentSettings,
   defaultQueueName,
@@ -140,6 +141,8 @@ export class JobsStack extends Stack {
           allowedTargetNetworks: s.allowedTargetNetworks,
           notificationTopicArns: s.notificationTopicArns,
           eventBusName: s.eventBusName,
+          // The API refuses entities naming other state machines, queues or buses; the workers may reach only these.
+          awsTargets: awsTargetLists(s),
         },
         logLevel: s.logLevel,
         serviceName: observability.serviceName,
@@ -164,6 +167,11 @@ export class JobsStack extends Stack {
           timeout: Duration.seconds(s.workerTimeoutSeconds),
           maxReceiveCount: s.maxReceiveCount,
           lambdaTargets: s.lambdaTargets,
+          awsTargets: {
+            stateMachineTargets: s.stateMachineTargets,
+            sqsTargets: s.sqsTargets,
+            eventBusTargets: s.eventBusTargets,
+          },
         }),
       );
     }
@@ -191,6 +199,7 @@ export class JobsStack extends Stack {
       scheduling: this.cronScheduling,
       apiKeySecret: this.apiKeySecret,
       secretsKey: this.secretsKey,
+      auth: s.auth,
     });
     this.webhookIngress = new WebhookIngress(this, 'WebhookIngress', {
       ...runs,
@@ -249,6 +258,13 @@ export class JobsStack extends Stack {
       description: 'Base URL of the jobs API',
       value: this.controlPlane.stage.url,
     });
+    if (this.controlPlane.iamStage) {
+      new CfnOutput(this, 'IamApiUrl', {
+        description:
+          'Base URL of the jobs API for SigV4-signed requests (IAM authorization; the SDK\'s auth: { type: "iam" })',
+        value: this.controlPlane.iamStage.url,
+      });
+    }
     new CfnOutput(this, 'ApiKeySecretName', {
       description:
         'Secret holding the API keys (one per line): aws secretsmanager get-secret-value --secret-id <name>',

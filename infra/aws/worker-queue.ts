@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
 import { workerEnvironment } from '../../shared/config/environments/worker-environment.js';
 import { deadLetterAlarm } from './alarm-topic.js';
+import { type AwsTargetSettings, awsTargetSettingProblems, grantAwsTargets } from './aws-target-grants.js';
 import { queueEncryption, queueSendKeyActions } from './data-key.js';
 import { functionEntry, JobsFunction } from './jobs-function.js';
 import type { JobsTable } from './jobs-table.js';
@@ -57,6 +58,12 @@ export interface WorkerQueueProps {
    */
   readonly lambdaTargets?: readonly string[];
   /**
+   * The state machines, queues and event buses that `stepfunctions`, `sqs` and `eventbridge` targets may reach:
+   * the worker may call exactly these (see `grantAwsTargets`).
+   * @default none of each
+   */
+  readonly awsTargets?: AwsTargetSettings;
+  /**
    * Retention of the worker's log group.
    * @default JobsFunction's (one month)
    */
@@ -88,7 +95,8 @@ export class WorkerQueue extends Construct {
 
   /**
    * @throws Error when the name is not a valid queue name, the timeout is over 15 minutes, `maxReceiveCount` is
-   *   not an integer from 1 to 1000, or a Lambda target is not a function name or ARN.
+   *   not an integer from 1 to 1000, or a Lambda target, state machine, queue or event bus is not one a target
+   *   can name.
    */
   constructor(scope: Construct, id: string, props: WorkerQueueProps) {
     super(scope, id);
@@ -108,6 +116,7 @@ export class WorkerQueue extends Construct {
           ? undefined
           : `lambdaTargets entry ${JSON.stringify(target)} must be a function name or a full function ARN`,
       ),
+      ...awsTargetSettingProblems(props.awsTargets ?? {}),
     ]);
     this.name = props.name;
 
@@ -162,6 +171,9 @@ export class WorkerQueue extends Construct {
         }),
       );
     }
+
+    // Only the state machines, queues and buses the deployment lists.
+    grantAwsTargets(this, this.worker, props.awsTargets ?? {});
 
     this.deadLetterAlarm = deadLetterAlarm(this, 'DeadLetterAlarm', {
       deadLetterQueue: this.deadLetterQueue,

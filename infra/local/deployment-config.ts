@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import {
+  EVENT_BUS_PATTERN,
+  SQS_QUEUE_URL_PATTERN,
+  STATE_MACHINE_ARN_PATTERN,
+} from '../../shared/domain/aws-targets.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import { type TargetNetwork, TargetNetworkSchema } from '../../shared/domain/target-network.js';
 import { issuesToDetails } from '../../shared/domain/validation.js';
@@ -17,6 +22,13 @@ export const DEFAULT_LOCAL_TARGET_NETWORKS: readonly TargetNetwork[] = ['loopbac
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME_RULE = 'must be 1 to 64 letters, digits, "_" or "-"';
 const name = z.string().regex(NAME_PATTERN, NAME_RULE);
+
+/** A list of what one AWS target kind may name, as on AWS (`stateMachineTargets`…); each entry once. */
+const awsTargetList = (pattern: RegExp, rule: string) =>
+  z
+    .array(z.string().regex(pattern, rule))
+    .refine((entries) => new Set(entries).size === entries.length, 'must not list an entry twice')
+    .default([]);
 
 /**
  * The local deployment config file. Example:
@@ -42,6 +54,12 @@ const localConfigFileSchema = z
       .array(TargetNetworkSchema)
       .refine((networks) => new Set(networks).size === networks.length, 'must not list a network twice')
       .default([...DEFAULT_LOCAL_TARGET_NETWORKS]),
+    /** State machines `stepfunctions` targets may name. @default [] */
+    stateMachineTargets: awsTargetList(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN'),
+    /** Queue URLs `sqs` targets may name. @default [] */
+    sqsTargets: awsTargetList(SQS_QUEUE_URL_PATTERN, 'must be an SQS queue URL'),
+    /** Event bus names or ARNs `eventbridge` targets may name. @default [] */
+    eventBusTargets: awsTargetList(EVENT_BUS_PATTERN, 'must be an event bus name or ARN'),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -92,8 +110,9 @@ export interface LoadLocalDeploymentConfigOptions {
  * is optional:
  * - Without one the config is `open`: any queue name is accepted and its queue created on first use,
  *   and an environment not listed means queue = the environment's name, variables = {} (so the
- *   reference's examples run as written).
- * - With one, only what it declares exists (`open: false`), as on AWS.
+ *   reference's examples run as written); entities may name any state machine, queue or event bus.
+ * - With one, only what it declares exists (`open: false`), as on AWS: entities may name only the state
+ *   machines, queues and buses its `stateMachineTargets`, `sqsTargets` and `eventBusTargets` list.
  * Either way `http` targets may point at loopback addresses unless the file's `allowedTargetNetworks` says
  * otherwise (`[]`: public addresses only, as on AWS).
  * A file named explicitly (option or `JOBS_CONFIG`) must exist; the default `jobs.config.json` need not.
@@ -167,6 +186,11 @@ export async function loadLocalDeploymentConfig(
     open: false,
     publicBaseUrl: options.publicBaseUrl,
     allowedTargetNetworks: parsed.data.allowedTargetNetworks,
+    awsTargets: {
+      stateMachineTargets: parsed.data.stateMachineTargets,
+      sqsTargets: parsed.data.sqsTargets,
+      eventBusTargets: parsed.data.eventBusTargets,
+    },
   };
 }
 

@@ -39,6 +39,11 @@ export interface LocalHttpServer {
   /** Starts listening; resolves with the base URL (with the real port when `port` is 0). */
   listen(port: number, host: string): Promise<string>;
   /**
+   * Serves `routes` from now on. A server created without routes listens first (so the runtime knows its
+   * URL before it builds the handlers) and answers 503 until this is called.
+   */
+  serve(routes: readonly LocalRoute[]): void;
+  /**
    * Stops listening and answers 503 to any request that still arrives on an open connection, waits for
    * the requests being handled (at most a few seconds), then closes every connection.
    */
@@ -57,12 +62,14 @@ const TEXT_CONTENT_TYPE = /^(text\/|application\/(json|x-www-form-urlencoded|xml
  * with the longest matching prefix wins, so the order of `routes` does not matter.
  */
 export function createLocalHttpServer(
-  routes: readonly LocalRoute[],
+  routes: readonly LocalRoute[] | null,
   options: LocalHttpServerOptions = {},
 ): LocalHttpServer {
   const logger = options.logger;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const byLongestPrefix = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
+  const byLongestPrefix = (list: readonly LocalRoute[]) =>
+    [...list].sort((a, b) => b.prefix.length - a.prefix.length);
+  let served = routes ? byLongestPrefix(routes) : null;
   let closing = false;
   const inFlight = new Set<Promise<void>>();
 
@@ -70,11 +77,12 @@ export function createLocalHttpServer(
     const started = Date.now();
     const requestId = randomUUID();
     res.setHeader('apigw-requestid', requestId);
-    if (closing) {
-      // Already stopping: say so rather than take work the runtime would not finish.
+    if (closing || served === null) {
+      // Stopping, or still starting: say so rather than take work the runtime would not finish.
       req.resume();
       res.setHeader('connection', 'close');
-      writeError(res, 503, 'unavailable', 'The service is stopping; retry in a moment.', {
+      const state = closing ? 'stopping' : 'starting';
+      writeError(res, 503, 'unavailable', `The service is ${state}; retry in a moment.`, {
         'retry-after': '5',
       });
       return;
@@ -102,7 +110,7 @@ export function createLocalHttpServer(
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const { path } = splitUrl(req.url);
-    const route = byLongestPrefix.find((candidate) => matchesPrefix(path, candidate.prefix));
+    const route = (served ?? []).find((candidate) => matchesPrefix(path, candidate.prefix));
     if (!route) {
       writeError(res, 404, 'not_found', `No route serves ${path}.`);
       return;
@@ -166,6 +174,9 @@ export function createLocalHttpServer(
           resolveListen(`http://${hostInUrl}:${address.port}`);
         });
       }),
+    serve: (list) => {
+      served = byLongestPrefix(list);
+    },
     close: async () => {
       closing = true;
       if (!server.listening) return;

@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/ports.js';
-import { type QueueTimers, realTimers } from './local-queue.js';
+import { type QueueTimers, realTimers } from './local-queue-options.js';
 
 export interface IntervalTaskOptions {
   /** Time from the end of one run to the start of the next. */

@@ -1,108 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
+import { clampDelaySeconds, UnknownQueueError } from '../../shared/adapters/run-queue.js';
 import { runDefaults } from '../../shared/config/defaults.js';
 import type { Logger, MessageVisibility, ReceivedMessage, RunMessage, RunQueue } from '../../shared/ports.js';
 import { createLambdaContext } from './http-server.js';
+import type {
+  DeadLetter,
+  LocalQueuesOptions,
+  QueueConsumerOptions,
+  QueuedMessage,
+  QueueTimers,
+} from './local-queue-options.js';
+import { realTimers } from './local-queue-options.js';
 import type { JournaledMessage, QueueJournal } from './queue-journal.js';
 
-/** Time and timers, injectable so tests can drive the queue with a manual clock. */
-export interface QueueTimers {
-  /** Epoch milliseconds. */
-  now(): number;
-  setTimeout(callback: () => void, delayMs: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The real clock and timers (looked up at call time, so vitest's fake timers apply too). */
-export const realTimers: QueueTimers = {
-  now: () => Date.now(),
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-/** An SQS-triggered Lambda handler, as `functions/worker` exports it. */
-// biome-ignore lint/suspicious/noConfusingVoidType: the aws-lambda SQSHandler shape; `async () => {}` must fit.
-export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
-
-/** A message as the queue holds it. Times are epoch milliseconds. */
-export interface QueuedMessage {
-  messageId: string;
-  /** The JSON of `message`, exactly as delivered in `SQSRecord.body`. */
-  body: string;
-  message: RunMessage;
-  sentAt: number;
-  /** How many times it has been received (delivered to a handler). */
-  receiveCount: number;
-}
-
-/** A message moved to its queue's dead-letter list after `maxReceiveCount` receives without a delete. */
-export interface DeadLetter extends QueuedMessage {
-  deadLetteredAt: number;
-}
-
-export interface LocalQueuesOptions {
-  /**
-   * Accept any queue name, creating its queue on first use. With `false`, only `names` exist and any
-   * other name throws `UnknownQueueError`. @default true
-   */
-  allowUnknown?: boolean;
-  /** Queues created up front; with `allowUnknown: false`, the only ones (include the default queue). */
-  names?: readonly string[];
-  /** @default realTimers */
-  timers?: QueueTimers;
-  /** Where handler failures and dead letters (when no `onDeadLetter` hook is given) are reported. */
-  logger?: Logger;
-  /**
-   * Keeps every message until it is deleted, so a stop or a crash loses none: `restore()` brings them
-   * back. Without one the queues live in memory only.
-   */
-  journal?: QueueJournal;
-}
-
-/** How the queues are consumed: one consumer per queue (existing ones and those created later). */
-export interface QueueConsumerOptions {
-  handler: SqsBatchHandler;
-  /** Most records per invocation, like the event source mapping's `BatchSize`. @default 10 */
-  batchSize?: number;
-  /**
-   * The function timeout the Lambda context reports (`getRemainingTimeInMillis()`). Not enforced: a
-   * local handler cannot be killed, so a late one keeps its concurrency slot until it settles.
-   * @default 30_000
-   */
-  functionTimeoutMs?: number;
-  /** How long a received message stays invisible. @default functionTimeoutMs + 60 s (as the AWS stack sets it) */
-  visibilityTimeoutMs?: number;
-  /** Receives without a delete after which the next receive moves the message to the DLQ. @default 5 */
-  maxReceiveCount?: number;
-  /**
-   * How often an idle consumer looks again on its own. A safety net only: a send, a finished batch, or
-   * a message's visibility (or delay) ending wakes the consumer at once. @default 1_000
-   */
-  pollIntervalMs?: number;
-  /** Batches in flight at once per queue. @default 4 */
-  maxConcurrency?: number;
-  /** Lambda context `functionName` prefix; the queue name is appended. @default 'worker' */
-  functionName?: string;
-  /**
-   * Called when a message moves to the dead-letter list (its execution must not be silently dropped).
-   * A returned promise is awaited by `stop()` and `drained()`; a failure is logged.
-   */
-  onDeadLetter?: (queue: string, message: DeadLetter) => void | Promise<void>;
-}
-
-/** A queue name the local deployment config does not declare. */
-export class UnknownQueueError extends Error {
-  readonly queue: string;
-  constructor(queue: string, declared: readonly string[]) {
-    const known = declared.length > 0 ? declared.map((name) => `"${name}"`).join(', ') : 'none';
-    super(`Queue "${queue}" is not declared in the local deployment config (declared queues: ${known}).`);
-    this.name = 'UnknownQueueError';
-    this.queue = queue;
-  }
-}
-
 const LOCAL_ACCOUNT_ID = '000000000000';
-const MAX_DELAY_SECONDS = 900;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 
 interface StoredMessage {
@@ -228,7 +140,7 @@ export class LocalQueues implements RunQueue, MessageVisibility {
   async send(queue: string, message: RunMessage, delaySeconds = 0): Promise<void> {
     const state = this.queue(queue, { create: true });
     const now = this.timers.now();
-    const delay = Number.isFinite(delaySeconds) ? Math.min(Math.max(delaySeconds, 0), MAX_DELAY_SECONDS) : 0;
+    const delay = clampDelaySeconds(delaySeconds);
     const body = JSON.stringify(message);
     const id = randomUUID();
     const delayUntil = now + delay * 1000;
@@ -376,7 +288,8 @@ export class LocalQueues implements RunQueue, MessageVisibility {
   private queue(name: string, options: { create: boolean }): QueueState | undefined {
     const existing = this.queues.get(name);
     if (existing) return existing;
-    if (!this.allowUnknown) throw new UnknownQueueError(name, this.declared);
+    if (!this.allowUnknown)
+      throw new UnknownQueueError(name, this.declared, 'declared in the local deployment config');
     return options.create ? this.createQueue(name) : undefined;
   }
 

@@ -40,6 +40,9 @@ function banner(started: LocalRuntime): string {
     `  Data dir  ${started.dataDir}`,
     `  DynamoDB  ${database}, table ${started.tableName}`,
     `  Targets   http targets may reach ${describeAllowedNetworks(started.allowedTargetNetworks)} (allowedTargetNetworks in jobs.config.json)`,
+    started.awsRegion === null
+      ? '            lambda, stepfunctions, sqs and eventbridge targets need AWS: set AWS_REGION and AWS_PROFILE (or keys) to call it'
+      : `            lambda, stepfunctions, sqs and eventbridge targets call AWS in ${started.awsRegion}`,
     '',
     'Try it:',
     `  curl -H "Authorization: Bearer ${started.apiKey}" ${started.url}/jobs`,

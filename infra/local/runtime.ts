@@ -5,6 +5,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { DynamoAlertStore } from '../../shared/adapters/aws/dynamo-alert-store.js';
+import { DynamoApiKeyStore } from '../../shared/adapters/aws/dynamo-api-key-store.js';
+import { DynamoAuditLog } from '../../shared/adapters/aws/dynamo-audit-log.js';
 import { DynamoChannelStore } from '../../shared/adapters/aws/dynamo-channel-store.js';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
@@ -24,9 +26,7 @@ import {
 import { createMetrics, emitToLog } from '../../shared/adapters/metrics.js';
 import { randomIds } from '../../shared/adapters/system.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
-import { buildAlerting } from '../../shared/app/alerting.js';
-import { jobReader } from '../../shared/app/job-service.js';
-import { ScheduleSync } from '../../shared/app/schedule-sync.js';
+import { buildServices } from '../../shared/app/build-services.js';
 import { localDefaults, runDefaults } from '../../shared/config/defaults.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
 import { makeConsoleHandler } from '../../shared/handlers/console-handler.js';
@@ -37,6 +37,7 @@ import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import { makeApiHandler } from '../../shared/http/api-handler.js';
 import type { Logger } from '../../shared/ports.js';
 import { ensureLocalApiKey } from './api-key.js';
+import { localAwsRegion } from './aws-access.js';
 import { loadLocalDeploymentConfig } from './deployment-config.js';
 import {
   type DynamoDbLocal,
@@ -98,6 +99,12 @@ export interface LocalRuntimeOptions {
   clock?: TimerClock;
   /** The built console served at `/console`. @default this checkout's `dist/console` (`npm run build`) */
   consoleAssetsDir?: string;
+  /**
+   * The region `lambda`, `stepfunctions`, `sqs` and `eventbridge` targets are called in, with the SDK's standard
+   * credentials; null: they fail with an error saying they need AWS. @default `AWS_REGION` when the environment
+   * also names credentials (see `localAwsRegion`), else null
+   */
+  awsRegion?: string | null;
 }
 
 export interface LocalRuntime {
@@ -119,6 +126,8 @@ export interface LocalRuntime {
   scheduler: LocalScheduler;
   /** Networks besides public addresses that `http` targets may point at. */
   allowedTargetNetworks: readonly TargetNetwork[];
+  /** Where the AWS target kinds are called, or null when this runtime has no AWS access. */
+  awsRegion: string | null;
   /** Runs one sweep now (tests use it instead of waiting for the interval). */
   sweep(): Promise<void>;
   /**
@@ -176,6 +185,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     const { key: apiKey, created: apiKeyCreated } = await ensureLocalApiKey(dataDir);
+    // Listening first: the handlers are built knowing the URL targets call back to, and a port in use
+    // fails the start before anything else is. Requests get 503 until the handlers are in place.
+    const server: LocalHttpServer = createLocalHttpServer(null, { logger });
+    const url = await server.listen(port, host);
+    cleanups.set('server', () => server.close());
 
     let dynamodbLocal: DynamoDbLocal | null = null;
     let dynamodbEndpoint: string;
@@ -200,15 +214,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await ensureJobsTable(client, tableName);
 
     const documents = DynamoDBDocumentClient.from(client);
-    const jobs = new DynamoJobStore(documents, tableName);
-    const entities = new DynamoEntityStore(documents, tableName);
-    const executions = new DynamoExecutionStore(documents, tableName);
-    const webhooks = new DynamoWebhookStore(documents, tableName);
-    const secrets = await LocalSecretBox.fromKeyFile(resolve(dataDir, 'secret-box.key'));
-    // The public URL is known once the server listens; the worker reads it per request.
     const deployment = await loadLocalDeploymentConfig({
       ...(options.configPath !== undefined && { path: options.configPath }),
-      publicBaseUrl: '',
+      publicBaseUrl: url,
     });
     if (options.allowedTargetNetworks !== undefined) {
       deployment.allowedTargetNetworks = options.allowedTargetNetworks;
@@ -223,30 +231,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     const restored = await queues.restore();
     if (restored > 0) logger.info('queued runs restored from the last run of the runtime', { restored });
-    const retentionDays = options.retentionDays ?? runDefaults.executionRetentionDays;
     const clock = options.clock ?? systemTimerClock;
-    const common = {
-      entities,
-      executions,
-      queue: queues,
-      secrets,
-      deployment,
-      clock,
-      ids: randomIds,
-      logger,
-      metrics,
-    };
-    // Webhook channels reach the same networks as http targets; no SNS or EventBridge here.
-    const alerting = buildAlerting({
-      ...common,
-      jobs,
-      alerts: new DynamoAlertStore(documents, tableName),
-      channels: new DynamoChannelStore(documents, tableName),
-      notifier: createChannelNotifier({ allowedNetworks: allowedTargetNetworks }),
-    });
 
-    // The same dispatch handler as the Lambda, called by the in-process scheduler at each fire.
-    const dispatchHandler = makeDispatchHandler({ ...common, jobs: jobReader(jobs), retentionDays });
+    // The in-process scheduler calls the same dispatch handler as the Lambda at each fire.
     const scheduler = new LocalScheduler({
       clock,
       logger,
@@ -258,51 +245,69 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         );
       },
     });
+    const awsRegion = options.awsRegion === undefined ? localAwsRegion(env) : options.awsRegion;
+    // Loaded only with AWS access: a runtime without it never builds an AWS client for a target.
+    const awsTargets =
+      awsRegion === null
+        ? {}
+        : (await import('../../shared/adapters/aws/aws-target-adapters.js')).awsTargetAdapters({
+            region: awsRegion,
+          });
+    // Every function's services from one set of adapters, as each Lambda builds its own on AWS.
+    const services = buildServices({
+      jobs: new DynamoJobStore(documents, tableName),
+      entities: new DynamoEntityStore(documents, tableName),
+      executions: new DynamoExecutionStore(documents, tableName),
+      webhooks: new DynamoWebhookStore(documents, tableName),
+      queue: queues,
+      secrets: await LocalSecretBox.fromKeyFile(resolve(dataDir, 'secret-box.key')),
+      deployment,
+      clock,
+      ids: randomIds,
+      logger,
+      metrics,
+      retentionDays: options.retentionDays ?? runDefaults.executionRetentionDays,
+      scheduler,
+      rateLimiter: new DynamoRateLimiter(documents, tableName, clock),
+      invoker: createTargetInvoker({ ...awsTargets, allowedNetworks: allowedTargetNetworks }),
+      auditLog: new DynamoAuditLog(documents, tableName),
+      apiKeyStore: new DynamoApiKeyStore(documents, tableName),
+      // The printed key: `admin`, as the secret's keys are on AWS.
+      deploymentKeys: HashedApiKeys.fromKeys([apiKey]),
+      // Webhook channels reach the same networks as http targets; no SNS or EventBridge here.
+      alertStore: new DynamoAlertStore(documents, tableName),
+      channelStore: new DynamoChannelStore(documents, tableName),
+      notifier: createChannelNotifier({ allowedNetworks: allowedTargetNetworks }),
+    });
+    const dispatchHandler = makeDispatchHandler({ runs: services.runs, logger });
     // Fed from the table, then started before the API takes requests, so a job created now starts its
     // schedule from now; fires missed while the runtime was down are found from the checkpoint. A fire due
     // at once is queued and waits for the workers, which start below.
-    await new ScheduleSync({ jobs, scheduler, logger }).restore();
+    await services.schedules.restore();
     await scheduler.start();
     cleanups.set('scheduler', () => scheduler.stop());
 
-    const handler = makeApiHandler({
-      ...common,
-      executions: alerting.observed(executions, { rethrow: false }),
-      alerting: { channels: alerting.channels, alerts: alerting.alerts },
-      jobs,
-      webhooks,
-      apiKeys: HashedApiKeys.fromKeys([apiKey]),
-      scheduler,
-      retentionDays,
-    });
-    const webhookHandler = makeWebhookHandler({
-      ...common,
-      jobs: jobReader(jobs),
-      webhooks,
-      rateLimiter: new DynamoRateLimiter(documents, tableName, clock),
-      retentionDays,
-    });
-    const server: LocalHttpServer = createLocalHttpServer(
-      [
-        { prefix: '/', handler, functionName: 'api' },
-        // As on AWS, deliveries go to their own function.
-        { prefix: '/webhooks/', handler: webhookHandler, functionName: 'webhook' },
-        {
-          prefix: '/console',
-          handler: makeConsoleHandler({
-            assetsDir: options.consoleAssetsDir ?? DEFAULT_CONSOLE_ASSETS_DIR,
-            logger,
-          }),
-          functionName: 'console',
-        },
-      ],
+    server.serve([
       {
-        logger,
+        prefix: '/',
+        handler: makeApiHandler({ services, clock, logger }),
+        functionName: 'api',
       },
-    );
-    const url = await server.listen(port, host);
-    cleanups.set('server', () => server.close());
-    deployment.publicBaseUrl = url;
+      // As on AWS, deliveries go to their own function.
+      {
+        prefix: '/webhooks/',
+        handler: makeWebhookHandler({ webhooks: services.webhooks, logger, metrics }),
+        functionName: 'webhook',
+      },
+      {
+        prefix: '/console',
+        handler: makeConsoleHandler({
+          assetsDir: options.consoleAssetsDir ?? DEFAULT_CONSOLE_ASSETS_DIR,
+          logger,
+        }),
+        functionName: 'console',
+      },
+    ]);
 
     const maxReceiveCount = options.maxReceiveCount ?? runDefaults.maxReceiveCount;
     const workerTimeoutMs =
@@ -313,12 +318,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         localDefaults.workerTimeoutSeconds,
       );
     const worker = makeWorkerHandler(
-      {
-        ...common,
-        executions: alerting.observed(executions, { rethrow: true }),
-        invoker: createTargetInvoker({ allowedNetworks: allowedTargetNetworks }),
-        visibility: queues,
-      },
+      { worker: services.worker, logger, visibility: queues },
       { maxReceiveCount },
     );
     queues.start({
@@ -345,12 +345,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
 
     const sweeperHandler = makeSweeperHandler({
-      ...common,
-      jobs: jobReader(jobs),
-      jobStore: jobs,
-      scheduler,
-      retentionDays,
-      alerting,
+      runs: services.runs,
+      schedules: services.schedules,
+      alerting: services.alerting,
+      logger,
     });
     const sweep = async () => {
       await sweeperHandler(
@@ -379,6 +377,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queues,
       scheduler,
       allowedTargetNetworks,
+      awsRegion,
       sweep,
       stop: () => {
         stopping ??= stopStarted();

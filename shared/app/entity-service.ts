@@ -1,3 +1,5 @@
+import { changedFields } from '../domain/audit.js';
+import { awsTargetResource } from '../domain/aws-targets.js';
 import {
   ENTITY_ID_PATTERN,
   type Entity,
@@ -18,16 +20,22 @@ import type {
   Logger,
   SecretBox,
 } from '../ports.js';
+import type { ChangeRecorder } from './audit-trail.js';
 import { type Deferred, readDeferred } from './deferred.js';
 
 export interface EntityServiceDeps {
   entities: EntityStore;
-  /** Which networks `http` targets may point at. */
-  deployment: Pick<DeploymentConfig, 'allowedTargetNetworks'>;
+  /**
+   * Which networks `http` targets may point at, and which state machines, queues and buses the AWS kinds
+   * may name (any, when `open`).
+   */
+  deployment: Pick<DeploymentConfig, 'allowedTargetNetworks' | 'awsTargets' | 'open'>;
   secrets: SecretBox;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
+  /** Records every change: who, when, which fields. */
+  audit: ChangeRecorder;
 }
 
 const MAX_WRITE_ATTEMPTS = 5;
@@ -46,7 +54,7 @@ export class EntityService {
   constructor(private readonly deps: EntityServiceDeps) {}
 
   async create(input: EntityCreate): Promise<Entity | EntityWithSecret> {
-    this.checkTargetAddress(input.target);
+    this.checkTarget(input.target);
     const now = this.deps.clock.now().toISOString();
     const entity: Entity = {
       id: input.id ?? this.deps.ids.entityId(),
@@ -65,6 +73,11 @@ export class EntityService {
       throw new ConflictError(`An entity with id "${entity.id}" already exists.`);
     }
     this.deps.logger.info('entity created', { entityId: entity.id, targetType: entity.target.type });
+    await this.deps.audit.record({
+      resource: { type: 'entity', id: entity.id },
+      action: 'created',
+      changedFields: [...Object.keys(input), ...(secret === null ? [] : ['signing_secret'])].sort(),
+    });
     return secret === null ? entity : { ...entity, signing_secret: secret };
   }
 
@@ -87,7 +100,7 @@ export class EntityService {
   async update(id: string, input: Deferred<EntityPatch>): Promise<Entity | EntityWithSecret> {
     if (!ENTITY_ID_PATTERN.test(id)) throw entityNotFound(id);
     const patch = readDeferred(input);
-    if (patch.target) this.checkTargetAddress(patch.target);
+    if (patch.target) this.checkTarget(patch.target);
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const stored = await this.deps.entities.get(id);
       if (!stored) throw entityNotFound(id);
@@ -110,10 +123,43 @@ export class EntityService {
       const written = await this.deps.entities.replace(next, sealed, stored.version);
       if (written) {
         this.deps.logger.info('entity updated', { entityId: id });
+        const { updated_at: _before, ...before } = stored.entity;
+        const { updated_at: _after, ...after } = written.entity;
+        await this.deps.audit.record({
+          resource: { type: 'entity', id },
+          action: 'updated',
+          changedFields: [...changedFields(before, after), ...(secret === null ? [] : ['signing_secret'])],
+        });
         return secret === null ? written.entity : { ...written.entity, signing_secret: secret };
       }
     }
     throw new ConflictError(`Entity ${id} is being changed by other requests; try again.`);
+  }
+
+  private checkTarget(target: EntityTarget): void {
+    this.checkTargetAddress(target);
+    this.checkListedAwsResource(target);
+  }
+
+  /**
+   * Refuses a `stepfunctions`, `sqs` or `eventbridge` target naming a resource the deployment does not list:
+   * the workers' IAM grants exactly the listed ones, so any other could never run.
+   */
+  private checkListedAwsResource(target: EntityTarget): void {
+    if (target.type !== 'stepfunctions' && target.type !== 'sqs' && target.type !== 'eventbridge') return;
+    if (this.deps.deployment.open) return;
+    const { field, value, setting } = awsTargetResource(target);
+    const listed = this.deps.deployment.awsTargets?.[setting] ?? [];
+    if (listed.includes(value)) return;
+    throw new ValidationError([
+      {
+        path: `target.${field}`,
+        message:
+          `is not in this deployment's ${setting}: add it to ${setting} (infra/aws/config.ts, or jobs.config.json ` +
+          'locally) and deploy, so that the workers may reach it',
+        code: 'target_not_allowed',
+      },
+    ]);
   }
 
   /**
@@ -141,6 +187,7 @@ export class EntityService {
       );
     }
     this.deps.logger.info('entity deleted', { entityId: id });
+    await this.deps.audit.record({ resource: { type: 'entity', id }, action: 'deleted' });
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { changedFields } from '../domain/audit.js';
 import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from '../domain/errors.js';
 import {
   applyJobPatch,
@@ -20,13 +21,13 @@ import type {
   Logger,
   Metrics,
   NewWebhook,
-  Scheduler,
   SecretBox,
   VersionedJob,
 } from '../ports.js';
+import type { ChangeRecorder } from './audit-trail.js';
 import { type Deferred, readDeferred } from './deferred.js';
 import { noEntityError } from './entity-service.js';
-import { ScheduleSync, scheduleChanged } from './schedule-sync.js';
+import { type ScheduleSync, scheduleChanged } from './schedule-sync.js';
 
 export interface JobServiceDeps {
   jobs: JobStore;
@@ -38,8 +39,10 @@ export interface JobServiceDeps {
   logger: Logger;
   /** Counts `ScheduleSyncFailed`. */
   metrics: Metrics;
-  /** Where cron jobs' schedules live (EventBridge Scheduler on AWS, in process locally). */
-  scheduler: Scheduler;
+  /** Keeps cron jobs' schedules in line after each write. */
+  schedules: ScheduleSync;
+  /** Records every change: who, when, which fields. */
+  audit: ChangeRecorder;
 }
 
 /** How often a write re-reads and re-applies itself when a concurrent write got in first. */
@@ -49,11 +52,7 @@ const JOB_ID_PATTERN = /^job_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 /** The jobs use cases: create, read, list, update, enable/disable, delete. */
 export class JobService {
-  private readonly schedules: ScheduleSync;
-
-  constructor(private readonly deps: JobServiceDeps) {
-    this.schedules = new ScheduleSync(deps);
-  }
+  constructor(private readonly deps: JobServiceDeps) {}
 
   /** Creates a job; a webhook job's answer carries `webhook_secret`, the only time it is shown. */
   async create(input: JobCreate): Promise<Job> {
@@ -70,6 +69,11 @@ export class JobService {
     const webhook = spec.trigger_type === 'webhook' ? await this.newWebhook(job) : undefined;
     await this.deps.jobs.create(job, webhook?.stored);
     this.deps.logger.info('job created', { jobId: job.id, triggerType: job.trigger_type });
+    await this.deps.audit.record({
+      resource: { type: 'job', id: job.id },
+      action: 'created',
+      changedFields: [...Object.keys(input), ...(webhook ? ['webhook_secret'] : [])].sort(),
+    });
     await this.syncSchedule(null, job);
     return webhook ? { ...job, webhook_secret: webhook.secret } : job;
   }
@@ -112,11 +116,12 @@ export class JobService {
         return applyJobPatch(spec, read);
       },
       true,
+      'updated',
     );
   }
 
   setEnabled(id: string, enabled: boolean): Promise<Job> {
-    return this.modify(id, (spec) => ({ ...spec, enabled }), false);
+    return this.modify(id, (spec) => ({ ...spec, enabled }), false, enabled ? 'enabled' : 'disabled');
   }
 
   async delete(id: string): Promise<void> {
@@ -124,6 +129,7 @@ export class JobService {
       const current = await this.load(id);
       if (await this.deps.jobs.delete(current.job, current.version)) {
         this.deps.logger.info('job deleted', { jobId: id });
+        await this.deps.audit.record({ resource: { type: 'job', id }, action: 'deleted' });
         await this.syncSchedule(current.job, null);
         return;
       }
@@ -136,7 +142,12 @@ export class JobService {
    * Read, change, conditional write; on a version conflict, start again from a fresh read so no
    * concurrent update is lost. A job deleted in between stays deleted (404).
    */
-  private async modify(id: string, change: (spec: JobSpec) => JobSpec, recheck: boolean): Promise<Job> {
+  private async modify(
+    id: string,
+    change: (spec: JobSpec) => JobSpec,
+    recheck: boolean,
+    action: 'updated' | 'enabled' | 'disabled',
+  ): Promise<Job> {
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.load(id);
       const {
@@ -171,6 +182,11 @@ export class JobService {
       const written = await this.deps.jobs.replace(next, current.version, current.job, webhook?.stored);
       if (written) {
         this.deps.logger.info('job updated', { jobId: id, version: written.version });
+        await this.deps.audit.record({
+          resource: { type: 'job', id },
+          action,
+          changedFields: [...changedFields(spec, nextSpec), ...(webhook ? ['webhook_secret'] : [])],
+        });
         await this.syncSchedule(current.job, written.job);
         return webhook ? { ...written.job, webhook_secret: webhook.secret } : written.job;
       }
@@ -191,7 +207,7 @@ export class JobService {
     if (!always && !scheduleChanged(before, after)) return;
     const jobId = (after ?? before)?.id ?? '';
     try {
-      await this.schedules.sync(jobId);
+      await this.deps.schedules.sync(jobId);
     } catch (error) {
       this.deps.logger.error('schedule sync failed; reconciliation will repair it', { jobId, error });
       this.deps.metrics.count('ScheduleSyncFailed');

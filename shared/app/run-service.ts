@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from
 import {
   type CallbackRequest,
   type Execution,
+  type ExecutionStatus,
   isTerminal,
   MAX_EXECUTION_BYTES,
   type TriggerRequest,
@@ -21,6 +22,7 @@ import type {
   ExecutionStore,
   IdGenerator,
   Logger,
+  RecentExecutionPage,
   RunQueue,
   StartRunOutcome,
 } from '../ports.js';
@@ -62,6 +64,16 @@ export interface HistoryPage {
   cursor?: string;
 }
 
+/** A page of runs across jobs (`GET /executions`), as the route reads its query. */
+export interface RecentRunsQuery {
+  /** Only runs in these statuses. */
+  status?: readonly ExecutionStatus[];
+  /** Only runs of this job. */
+  job_id?: string;
+  limit: number;
+  cursor?: string;
+}
+
 /** A run still queued for its first attempt this long after it was created is sent again by the sweeper. */
 export const QUEUED_GRACE_SECONDS = 120;
 /** Where the very first sweep starts looking, before there is a checkpoint. */
@@ -86,6 +98,8 @@ export interface RunTrigger {
   scheduledAt?: string;
   /** An id derived from the dedupe key (cron fires): writing the run is then its own dedupe. */
   executionId?: string;
+  /** Replays: the execution this run replays, recorded as its `replay_of`. */
+  replayOf?: string;
   /**
    * Runs once every check has passed, just before the run is written (the webhook rate limit); not run
    * when `dedupeKey` already names a run, which is then the answer.
@@ -160,6 +174,7 @@ export class RunService {
       environment_name: environmentName,
       metadata: trigger.metadata ?? {},
       dedupe_key: trigger.dedupeKey ?? null,
+      ...(trigger.replayOf !== undefined && { replay_of: trigger.replayOf }),
       scheduled_at: trigger.scheduledAt ?? null,
       lateness_ms: null,
       attempt: 1,
@@ -205,6 +220,7 @@ export class RunService {
       ...(trigger.executionId !== undefined && { idFromKey: true }),
       exclusive: settings.overlapPolicy === 'skip',
       expiresAt: Math.floor(addSeconds(now, this.deps.retentionDays * 86_400).getTime() / 1000),
+      configOverride: override ?? null,
     });
     const fields = { jobId: job.id, executionId: outcome.execution.execution_id, outcome: outcome.kind };
     if (outcome.kind === 'started') {
@@ -310,6 +326,51 @@ export class RunService {
   async listExecutions(jobId: string, page: HistoryPage): Promise<ExecutionPage> {
     await this.deps.jobs.get(jobId);
     return this.deps.executions.list(jobId, page);
+  }
+
+  /**
+   * `GET /executions`: runs of every job, newest first, or of one job (`job_id`, which need not exist
+   * any more: its runs stay until retention removes them), in some statuses.
+   */
+  async listRecent(query: RecentRunsQuery): Promise<RecentExecutionPage> {
+    if (query.job_id !== undefined && !isJobId(query.job_id)) {
+      throw new ValidationError([
+        { path: 'job_id', message: 'must be a job id (job_<uuid>)', code: 'invalid' },
+      ]);
+    }
+    return this.deps.executions.listRecent({
+      limit: query.limit,
+      ...(query.status !== undefined && { statuses: query.status }),
+      ...(query.job_id !== undefined && { jobId: query.job_id }),
+      ...(query.cursor !== undefined && { cursor: query.cursor }),
+    });
+  }
+
+  /**
+   * `POST /jobs/{id}/executions/{eid}/replay`: a new run of the job as it is now (its template, entity,
+   * queue and config) with the parameters and `config_override` of the run it replays, recorded as its
+   * `replay_of`; answered like a trigger. A run recorded before overrides were kept is replayed with its
+   * whole `config` as the override. With an idempotency key, a repeated replay of the same run answers
+   * with the first one.
+   */
+  async replay(jobId: string, executionId: string, idempotencyKey?: string): Promise<TriggerResponse> {
+    const job = await this.deps.jobs.get(jobId);
+    if (!isExecutionId(executionId)) throw executionNotFound(executionId);
+    const stored = await this.deps.executions.get(jobId, executionId);
+    if (!stored) throw executionNotFound(executionId);
+    const { execution: original } = stored;
+    const { execution } = await this.startRun(job, {
+      trigger_type: 'manual',
+      parameters: original.parameters,
+      config_override: stored.configOverride === undefined ? original.config : stored.configOverride,
+      replayOf: executionId,
+      ...(idempotencyKey !== undefined && { dedupeKey: `replay:${executionId}:${idempotencyKey}` }),
+    });
+    return {
+      workflow_id: execution.workflow_id,
+      execution_id: execution.execution_id,
+      status: execution.status,
+    };
   }
 
   /** `POST /jobs/{id}/executions/{eid}/cancel`: a queued or running run ends as `cancelled`. */

@@ -17,6 +17,7 @@ import type {
 } from '../ports.js';
 import { entitySecretContext } from './entity-service.js';
 import { capOutput, durationMs, hashToken, newCallbackToken, truncate } from './run-helpers.js';
+import { StartedWorkFollower } from './started-work.js';
 
 export interface RunWorkerDeps {
   entities: EntityStore;
@@ -50,7 +51,11 @@ const recordMargin = (budgetMs: number) => Math.min(RECORD_MARGIN_MS, budgetMs /
  * from, so a message delivered twice, or a worker that died mid-run, never produces a second record.
  */
 export class RunWorker {
-  constructor(private readonly deps: RunWorkerDeps) {}
+  private readonly startedWork: StartedWorkFollower;
+
+  constructor(private readonly deps: RunWorkerDeps) {
+    this.startedWork = new StartedWorkFollower(deps);
+  }
 
   /** `budgetMs`: how long this worker may spend (the Lambda's remaining time). */
   async handle(message: RunMessage, budgetMs: number): Promise<MessageOutcome> {
@@ -69,12 +74,16 @@ export class RunWorker {
     const current = claim.current;
     if (!current || isTerminal(current.execution.status)) {
       logger.info('message for a missing or finished run acknowledged', fields);
+      if (current) await this.startedWork.stopIfEndedEarly(current.execution);
       return DONE;
     }
     if (current.execution.status === 'queued') {
       await this.resendCurrentAttempt(current.execution, message, fields);
       return DONE;
     }
+    // A run whose target started work (a state machine execution): this message is a check on it.
+    if (current.execution.target_execution_arn !== undefined)
+      return this.startedWork.follow(current, budgetMs);
     const held = await this.heldElsewhere(current);
     if (held) return held;
     return this.takeOver(current, budgetMs, fields);
@@ -257,11 +266,13 @@ export class RunWorker {
     });
     const after = clock.now();
 
+    const ref = 'ref' in outcome && outcome.ref !== undefined ? { target_execution_arn: outcome.ref } : {};
     if (outcome.kind === 'succeeded') {
-      await this.finish(claimed, 'succeeded', { ...capOutput(outcome.output), error_message: null });
+      await this.finish(claimed, 'succeeded', { ...capOutput(outcome.output), error_message: null, ...ref });
       logger.info('run succeeded', runFields);
       return DONE;
     }
+    if (outcome.kind === 'started') return this.startedWork.begin(claimed, outcome.ref, runFields);
     if (outcome.kind === 'accepted') {
       // The target finishes through the callback; until the deadline no redelivery may take over.
       const accepted = await this.deps.executions.transition(
@@ -287,7 +298,7 @@ export class RunWorker {
       claimed.attempt < claimed.max_attempts &&
       after.getTime() + delay * 1000 < deadline;
     if (!canRetry) {
-      await this.finish(claimed, 'failed', { error_message: truncate(outcome.error) });
+      await this.finish(claimed, 'failed', { error_message: truncate(outcome.error), ...ref });
       logger.warn('run failed', { ...runFields, error: outcome.error });
       return DONE;
     }
@@ -346,7 +357,7 @@ export class RunWorker {
   private async finish(
     execution: Execution,
     status: 'succeeded' | 'failed' | 'timed_out',
-    fields: Pick<ExecutionChange, 'output' | 'output_truncated' | 'error_message'>,
+    fields: Pick<ExecutionChange, 'output' | 'output_truncated' | 'error_message' | 'target_execution_arn'>,
   ): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.executions.transition(

@@ -15,16 +15,21 @@ import {
   type WebhookSecretRotation,
 } from '../domain/webhook.js';
 import type { Clock, Logger, RateLimiter, SecretBox, WebhookStore } from '../ports.js';
+import type { ChangeRecorder } from './audit-trail.js';
 import { type Deferred, readDeferred } from './deferred.js';
 import { webhookSecretContext } from './job-service.js';
-import type { JobReader, RunServiceDeps } from './run-service.js';
-import { RunService } from './run-service.js';
+import type { JobReader, RunService } from './run-service.js';
 
 // Where the handler and its tests have always found them.
 export { RateLimitedError, WebhookRejectedError };
 
-export interface WebhookServiceDeps extends RunServiceDeps {
+export interface WebhookServiceDeps {
+  /** Starts the delivery's run. */
+  runs: RunService;
+  jobs: JobReader;
   webhooks: WebhookStore;
+  clock: Clock;
+  logger: Logger;
   secrets: SecretBox;
   rateLimiter: RateLimiter;
   /** Accepted distance of `webhook-timestamp` from now. @default 300 */
@@ -55,11 +60,7 @@ interface Verified {
 
 /** Signed webhook deliveries and the secrets behind them. */
 export class WebhookService {
-  private readonly runs: RunService;
-
-  constructor(private readonly deps: WebhookServiceDeps) {
-    this.runs = new RunService(deps);
-  }
+  constructor(private readonly deps: WebhookServiceDeps) {}
 
   /**
    * `POST /webhooks/{path}`: verify the signature over the raw bytes, then start a run. Every
@@ -87,7 +88,7 @@ export class WebhookService {
     const job = record.job ?? (await this.deps.jobs.get(record.jobId));
     if (!job.enabled) throw new ConflictError(`Job ${job.id} is disabled.`);
     const delivery = readDeferred(body);
-    const outcome = await this.runs.startRun(job, {
+    const outcome = await this.deps.runs.startRun(job, {
       trigger_type: 'webhook',
       parameters: delivery.parameters,
       config_override: delivery.config_override,
@@ -172,6 +173,8 @@ export interface WebhookSecretServiceDeps {
   secrets: SecretBox;
   clock: Clock;
   logger: Logger;
+  /** Records each rotation (the field's name, never the secret). */
+  audit: ChangeRecorder;
 }
 
 /** What `GET /jobs/{id}` tells of a webhook job's secret. */
@@ -206,6 +209,11 @@ export class WebhookSecretService {
     if (!rotated)
       throw new ConflictError('The webhook secret was rotated by another request meanwhile; try again.');
     deps.logger.info('webhook secret rotated', { jobId: job.id, graceSeconds: grace });
+    await deps.audit.record({
+      resource: { type: 'job', id: job.id },
+      action: 'webhook_secret_rotated',
+      changedFields: ['webhook_secret'],
+    });
     return {
       webhook_secret: secret,
       webhook_secret_rotated_at: now.toISOString(),

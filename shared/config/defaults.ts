@@ -41,6 +41,14 @@ export const awsDefaults = {
   allowedTargetNetworks: [],
   /** X-Ray active tracing of every function: off (it is billed per trace). */
   tracing: false,
+  /** How callers of the control-plane routes authenticate: API keys. */
+  auth: 'api-key',
+  /** State machines `stepfunctions` targets may run: none. */
+  stateMachineTargets: [],
+  /** Queues `sqs` targets may send to: none. */
+  sqsTargets: [],
+  /** Event buses `eventbridge` targets may put events on: none. */
+  eventBusTargets: [],
 } as const;
 
 /** Defaults of the local runtime (`npm start`, infra/local). */

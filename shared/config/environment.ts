@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import type { LogLevel } from '../adapters/logger.js';
+import { AUTH_MODES } from '../domain/access.js';
+import type { AwsTargetLists } from '../domain/aws-targets.js';
 import { TargetNetworkSchema } from '../domain/target-network.js';
 import type { EnvironmentSpec } from '../ports.js';
 
@@ -202,9 +204,15 @@ const DeploymentSchema = z.object({
   notificationTopicArns: z.array(z.string()).default([]),
   /** The EventBridge bus run state changes and alert events go to (`default`: the account's). */
   eventBusName: z.string().default('default'),
+  // Required for the same reason: the entities the API accepts and the resources the workers may reach.
+  awsTargets: z.object({
+    stateMachineTargets: z.array(z.string()),
+    sqsTargets: z.array(z.string()),
+    eventBusTargets: z.array(z.string()),
+  }),
 });
 
-/** The deployment's queues, environments and target networks, as the functions read them. */
+/** The deployment's queues, environments, target networks and AWS targets, as the functions read them. */
 export type DeploymentVariable = z.infer<typeof DeploymentSchema>;
 
 /** The same, as the stack writes it (its settings are read-only). */
@@ -215,6 +223,7 @@ export interface DeploymentVariableValue {
   readonly allowedTargetNetworks: readonly z.infer<typeof TargetNetworkSchema>[];
   readonly notificationTopicArns: readonly string[];
   readonly eventBusName: string;
+  readonly awsTargets: AwsTargetLists;
 }
 
 /** Every variable of the contract, by the key the code knows it by. */
@@ -233,6 +242,8 @@ export const variables = {
   secretsKeyArn: text('KMS_KEY_ID'),
   /** The secret holding the API keys, one per line. */
   apiKeySecretArn: text('API_KEY_SECRET_ARN'),
+  /** Which callers the control-plane routes take: API keys, IAM principals API Gateway authorized, or both. */
+  authMode: oneOf('AUTH_MODE', AUTH_MODES),
   /** Base URL targets call back to (`<base>/executions/{id}/callback`); the worker's alone. */
   publicBaseUrl: text('PUBLIC_BASE_URL'),
   /** Days an execution record is kept (DynamoDB TTL); read by every function that starts runs. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { EVENT_BUS_PATTERN, SQS_QUEUE_URL_PATTERN, STATE_MACHINE_ARN_PATTERN } from './aws-targets.js';
 import { EntityTypeSchema } from './job.js';
 
 /** Client-chosen entity ids may be any readable slug (the reference uses `agent-uuid`). */
@@ -39,21 +40,91 @@ const LambdaTargetSchema = z.strictObject({
       /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/,
       'must be a Lambda function name or ARN',
     ),
+  invocation: z.enum(['request_response', 'event']).optional().meta({
+    description:
+      '`request_response` (the default): the run waits for the function’s result. `event`: an asynchronous invocation; the run succeeds once Lambda accepts it.',
+  }),
+});
+
+const StepFunctionsTargetSchema = z.strictObject({
+  type: z.literal('stepfunctions'),
+  state_machine_arn: z
+    .string()
+    .regex(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN, optionally with a version or alias')
+    .meta({ description: 'Listed in the deployment’s `stateMachineTargets`.' }),
+  workflow_type: z.enum(['standard', 'express']).optional().meta({
+    description:
+      '`standard` (the default): StartExecution, and the run ends when the execution does. `express`: StartSyncExecution, the run ends with its answer (at most 5 minutes).',
+  }),
+});
+
+const SqsTargetSchema = z.strictObject({
+  type: z.literal('sqs'),
+  queue_url: z
+    .string()
+    .regex(
+      SQS_QUEUE_URL_PATTERN,
+      'must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
+    )
+    .meta({ description: 'Listed in the deployment’s `sqsTargets`.' }),
+  message_group_id: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces')
+    .optional()
+    .meta({ description: 'The message group; FIFO queues default to the job id.' }),
+});
+
+const EventBridgeTargetSchema = z.strictObject({
+  type: z.literal('eventbridge'),
+  event_bus_name: z
+    .string()
+    .regex(EVENT_BUS_PATTERN, 'must be an event bus name or ARN')
+    .meta({ description: 'Listed in the deployment’s `eventBusTargets`.' }),
+  detail_type: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(128, 'must be at most 128 characters')
+    .optional()
+    .meta({ description: 'The event’s `detail-type`. Default `Serverless Jobs Execution Request`.' }),
+  source: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable ASCII characters without spaces')
+    .refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS)')
+    .optional()
+    .meta({ description: 'The event’s `source`. Default `serverless-jobs`.' }),
 });
 
 const EchoTargetSchema = z.strictObject({ type: z.literal('echo') });
 
 export const EntityTargetSchema = z
-  .discriminatedUnion('type', [HttpTargetSchema, LambdaTargetSchema, EchoTargetSchema], {
-    error: 'must be an object whose "type" is "http", "lambda" or "echo"',
-  })
+  .discriminatedUnion(
+    'type',
+    [
+      HttpTargetSchema,
+      LambdaTargetSchema,
+      StepFunctionsTargetSchema,
+      SqsTargetSchema,
+      EventBridgeTargetSchema,
+      EchoTargetSchema,
+    ],
+    {
+      error:
+        'must be an object whose "type" is "http", "lambda", "stepfunctions", "sqs", "eventbridge" or "echo"',
+    },
+  )
   .meta({
     id: 'EntityTarget',
-    description: 'How runs reach the entity: an HTTP endpoint, a Lambda function, or the built-in echo.',
+    description:
+      'How runs reach the entity: an HTTP endpoint, a Lambda function, a Step Functions state machine, an SQS queue, an EventBridge event bus, or the built-in echo.',
   });
 export type EntityTarget = z.infer<typeof EntityTargetSchema>;
 export type HttpTarget = z.infer<typeof HttpTargetSchema>;
 export type LambdaTarget = z.infer<typeof LambdaTargetSchema>;
+export type StepFunctionsTarget = z.infer<typeof StepFunctionsTargetSchema>;
+export type SqsTarget = z.infer<typeof SqsTargetSchema>;
+export type EventBridgeTarget = z.infer<typeof EventBridgeTargetSchema>;
+/** The target kinds that reach an AWS service the deployment must list. */
+export type AwsListedTarget = StepFunctionsTarget | SqsTarget | EventBridgeTarget;
 
 const EntityNameSchema = z
   .string()

@@ -15,6 +15,8 @@ export type ErrorKind =
   | 'invalid_request'
   /** No valid credentials: an API key or a callback token. */
   | 'unauthenticated'
+  /** Authenticated, but the caller's scope does not cover the route; `requiredScope` names the one needed. */
+  | 'forbidden'
   /** A webhook delivery whose signature does not verify (one answer for every cause). */
   | 'signature_rejected'
   | 'not_found'
@@ -62,6 +64,19 @@ export class UnauthorizedError extends JobsServiceError {
   constructor(message = 'A valid API key is required: send "Authorization: Bearer <key>".') {
     super(message);
     this.name = 'UnauthorizedError';
+  }
+}
+
+/** A caller whose key's scope does not cover the route. */
+export class ForbiddenError extends JobsServiceError {
+  readonly kind = 'forbidden';
+  readonly code = 'insufficient_scope';
+  constructor(
+    readonly requiredScope: string,
+    held: string,
+  ) {
+    super(`This request needs the scope "${requiredScope}"; the caller has "${held}".`);
+    this.name = 'ForbiddenError';
   }
 }
 

@@ -73,6 +73,10 @@ export const ExecutionSchema = z
       description:
         'Webhook delivery id, idempotency key or cron fire time that made this run, when there is one.',
     }),
+    replay_of: z.string().optional().meta({
+      description:
+        'Only on a run started by `POST /jobs/{id}/executions/{execution_id}/replay`: the execution it replays.',
+    }),
     scheduled_at: z.string().nullable().meta({ description: 'Cron runs: the fire time this run is for.' }),
     lateness_ms: z
       .number()
@@ -88,6 +92,10 @@ export const ExecutionSchema = z
     error_message: z.string().nullable(),
     output: z.unknown().meta({ description: 'What the target returned (JSON), cut to 64 KiB.' }),
     output_truncated: z.boolean().meta({ description: 'True when `output` was cut.' }),
+    target_execution_arn: z.string().optional().meta({
+      description:
+        '`stepfunctions` targets: the ARN of the state machine execution the run started, once it has started one.',
+    }),
   })
   .meta({ id: 'Execution', description: 'One run of a job.' });
 export type Execution = z.infer<typeof ExecutionSchema>;
@@ -130,6 +138,18 @@ export const ExecutionListResponseSchema = z
   })
   .meta({ id: 'ExecutionList', description: 'A page of executions, newest first.' });
 export type ExecutionListResponse = z.infer<typeof ExecutionListResponseSchema>;
+
+/** A page of `GET /executions`: runs of every job (or of one), newest first. */
+export const RecentExecutionListResponseSchema = z
+  .object({
+    executions: z.array(ExecutionSchema),
+    next_cursor: z.string().nullable().meta({
+      description:
+        'Pass as `cursor` for the next page; null on the last. A page may be short, or empty, and still have one.',
+    }),
+  })
+  .meta({ id: 'RecentExecutionList', description: 'A page of runs across jobs, newest first.' });
+export type RecentExecutionListResponse = z.infer<typeof RecentExecutionListResponseSchema>;
 
 /** Body a target posts to `/executions/{id}/callback` to finish an accepted (202) run. */
 export const CallbackRequestSchema = z

@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import * as z from 'zod';
-import { RunService, type RunServiceDeps } from '../app/run-service.js';
+import type { RunService } from '../app/run-service.js';
 import { ValidationError } from '../domain/errors.js';
+import type { Logger } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';
 
 /** What EventBridge Scheduler (or the local scheduler) sends: the job and the fire time it is for. */
@@ -21,8 +22,13 @@ export type DispatchResult = { outcome: 'started' | 'duplicate' | 'skipped' | 'i
  * then sends the event to the function's dead-letter queue, the scheduler DLQ, which is alarmed on; the
  * Scheduler's own retry policy covers invocations Lambda did not accept (throttling, unavailability).
  */
-export function makeDispatchHandler(deps: RunServiceDeps) {
-  const runs = new RunService(deps);
+export interface DispatchHandlerDeps {
+  runs: RunService;
+  logger: Logger;
+}
+
+export function makeDispatchHandler(deps: DispatchHandlerDeps) {
+  const { runs } = deps;
   const handler = middy<unknown, DispatchResult>().handler(async (event) => {
     const parsed = DispatchEventSchema.safeParse(event);
     if (!parsed.success) {

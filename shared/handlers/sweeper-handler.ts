@@ -1,15 +1,15 @@
 import middy from '@middy/core';
 import type { AlertService } from '../app/alert-service.js';
 import type { NotificationDelivery } from '../app/notification-delivery.js';
-import { RunService, type RunServiceDeps, type SweepReport } from '../app/run-service.js';
-import { type ReconcileReport, ScheduleSync } from '../app/schedule-sync.js';
-import type { JobStore, Scheduler } from '../ports.js';
+import type { RunService, SweepReport } from '../app/run-service.js';
+import type { ReconcileReport, ScheduleSync } from '../app/schedule-sync.js';
+import type { Logger } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';
 
-export interface SweeperDeps extends RunServiceDeps {
-  /** The jobs table, listed by schedule reconciliation. */
-  jobStore: JobStore;
-  scheduler: Scheduler;
+export interface SweeperDeps {
+  runs: RunService;
+  schedules: ScheduleSync;
+  logger: Logger;
   /** Missed fires and overdue runs, then the notification outbox, after each sweep of runs. */
   alerting?: { alerts: AlertService; delivery: NotificationDelivery };
 }
@@ -24,8 +24,7 @@ export const RECONCILE_TASK = 'reconcile-schedules';
  * with the jobs table (see ScheduleSync.reconcile).
  */
 export function makeSweeperHandler(deps: SweeperDeps) {
-  const runs = new RunService(deps);
-  const schedules = new ScheduleSync({ jobs: deps.jobStore, scheduler: deps.scheduler, logger: deps.logger });
+  const { runs, schedules } = deps;
   const handler = middy<unknown, SweepReport | ReconcileReport>().handler(async (event) => {
     if (isReconcileEvent(event)) {
       const report = await schedules.reconcile();

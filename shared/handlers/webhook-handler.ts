@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { WebhookRejectedError, WebhookService, type WebhookServiceDeps } from '../app/webhook-service.js';
+import { WebhookRejectedError, type WebhookService } from '../app/webhook-service.js';
 import {
   BadRequestError,
   ConflictError,
@@ -42,7 +42,10 @@ function rejectionMetrics(
   };
 }
 
-export interface WebhookHandlerDeps extends WebhookServiceDeps {
+export interface WebhookHandlerDeps {
+  webhooks: WebhookService;
+  logger: Logger;
+  /** Counts `WebhookRejected`, by reason. */
   metrics: Metrics;
 }
 
@@ -52,9 +55,9 @@ export interface WebhookHandlerDeps extends WebhookServiceDeps {
  * turns the error into its response.
  */
 export function makeWebhookHandler(deps: WebhookHandlerDeps) {
-  const service = new WebhookService(deps);
   const serve = serveRoutes(WEBHOOK_ROUTES, {
-    triggerWebhook: async (input) => json(202, await service.deliver(signedDelivery(input), input.body)),
+    triggerWebhook: async (input) =>
+      json(202, await deps.webhooks.deliver(signedDelivery(input), input.body)),
   });
   const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())

@@ -2,9 +2,9 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
-import { type MessageOutcome, RunWorker, type RunWorkerDeps } from '../app/run-worker.js';
+import type { MessageOutcome, RunWorker } from '../app/run-worker.js';
 import { runDefaults } from '../config/defaults.js';
-import type { MessageVisibility } from '../ports.js';
+import type { Logger, MessageVisibility } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';
 
 const RunMessageSchema = z.object({
@@ -32,15 +32,16 @@ const DEFAULT_BUDGET_MS = 60_000;
  * On a record's last delivery (`maxReceiveCount`, as the queue's redrive policy) a failure also ends
  * its run as `failed` with the reason before the message moves to the dead-letter queue.
  */
-export interface WorkerHandlerDeps extends RunWorkerDeps {
+export interface WorkerHandlerDeps {
+  worker: RunWorker;
+  logger: Logger;
   /** Hands a message back for later (the run is held by a live worker); without it, SQS's own timeout applies. */
   visibility?: MessageVisibility;
 }
 
 export function makeWorkerHandler(deps: WorkerHandlerDeps, options: { maxReceiveCount?: number } = {}) {
   const maxReceiveCount = options.maxReceiveCount ?? runDefaults.maxReceiveCount;
-  const worker = new RunWorker(deps);
-  const { logger } = deps;
+  const { worker, logger } = deps;
 
   /** One record: resolves when its message is to be deleted, rejects when it is to be received again. */
   const handleRecord = async (record: SQSRecord, budgetMs: number): Promise<void> => {

@@ -1,30 +1,11 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { AlertService } from '../app/alert-service.js';
-import type { ChannelService } from '../app/channel-service.js';
-import { EntityService } from '../app/entity-service.js';
-import { JobService } from '../app/job-service.js';
-import { RunService } from '../app/run-service.js';
+import { MissingAdapterError, type Services } from '../app/build-services.js';
 import { cronDetails, previewSchedule } from '../app/schedule-preview.js';
-import { WebhookSecretService } from '../app/webhook-service.js';
-import { runDefaults } from '../config/defaults.js';
+import type { AuthMode } from '../domain/access.js';
 import type { Job } from '../domain/job.js';
 import { scopedToInvocation } from '../handlers/invocation-scope.js';
-import type {
-  ApiKeyVerifier,
-  Clock,
-  DeploymentConfig,
-  EntityStore,
-  ExecutionStore,
-  IdGenerator,
-  JobStore,
-  Logger,
-  Metrics,
-  RunQueue,
-  Scheduler,
-  SecretBox,
-  WebhookStore,
-} from '../ports.js';
+import type { Clock, Logger } from '../ports.js';
 import { headWithoutBody, httpBoundary } from './middlewares.js';
 import { openApiDocumentFile, REPOSITORY_OPENAPI_DOCUMENT } from './openapi-file.js';
 import type { HttpRequest } from './request.js';
@@ -32,40 +13,29 @@ import { type HttpResponse, json, jsonText, noContent } from './responses.js';
 import { bearerToken, type RouteHandlers, serveRoutes } from './router.js';
 import { API_ROUTES, type ApiRoutes } from './routes/index.js';
 
+/** What the control-plane routes call: services only, never stores. */
+export type ApiServices = Pick<
+  Services,
+  'jobs' | 'entities' | 'runs' | 'webhookSecrets' | 'apiKeys' | 'audit'
+> &
+  Partial<Pick<Services, 'alerting'>>;
+
 export interface ApiDeps {
-  jobs: JobStore;
-  webhooks: WebhookStore;
-  entities: EntityStore;
-  executions: ExecutionStore;
-  queue: RunQueue;
-  secrets: SecretBox;
-  deployment: DeploymentConfig;
-  apiKeys: ApiKeyVerifier;
-  scheduler: Scheduler;
+  /** The use cases; `services.apiKeys` also verifies callers' keys (the deployment's and the stored ones). */
+  services: ApiServices;
   clock: Clock;
-  ids: IdGenerator;
   logger: Logger;
-  metrics: Metrics;
-  /** How long execution records are kept. @default 90 */
-  retentionDays?: number;
-  /** Notification channels and the jobs' alert counters (see `buildAlerting`). */
-  alerting?: { channels: ChannelService; alerts: AlertService };
+  /**
+   * Which callers the control-plane routes take: API keys, IAM principals authorized by API Gateway, or
+   * both. @default 'api-key'
+   */
+  authMode?: AuthMode;
   /**
    * The committed OpenAPI document's text, served at `GET /openapi.json`. A bundle passes
    * `openApiDocumentFile(<its copy>)`.
    * @default the repository's docs/openapi.json, read on first use
    */
   openApiDocument?: () => Promise<string>;
-}
-
-/** What the control-plane routes call: services only, never stores. */
-export interface ApiServices {
-  jobs: JobService;
-  entities: EntityService;
-  runs: RunService;
-  webhookSecrets: WebhookSecretService;
-  /** Absent where the runtime wires no alerting: its routes then fail (500) and jobs show no counters. */
-  alerting?: { channels: ChannelService; alerts: AlertService };
 }
 
 /**
@@ -83,13 +53,24 @@ function present(job: Job, request: HttpRequest, now: Date): Job {
 
 /** The control-plane routes' handlers, in the reference's wire format: one per route of API_ROUTES. */
 export function apiRouteHandlers(
-  { jobs, entities, runs, webhookSecrets, alerting }: ApiServices,
+  services: ApiServices,
   { clock, openApiDocument }: { clock: Clock; openApiDocument: () => Promise<string> },
 ): RouteHandlers<ApiRoutes> {
+  const { jobs, entities, runs, webhookSecrets, apiKeys, audit } = services;
   const answer = (job: Job, request: HttpRequest) => present(job, request, clock.now());
+  /** Alerting, where the runtime wires it (built on first use; a runtime without its adapters has none). */
+  const alerting = () => {
+    try {
+      return services.alerting;
+    } catch (error) {
+      if (error instanceof MissingAdapterError) return undefined;
+      throw error;
+    }
+  };
   const channels = () => {
-    if (!alerting) throw new Error('This runtime has no alerting wired.');
-    return alerting.channels;
+    const wired = alerting();
+    if (!wired) throw new Error('This runtime has no alerting wired.');
+    return wired.channels;
   };
   return {
     getHealth: async () => json(200, { status: 'ok' }),
@@ -109,7 +90,7 @@ export function apiRouteHandlers(
       const job = await jobs.get(params.id);
       const [secret, counters] = await Promise.all([
         webhookSecrets.status(job),
-        alerting?.alerts.jobView(job.id),
+        alerting()?.alerts.jobView(job.id),
       ]);
       return json(200, {
         ...answer(job, request),
@@ -143,6 +124,12 @@ export function apiRouteHandlers(
     },
     getExecution: async ({ params }) => json(200, await runs.getExecution(params.id, params.eid)),
     cancelExecution: async ({ params }) => json(200, await runs.cancel(params.id, params.eid)),
+    replayExecution: async ({ params, headers }) =>
+      json(202, await runs.replay(params.id, params.eid, headers['Idempotency-Key'])),
+    listRecentExecutions: async ({ query }) => {
+      const page = await runs.listRecent(query);
+      return json(200, { executions: page.executions, next_cursor: page.nextCursor });
+    },
     reportExecutionResult: async ({ params, body, request }) =>
       json(200, await runs.callback(params.id, bearerToken(request), body)),
     previewSchedule: async ({ query }) => json(200, previewSchedule(query, clock.now())),
@@ -158,6 +145,21 @@ export function apiRouteHandlers(
     updateEntity: async ({ params, body }) => json(200, await entities.update(params.id, body)),
     deleteEntity: async ({ params }) => {
       await entities.delete(params.id);
+      return noContent();
+    },
+    getJobHistory: async ({ params, query }) => {
+      const page = await audit.jobHistory(params.id, query);
+      // A deleted job's trail stays readable; an id with neither a job nor a trail is unknown.
+      if (page.entries.length === 0 && query.cursor === undefined) await jobs.get(params.id);
+      return json(200, { history: page.entries, next_cursor: page.nextCursor });
+    },
+    listApiKeys: async () => json(200, { api_keys: await apiKeys.list() }),
+    createApiKey: async ({ body }) => {
+      const key = await apiKeys.create(body);
+      return json(201, key, { location: `/api-keys/${key.name}` });
+    },
+    deleteApiKey: async ({ params }) => {
+      await apiKeys.delete(params.name);
       return noContent();
     },
     listNotificationChannels: async ({ query }) => {
@@ -181,23 +183,15 @@ export function apiRouteHandlers(
 
 /** The API Lambda's handler; the local runtime serves this very function. */
 export function makeApiHandler(deps: ApiDeps) {
-  const jobs = new JobService(deps);
-  const services: ApiServices = {
-    jobs,
-    entities: new EntityService(deps),
-    runs: new RunService({
-      ...deps,
-      jobs,
-      retentionDays: deps.retentionDays ?? runDefaults.executionRetentionDays,
-    }),
-    webhookSecrets: new WebhookSecretService({ ...deps, jobs }),
-    ...(deps.alerting && { alerting: deps.alerting }),
-  };
   const openApiDocument = deps.openApiDocument ?? openApiDocumentFile(REPOSITORY_OPENAPI_DOCUMENT);
-  const handlers = apiRouteHandlers(services, { clock: deps.clock, openApiDocument });
+  const handlers = apiRouteHandlers(deps.services, { clock: deps.clock, openApiDocument });
   const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(headWithoutBody())
     .use(httpBoundary(deps.logger))
-    .handler(serveRoutes(API_ROUTES, handlers, { apiKeys: deps.apiKeys }));
+    .handler(
+      serveRoutes(API_ROUTES, handlers, {
+        callers: { apiKeys: deps.services.apiKeys, mode: deps.authMode ?? 'api-key' },
+      }),
+    );
   return scopedToInvocation(deps.logger, handler);
 }

@@ -1,4 +1,4 @@
-import { type ErrorKind, JobsServiceError, RateLimitedError } from '../domain/errors.js';
+import { type ErrorKind, ForbiddenError, JobsServiceError, RateLimitedError } from '../domain/errors.js';
 import { MethodNotAllowedError } from './errors.js';
 
 interface HttpAnswer {
@@ -13,6 +13,14 @@ const HTTP_ANSWERS: Record<ErrorKind | MethodNotAllowedError['kind'], HttpAnswer
   unauthenticated: { status: 401, headers: () => ({ 'www-authenticate': 'Bearer' }) },
   // A delivery is signed, not sent with a bearer credential: no challenge to answer.
   signature_rejected: { status: 401 },
+  // RFC 6750's challenge for a credential that is valid but not enough, with the scope it needs.
+  forbidden: {
+    status: 403,
+    headers: (error): Record<string, string> =>
+      error instanceof ForbiddenError
+        ? { 'www-authenticate': `Bearer error="insufficient_scope", scope="${error.requiredScope}"` }
+        : {},
+  },
   not_found: { status: 404 },
   method_not_allowed: {
     status: 405,

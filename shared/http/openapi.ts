@@ -72,6 +72,8 @@ export interface Operation {
   tags: string[];
   summary: string;
   description: string;
+  /** The scope a caller needs (`read`, `trigger`, `admin`), on operations callers authenticate to. */
+  'x-required-scope'?: string;
   /** Absent: the document's default (the API key); empty: no authentication. */
   security?: Record<string, string[]>[];
   parameters?: (Parameter | Reference)[];
@@ -136,6 +138,14 @@ const COMPONENT_ORDER = [
   'WebhookSecretRotation',
   'WebhookDelivery',
   'SchedulePreview',
+  'Scope',
+  'ApiKeyCreate',
+  'ApiKey',
+  'ApiKeyWithSecret',
+  'ApiKeyList',
+  'AuditActor',
+  'AuditEntry',
+  'JobHistory',
   'Health',
   'ErrorDetail',
   'Error',
@@ -276,7 +286,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         description: [
           'Cron, signed webhook and manual triggers running agents, teams and workflows.',
           '',
-          'Authenticate with an API key: `Authorization: Bearer <key>`. The health check and this document need none; a webhook delivery is authenticated by its signature, and a target reporting a result by the callback token of its run.',
+          'Authenticate with an API key: `Authorization: Bearer <key>`, or, on a deployment with IAM authorization, with a SigV4-signed request (`execute-api`). Each operation needs a scope (`x-required-scope`): `read` (GET operations), `trigger` (reads, plus trigger and cancel) or `admin` (everything); a key of a narrower scope gets 403 naming the one needed. The health check and this document need none; a webhook delivery is authenticated by its signature, and a target reporting a result by the callback token of its run.',
           '',
           'Every error is `{"error": {"code", "message", "details": [{"path", "message", "code"}]}}`. Besides the answers each operation lists, a path that matches no route answers 404 and a method the path does not have answers 405 with `Allow`; HEAD is answered as GET without the body wherever GET is. Bodies are JSON objects of at most 256 KiB, sent with `Content-Type: application/json` (415 otherwise); their strings must be valid Unicode (a lone UTF-16 surrogate is a 422). Times are ISO 8601 in UTC. Lists are paged with `limit` and an opaque `cursor` (pass back `next_cursor`); each request reads a bounded number of items, so a page can hold fewer than `limit` items, even none, and still carry a `next_cursor`: only a null `next_cursor` ends the list.',
         ].join('\n'),
@@ -290,6 +300,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         { name: 'Entities', description: 'The agents, teams and workflows runs go to.' },
         { name: 'Webhooks', description: 'Signed deliveries and their secrets.' },
         { name: 'Schedules', description: 'Cron schedules.' },
+        { name: 'Access', description: 'Scoped API keys.' },
         { name: 'Targets', description: 'What the service sends to the targets of entities.' },
         { name: 'Service', description: 'Health and this document.' },
       ],

@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import type { ZodOpenApiMetadata } from 'zod-openapi';
+import type { Scope } from '../domain/access.js';
 import type { HttpRequest } from './request.js';
 
 /*
@@ -12,7 +13,9 @@ import type { HttpRequest } from './request.js';
 /**
  * Who may call a route:
  * - `none`: anyone (health, this document);
- * - `api-key`: `Authorization: Bearer <API key>`, checked by the router before anything else;
+ * - `api-key`: a caller credential, checked by the router before anything else: `Authorization: Bearer
+ *   <API key>`, or, where the deployment uses IAM authorization, the IAM principal API Gateway verified;
+ *   the route's `scope` says which callers may call it;
  * - `callback-token`: the bearer token of one attempt of one run, checked by the service;
  * - `webhook-signature`: a signature over the raw body, checked by the service.
  */
@@ -21,7 +24,7 @@ export type Auth = 'none' | 'api-key' | 'callback-token' | 'webhook-signature';
 export type RouteMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** The error answers the document describes; each has a shared description and example. */
-export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 500;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500;
 
 export interface Example {
   summary: string;
@@ -72,13 +75,12 @@ export type RouteError =
   | string
   | { description: string; example: { summary: string; error: () => Error } };
 
-export interface RouteDefinition {
+interface RouteFields {
   /** Unique; also the name the route table knows the route by. */
   operationId: string;
   method: RouteMethod;
   /** Literal segments and `{name}` parameters, as API Gateway writes them: `/jobs/{id}/enable`. */
   path: string;
-  auth: Auth;
   tags: readonly string[];
   summary: string;
   description: string;
@@ -94,6 +96,24 @@ export interface RouteDefinition {
   /** Every error status the route answers with, besides 404/405 for paths and methods it does not have. */
   errors: Partial<Record<ErrorStatus, RouteError>>;
 }
+
+/**
+ * A route callers authenticate to with their own credential. Its scope is part of its definition, so a
+ * route cannot be added without saying who may call it: `read` for what only reads, `trigger` for
+ * starting and cancelling runs, `admin` for everything else.
+ */
+export interface CallerRoute extends RouteFields {
+  auth: 'api-key';
+  scope: Scope;
+}
+
+/** A route open to anyone, or whose service authenticates the caller itself; scopes do not apply. */
+export interface OtherRoute extends RouteFields {
+  auth: Exclude<Auth, 'api-key'>;
+  scope?: never;
+}
+
+export type RouteDefinition = CallerRoute | OtherRoute;
 
 /** Keeps a definition's literal types, so handlers bound to it get typed inputs. */
 export function defineRoute<const R extends RouteDefinition>(route: R): R {

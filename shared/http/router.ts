@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { NotFoundError, UnauthorizedError } from '../domain/errors.js';
-import type { ApiKeyVerifier } from '../ports.js';
+import { asCaller } from '../app/request-context.js';
+import { scopeAllows } from '../domain/access.js';
+import { ForbiddenError, NotFoundError } from '../domain/errors.js';
+import { authenticateCaller, type CallerAuthentication } from './caller.js';
 import { MethodNotAllowedError } from './errors.js';
 import { type HttpRequest, toHttpRequest } from './request.js';
 import type { HttpResponse } from './responses.js';
@@ -66,31 +68,28 @@ export type RouteHandlers<T extends Record<string, RouteDefinition>> = {
   [K in keyof T]: (input: RouteInput<T[K]>) => Promise<HttpResponse>;
 };
 
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-
-/** The bearer token of `Authorization`, or null when there is none. */
-export function bearerToken(request: Pick<HttpRequest, 'headers'>): string | null {
-  return BEARER.exec(request.headers.authorization ?? '')?.[1] ?? null;
-}
+export { bearerToken } from './caller.js';
 
 /**
- * Serves a route table with one handler per route: match (404/405), authenticate `api-key` routes
- * (401), read the inputs by the route's schemas, then call its handler. Routes that authenticate their
- * callers otherwise (callback token, webhook signature) leave it to their service.
+ * Serves a route table with one handler per route: match (404/405), authenticate the caller of `api-key`
+ * routes (401) and check the route's scope against the caller's (403), read the inputs by the route's
+ * schemas, then call its handler on behalf of the caller (see request-context.ts). Routes that
+ * authenticate their callers otherwise (callback token, webhook signature) leave it to their service.
  */
 export function serveRoutes<T extends Record<string, RouteDefinition>>(
   table: T,
   handlers: RouteHandlers<T>,
-  options: { apiKeys?: ApiKeyVerifier } = {},
+  options: { callers?: CallerAuthentication } = {},
 ): (event: APIGatewayProxyEventV2) => Promise<HttpResponse> {
+  const { callers } = options;
   const routes = Object.keys(table).map((name) => {
     const definition = table[name] as RouteDefinition;
     const handle = handlers[name] as
       | ((input: RouteInput<RouteDefinition>) => Promise<HttpResponse>)
       | undefined;
     if (!handle) throw new Error(`No handler for route ${name} (${definition.method} ${definition.path}).`);
-    if (definition.auth === 'api-key' && !options.apiKeys) {
-      throw new Error(`Route ${name} needs an API key verifier.`);
+    if (definition.auth === 'api-key' && !callers) {
+      throw new Error(`Route ${name} needs a way to authenticate its callers.`);
     }
     return { ...definition, handle };
   });
@@ -98,10 +97,10 @@ export function serveRoutes<T extends Record<string, RouteDefinition>>(
     const base = toHttpRequest(event);
     const { route, params } = matchRoute(routes, base.method, base.path);
     const request: HttpRequest = { ...base, params };
-    if (route.auth === 'api-key') {
-      const key = bearerToken(request);
-      if (key === null || !(await options.apiKeys?.verify(key))) throw new UnauthorizedError();
-    }
-    return route.handle(readRouteInput(route, request));
+    if (route.auth !== 'api-key') return route.handle(readRouteInput(route, request));
+    // Present: a table with an `api-key` route cannot be served without it (checked above).
+    const caller = await authenticateCaller(event, request, route, callers as CallerAuthentication);
+    if (!scopeAllows(caller.scope, route.scope)) throw new ForbiddenError(route.scope, caller.scope);
+    return asCaller(caller, () => route.handle(readRouteInput(route, request)));
   };
 }

@@ -320,6 +320,77 @@ describe('the console', () => {
     await expectNoSeriousAxeFindings();
   }, 60_000);
 
+  it('lists runs across jobs newest first, shows failures in one click, and replays a failed run', async () => {
+    // Prepare: a job whose agent refuses, and a job that succeeds after it
+    const { agent, entityId } = await agentEntity('Flaky agent');
+    agent.script({ kind: 'status', status: 400, body: 'not configured yet' });
+    const tag = randomBytes(3).toString('hex');
+    const flaky = await client.jobs.create({
+      name: `Flaky ${tag}`,
+      trigger_type: 'manual',
+      planning_mode: 'predefined_agent',
+      entity_type: 'agent',
+      entity_id: entityId,
+      prompt_template: 'Sync {{ target }}',
+    });
+    const fine = await client.jobs.create({
+      name: `Fine ${tag}`,
+      trigger_type: 'manual',
+      prompt_template: 'Ok',
+    });
+    const failed = await client.jobs.trigger(flaky.id, {
+      parameters: { target: 'crm' },
+      config_override: { timeout: 600 },
+    });
+    await waitForExecution(client, flaky.id, failed.execution_id);
+    const succeeded = await client.jobs.trigger(fine.id);
+    await waitForExecution(client, fine.id, succeeded.execution_id);
+    await go('/runs', 'Runs');
+    const rows = page.locator('table tbody tr');
+    const ours = async () =>
+      (await rows.locator('th').allTextContents()).filter((name) => name.endsWith(tag));
+
+    // Act, Assess: every job's runs, newest first; then failed and timed-out runs only, in one click
+    await expect.poll(ours).toEqual([`Fine ${tag}`, `Flaky ${tag}`]);
+    await page.getByRole('button', { name: 'Failed and timed out' }).click();
+    await expect.poll(ours).toEqual([`Flaky ${tag}`]);
+    expect(await page.getByLabel('failed', { exact: true }).isChecked()).toBe(true);
+    expect(await page.getByLabel('timed out', { exact: true }).isChecked()).toBe(true);
+    expect(await page.getByLabel('succeeded', { exact: true }).isChecked()).toBe(false);
+    expect(await rows.filter({ hasText: `Flaky ${tag}` }).textContent()).toContain('failed');
+    await expectNoSeriousAxeFindings();
+
+    // Act: open the failed run, fix the agent, replay it
+    await rows
+      .filter({ hasText: `Flaky ${tag}` })
+      .getByRole('link', { name: failed.execution_id })
+      .click();
+    await page.getByRole('heading', { level: 1, name: `Run ${failed.execution_id}` }).waitFor();
+    agent.script({ kind: 'json', body: { synced: true } });
+    await page.getByRole('button', { name: 'Replay' }).click();
+    const trigger = page.getByRole('region', { name: 'Trigger' });
+    await trigger.getByText('Replay of').waitFor();
+    await page.locator('.big-status', { hasText: 'succeeded' }).waitFor();
+
+    // Assess: a new run of the job with the same parameters and override, naming the one it replays
+    const history = await client.jobs.getExecutions(flaky.id);
+    const replay = history.executions[0];
+    expect(history.executions.map((run) => run.execution_id)).toEqual([
+      replay?.execution_id,
+      failed.execution_id,
+    ]);
+    expect(replay).toMatchObject({
+      replay_of: failed.execution_id,
+      status: 'succeeded',
+      parameters: { target: 'crm' },
+      config: { timeout: 600 },
+      output: { synced: true },
+    });
+    expect(page.url()).toContain(`/runs/${replay?.execution_id}`);
+    expect(await trigger.getByRole('link', { name: failed.execution_id }).count()).toBe(1);
+    await expectNoSeriousAxeFindings();
+  }, 60_000);
+
   it('cancels a run held by a slow target', async () => {
     // Prepare: the agent holds every request; the job has a queue of its own
     const { agent, entityId } = await agentEntity('Slow agent');

@@ -334,3 +334,42 @@ describe('SDK against the runtime: executions.callback', () => {
     expect((await client.jobs.getExecution(job.id, execution_id)).status).toBe('succeeded');
   });
 });
+
+describe('SDK against the runtime: scoped keys and the audit trail', () => {
+  it('creates a read key that reads but may not write, names it in the trail, and revokes it', async () => {
+    // Prepare
+    const created = await client.apiKeys.create('e2e-reader', 'read');
+    const reader = new ControlPlaneClient({ baseUrl: runtime.url, apiKey: created.key, maxRetries: 0 });
+    const job = await client.jobs.create({ name: 'audited', trigger_type: 'manual', prompt_template: 'x' });
+
+    // Act
+    const listed = await reader.jobs.listPage({ limit: 1 });
+    const refused = await rejection(reader.jobs.disable(job.id));
+    await client.jobs.update(job.id, { description: 'audited job' });
+    const history = await reader.jobs.history(job.id);
+    const keys = await client.apiKeys.list();
+    await client.apiKeys.delete('e2e-reader');
+    const revoked = await rejection(reader.jobs.listPage({ limit: 1 }));
+
+    // Assess
+    expect(listed.jobs).toHaveLength(1);
+    expect(refused).toBeInstanceOf(AuthError);
+    expect(refused).toMatchObject({ status: 403, code: 'insufficient_scope' });
+    expect(
+      history.history.map(({ action, actor, changed_fields }) => ({ action, actor, changed_fields })),
+    ).toEqual([
+      { action: 'updated', actor: { type: 'api_key', name: 'deployment' }, changed_fields: ['description'] },
+      {
+        action: 'created',
+        actor: { type: 'api_key', name: 'deployment' },
+        changed_fields: ['name', 'prompt_template', 'trigger_type'],
+      },
+    ]);
+    expect(keys.find((key) => key.name === 'e2e-reader')).toMatchObject({
+      scope: 'read',
+      last_used_at: expect.any(String),
+    });
+    expect(JSON.stringify(keys)).not.toContain(created.key);
+    expect(revoked).toMatchObject({ status: 401 });
+  });
+});

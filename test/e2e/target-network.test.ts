@@ -2,22 +2,34 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ControlPlaneClient, JobError } from '../../sdk/index.js';
+import { ControlPlaneClient, type EntityTarget, JobError } from '../../sdk/index.js';
 import { startAgentServer } from '../support/agent-server.js';
 import { startTestRuntime, type TestRuntime, waitForExecution } from '../support/local-runtime.js';
 
 /**
  * The local runtime with a config file closing loopback (`"allowedTargetNetworks": []`), as an AWS
- * deployment is: agents on this machine stand in for internal services a target must not reach.
+ * deployment is: agents on this machine stand in for internal services a target must not reach. The file
+ * also lists one state machine, queue and event bus, and the runtime has no AWS access.
  */
 let runtime: TestRuntime;
 let client: ControlPlaneClient;
 let configDir: string;
 
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:orders';
+const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo';
+
 beforeAll(async () => {
   configDir = await mkdtemp(join(tmpdir(), 'jobs-e2e-config-'));
   const configPath = join(configDir, 'jobs.config.json');
-  await writeFile(configPath, JSON.stringify({ allowedTargetNetworks: [] }));
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      allowedTargetNetworks: [],
+      stateMachineTargets: [STATE_MACHINE],
+      sqsTargets: [QUEUE],
+      eventBusTargets: ['orders'],
+    }),
+  );
   runtime = await startTestRuntime({ configPath });
   client = new ControlPlaneClient({ baseUrl: runtime.url, apiKey: runtime.apiKey });
 });
@@ -101,5 +113,73 @@ describe('a deployment closed to loopback', () => {
     );
     expect(JSON.stringify(finished)).not.toContain('ASIA-internal-credentials');
     expect(internal.requests).toHaveLength(0);
+  });
+});
+
+describe('AWS targets in a runtime without AWS access', () => {
+  const awsTargets: [string, EntityTarget][] = [
+    ['lambda', { type: 'lambda', function_name: 'orders-fn', invocation: 'event' }],
+    ['stepfunctions', { type: 'stepfunctions', state_machine_arn: STATE_MACHINE }],
+    ['sqs', { type: 'sqs', queue_url: QUEUE, message_group_id: 'orders' }],
+    ['eventbridge', { type: 'eventbridge', event_bus_name: 'orders', source: 'com.example.jobs' }],
+  ];
+
+  it.each(awsTargets)(
+    'stores a %s target the config lists, and fails its run at once saying it needs AWS credentials and a region',
+    async (type, target) => {
+      // Prepare
+      const entity = await client.entities.create({ type: 'workflow', name: `AWS ${type}`, target });
+      const job = await client.jobs.create({
+        name: `Run ${type}`,
+        trigger_type: 'manual',
+        entity_type: 'workflow',
+        entity_id: entity.id,
+        prompt_template: 'Ship the orders',
+        // Retries allowed: nothing changes until the runtime restarts with AWS access, so none is made.
+        config: { retry: { max_attempts: 3, backoff_seconds: 1 } },
+      });
+
+      // Act
+      const run = await client.jobs.trigger(job.id);
+      const finished = await waitForExecution(client, job.id, run.execution_id);
+
+      // Assess
+      expect((await client.entities.get(entity.id)).target).toEqual(target);
+      expect(finished).toMatchObject({ status: 'failed', attempt: 1, output: null });
+      expect(finished.error_message).toMatch(
+        new RegExp(
+          `^The ${type} target needs AWS: this runtime has no AWS credentials and region to call .+ with\\. ` +
+            'Start it with AWS_REGION and credentials \\(AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\\)',
+        ),
+      );
+      expect(finished).not.toHaveProperty('target_execution_arn');
+    },
+  );
+
+  it('refuses a state machine the config file does not list, naming the setting to extend', async () => {
+    // Act
+    const error = await client.entities
+      .create({
+        type: 'workflow',
+        name: 'Unlisted',
+        target: { type: 'stepfunctions', state_machine_arn: `${STATE_MACHINE}-other` },
+      })
+      .then(
+        () => null,
+        (caught: unknown) => caught,
+      );
+
+    // Assess
+    expect(error).toBeInstanceOf(JobError);
+    expect((error as JobError).status).toBe(422);
+    expect((error as JobError).details).toEqual([
+      {
+        path: 'target.state_machine_arn',
+        message:
+          "is not in this deployment's stateMachineTargets: add it to stateMachineTargets (infra/aws/config.ts, " +
+          'or jobs.config.json locally) and deploy, so that the workers may reach it',
+        code: 'target_not_allowed',
+      },
+    ]);
   });
 });

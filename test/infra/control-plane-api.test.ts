@@ -66,6 +66,8 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'GET /jobs/{id}/executions',
           'GET /jobs/{id}/executions/{eid}',
           'POST /jobs/{id}/executions/{eid}/cancel',
+          'POST /jobs/{id}/executions/{eid}/replay',
+          'GET /executions',
           'POST /executions/{id}/callback',
           'GET /cron/preview',
           'GET /openapi.json',
@@ -80,6 +82,10 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'PATCH /notification-channels/{id}',
           'DELETE /notification-channels/{id}',
           'POST /notification-channels/{id}/test',
+          'GET /jobs/{id}/history',
+          'GET /api-keys',
+          'POST /api-keys',
+          'DELETE /api-keys/{name}',
           'ANY /',
           'ANY /{proxy+}',
         ].sort(),
@@ -194,6 +200,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
         [
           'TABLE_NAME',
           'API_KEY_SECRET_ARN',
+          'AUTH_MODE',
           'QUEUE_URLS',
           'KMS_KEY_ID',
           'DEPLOYMENT_CONFIG',
@@ -212,6 +219,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
       expect(variables).toMatchObject({
         TABLE_NAME: { Ref: tableId },
         API_KEY_SECRET_ARN: { Ref: secretId },
+        AUTH_MODE: 'api-key',
         KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
         EXECUTION_RETENTION_DAYS: String(settings.executionRetentionDays),
         LOG_LEVEL: settings.logLevel,
@@ -231,6 +239,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
         allowedTargetNetworks: [],
         notificationTopicArns: [],
         eventBusName: 'default',
+        awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       });
     });
   });
@@ -363,7 +372,7 @@ describe('ControlPlaneApi in a stack of its own', () => {
 
   it('takes the route list the stack passes, with GET /health first (the integration hangs off it)', () => {
     // Assess
-    expect(controlPlaneRoutes[0]).toEqual({ method: 'GET', path: '/health' });
+    expect(controlPlaneRoutes[0]).toEqual({ method: 'GET', path: '/health', authenticatesCaller: false });
     expect(new Set(controlPlaneRoutes.map(({ method, path }) => `${method} ${path}`)).size).toBe(
       controlPlaneRoutes.length,
     );

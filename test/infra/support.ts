@@ -66,6 +66,7 @@ export function constructFixture() {
         allowedTargetNetworks: [],
         notificationTopicArns: [],
         eventBusName: 'default',
+        awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       },
       logLevel: 'info',
       serviceName: 'serverless-jobs',

@@ -69,6 +69,7 @@ describe('allowedTargetNetworks', () => {
       allowedTargetNetworks: ['private'],
       notificationTopicArns: [],
       eventBusName: 'default',
+      awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       open: false,
       publicBaseUrl: '',
     };

@@ -143,6 +143,7 @@ describe('webhook function', () => {
       allowedTargetNetworks: [],
       notificationTopicArns: [],
       eventBusName: 'default',
+      awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
     });
   });
 });

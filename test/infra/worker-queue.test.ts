@@ -290,6 +290,8 @@ describe('worker functions', () => {
         allowedTargetNetworks: [],
         notificationTopicArns: [],
         eventBusName: 'default',
+        // No state machine, queue or bus unless the deployment lists them (test/infra/aws-targets.test.ts).
+        awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       });
     },
   );

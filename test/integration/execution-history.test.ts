@@ -92,8 +92,9 @@ describe('listRecent: the runs of every job', () => {
   ];
   const runs: Execution[] = [];
 
+  const jobs = [`job_${randomUUID()}`, `job_${randomUUID()}`, `job_${randomUUID()}`];
+
   beforeAll(async () => {
-    const jobs = [`job_${randomUUID()}`, `job_${randomUUID()}`, `job_${randomUUID()}`];
     for (let index = 0; index < 60; index++) {
       runs.push(execution(jobs[index % 3] as string, base + index * 1000, statuses[index % statuses.length]));
     }
@@ -154,6 +155,39 @@ describe('listRecent: the runs of every job', () => {
 
     // Assess
     expect(pages.flat()).toEqual(ids(runs));
+  });
+
+  it('reads one job’s runs, in some statuses, from its history within the ceiling, the cursor going on', async () => {
+    // Prepare: a ceiling of 4 items, so each request looks at 4 of the job's 20 runs at most
+    const bounded = new DynamoExecutionStore(table.documents, table.tableName, { items: 4, queries: 40 });
+    const jobId = jobs[0] as string;
+    const walk = async (statuses?: ExecutionStatus[]) => {
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bounded.listRecent({
+          jobId,
+          limit: 3,
+          ...(statuses && { statuses }),
+          ...(cursor && { cursor }),
+        });
+        pages.push(ids(page.executions));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined && pages.length < 30);
+      return pages;
+    };
+
+    // Act
+    const timedOut = await walk(['timed_out']);
+    const all = await walk();
+
+    // Assess
+    const ofJob = runs.filter((run) => run.job_id === jobId);
+    expect(timedOut.flat()).toEqual(ids(ofJob.filter((run) => run.status === 'timed_out')));
+    expect(timedOut.flat()).toHaveLength(10);
+    // Half the job's runs timed out: 4 keys a request find 2 of them, a short page with a cursor.
+    expect(timedOut.slice(0, -1).every((page) => page.length === 2)).toBe(true);
+    expect(all.flat()).toEqual(ids(ofJob));
   });
 });
 

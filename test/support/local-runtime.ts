@@ -28,6 +28,7 @@ export type TestRuntimeOptions = Pick<
   | 'configPath'
   | 'clock'
   | 'allowedTargetNetworks'
+  | 'awsRegion'
 > & {
   /** The data dir and table of an earlier (stopped) runtime: a restart. */
   reuse?: { dataDir: string; tableName: string };
@@ -44,6 +45,8 @@ export async function startTestRuntime({ reuse, ...options }: TestRuntimeOptions
   let runtime: LocalRuntime;
   try {
     runtime = await startLocalRuntime({
+      // No AWS for targets unless a test asks: the suite never reaches an account, whatever the environment holds.
+      awsRegion: null,
       ...options,
       dataDir,
       port: 0,

@@ -1,6 +1,6 @@
 import type { Entity } from '../../shared/domain/entity.js';
 import { BadRequestError } from '../../shared/domain/errors.js';
-import { type Execution, type ExecutionStatus, isTerminal } from '../../shared/domain/execution.js';
+import { type Execution, isTerminal } from '../../shared/domain/execution.js';
 import type { EntityType } from '../../shared/domain/job.js';
 import { runSettings } from '../../shared/domain/run-config.js';
 import type {
@@ -17,6 +17,7 @@ import type {
   MetricName,
   Metrics,
   RecentExecutionPage,
+  RecentExecutionQuery,
   RunMessage,
   RunQueue,
   Scheduler,
@@ -181,6 +182,7 @@ interface ExecutionRecord {
   callbackTokenHash: string;
   leaseUntil: string | null;
   exclusive: boolean;
+  configOverride?: Record<string, unknown> | null;
 }
 
 const EXECUTION_ID = /^(exec_[0-9a-z]{9}[0-9a-f]{20})$/;
@@ -251,14 +253,11 @@ export class MemoryExecutionStore implements ExecutionStore {
     };
   }
 
-  async listRecent(options: {
-    statuses?: readonly ExecutionStatus[];
-    limit: number;
-    cursor?: string;
-  }): Promise<RecentExecutionPage> {
+  async listRecent(options: RecentExecutionQuery): Promise<RecentExecutionPage> {
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, EXECUTION_ID)[1];
     const matching = this.all()
       .filter((execution) => after === undefined || execution.execution_id < (after as string))
+      .filter((execution) => options.jobId === undefined || execution.job_id === options.jobId)
       .filter((execution) => !options.statuses?.length || options.statuses.includes(execution.status));
     const executions = matching.slice(0, options.limit);
     const last = executions.at(-1);
@@ -374,6 +373,7 @@ export class MemoryExecutionStore implements ExecutionStore {
       callbackTokenHash: '',
       leaseUntil: null,
       exclusive: request.exclusive,
+      ...(request.configOverride !== undefined && { configOverride: request.configOverride }),
     });
   }
 
@@ -389,6 +389,7 @@ function storedOf(record: ExecutionRecord): StoredExecution {
     callbackTokenHash: record.callbackTokenHash,
     leaseUntil: record.leaseUntil,
     exclusive: record.exclusive,
+    ...(record.configOverride !== undefined && { configOverride: record.configOverride }),
   };
 }
 

@@ -1,43 +1,106 @@
-import { JobService } from '../../shared/app/job-service.js';
-import { RunService, type RunServiceDeps } from '../../shared/app/run-service.js';
-import type { JobStore, Metrics, Scheduler } from '../../shared/ports.js';
-import { FakeSecretBox, MemoryScheduler, RecordingMetrics } from './memory-stores.js';
+import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
+import { buildServices, type ServiceAdapters, type Services } from '../../shared/app/build-services.js';
+import type { JobService } from '../../shared/app/job-service.js';
+import type { RunService } from '../../shared/app/run-service.js';
+import type { AuthMode } from '../../shared/domain/access.js';
+import { makeApiHandler } from '../../shared/http/api-handler.js';
+import type {
+  ApiKeyStore,
+  ApiKeyVerifier,
+  AuditLog,
+  JobStore,
+  Metrics,
+  RateLimiter,
+  Scheduler,
+  SecretBox,
+  WebhookStore,
+} from '../../shared/ports.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from './memory-access.js';
+import { FakeSecretBox, MemoryScheduler, MemoryWebhookStore, RecordingMetrics } from './memory-stores.js';
 
-export type ServicesDeps = Omit<RunServiceDeps, 'jobs' | 'retentionDays'> & {
-  /** Where the JobService keeps the jobs. */
+/** Adapters for tests: what a test leaves out gets an in-memory stand-in. */
+export type TestAdapters = Omit<
+  ServiceAdapters,
+  | 'jobs'
+  | 'webhooks'
+  | 'metrics'
+  | 'secrets'
+  | 'scheduler'
+  | 'retentionDays'
+  | 'rateLimiter'
+  | 'auditLog'
+  | 'apiKeyStore'
+  | 'deploymentKeys'
+> & {
+  /** Where the jobs are kept. */
   jobStore: JobStore;
-  /** Where cron jobs' schedules go. @default a fresh MemoryScheduler */
+  /** @default a fresh MemoryWebhookStore */
+  webhooks?: WebhookStore;
+  /** @default a fresh MemoryScheduler */
   scheduler?: Scheduler;
-  /** What the JobService counts. @default a fresh RecordingMetrics */
+  /** @default a fresh RecordingMetrics */
   metrics?: Metrics;
+  /** @default a fresh FakeSecretBox */
+  secrets?: SecretBox;
+  /** @default one that always allows */
+  rateLimiter?: RateLimiter;
+  /** @default 30 */
+  retentionDays?: number;
+  /** @default a fresh MemoryAuditLog */
+  auditLog?: AuditLog;
+  /** @default a fresh MemoryApiKeyStore */
+  apiKeyStore?: ApiKeyStore;
+  /** The deployment's own keys. @default none */
+  deploymentKeys?: ApiKeyVerifier;
 };
 
-/**
- * A JobService over `jobStore` (with a FakeSecretBox) and a RunService over it, sharing the other stores,
- * the deployment, the clock, the ids and the logger, as the API wires them; runs are kept 30 days.
- */
-export function services({
+/** Every service over `adapters`, built by the runtimes' own composition (buildServices). */
+export function testServices({
   jobStore,
+  webhooks = new MemoryWebhookStore(),
   scheduler = new MemoryScheduler(),
   metrics = new RecordingMetrics(),
-  ...deps
-}: ServicesDeps): {
-  jobs: JobService;
-  runs: RunService;
-} {
-  const { entities, deployment, clock, ids, logger } = deps;
-  const secrets = new FakeSecretBox();
-  const jobs = new JobService({
+  secrets = new FakeSecretBox(),
+  rateLimiter = { take: async () => ({ allowed: true }) },
+  retentionDays = 30,
+  auditLog = new MemoryAuditLog(),
+  apiKeyStore = new MemoryApiKeyStore(),
+  deploymentKeys = HashedApiKeys.fromKeys([]),
+  ...adapters
+}: TestAdapters): Services {
+  return buildServices({
+    ...adapters,
+    auditLog,
+    apiKeyStore,
+    deploymentKeys,
     jobs: jobStore,
-    entities,
-    deployment,
-    clock,
-    ids,
-    logger,
+    webhooks,
+    scheduler,
     metrics,
     secrets,
-    scheduler,
+    rateLimiter,
+    retentionDays,
   });
-  const runs = new RunService({ ...deps, jobs, retentionDays: 30 });
-  return { jobs, runs };
+}
+
+/** The job and run services of `testServices`, as most tests use them. */
+export function services(adapters: TestAdapters): { jobs: JobService; runs: RunService } {
+  const built = testServices(adapters);
+  return { jobs: built.jobs, runs: built.runs };
+}
+
+/** The API handler over `testServices(adapters)`, `apiKeys` being the deployment's own keys. */
+export function testApiHandler({
+  apiKeys,
+  openApiDocument,
+  authMode,
+  ...adapters
+}: TestAdapters & { apiKeys: ApiKeyVerifier; openApiDocument?: () => Promise<string>; authMode?: AuthMode }) {
+  return makeApiHandler({
+    services: testServices({ ...adapters, deploymentKeys: apiKeys }),
+    clock: adapters.clock,
+    logger: adapters.logger,
+    ...(openApiDocument && { openApiDocument }),
+    ...(authMode && { authMode }),
+  });
 }

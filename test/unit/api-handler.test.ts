@@ -6,9 +6,9 @@ import type { Entity, EntityWithSecret } from '../../shared/domain/entity.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { Execution, ExecutionListResponse, TriggerResponse } from '../../shared/domain/execution.js';
 import type { Job } from '../../shared/domain/job.js';
-import { makeApiHandler } from '../../shared/http/api-handler.js';
 import type { JobStore } from '../../shared/ports.js';
 import { type ApiEventInput, type ApiResult, callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -29,6 +29,7 @@ import {
   REFERENCE_ENTITIES,
   WEEKLY_SECURITY_SCAN,
 } from '../support/reference-jobs.js';
+import { testApiHandler } from '../support/services.js';
 
 const API_KEY = 'test-key';
 const AUTH = { authorization: `Bearer ${API_KEY}` };
@@ -67,8 +68,8 @@ function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
   const lines: string[] = [];
   let now = START;
   let issued = 0;
-  const handler = makeApiHandler({
-    jobs: options.store ?? store,
+  const handler = testApiHandler({
+    jobStore: options.store ?? store,
     webhooks: new MemoryWebhookStore(),
     entities,
     executions,
@@ -76,6 +77,8 @@ function setup(options: { store?: JobStore; entities?: Entity[] } = {}) {
     secrets: new FakeSecretBox(),
     deployment: openDeployment(),
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler,
     clock: { now: () => new Date(now) },
     ids: {

@@ -4,8 +4,8 @@ import { createLogger } from '../../shared/adapters/logger.js';
 import { randomIds } from '../../shared/adapters/system.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { Job } from '../../shared/domain/job.js';
-import { makeApiHandler } from '../../shared/http/api-handler.js';
 import { type ApiEventInput, type ApiResult, callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -18,6 +18,7 @@ import {
   RecordingMetrics,
   RecordingQueue,
 } from '../support/memory-stores.js';
+import { testApiHandler } from '../support/services.js';
 
 /** What the control plane reads from requests: content types, strings, HEAD and query names. */
 
@@ -36,8 +37,8 @@ async function setup() {
   const entities = new MemoryEntityStore();
   await entities.create(makeEntity({ id: 'echo-default', default: true }), null);
   const jobs = new MemoryJobStore({ entities });
-  const handler = makeApiHandler({
-    jobs,
+  const handler = testApiHandler({
+    jobStore: jobs,
     webhooks: new MemoryWebhookStore(),
     entities,
     executions: new MemoryExecutionStore(),
@@ -45,6 +46,8 @@ async function setup() {
     secrets: new FakeSecretBox(),
     deployment: openDeployment(),
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler: new MemoryScheduler(),
     clock: { now: () => new Date('2025-01-15T09:00:00.000Z') },
     ids: randomIds,

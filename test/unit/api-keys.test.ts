@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateApiKey, HashedApiKeys, hashApiKey } from '../../shared/adapters/api-keys.js';
 
+/** What the deployment's own key is known as: `admin`, named `deployment`. */
+const DEPLOYMENT_KEY = { name: 'deployment', scope: 'admin' };
+
 describe('generateApiKey', () => {
   it('starts with "sjk_" followed by at least 43 base64url characters', () => {
     // Prepare
@@ -84,7 +87,7 @@ describe('HashedApiKeys', () => {
     const verified = await keys.verify('test-key');
 
     // Assess
-    expect(verified).toBe(true);
+    expect(verified).toEqual(DEPLOYMENT_KEY);
   });
 
   it.each([
@@ -106,7 +109,7 @@ describe('HashedApiKeys', () => {
     const verified = await keys.verify(presented);
 
     // Assess
-    expect(verified).toBe(false);
+    expect(verified).toBeNull();
   });
 
   it('accepts each of several keys and nothing else', async () => {
@@ -120,7 +123,7 @@ describe('HashedApiKeys', () => {
     );
 
     // Assess
-    expect(results).toEqual([true, true, true, false, false, false]);
+    expect(results).toEqual([DEPLOYMENT_KEY, DEPLOYMENT_KEY, DEPLOYMENT_KEY, null, null, null]);
   });
 
   it('verifies keys given only as hashes', async () => {
@@ -132,8 +135,8 @@ describe('HashedApiKeys', () => {
     const [matching, other] = await Promise.all([keys.verify(key), keys.verify(generateApiKey())]);
 
     // Assess
-    expect(matching).toBe(true);
-    expect(other).toBe(false);
+    expect(matching).toEqual(DEPLOYMENT_KEY);
+    expect(other).toBeNull();
   });
 
   it('never accepts the empty key, even when it is configured', async () => {
@@ -144,7 +147,7 @@ describe('HashedApiKeys', () => {
     const verified = await keys.verify('');
 
     // Assess
-    expect(verified).toBe(false);
+    expect(verified).toBeNull();
   });
 
   it('accepts nothing when no key is configured', async () => {
@@ -155,6 +158,6 @@ describe('HashedApiKeys', () => {
     const results = await Promise.all(['', 'test-key', generateApiKey()].map((key) => keys.verify(key)));
 
     // Assess
-    expect(results).toEqual([false, false, false]);
+    expect(results).toEqual([null, null, null]);
   });
 });

@@ -20,8 +20,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KmsSecretBox } from '../../shared/adapters/aws/kms-secret-box.js';
 import { LambdaTargetInvoker } from '../../shared/adapters/aws/lambda-target.js';
-import { queueUrlOfArn, SqsRunQueue, UnknownQueueError } from '../../shared/adapters/aws/sqs-run-queue.js';
+import { queueUrlOfArn, SqsRunQueue } from '../../shared/adapters/aws/sqs-run-queue.js';
 import { SecretBoxError } from '../../shared/adapters/local-secret-box.js';
+import { UnknownQueueError } from '../../shared/adapters/run-queue.js';
 import type { ExecutionRequest } from '../../shared/domain/execution.js';
 
 const kmsMock = mockClient(KMSClient);

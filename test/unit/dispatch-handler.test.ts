@@ -29,8 +29,8 @@ async function setup() {
   const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
   const deployment = openDeployment();
   const common = { entities, executions, queue, deployment, clock, ids, logger };
-  const { jobs } = services({ jobStore, ...common });
-  const dispatch = makeDispatchHandler({ ...common, jobs, retentionDays: 30 });
+  const { jobs, runs } = services({ jobStore, ...common });
+  const dispatch = makeDispatchHandler({ runs, logger });
   return {
     jobs,
     executions,

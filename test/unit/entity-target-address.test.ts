@@ -4,8 +4,8 @@ import { createLogger } from '../../shared/adapters/logger.js';
 import { randomIds, systemClock } from '../../shared/adapters/system.js';
 import type { ErrorDetail } from '../../shared/domain/errors.js';
 import type { TargetNetwork } from '../../shared/domain/target-network.js';
-import { makeApiHandler } from '../../shared/http/api-handler.js';
 import { type ApiResult, callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -17,6 +17,7 @@ import {
   RecordingMetrics,
   RecordingQueue,
 } from '../support/memory-stores.js';
+import { testApiHandler } from '../support/services.js';
 
 const API_KEY = 'test-key';
 
@@ -27,8 +28,8 @@ function setup(allowed?: readonly TargetNetwork[]) {
   const deployment = openDeployment();
   if (allowed === undefined) delete deployment.allowedTargetNetworks;
   else deployment.allowedTargetNetworks = allowed;
-  const handler = makeApiHandler({
-    jobs: store,
+  const handler = testApiHandler({
+    jobStore: store,
     webhooks: new MemoryWebhookStore(),
     entities,
     executions: new MemoryExecutionStore(),
@@ -36,6 +37,8 @@ function setup(allowed?: readonly TargetNetwork[]) {
     secrets: new FakeSecretBox(),
     deployment,
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler: new MemoryScheduler(),
     clock: systemClock,
     ids: randomIds,

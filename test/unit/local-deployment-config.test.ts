@@ -76,7 +76,25 @@ describe('loadLocalDeploymentConfig', () => {
       open: false,
       publicBaseUrl,
       allowedTargetNetworks: ['loopback'],
+      // A file closes the AWS targets too: entities may name only what it lists.
+      awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
     });
+  });
+
+  it('takes the state machines, queues and event buses AWS targets may name from the file', async () => {
+    // Prepare
+    const lists = {
+      stateMachineTargets: ['arn:aws:states:eu-west-1:123456789012:stateMachine:orders'],
+      sqsTargets: ['https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo'],
+      eventBusTargets: ['default', 'arn:aws:events:eu-west-1:123456789012:event-bus/orders'],
+    };
+    await writeConfig(lists);
+
+    // Act
+    const config = await loadLocalDeploymentConfig({ publicBaseUrl, cwd: dir, env: {} });
+
+    // Assess
+    expect(config.awsTargets).toEqual(lists);
   });
 
   it.each([
@@ -133,6 +151,12 @@ describe('loadLocalDeploymentConfig', () => {
     [{ allowedTargetNetworks: ['link-local'] }, 'allowedTargetNetworks[0]'],
     [{ allowedTargetNetworks: ['loopback', 'loopback'] }, 'allowedTargetNetworks'],
     [{ allowedTargetNetworks: 'loopback' }, 'allowedTargetNetworks'],
+    [
+      { stateMachineTargets: ['arn:aws:states:eu-west-1:123456789012:stateMachine:*'] },
+      'stateMachineTargets[0]',
+    ],
+    [{ sqsTargets: ['https://example.com/queue'] }, 'sqsTargets[0]'],
+    [{ eventBusTargets: ['bus', 'bus'] }, 'eventBusTargets'],
   ])('rejects an invalid field, naming the file and the field path (%j)', async (content, fieldPath) => {
     // Prepare
     const file = await writeConfig(content);

@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import {
-  type DeadLetter,
-  LocalQueues,
-  type QueueConsumerOptions,
-  type QueueTimers,
-  UnknownQueueError,
-} from '../../infra/local/local-queue.js';
+import { LocalQueues } from '../../infra/local/local-queue.js';
+import type { DeadLetter, QueueConsumerOptions, QueueTimers } from '../../infra/local/local-queue-options.js';
 import { FileQueueJournal } from '../../infra/local/queue-journal.js';
+import { UnknownQueueError } from '../../shared/adapters/run-queue.js';
 import type { RunMessage } from '../../shared/ports.js';
 
 /** Lets every pending promise callback run (real setImmediate: the queue only uses the manual timers). */
@@ -389,7 +385,7 @@ describe('LocalQueues', () => {
     // Assess
     await expect(sent).rejects.toBeInstanceOf(UnknownQueueError);
     await expect(sent).rejects.toThrow(
-      'Queue "staging" is not declared in the local deployment config (declared queues: "default", "production").',
+      'No worker queue named "staging" is declared in the local deployment config (known queues: "default", "production").',
     );
     await expect(queues.send('production', runMessage(1))).resolves.toBeUndefined();
     expect(queues.depth('production')).toBe(1);

@@ -8,13 +8,13 @@ import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { invokeHttpTarget } from '../../shared/adapters/http-target.js';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { createTargetInvoker } from '../../shared/adapters/target-invoker.js';
-import { JobService, webhookSecretContext } from '../../shared/app/job-service.js';
+import { webhookSecretContext } from '../../shared/app/job-service.js';
 import { RunWorker } from '../../shared/app/run-worker.js';
 import type { EntityWithSecret } from '../../shared/domain/entity.js';
 import type { Execution, ExecutionRequest, TriggerResponse } from '../../shared/domain/execution.js';
 import type { Job } from '../../shared/domain/job.js';
 import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
-import { type ApiDeps, makeApiHandler } from '../../shared/http/api-handler.js';
+import { makeApiHandler } from '../../shared/http/api-handler.js';
 import {
   buildOpenApiDocument,
   type HttpMethod,
@@ -44,6 +44,7 @@ import {
   sequentialIds,
 } from '../support/memory-stores.js';
 import { REFERENCE_ENTITIES } from '../support/reference-jobs.js';
+import { testServices } from '../support/services.js';
 
 const COMMITTED = new URL('../../docs/openapi.json', import.meta.url);
 const API_KEY = 'test-key';
@@ -201,28 +202,32 @@ function setup(deployment: DeploymentConfig = openDeployment()) {
   const webhooks = new MemoryWebhookStore();
   const secrets = new FakeSecretBox();
   const queue = new RecordingQueue();
-  const deps: ApiDeps = {
-    jobs: jobStore,
+  const deps = {
+    jobStore,
     webhooks,
     entities,
     executions: new MemoryExecutionStore(),
     queue,
     secrets,
     deployment,
-    apiKeys: HashedApiKeys.fromKeys([API_KEY]),
     scheduler: new MemoryScheduler(),
     clock,
     ids: sequentialIds(clock),
     logger: createLogger({ level: 'silent' }),
     metrics: new RecordingMetrics(),
-  };
-  const jobs = new JobService(deps);
-  const api = makeApiHandler(deps);
-  const webhook = makeWebhookHandler({
-    ...deps,
-    jobs,
     rateLimiter: new AllowingRateLimiter(),
-    retentionDays: 30,
+  };
+  const built = testServices({ ...deps, deploymentKeys: HashedApiKeys.fromKeys([API_KEY]) });
+  const _jobs = built.jobs;
+  const api = makeApiHandler({
+    services: built,
+    clock,
+    logger: deps.logger,
+  });
+  const webhook = makeWebhookHandler({
+    webhooks: built.webhooks,
+    logger: deps.logger,
+    metrics: deps.metrics,
   });
   const routes = Object.values(API_ROUTES);
   /** Calls the API with the key and checks the answer against the document for `pattern`. */

@@ -8,7 +8,6 @@ import type * as z from 'zod';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { previewSchedule } from '../../shared/app/schedule-preview.js';
-import { makeApiHandler } from '../../shared/http/api-handler.js';
 import { buildOpenApiDocument, type HttpMethod, type Parameter } from '../../shared/http/openapi.js';
 import { openApiDocumentFile } from '../../shared/http/openapi-file.js';
 import { parseQuery } from '../../shared/http/query.js';
@@ -16,6 +15,7 @@ import type { RouteDefinition } from '../../shared/http/route-definition.js';
 import { matchRoute, serveRoutes } from '../../shared/http/router.js';
 import { API_ROUTES, ROUTES, WEBHOOK_ROUTES } from '../../shared/http/routes/index.js';
 import { callApi } from '../support/api-events.js';
+import { MemoryApiKeyStore, MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
   FakeSecretBox,
@@ -29,6 +29,7 @@ import {
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
+import { testApiHandler } from '../support/services.js';
 
 const API_KEY = 'test-key';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,8 +42,8 @@ function api() {
   const clock = new ManualClock(Date.parse('2025-01-15T09:00:00.000Z'));
   const entities = new MemoryEntityStore();
   const jobs = new MemoryJobStore({ entities });
-  return makeApiHandler({
-    jobs,
+  return testApiHandler({
+    jobStore: jobs,
     webhooks: new MemoryWebhookStore(),
     entities,
     executions: new MemoryExecutionStore(),
@@ -50,6 +51,8 @@ function api() {
     secrets: new FakeSecretBox(),
     deployment: openDeployment(),
     apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+    apiKeyStore: new MemoryApiKeyStore(),
+    auditLog: new MemoryAuditLog(),
     scheduler: new MemoryScheduler(),
     clock,
     ids: sequentialIds(clock),
@@ -171,7 +174,7 @@ describe('the router comes from the table', () => {
     // Act
     const serve = () =>
       serveRoutes(API_ROUTES, {} as Parameters<typeof serveRoutes<typeof API_ROUTES>>[1], {
-        apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+        callers: { apiKeys: HashedApiKeys.fromKeys([API_KEY]) },
       });
 
     // Assess
@@ -353,8 +356,8 @@ describe('GET /openapi.json serves the committed file', () => {
     const clock = new ManualClock(0);
     const entities = new MemoryEntityStore();
     const jobs = new MemoryJobStore({ entities });
-    const handler = makeApiHandler({
-      jobs,
+    const handler = testApiHandler({
+      jobStore: jobs,
       webhooks: new MemoryWebhookStore(),
       entities,
       executions: new MemoryExecutionStore(),
@@ -362,6 +365,8 @@ describe('GET /openapi.json serves the committed file', () => {
       secrets: new FakeSecretBox(),
       deployment: openDeployment(),
       apiKeys: HashedApiKeys.fromKeys([API_KEY]),
+      apiKeyStore: new MemoryApiKeyStore(),
+      auditLog: new MemoryAuditLog(),
       scheduler: new MemoryScheduler(),
       clock,
       ids: sequentialIds(clock),

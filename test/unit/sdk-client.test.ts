@@ -259,6 +259,67 @@ describe('ControlPlaneClient: the request each method sends', () => {
       result: execution,
     },
     {
+      name: 'jobs.replayExecution',
+      call: (c) => c.jobs.replayExecution('job_1', 'exec_1'),
+      reply: json(202, triggered),
+      expected: {
+        method: 'POST',
+        url: `${BASE_URL}/jobs/job_1/executions/exec_1/replay`,
+        headers: AUTH,
+        body: undefined,
+      },
+      result: triggered,
+    },
+    {
+      name: 'jobs.replayExecution with an idempotency key',
+      call: (c) => c.jobs.replayExecution('job_1', 'exec_1', { idempotency_key: 'fix-1' }),
+      reply: json(202, triggered),
+      expected: {
+        method: 'POST',
+        url: `${BASE_URL}/jobs/job_1/executions/exec_1/replay`,
+        headers: { ...AUTH, 'idempotency-key': 'fix-1' },
+        body: undefined,
+      },
+      result: triggered,
+    },
+    {
+      name: 'executions.listRecent with statuses, a job and a page',
+      call: (c) =>
+        c.executions.listRecent({
+          status: ['failed', 'timed_out'],
+          job_id: 'job_1',
+          limit: 20,
+          cursor: 'c1',
+        }),
+      reply: json(200, { executions: [execution], next_cursor: null }),
+      expected: {
+        method: 'GET',
+        url: `${BASE_URL}/executions?job_id=job_1&limit=20&cursor=c1&status=failed%2Ctimed_out`,
+        headers: AUTH,
+        body: undefined,
+      },
+      result: { executions: [execution], next_cursor: null },
+    },
+    {
+      name: 'executions.listRecent with one status',
+      call: (c) => c.executions.listRecent({ status: 'cancelled' }),
+      reply: json(200, { executions: [], next_cursor: null }),
+      expected: {
+        method: 'GET',
+        url: `${BASE_URL}/executions?status=cancelled`,
+        headers: AUTH,
+        body: undefined,
+      },
+      result: { executions: [], next_cursor: null },
+    },
+    {
+      name: 'executions.listRecent with nothing',
+      call: (c) => c.executions.listRecent({ status: [] }),
+      reply: json(200, { executions: [], next_cursor: null }),
+      expected: { method: 'GET', url: `${BASE_URL}/executions`, headers: AUTH, body: undefined },
+      result: { executions: [], next_cursor: null },
+    },
+    {
       name: 'jobs.rotateWebhookSecret',
       call: (c) => c.jobs.rotateWebhookSecret('job_1', { grace_seconds: 0 }),
       reply: json(200, { webhook_secret: 's' }),
@@ -558,6 +619,30 @@ describe('ControlPlaneClient: jobs.iterateExecutions', () => {
   });
 });
 
+describe('ControlPlaneClient: executions.iterateRecent', () => {
+  it('yields the runs of every page with the filters on each, following next_cursor', async () => {
+    // Prepare
+    const page = (ids: string[], next: string | null) =>
+      json(200, { executions: ids.map((execution_id) => ({ execution_id })), next_cursor: next });
+    // A bounded read may answer an empty page that still has a cursor.
+    const { client, sent } = clientWith([page(['e3', 'e2'], 'c1'), page([], 'c2'), page(['e1'], null)]);
+
+    // Act
+    const seen: string[] = [];
+    for await (const execution of client.executions.iterateRecent({ status: 'failed', pageSize: 2 })) {
+      seen.push(execution.execution_id);
+    }
+
+    // Assess
+    expect(seen).toEqual(['e3', 'e2', 'e1']);
+    expect(sent.map((request) => request.url)).toEqual([
+      `${BASE_URL}/executions?limit=2&status=failed`,
+      `${BASE_URL}/executions?limit=2&cursor=c1&status=failed`,
+      `${BASE_URL}/executions?limit=2&cursor=c2&status=failed`,
+    ]);
+  });
+});
+
 describe('ControlPlaneClient: retries', () => {
   it('waits the Retry-After of a 429 (plus jitter below one base delay), then succeeds', async () => {
     // Prepare
@@ -735,6 +820,21 @@ describe('ControlPlaneClient: retries', () => {
       expect(request.headers['idempotency-key']).toBe('k-1');
       expect(request.body).toBe('{"parameters":{"a":1}}');
     }
+  });
+
+  it('retries a replay only when it carries an idempotency key', async () => {
+    // Prepare
+    const withoutKey = clientWith([apiError(503, 'unavailable', 'x'), json(202, {})]);
+    const withKey = clientWith([new TypeError('fetch failed'), json(202, {})]);
+
+    // Act
+    const error = await rejection(withoutKey.client.jobs.replayExecution('job_1', 'exec_1'));
+    await withKey.client.jobs.replayExecution('job_1', 'exec_1', { idempotency_key: 'k-2' });
+
+    // Assess
+    expect(error).toBeInstanceOf(ServerError);
+    expect(withoutKey.sent).toHaveLength(1);
+    expect(withKey.sent.map((request) => request.headers['idempotency-key'])).toEqual(['k-2', 'k-2']);
   });
 
   it('retries a webhook delivery only when it carries a delivery id', async () => {

@@ -46,8 +46,14 @@ afterAll(async () => {
   if (packageDir) await rm(packageDir, { recursive: true, force: true });
 });
 
-/** Every file the runtime code of `entry` imports, transitively, and every bare or builtin specifier. */
-async function importGraph(entry: string): Promise<{ files: string[]; external: string[] }> {
+/**
+ * Every file the runtime code of `entry` imports, transitively, and every bare or builtin specifier;
+ * with `followDynamic: false`, only what loading it loads (no `import()` taken).
+ */
+async function importGraph(
+  entry: string,
+  { followDynamic = true } = {},
+): Promise<{ files: string[]; external: string[] }> {
   const files = new Set<string>();
   const external = new Set<string>();
   const pending = [entry];
@@ -55,8 +61,11 @@ async function importGraph(entry: string): Promise<{ files: string[]; external: 
     if (files.has(file)) continue;
     files.add(file);
     // TypeScript's own scanner: static and dynamic imports, re-exports and requires; comments skipped.
-    const { importedFiles } = ts.preProcessFile(await readFile(file, 'utf8'), true, true);
-    for (const { fileName: specifier } of importedFiles) {
+    const text = await readFile(file, 'utf8');
+    const { importedFiles } = ts.preProcessFile(text, true, true);
+    for (const { fileName: specifier, pos } of importedFiles) {
+      const dynamic = /import\(\s*['"]?$/.test(text.slice(Math.max(0, pos - 20), pos));
+      if (dynamic && !followDynamic) continue;
       if (specifier.startsWith('.')) pending.push(resolve(dirname(file), specifier));
       else external.add(specifier);
     }
@@ -100,6 +109,7 @@ describe('the built SDK package', () => {
     // Assess
     expect(JSON.parse(stdout)).toEqual({
       exports: [
+        'ApiKeysResource',
         'AuthError',
         'ConflictError',
         'ControlPlaneClient',
@@ -124,18 +134,36 @@ describe('the built SDK package', () => {
 
   it('imports nothing at run time but its own files and node: builtins (no zod)', async () => {
     // Act
-    const graph = await importGraph(join(packageDir, 'dist', 'sdk', 'index.js'));
+    const graph = await importGraph(join(packageDir, 'dist', 'sdk', 'index.js'), { followDynamic: false });
 
     // Assess
     expect(graph.external).toEqual(['node:crypto']);
     expect(graph.files).toEqual([
+      'dist/sdk/api-keys.js',
       'dist/sdk/client.js',
       'dist/sdk/errors.js',
+      'dist/sdk/executions.js',
       'dist/sdk/http.js',
       'dist/sdk/index.js',
+      'dist/sdk/node-client.js',
+      'dist/sdk/paging.js',
       'dist/sdk/webhooks.js',
       'dist/shared/domain/signature.js',
     ]);
+  });
+
+  it('loads the SigV4 signing packages only through the import a client with IAM auth makes', async () => {
+    // Act
+    const graph = await importGraph(join(packageDir, 'dist', 'sdk', 'index.js'));
+
+    // Assess
+    expect(graph.external).toEqual([
+      '@aws-sdk/credential-provider-node',
+      '@smithy/hash-node',
+      '@smithy/signature-v4',
+      'node:crypto',
+    ]);
+    expect(graph.files).toContain('dist/sdk/iam-signing.js');
   });
 
   it('ships type declarations where package.json exports them', async () => {

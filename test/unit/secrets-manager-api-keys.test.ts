@@ -3,6 +3,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerApiKeys } from '../../shared/adapters/aws/secrets-manager-api-keys.js';
 
+/** What the deployment's own key is known as: `admin`, named `deployment`. */
+const DEPLOYMENT_KEY = { name: 'deployment', scope: 'admin' };
+
 const secretsManager = mockClient(SecretsManagerClient);
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jobs-api-key-AbCdEf';
 
@@ -25,7 +28,7 @@ describe('SecretsManagerApiKeys', () => {
     ]);
 
     // Assess
-    expect(results).toEqual([true, true, false, false]);
+    expect(results).toEqual([DEPLOYMENT_KEY, DEPLOYMENT_KEY, null, null]);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     expect(secretsManager.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
       SecretId: SECRET_ARN,
@@ -50,7 +53,12 @@ describe('SecretsManagerApiKeys', () => {
     const newAfter = await keys.verify('new-key');
 
     // Assess
-    expect([before, stillCached, oldAfter, newAfter]).toEqual([true, true, false, true]);
+    expect([before, stillCached, oldAfter, newAfter]).toEqual([
+      DEPLOYMENT_KEY,
+      DEPLOYMENT_KEY,
+      null,
+      DEPLOYMENT_KEY,
+    ]);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
@@ -71,7 +79,7 @@ describe('SecretsManagerApiKeys', () => {
     const coldStart = cold.verify('key');
 
     // Assess
-    expect(duringOutage).toBe(true);
+    expect(duringOutage).toEqual(DEPLOYMENT_KEY);
     await expect(coldStart).rejects.toThrow('Secrets Manager unavailable');
   });
 });

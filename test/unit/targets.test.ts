@@ -576,7 +576,10 @@ describe('createTargetInvoker', () => {
     // Assess
     expect(outcome).toEqual({
       kind: 'failed',
-      error: 'Lambda targets are not available in this runtime',
+      error:
+        'The lambda target needs AWS: this runtime has no AWS credentials and region to call Lambda with. ' +
+        'Start it with AWS_REGION and credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) ' +
+        'to run it against your account.',
       retryable: false,
       timedOut: false,
     });

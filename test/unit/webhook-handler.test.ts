@@ -1,20 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
-import { jobReader } from '../../shared/app/job-service.js';
 import { makeWebhookHandler } from '../../shared/handlers/webhook-handler.js';
 import { callApi } from '../support/api-events.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
-  FakeSecretBox,
   ManualClock,
   MemoryEntityStore,
   MemoryExecutionStore,
-  MemoryWebhookStore,
   openDeployment,
   RecordingMetrics,
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
+import { testServices } from '../support/services.js';
 
 function setup() {
   const clock = new ManualClock(Date.parse('2025-06-01T10:00:00.000Z'));
@@ -22,21 +20,19 @@ function setup() {
   const jobStore = new MemoryJobStore({ entities });
   const lines: string[] = [];
   const metrics = new RecordingMetrics();
-  const handler = makeWebhookHandler({
-    jobs: jobReader(jobStore),
+  const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
+  const { webhooks } = testServices({
+    jobStore,
     entities,
     executions: new MemoryExecutionStore(),
     queue: new RecordingQueue(),
     deployment: openDeployment(),
     clock,
     ids: sequentialIds(clock),
-    logger: createLogger({ level: 'debug', sink: (line) => lines.push(line) }),
+    logger,
     metrics,
-    retentionDays: 30,
-    webhooks: new MemoryWebhookStore(),
-    secrets: new FakeSecretBox(),
-    rateLimiter: { take: async () => ({ allowed: true }) },
   });
+  const handler = makeWebhookHandler({ webhooks, logger, metrics });
   const deliver = (path: string, body: string) => callApi(handler, { method: 'POST', path, body });
   const logEntries = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   return { deliver, metrics, logEntries };

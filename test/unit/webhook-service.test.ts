@@ -2,13 +2,8 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
-import { JobService, webhookSecretContext } from '../../shared/app/job-service.js';
-import {
-  RateLimitedError,
-  WebhookRejectedError,
-  WebhookSecretService,
-  WebhookService,
-} from '../../shared/app/webhook-service.js';
+import { webhookSecretContext } from '../../shared/app/job-service.js';
+import { RateLimitedError, WebhookRejectedError, WebhookService } from '../../shared/app/webhook-service.js';
 import {
   BadRequestError,
   ConflictError,
@@ -31,14 +26,13 @@ import {
   ManualClock,
   MemoryEntityStore,
   MemoryExecutionStore,
-  MemoryScheduler,
   MemoryWebhookStore,
   makeEntity,
   openDeployment,
-  RecordingMetrics,
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
+import { testServices } from '../support/services.js';
 
 // A whole second, so "exactly 300 s" is exact on both sides of the tolerance check.
 const START = Date.parse('2025-06-01T10:00:00.000Z');
@@ -70,19 +64,8 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
   const rateLimiter = new FakeRateLimiter();
   const logger = createLogger({ level: 'silent' });
   const deployment = openDeployment();
-  const jobs = new JobService({
-    jobs: jobStore,
-    entities,
-    deployment,
-    clock,
-    ids,
-    logger,
-    metrics: new RecordingMetrics(),
-    secrets,
-    scheduler: new MemoryScheduler(),
-  });
-  const webhookService = new WebhookService({
-    jobs,
+  const built = testServices({
+    jobStore,
     entities,
     executions,
     queue,
@@ -90,10 +73,19 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
     clock,
     ids,
     logger,
-    retentionDays: 30,
     webhooks,
     secrets,
     rateLimiter,
+  });
+  const { jobs } = built;
+  const webhookService = new WebhookService({
+    runs: built.runs,
+    jobs,
+    webhooks,
+    secrets,
+    rateLimiter,
+    clock,
+    logger,
     ...(options.toleranceSeconds !== undefined && { toleranceSeconds: options.toleranceSeconds }),
   });
   /** Deliveries as the webhook route makes them: its inputs read from the request, then the service. */
@@ -115,7 +107,7 @@ async function setup(options: { toleranceSeconds?: number } = {}) {
       return webhookService.deliver(signedDelivery(input), input.body);
     },
   };
-  const secretService = new WebhookSecretService({ jobs, webhooks, secrets, clock, logger });
+  const secretService = built.webhookSecrets;
 
   /** A webhook job and its path record (the memory job store does not write one, so it is seeded here). */
   const createWebhookJob = async (body: Partial<JobCreateInput> = {}) => {

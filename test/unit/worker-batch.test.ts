@@ -2,6 +2,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createLambdaContext } from '../../infra/local/http-server.js';
 import { createLogger } from '../../shared/adapters/logger.js';
+import { RunWorker } from '../../shared/app/run-worker.js';
 import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import type { Logger, RunMessage, TargetInvoker, TargetOutcome } from '../../shared/ports.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
@@ -93,7 +94,19 @@ async function setup() {
   });
   const target = new ScriptedTarget(logger);
   const handler = makeWorkerHandler(
-    { entities, executions, queue, secrets: new FakeSecretBox(), invoker: target, deployment, clock, logger },
+    {
+      worker: new RunWorker({
+        entities,
+        executions,
+        queue,
+        secrets: new FakeSecretBox(),
+        invoker: target,
+        deployment,
+        clock,
+        logger,
+      }),
+      logger,
+    },
     { maxReceiveCount: MAX_RECEIVES },
   );
   /** A new job's run, queued: its message. */

@@ -2,6 +2,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createLambdaContext } from '../../infra/local/http-server.js';
 import { createLogger } from '../../shared/adapters/logger.js';
+import { RunWorker } from '../../shared/app/run-worker.js';
 import { makeWorkerHandler } from '../../shared/handlers/worker-handler.js';
 import type {
   MessageVisibility,
@@ -88,13 +89,16 @@ async function setup() {
   const target = new DyingTarget();
   const handler = makeWorkerHandler(
     {
-      entities,
-      executions,
-      queue,
-      secrets: new FakeSecretBox(),
-      invoker: target,
-      deployment,
-      clock,
+      worker: new RunWorker({
+        entities,
+        executions,
+        queue,
+        secrets: new FakeSecretBox(),
+        invoker: target,
+        deployment,
+        clock,
+        logger,
+      }),
       logger,
       visibility,
     },

@@ -82,11 +82,16 @@ export class DynamoExecutionStore implements ExecutionStore {
         request.exclusive && !exclusive
           ? { ...execution, status: 'skipped', finished_at: execution.created_at }
           : execution;
+      const item = toItem(written, {
+        expiresAt: request.expiresAt,
+        exclusive,
+        ...(request.configOverride !== undefined && { configOverride: request.configOverride }),
+      });
       try {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: toItem(written, { expiresAt: request.expiresAt, exclusive }),
+            Item: item,
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
@@ -97,7 +102,7 @@ export class DynamoExecutionStore implements ExecutionStore {
         if (first) return { kind: 'duplicate', execution: first.execution };
         continue;
       }
-      this.remember(execution.execution_id, written);
+      this.remember(execution.execution_id, item);
       return { kind: written.status === 'skipped' ? 'skipped' : 'started', execution: written };
     }
     throw new Error(`Could not start a run of job ${execution.job_id} after repeated races`);
@@ -399,8 +404,9 @@ export class DynamoExecutionStore implements ExecutionStore {
     return result.Item ? docOf(result.Item) : Buffer.alloc(0);
   }
 
-  private remember(executionId: string, execution: Execution): void {
-    this.docs.set(executionId, docOf(toItem(execution, { expiresAt: 0, exclusive: false })));
+  /** Keeps the doc just written: a later output is packed with these very bytes as its dictionary. */
+  private remember(executionId: string, item: Record<string, unknown>): void {
+    this.docs.set(executionId, docOf(item));
     this.trimDocs();
   }
 

@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Execution, ExecutionStatus } from '../../domain/execution.js';
-import type { ExecutionPage, RecentExecutionPage } from '../../ports.js';
+import type { ExecutionPage, RecentExecutionPage, RecentExecutionQuery } from '../../ports.js';
 import { BoundedReader, type ReadCeiling } from './bounded-query.js';
 import { decodePosition, encodeCursor } from './cursor.js';
 import { A, executionKey, fromItem, historyPartition, SHARDS } from './execution-item.js';
@@ -33,6 +33,8 @@ const BATCH_GET_KEYS = 100;
 const COUNT_SETTLE_MS = 60_000;
 /** Most index pages one request counts; the snapshot keeps the progress for the next request. */
 const MAX_COUNT_PAGES = 4;
+/** History keys read at a time when one job's runs are filtered by status (one BatchGetItem of statuses). */
+const STATUS_CHUNK = 100;
 
 const HISTORY = JOBS_TABLE.indexes.history;
 const FAILURES = JOBS_TABLE.indexes.failures;
@@ -131,16 +133,17 @@ export class ExecutionHistory {
    * when only failed or timed-out runs are asked for. Bounded like every list: a request that reaches
    * its ceiling answers what it has with a cursor.
    */
-  async listRecent(options: {
-    statuses?: readonly ExecutionStatus[];
-    limit: number;
-    cursor?: string;
-  }): Promise<RecentExecutionPage> {
+  async listRecent(options: RecentExecutionQuery): Promise<RecentExecutionPage> {
     const after =
       options.cursor === undefined
         ? undefined
         : (decodePosition(options.cursor, EXECUTION_ID_PATTERN, 0).after[1] as string);
     const statuses = options.statuses && options.statuses.length > 0 ? options.statuses : undefined;
+    if (options.jobId !== undefined) {
+      return statuses === undefined
+        ? this.readPage(options.jobId, after, 0, options.limit)
+        : this.readJobPageInStatuses(options.jobId, after, statuses, options.limit);
+    }
     const failuresOnly = statuses?.every((status) => status === 'failed' || status === 'timed_out') ?? false;
     const reader = new BoundedReader(this.client, this.readCeiling);
     const perShard = Math.ceil((options.limit + 1) / SHARDS) + 2;
@@ -189,6 +192,69 @@ export class ExecutionHistory {
       .filter((execution) => statuses === undefined || statuses.includes(execution.status));
     const more = ids.length > options.limit || !exhausted;
     const last = page.at(-1);
+    return { executions, nextCursor: more && last !== undefined ? encodeCursor(last) : null };
+  }
+
+  /**
+   * One job's runs in some statuses, newest first: its history index (keys only) read a chunk at a
+   * time, the status of each key read by BatchGetItem with a projection, the whole items for the page
+   * alone. Bounded by the read ceiling like every list; a request that reaches it answers the runs it
+   * found with a cursor after the last key it looked at.
+   */
+  private async readJobPageInStatuses(
+    jobId: string,
+    after: string | undefined,
+    statuses: readonly ExecutionStatus[],
+    limit: number,
+  ): Promise<RecentExecutionPage> {
+    const reader = new BoundedReader(this.client, this.readCeiling);
+    const matched: string[] = [];
+    let examined = after;
+    let complete = false;
+    while (matched.length <= limit && !complete && !reader.spent) {
+      const read = await reader.read(
+        {
+          TableName: this.tableName,
+          IndexName: HISTORY.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': HISTORY.partitionKey },
+          ExpressionAttributeValues: { ':pk': historyPartition(jobId) },
+          ScanIndexForward: false,
+          ...(examined !== undefined && { ExclusiveStartKey: historyIndexKey(jobId, examined) }),
+        },
+        STATUS_CHUNK,
+        STATUS_CHUNK,
+      );
+      complete = read.complete;
+      const ids = read.items.map((item) => String(item[A.historySk]));
+      const found = await this.getItems(ids, { projection: ['sk', A.status] });
+      for (const id of ids) {
+        examined = id;
+        const status = found.get(id)?.[A.status] as ExecutionStatus | undefined;
+        if (status !== undefined && statuses.includes(status)) matched.push(id);
+        if (matched.length > limit) break;
+      }
+      if (read.items.length === 0) break;
+    }
+    const page = matched.slice(0, limit);
+    const items = await this.getItems(page);
+    const executions: Execution[] = [];
+    let pageBytes = 0;
+    let cut = false;
+    for (const id of page) {
+      const item = items.get(id);
+      if (!item) continue; // Expired between the two reads.
+      pageBytes += itemBytes(item);
+      if (executions.length > 0 && pageBytes > MAX_PAGE_BYTES) {
+        cut = true;
+        break;
+      }
+      const execution = fromItem(item).execution;
+      // A run may have moved on between the two reads (queued → running): the page shows what it asked for.
+      if (statuses.includes(execution.status)) executions.push(execution);
+    }
+    const more = cut || matched.length > limit || !complete;
+    const last = cut ? executions.at(-1)?.execution_id : matched.length > limit ? page.at(-1) : examined;
     return { executions, nextCursor: more && last !== undefined ? encodeCursor(last) : null };
   }
 
@@ -276,15 +342,30 @@ export class ExecutionHistory {
     }
   }
 
-  /** The items of `ids`, read by key (strongly consistent), in batches. */
-  async getItems(ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+  /**
+   * The items of `ids`, read by key (strongly consistent), in batches; only the attributes in
+   * `projection` when it is given (which must include `sk`).
+   */
+  async getItems(
+    ids: readonly string[],
+    options: { projection?: readonly string[] } = {},
+  ): Promise<Map<string, Record<string, unknown>>> {
     const found = new Map<string, Record<string, unknown>>();
+    const projection =
+      options.projection === undefined
+        ? {}
+        : {
+            ProjectionExpression: options.projection.map((_name, index) => `#p${index}`).join(', '),
+            ExpressionAttributeNames: Object.fromEntries(
+              options.projection.map((name, index) => [`#p${index}`, name]),
+            ),
+          };
     for (let start = 0; start < ids.length; start += BATCH_GET_KEYS) {
       let keys = ids.slice(start, start + BATCH_GET_KEYS).map(executionKey);
       for (let round = 0; keys.length > 0 && round < 8; round++) {
         const result = await this.client.send(
           new BatchGetCommand({
-            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true, ...projection } },
           }),
         );
         for (const item of result.Responses?.[this.tableName] ?? []) {

@@ -12,7 +12,8 @@ import type { ExecutionChange, StoredExecution } from '../../ports.js';
  *   `sk` `EXEC#<execution id>` (time-ordered), and `gsi4pk` `JOB#<job id>` / `gsi4sk` `<execution id>`,
  *   the keys of the job's history index (keys only, written once: later writes change no index key); a
  *   run that fails or times out also gets `gsi5pk`/`gsi5sk`, the sparse index of failures;
- * - `doc`: what never changes after the run is created (prompt, parameters, config…), deflated;
+ * - `doc`: what never changes after the run is created (prompt, parameters, config…, and the trigger's
+ *   `config_override`, which a replay applies again), deflated;
  * - one short attribute per field a transition may set, so a transition is one conditional UpdateItem
  *   with no read before it; `out` (the output) is deflated with `doc` as its dictionary, since an
  *   agent's answer tends to quote its request.
@@ -49,6 +50,8 @@ export const A = {
   outputTruncated: 'ot',
   leaseUntil: 'ls',
   callbackTokenHash: 'cb',
+  /** The ARN of the state machine execution a `stepfunctions` run started. */
+  targetExecutionArn: 'tx',
   exclusive: 'ex',
   expiresAt: 'expires_at',
   /** The job's history index (`gsi4`, keys only). */
@@ -75,6 +78,7 @@ type Fixed = Omit<
   | 'error_message'
   | 'output'
   | 'output_truncated'
+  | 'target_execution_arn'
 >;
 
 function fixedPart(execution: Execution): Fixed {
@@ -92,6 +96,7 @@ function fixedPart(execution: Execution): Fixed {
     error_message: _error,
     output: _output,
     output_truncated: _truncated,
+    target_execution_arn: _targetExecution,
     ...fixed
   } = execution;
   return fixed;
@@ -102,12 +107,18 @@ const FAILED_STATUSES = new Set(['failed', 'timed_out']);
 /** The sparse index of failed and timed-out runs (across jobs), sharded like the table. */
 export const failedPartition = (executionId: string) => `FAILED#${shardOf(executionId)}`;
 
+/** What `doc` holds: the fixed fields, and the trigger's override when it is on record. */
+type StoredDoc = Fixed & { config_override?: Record<string, unknown> | null };
+
 /** The whole item of a new execution. */
 export function toItem(
   execution: Execution,
-  extra: { expiresAt: number; exclusive: boolean },
+  extra: { expiresAt: number; exclusive: boolean; configOverride?: Record<string, unknown> | null },
 ): Record<string, unknown> {
-  const doc = Buffer.from(JSON.stringify(fixedPart(execution)), 'utf8');
+  const stored: StoredDoc = fixedPart(execution);
+  // null is written too: it tells a run without an override from one recorded before overrides were kept.
+  if (extra.configOverride !== undefined) stored.config_override = extra.configOverride;
+  const doc = Buffer.from(JSON.stringify(stored), 'utf8');
   const item: Record<string, unknown> = {
     ...executionKey(execution.execution_id),
     [A.historyPk]: historyPartition(execution.job_id),
@@ -136,6 +147,7 @@ function mutableAttributes(fields: Partial<Execution>, doc: Buffer | null): Reco
   if (fields.output !== undefined && fields.output !== null)
     attributes[A.output] = packOutput(fields.output, doc);
   if (fields.output_truncated) attributes[A.outputTruncated] = true;
+  put(A.targetExecutionArn, fields.target_execution_arn);
   if (fields.status !== undefined && FAILED_STATUSES.has(fields.status) && fields.execution_id) {
     attributes[A.failedPk] = failedPartition(fields.execution_id);
     attributes[A.failedSk] = fields.execution_id;
@@ -157,7 +169,7 @@ function unpackOutput(packed: unknown, doc: Buffer): unknown {
 export function fromItem(item: Record<string, unknown>): StoredExecution {
   const executionId = String(item.sk).slice('EXEC#'.length);
   const doc = inflateRawSync(item.doc as Uint8Array);
-  const fixed = JSON.parse(doc.toString('utf8')) as Fixed;
+  const { config_override: configOverride, ...fixed } = JSON.parse(doc.toString('utf8')) as StoredDoc;
   const text = (name: string) => (typeof item[name] === 'string' ? (item[name] as string) : null);
   const number = (name: string) => (typeof item[name] === 'number' ? (item[name] as number) : null);
   const execution: Execution = {
@@ -177,12 +189,16 @@ export function fromItem(item: Record<string, unknown>): StoredExecution {
     error_message: text(A.errorMessage),
     output: unpackOutput(item[A.output], doc),
     output_truncated: item[A.outputTruncated] === true,
+    ...(typeof item[A.targetExecutionArn] === 'string' && {
+      target_execution_arn: item[A.targetExecutionArn] as string,
+    }),
   };
   return {
     execution: orderedLikeSchema(execution),
     callbackTokenHash: text(A.callbackTokenHash) ?? '',
     leaseUntil: text(A.leaseUntil),
     exclusive: item[A.exclusive] === true,
+    ...(configOverride !== undefined && { configOverride }),
   };
 }
 
@@ -219,6 +235,7 @@ export function changeExpression(
     assign(A.output, fields.output === null ? null : packOutput(fields.output, doc));
   }
   assign(A.outputTruncated, fields.output_truncated);
+  assign(A.targetExecutionArn, fields.target_execution_arn);
   assign(A.leaseUntil, leaseUntil);
   assign(A.callbackTokenHash, callbackTokenHash === '' ? null : callbackTokenHash);
   if (fields.status !== undefined && FAILED_STATUSES.has(fields.status)) {
@@ -245,6 +262,7 @@ const FIELD_ORDER: (keyof Execution)[] = [
   'environment_name',
   'metadata',
   'dedupe_key',
+  'replay_of',
   'scheduled_at',
   'lateness_ms',
   'attempt',
@@ -262,7 +280,8 @@ const FIELD_ORDER: (keyof Execution)[] = [
 /** The same fields in the schema's order, so the JSON answered does not change with the storage. */
 function orderedLikeSchema(execution: Execution): Execution {
   const ordered: Record<string, unknown> = {};
-  for (const field of FIELD_ORDER) ordered[field] = execution[field];
+  // An optional field left out (`replay_of` of a run that is not a replay) stays out.
+  for (const field of FIELD_ORDER) if (execution[field] !== undefined) ordered[field] = execution[field];
   for (const [field, value] of Object.entries(execution)) if (!(field in ordered)) ordered[field] = value;
   return ordered as Execution;
 }

@@ -17,7 +17,25 @@ export const keys = {
   webhookRate: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'WEBHOOK_RATE' }),
   /** Held by the one active run of a job whose overlap policy is `skip`. */
   runLock: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'RUN_LOCK' }),
+  /** A stored API key; every key is in one partition, so one Query reads them all. */
+  apiKey: (name: string) => ({ pk: API_KEY_PARTITION, sk: `KEY#${name}` }),
+  /**
+   * An audit entry: a job's in the job's partition (so its history is one Query), anything else's in a
+   * partition of its own. The sort key sorts by time; the suffix keeps entries of one instant apart.
+   */
+  audit: (resource: { type: string; id: string }, at: string, suffix: string) => ({
+    pk: auditPartition(resource),
+    sk: `${AUDIT_PREFIX}${at}#${suffix}`,
+  }),
 } as const;
+
+export const API_KEY_PARTITION = 'API_KEYS';
+export const AUDIT_PREFIX = 'AUDIT#';
+
+/** Where a resource's audit entries live. */
+export function auditPartition(resource: { type: string; id: string }): string {
+  return resource.type === 'job' ? `JOB#${resource.id}` : `AUDIT#${resource.type}#${resource.id}`;
+}
 
 /** The sparse index partition listing non-terminal executions by when the sweeper must look at them. */
 export const SWEEP_PARTITION = 'SWEEP';

@@ -3,6 +3,7 @@ import type { LambdaTarget } from '../../domain/entity.js';
 import type { ExecutionRequest } from '../../domain/execution.js';
 import type { TargetOutcome } from '../../ports.js';
 import { snippet } from '../http-target.js';
+import { withoutCallback } from './aws-target-calls.js';
 
 /** Statuses of Lambda API errors worth another attempt besides server faults: timeout, conflict (function being updated), throttling. */
 const RETRYABLE_API_STATUSES = new Set([408, 409, 429]);
@@ -57,7 +58,9 @@ function isRetryableApiError(error: unknown): boolean {
 
 /**
  * Invokes `lambda` targets synchronously (`RequestResponse`) with the whole execution request as the
- * payload (the callback included, so an accepting function can finish the run later).
+ * payload (the callback included, so an accepting function can finish the run later); or, with
+ * `invocation: "event"`, asynchronously (`Event`) with the request without `callback` (the run succeeds,
+ * with no output, once Lambda has queued the event, so there is nothing to call back).
  *
  * Outcomes:
  * - a result object `{ statusCode: 202, … }` → `accepted` (the function will call back);
@@ -88,10 +91,11 @@ export class LambdaTargetInvoker {
         reject(new InvocationTimeoutError(timeoutMs));
       }, timeoutMs);
     });
+    const asynchronous = target.invocation === 'event';
     const command = new InvokeCommand({
       FunctionName: target.function_name,
-      InvocationType: 'RequestResponse',
-      Payload: new TextEncoder().encode(JSON.stringify(request)),
+      InvocationType: asynchronous ? 'Event' : 'RequestResponse',
+      Payload: new TextEncoder().encode(JSON.stringify(asynchronous ? withoutCallback(request) : request)),
     });
 
     try {
@@ -99,6 +103,8 @@ export class LambdaTargetInvoker {
         this.client.send(command, { abortSignal: controller.signal }),
         deadline,
       ]);
+      // Accepted (202): Lambda queued the event and runs the function on its own.
+      if (asynchronous) return { kind: 'succeeded', output: null };
       const output = decodePayload(result.Payload);
       if (result.FunctionError) {
         return {

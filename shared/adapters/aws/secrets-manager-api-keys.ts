@@ -1,13 +1,13 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ApiKeyVerifier } from '../../ports.js';
+import type { ApiKeyMatch, ApiKeyVerifier } from '../../ports.js';
 import { HashedApiKeys } from '../api-keys.js';
 
 /** How long a fetched key is trusted before it is read again, so a rotated key takes effect without a deploy. */
 const REFRESH_MS = 5 * 60 * 1000;
 
 /**
- * API keys held in a Secrets Manager secret (one key, or several separated by newlines). Only their
- * hashes stay in memory; they are re-read every few minutes.
+ * The deployment's own API keys, held in a Secrets Manager secret (one key, or several separated by
+ * newlines), each `admin`. Only their hashes stay in memory; they are re-read every few minutes.
  */
 export class SecretsManagerApiKeys implements ApiKeyVerifier {
   private cached: { verifier: HashedApiKeys; loadedAt: number } | undefined;
@@ -19,7 +19,7 @@ export class SecretsManagerApiKeys implements ApiKeyVerifier {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async verify(presentedKey: string): Promise<boolean> {
+  async verify(presentedKey: string): Promise<ApiKeyMatch | null> {
     return (await this.current()).verify(presentedKey);
   }
 

@@ -1,22 +1,9 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { MessageVisibility, ReceivedMessage, RunMessage, RunQueue } from '../../ports.js';
+import { clampDelaySeconds, UnknownQueueError } from '../run-queue.js';
 
-/** SQS's longest per-message delay. */
-export const MAX_DELAY_SECONDS = 900;
 /** SQS's longest visibility timeout. */
 const MAX_VISIBILITY_SECONDS = 43_200;
-
-/** A worker queue name the deployment does not declare. */
-export class UnknownQueueError extends Error {
-  readonly queue: string;
-  constructor(queue: string, known: readonly string[]) {
-    super(
-      `No worker queue named ${JSON.stringify(queue)} is deployed; known queues: ${known.join(', ') || 'none'}.`,
-    );
-    this.name = 'UnknownQueueError';
-    this.queue = queue;
-  }
-}
 
 /** `RunQueue` over SQS: one queue per worker queue name, URLs fixed at deploy time. */
 export class SqsRunQueue implements RunQueue, MessageVisibility {
@@ -65,7 +52,7 @@ export function queueUrlOfArn(arn: string): string {
   return `https://sqs.${region}.${domain}/${account}/${name}`;
 }
 
+/** SQS takes whole seconds. */
 function clampDelay(delaySeconds: number): number {
-  if (Number.isNaN(delaySeconds)) return 0;
-  return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+  return Math.ceil(clampDelaySeconds(delaySeconds));
 }

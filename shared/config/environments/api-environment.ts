@@ -5,6 +5,7 @@ export const apiEnvironment = defineEnvironment({
   ...runVariables,
   secretsKeyArn: variables.secretsKeyArn,
   apiKeySecretArn: variables.apiKeySecretArn,
+  authMode: variables.authMode,
   executionRetentionDays: variables.executionRetentionDays,
   ...schedulingVariables,
 });

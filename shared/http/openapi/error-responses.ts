@@ -3,6 +3,7 @@ import type { ZodOpenApiResponseObject } from 'zod-openapi';
 import {
   BadRequestError,
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   RateLimitedError,
@@ -99,6 +100,21 @@ const ERROR_RESPONSES: Record<ErrorStatus, [name: string, ZodOpenApiResponseObje
     errorAnswer('No API key, or not a valid one.', 'No valid API key', new UnauthorizedError(), {
       'WWW-Authenticate': { description: 'Always `Bearer`.', schema: { type: 'string', const: 'Bearer' } },
     }),
+  ],
+  403: [
+    'Forbidden',
+    errorAnswer(
+      "The caller's credential is valid, but its scope does not cover this operation; the message and `WWW-Authenticate` name the scope it needs.",
+      'A read key on a write',
+      new ForbiddenError('admin', 'read'),
+      {
+        'WWW-Authenticate': {
+          description: '`Bearer error="insufficient_scope", scope="<the scope needed>"`.',
+          schema: { type: 'string' },
+          example: 'Bearer error="insufficient_scope", scope="admin"',
+        },
+      },
+    ),
   ],
   404: [
     'NotFound',

@@ -51,6 +51,7 @@ function operationOf(route: RouteDefinition): ZodOpenApiOperationObject {
   return {
     operationId: route.operationId,
     ...(route.sdkMethod && { 'x-sdk-method': route.sdkMethod }),
+    ...(route.auth === 'api-key' && { 'x-required-scope': route.scope }),
     tags: [...route.tags],
     summary: route.summary,
     description: route.description,

@@ -2,22 +2,114 @@ import * as z from 'zod';
 import { UnauthorizedError } from '../../domain/errors.js';
 import {
   CallbackRequestSchema,
+  EXECUTION_STATUSES,
   ExecutionListResponseSchema,
   ExecutionSchema,
+  type ExecutionStatus,
   MAX_HISTORY_OFFSET,
+  RecentExecutionListResponseSchema,
+  TriggerResponseSchema,
 } from '../../domain/execution.js';
-import { queryParameters, wholeNumber } from '../query.js';
+import { checked, queryParameters, wholeNumber } from '../query.js';
 import { defineRoute } from '../route-definition.js';
-import { EXECUTION, EXECUTION_ID, example } from './examples.js';
-import { CursorParam, documentedAs, ExecutionIdParam, JobIdParam, LimitParam } from './parameters.js';
+import { EXECUTION, EXECUTION_ID, example, JOB_ID, TRIGGERED } from './examples.js';
+import {
+  CursorParam,
+  documentedAs,
+  ExecutionIdParam,
+  idempotencyKeyHeader,
+  JobIdParam,
+  LimitParam,
+} from './parameters.js';
 
 const NO_RUN = 'No such job, or no such execution of it.';
+
+const isStatus = (value: string): value is ExecutionStatus =>
+  (EXECUTION_STATUSES as readonly string[]).includes(value);
+
+/**
+ * `status=failed,timed_out`: statuses separated by commas, which is also how API Gateway hands over the
+ * parameter given twice (`status=failed&status=timed_out`).
+ */
+const StatusListParam = checked(
+  (value) => value.split(',').every(isStatus),
+  `must be one or more of ${EXECUTION_STATUSES.join(', ')}, separated by commas`,
+)
+  .transform((value) => [...new Set(value.split(',').filter(isStatus))])
+  .optional()
+  .meta({
+    param: {
+      description:
+        'Only runs in these statuses, separated by commas. `failed,timed_out` (failed and timed-out runs only) is read from an index of failures alone.',
+      example: 'failed,timed_out',
+    },
+    override: documentedAs({
+      type: 'string',
+      pattern: `^(${EXECUTION_STATUSES.join('|')})(,(${EXECUTION_STATUSES.join('|')}))*$`,
+    }),
+  });
+
+export const listRecentExecutions = defineRoute({
+  operationId: 'listRecentExecutions',
+  method: 'GET',
+  path: '/executions',
+  auth: 'api-key',
+  scope: 'read',
+  sdkMethod: 'executions.listRecent',
+  tags: ['Executions'],
+  summary: 'List recent executions across jobs',
+  description:
+    'Runs of every job, newest first, optionally only in some statuses or of one job. Page with `cursor`; a page may be short, or empty, and still have a `next_cursor` (each request reads a bounded amount), so only a null `next_cursor` ends the list.',
+  query: queryParameters(
+    {
+      status: StatusListParam,
+      job_id: z
+        .string()
+        .optional()
+        .meta({
+          param: {
+            description:
+              'Only runs of this job (also once the job is deleted, until retention removes them).',
+            example: JOB_ID,
+          },
+        }),
+      limit: LimitParam,
+      cursor: CursorParam,
+    },
+    { once: ['job_id', 'limit', 'cursor'] },
+  ),
+  response: {
+    status: 200,
+    description: 'A page of executions, newest first.',
+    schema: RecentExecutionListResponseSchema,
+    examples: {
+      failures: example('Failed and timed-out runs', {
+        executions: [
+          {
+            ...EXECUTION,
+            status: 'failed',
+            error_message: 'Target answered 500: database unreachable',
+            output: null,
+          },
+        ],
+        next_cursor: null,
+      }),
+    },
+  },
+  errors: {
+    400: '`cursor` was not issued by this service.',
+    401: true,
+    422: 'An unknown status, a `job_id` that is not a job id, a `limit` out of range, or an unknown or repeated parameter.',
+    500: true,
+  },
+});
 
 export const getExecutions = defineRoute({
   operationId: 'getExecutions',
   method: 'GET',
   path: '/jobs/{id}/executions',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.getExecutions',
   tags: ['Executions'],
   summary: 'List executions of a job',
@@ -60,6 +152,7 @@ export const getExecution = defineRoute({
   method: 'GET',
   path: '/jobs/{id}/executions/{eid}',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.getExecution',
   tags: ['Executions'],
   summary: 'Get an execution',
@@ -79,6 +172,7 @@ export const cancelExecution = defineRoute({
   method: 'POST',
   path: '/jobs/{id}/executions/{eid}/cancel',
   auth: 'api-key',
+  scope: 'trigger',
   sdkMethod: 'jobs.cancelExecution',
   tags: ['Executions'],
   summary: 'Cancel an execution',
@@ -98,7 +192,42 @@ export const cancelExecution = defineRoute({
       }),
     },
   },
-  errors: { 401: true, 404: NO_RUN, 409: 'The run has already ended.', 413: true, 500: true },
+  errors: { 401: true, 403: true, 404: NO_RUN, 409: 'The run has already ended.', 413: true, 500: true },
+});
+
+export const replayExecution = defineRoute({
+  operationId: 'replayExecution',
+  method: 'POST',
+  path: '/jobs/{id}/executions/{eid}/replay',
+  auth: 'api-key',
+  scope: 'trigger',
+  sdkMethod: 'jobs.replayExecution',
+  tags: ['Executions'],
+  summary: 'Replay an execution',
+  description:
+    "Starts a new run of the job as it is now, with the parameters and `config_override` of the run it replays, and answers like a trigger. The new run's `replay_of` names the replayed one. With an `Idempotency-Key`, repeating the request returns the first replay instead of starting another. No body.",
+  params: z.object({ id: JobIdParam, eid: ExecutionIdParam }),
+  headers: z.object({
+    'Idempotency-Key': idempotencyKeyHeader(
+      'Makes the replay idempotent: a repeat with the same key for the same run answers with the first replay.',
+      'replay-after-fix-42',
+    ),
+  }),
+  response: {
+    status: 202,
+    description: 'The new run, queued (or `skipped` by `overlap_policy: skip`).',
+    schema: TriggerResponseSchema,
+    examples: { queued: example('Queued', TRIGGERED) },
+  },
+  errors: {
+    401: true,
+    403: true,
+    404: NO_RUN,
+    409: 'The job is disabled, or its entity or environment is no longer there.',
+    413: true,
+    422: "An invalid `Idempotency-Key`, a parameter the job's template now needs is missing, or the run would be too large.",
+    500: true,
+  },
 });
 
 export const reportExecutionResult = defineRoute({

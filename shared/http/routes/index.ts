@@ -1,5 +1,13 @@
+import { createApiKey, deleteApiKey, getJobHistory, listApiKeys } from './access.js';
 import { createEntity, deleteEntity, getEntity, listEntities, updateEntity } from './entities.js';
-import { cancelExecution, getExecution, getExecutions, reportExecutionResult } from './executions.js';
+import {
+  cancelExecution,
+  getExecution,
+  getExecutions,
+  listRecentExecutions,
+  replayExecution,
+  reportExecutionResult,
+} from './executions.js';
 import {
   createJob,
   deleteJob,
@@ -44,6 +52,8 @@ export const API_ROUTES = {
   getExecutions,
   getExecution,
   cancelExecution,
+  replayExecution,
+  listRecentExecutions,
   reportExecutionResult,
   previewSchedule,
   listEntities,
@@ -57,6 +67,10 @@ export const API_ROUTES = {
   updateNotificationChannel,
   deleteNotificationChannel,
   testNotificationChannel,
+  getJobHistory,
+  listApiKeys,
+  createApiKey,
+  deleteApiKey,
 } as const;
 
 export { WEBHOOK_ROUTES };

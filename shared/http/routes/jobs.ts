@@ -7,7 +7,7 @@ import {
   JobSchema,
   TriggerTypeSchema,
 } from '../../domain/job.js';
-import { checked, queryParameters } from '../query.js';
+import { queryParameters } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import {
   CRON_JOB,
@@ -21,7 +21,7 @@ import {
   WEBHOOK_JOB,
   WEBHOOK_SECRET,
 } from './examples.js';
-import { CursorParam, JobIdParam, LimitParam } from './parameters.js';
+import { CursorParam, idempotencyKeyHeader, JobIdParam, LimitParam } from './parameters.js';
 
 const jobId = z.object({ id: JobIdParam });
 
@@ -42,6 +42,7 @@ export const listJobs = defineRoute({
   method: 'GET',
   path: '/jobs',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.listPage',
   tags: ['Jobs'],
   summary: 'List jobs',
@@ -91,6 +92,7 @@ export const createJob = defineRoute({
   method: 'POST',
   path: '/jobs',
   auth: 'api-key',
+  scope: 'admin',
   sdkMethod: 'jobs.create',
   tags: ['Jobs'],
   summary: 'Create a job',
@@ -119,6 +121,7 @@ export const createJob = defineRoute({
   errors: {
     400: true,
     401: true,
+    403: true,
     409: 'A concurrent change got in the way; try again.',
     413: true,
     415: true,
@@ -132,6 +135,7 @@ export const getJob = defineRoute({
   method: 'GET',
   path: '/jobs/{id}',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.get',
   tags: ['Jobs'],
   summary: 'Get a job',
@@ -159,6 +163,7 @@ export const updateJob = defineRoute({
   method: 'PATCH',
   path: '/jobs/{id}',
   auth: 'api-key',
+  scope: 'admin',
   sdkMethod: 'jobs.update',
   tags: ['Jobs'],
   summary: 'Update a job',
@@ -193,6 +198,7 @@ export const updateJob = defineRoute({
   errors: {
     400: true,
     401: true,
+    403: true,
     404: NO_JOB,
     409: BUSY,
     413: true,
@@ -207,13 +213,14 @@ export const deleteJob = defineRoute({
   method: 'DELETE',
   path: '/jobs/{id}',
   auth: 'api-key',
+  scope: 'admin',
   sdkMethod: 'jobs.delete',
   tags: ['Jobs'],
   summary: 'Delete a job',
   description: 'Deletes the job and its schedule. Its executions stay readable until they expire.',
   params: jobId,
   response: { status: 204, description: 'Deleted.' },
-  errors: { 401: true, 404: NO_JOB, 409: BUSY, 500: true },
+  errors: { 401: true, 403: true, 404: NO_JOB, 409: BUSY, 500: true },
 });
 
 export const enableJob = defineRoute({
@@ -221,6 +228,7 @@ export const enableJob = defineRoute({
   method: 'POST',
   path: '/jobs/{id}/enable',
   auth: 'api-key',
+  scope: 'admin',
   sdkMethod: 'jobs.enable',
   tags: ['Jobs'],
   summary: 'Enable a job',
@@ -235,6 +243,7 @@ export const enableJob = defineRoute({
   },
   errors: {
     401: true,
+    403: true,
     404: NO_JOB,
     409: BUSY,
     413: true,
@@ -248,6 +257,7 @@ export const disableJob = defineRoute({
   method: 'POST',
   path: '/jobs/{id}/disable',
   auth: 'api-key',
+  scope: 'admin',
   sdkMethod: 'jobs.disable',
   tags: ['Jobs'],
   summary: 'Disable a job',
@@ -262,6 +272,7 @@ export const disableJob = defineRoute({
   },
   errors: {
     401: true,
+    403: true,
     404: NO_JOB,
     409: BUSY,
     413: true,
@@ -275,6 +286,7 @@ export const triggerJob = defineRoute({
   method: 'POST',
   path: '/jobs/{id}/trigger',
   auth: 'api-key',
+  scope: 'trigger',
   sdkMethod: 'jobs.trigger',
   tags: ['Jobs'],
   summary: 'Run a job now',
@@ -282,18 +294,10 @@ export const triggerJob = defineRoute({
     'Starts a run: the prompt template is rendered with `parameters` and the run is queued. With an `Idempotency-Key`, repeating the request returns the first run instead of starting another.',
   params: jobId,
   headers: z.object({
-    'Idempotency-Key': checked(
-      (key) => /^[\x21-\x7e]{1,255}$/.test(key),
-      'must be 1-255 visible ASCII characters',
-    )
-      .optional()
-      .meta({
-        param: {
-          description: 'Makes the trigger idempotent: a repeat with the same key answers with the first run.',
-          example: 'rollback-checkout-2025-01-15',
-        },
-        override: { pattern: '^[\\x21-\\x7e]{1,255}$' },
-      }),
+    'Idempotency-Key': idempotencyKeyHeader(
+      'Makes the trigger idempotent: a repeat with the same key answers with the first run.',
+      'rollback-checkout-2025-01-15',
+    ),
   }),
   body: {
     schema: TriggerRequestSchema,
@@ -316,6 +320,7 @@ export const triggerJob = defineRoute({
   errors: {
     400: true,
     401: true,
+    403: true,
     404: NO_JOB,
     409: 'The job is disabled, or its entity or environment is no longer there.',
     413: true,

@@ -42,6 +42,7 @@ export const listNotificationChannels = defineRoute({
   method: 'GET',
   path: '/notification-channels',
   auth: 'api-key',
+  scope: 'read',
   tags: ['Alerts'],
   summary: 'List notification channels',
   description: 'One page of notification channels, newest first, with their delivery counters.',
@@ -65,6 +66,7 @@ export const createNotificationChannel = defineRoute({
   method: 'POST',
   path: '/notification-channels',
   auth: 'api-key',
+  scope: 'admin',
   tags: ['Alerts'],
   summary: 'Create a notification channel',
   description:
@@ -117,6 +119,7 @@ export const getNotificationChannel = defineRoute({
   method: 'GET',
   path: '/notification-channels/{id}',
   auth: 'api-key',
+  scope: 'read',
   tags: ['Alerts'],
   summary: 'Get a notification channel',
   description: 'One channel, with its delivery counters.',
@@ -135,6 +138,7 @@ export const updateNotificationChannel = defineRoute({
   method: 'PATCH',
   path: '/notification-channels/{id}',
   auth: 'api-key',
+  scope: 'admin',
   tags: ['Alerts'],
   summary: 'Update a notification channel',
   description: 'Changes the given fields; `type` cannot change, and the signing secret stays.',
@@ -175,6 +179,7 @@ export const deleteNotificationChannel = defineRoute({
   method: 'DELETE',
   path: '/notification-channels/{id}',
   auth: 'api-key',
+  scope: 'admin',
   tags: ['Alerts'],
   summary: 'Delete a notification channel',
   description:
@@ -189,6 +194,7 @@ export const testNotificationChannel = defineRoute({
   method: 'POST',
   path: '/notification-channels/{id}/test',
   auth: 'api-key',
+  scope: 'admin',
   tags: ['Alerts'],
   summary: 'Send a test notification',
   description:

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { checked } from '../query.js';
 import type { JsonSchema, OpenApiMeta } from '../route-definition.js';
 import { CURSOR, ENTITY_ID, EXECUTION_ID, JOB_ID } from './examples.js';
 
@@ -53,3 +54,10 @@ export const CursorParam = z
       example: CURSOR,
     },
   });
+
+/** The `Idempotency-Key` header of a request that starts a run, described for that route. */
+export function idempotencyKeyHeader(description: string, example: string) {
+  return checked((key) => /^[\x21-\x7e]{1,255}$/.test(key), 'must be 1-255 visible ASCII characters')
+    .optional()
+    .meta({ param: { description, example }, override: { pattern: '^[\\x21-\\x7e]{1,255}$' } });
+}

@@ -28,6 +28,7 @@ export const previewSchedule = defineRoute({
   method: 'GET',
   path: '/cron/preview',
   auth: 'api-key',
+  scope: 'read',
   sdkMethod: 'jobs.previewSchedule',
   tags: ['Schedules'],
   summary: 'Preview a cron schedule',

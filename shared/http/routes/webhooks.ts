@@ -15,6 +15,7 @@ export const rotateWebhookSecret = defineRoute({
   method: 'POST',
   path: '/jobs/{id}/webhook-secret/rotate',
   auth: 'api-key',
+  scope: 'admin',
   sdkMethod: 'jobs.rotateWebhookSecret',
   tags: ['Webhooks'],
   summary: 'Rotate a webhook secret',
@@ -42,6 +43,7 @@ export const rotateWebhookSecret = defineRoute({
   errors: {
     400: true,
     401: true,
+    403: true,
     404: 'No job with this id.',
     409: 'Not a webhook job, or another rotation got in first.',
     413: true,

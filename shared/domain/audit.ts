@@ -1,0 +1,67 @@
+import * as z from 'zod';
+
+/*
+ * The audit trail: who changed what, and when. An entry names the fields a change touched, never their
+ * values, so a secret (a webhook secret, a signing secret, an API key) is never part of it.
+ */
+
+export const AUDITED_RESOURCES = ['job', 'entity', 'api_key', 'notification_channel'] as const;
+export type AuditedResource = (typeof AUDITED_RESOURCES)[number];
+
+export const AUDIT_ACTIONS = [
+  'created',
+  'updated',
+  'enabled',
+  'disabled',
+  'deleted',
+  'webhook_secret_rotated',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AuditActorSchema = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('api_key'),
+      name: z.string().meta({ description: "The key's name; `deployment` for the deployment's own key." }),
+    }),
+    z.object({
+      type: z.literal('iam'),
+      arn: z.string().meta({ description: 'The IAM principal API Gateway authenticated (its user ARN).' }),
+    }),
+    z.object({ type: z.literal('system') }),
+  ])
+  .meta({
+    id: 'AuditActor',
+    description:
+      'Who made the change: an API key by name, an IAM principal by ARN, or the service itself (`system`).',
+  });
+export type AuditActor = z.infer<typeof AuditActorSchema>;
+
+export const AuditEntrySchema = z
+  .object({
+    at: z.string().meta({ description: 'When the change was made.' }),
+    action: z.enum(AUDIT_ACTIONS),
+    resource: z.object({ type: z.enum(AUDITED_RESOURCES), id: z.string() }),
+    actor: AuditActorSchema,
+    changed_fields: z.array(z.string()).meta({
+      description:
+        'The fields the change set or altered (for a creation, the fields given); names only, never values.',
+    }),
+  })
+  .meta({ id: 'AuditEntry', description: 'One change, as the audit trail keeps it.' });
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+export const JobHistoryResponseSchema = z
+  .object({
+    history: z.array(AuditEntrySchema),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'JobHistory', description: "A page of a job's changes, newest first." });
+
+/** The top-level fields whose values differ between two documents (names only), sorted. */
+export function changedFields(before: object, after: object): string[] {
+  const a = before as Record<string, unknown>;
+  const b = after as Record<string, unknown>;
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...names].filter((name) => JSON.stringify(a[name]) !== JSON.stringify(b[name])).sort();
+}
