@@ -125,6 +125,9 @@ const ADDED_AFTER_THE_CONSTRUCTS = [
   'HttpApiDELETEnotificationchannelsidBD1E566A',
   'HttpApiGETnotificationchannels23A3397F',
   'HttpApiGETnotificationchannelsidF8B360E6',
+  'HttpApiPATCHnotificationchannelsid2C79A025',
+  'HttpApiPOSTnotificationchannels04117F8B',
+  'HttpApiPOSTnotificationchannelsidtest889D5273',
 ];
 
 /** Every CloudFormation element below `stack`, with its path below the stack. */
