@@ -1,22 +1,29 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsTargetAdapters } from '../shared/adapters/aws/aws-target-adapters.js';
+import { DynamoAlertStore } from '../shared/adapters/aws/dynamo-alert-store.js';
 import { DynamoApiKeyStore } from '../shared/adapters/aws/dynamo-api-key-store.js';
 import { DynamoAuditLog } from '../shared/adapters/aws/dynamo-audit-log.js';
+import { DynamoChannelStore } from '../shared/adapters/aws/dynamo-channel-store.js';
 import { DynamoEntityStore } from '../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../shared/adapters/aws/dynamo-job-store.js';
 import { DynamoRateLimiter } from '../shared/adapters/aws/dynamo-rate-limiter.js';
 import { DynamoWebhookStore } from '../shared/adapters/aws/dynamo-webhook-store.js';
+import { EventBridgePublisher } from '../shared/adapters/aws/eventbridge-publisher.js';
 import { EventBridgeScheduler } from '../shared/adapters/aws/eventbridge-scheduler.js';
 import { KmsSecretBox } from '../shared/adapters/aws/kms-secret-box.js';
 import { SecretsManagerApiKeys } from '../shared/adapters/aws/secrets-manager-api-keys.js';
+import { SnsTopicPublisher } from '../shared/adapters/aws/sns-topic-publisher.js';
 import { SqsRunQueue } from '../shared/adapters/aws/sqs-run-queue.js';
 import { CachingSecretBox } from '../shared/adapters/caching-secret-box.js';
+import { createChannelNotifier } from '../shared/adapters/channel-notifier.js';
 import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
@@ -101,6 +108,29 @@ function scheduler(
   });
 }
 
+/**
+ * Alerting's adapters: its state, outbox and channels in the table, run ends and alert events on the
+ * deployment's EventBridge bus, webhook channels through the same address guard as http targets, and `sns`
+ * channels to the topics the deployment allows where the function sends notifications (`publishes`: the API's
+ * test sends, the sweeper's outbox).
+ */
+function alertingAdapters(
+  documents: DynamoDBDocumentClient,
+  env: EnvironmentRead<typeof runVariables>,
+  tracing: ClientTracing | undefined,
+  { publishes }: { publishes: boolean },
+): Pick<ServiceAdapters, 'alertStore' | 'channelStore' | 'notifier' | 'events'> {
+  return {
+    alertStore: new DynamoAlertStore(documents, env.tableName),
+    channelStore: new DynamoChannelStore(documents, env.tableName),
+    notifier: createChannelNotifier({
+      allowedNetworks: env.deployment.allowedTargetNetworks,
+      ...(publishes && { topics: new SnsTopicPublisher(traced(new SNSClient({}), tracing)) }),
+    }),
+    events: new EventBridgePublisher(traced(new EventBridgeClient({}), tracing), env.deployment.eventBusName),
+  };
+}
+
 /** Sealed secrets under the deployment's key; cached for a few minutes where every request opens one. */
 function kmsSecrets(keyArn: string, tracing: ClientTracing | undefined, { cached }: { cached: boolean }) {
   const box = new KmsSecretBox(traced(new KMSClient({}), tracing), keyArn);
@@ -122,6 +152,8 @@ export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.en
         traced(new SecretsManagerClient({}), tracing),
         env.apiKeySecretArn,
       ),
+      // Channels, test sends, the jobs' alert counters; a callback or a cancel ends a run here.
+      ...alertingAdapters(documents, env, tracing, { publishes: true }),
     }),
     clock: adapters.clock,
     logger: adapters.logger,
@@ -153,9 +185,11 @@ export function awsWorkerDeps(
   maxReceiveCount: number;
 } {
   const env = workerEnvironment.read(processEnv);
-  const { queue, adapters } = common(env, tracing, env.publicBaseUrl);
+  const { documents, queue, adapters } = common(env, tracing, env.publicBaseUrl);
   const services = buildServices({
     ...adapters,
+    // Every run's end is counted for alerting and put on the bus; the worker sends no notification.
+    ...alertingAdapters(documents, env, tracing, { publishes: false }),
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
     invoker: createTargetInvoker({
       ...awsTargetAdapters({ wrap: (client) => traced(client, tracing) }),
@@ -175,13 +209,21 @@ export function awsWorkerDeps(
 
 export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = process.env): SweeperDeps {
   const env = sweeperEnvironment.read(processEnv);
-  const { adapters } = common(env, tracing);
+  const { documents, adapters } = common(env, tracing);
   const services = buildServices({
     ...adapters,
     scheduler: scheduler(env, tracing),
     retentionDays: env.executionRetentionDays,
+    // Missed fires, overdue runs and the outbox, which opens channels' secrets: cached, as every send opens one.
+    ...alertingAdapters(documents, env, tracing, { publishes: true }),
+    secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
   });
-  return { runs: services.runs, schedules: services.schedules, logger: adapters.logger };
+  return {
+    runs: services.runs,
+    schedules: services.schedules,
+    alerting: services.alerting,
+    logger: adapters.logger,
+  };
 }
 
 /** The dispatch function: reads the job and starts its run, as the webhook function does. */

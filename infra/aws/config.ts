@@ -106,6 +106,19 @@ export interface DeploymentSettings {
    */
   readonly allowedTargetNetworks?: readonly TargetNetwork[];
   /**
+   * SNS topics (full ARNs) that `sns` notification channels may publish to: the API (test sends) and the sweeper
+   * (the outbox) may `sns:Publish` to these and nothing else. A topic under a customer managed KMS key also needs
+   * that key's policy to let them use it.
+   * @default [] (no sns channels)
+   */
+  readonly notificationTopicArns?: readonly string[];
+  /**
+   * The EventBridge bus every run's end and every alert event is put on (source `serverless-jobs`); the
+   * functions may `events:PutEvents` to this bus alone.
+   * @default 'default' (the account's default bus)
+   */
+  readonly eventBusName?: string;
+  /**
    * Timeout of each worker function, in seconds (max 900); a received run message becomes visible again 60 s after it.
    * @default 300
    */
@@ -176,6 +189,8 @@ export type ResolvedDeploymentSettings = DeploymentSettings &
       | 'webhookThrottleRateLimit'
       | 'webhookThrottleBurstLimit'
       | 'allowedTargetNetworks'
+      | 'notificationTopicArns'
+      | 'eventBusName'
       | 'encryption'
       | 'tracing'
       | 'auth'
@@ -299,6 +314,8 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
     webhookThrottleRateLimit: settings.webhookThrottleRateLimit ?? awsDefaults.webhookThrottleRateLimit,
     webhookThrottleBurstLimit: settings.webhookThrottleBurstLimit ?? awsDefaults.webhookThrottleBurstLimit,
     allowedTargetNetworks: settings.allowedTargetNetworks ?? awsDefaults.allowedTargetNetworks,
+    notificationTopicArns: settings.notificationTopicArns ?? [],
+    eventBusName: settings.eventBusName ?? 'default',
     encryption: settings.encryption ?? awsDefaults.encryption,
     tracing: settings.tracing ?? awsDefaults.tracing,
     auth: settings.auth ?? awsDefaults.auth,
@@ -362,6 +379,19 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
       problems.push(`allowedTargetNetworks lists "${network}" twice`);
     }
     networks.add(network);
+  }
+
+  for (const topic of resolved.notificationTopicArns) {
+    if (!/^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(topic)) {
+      problems.push(
+        `notificationTopicArns entry ${JSON.stringify(topic)} must be an SNS topic ARN, without wildcards`,
+      );
+    }
+  }
+  if (!/^[A-Za-z0-9._/-]{1,256}$/.test(resolved.eventBusName)) {
+    problems.push(
+      `eventBusName ${JSON.stringify(resolved.eventBusName)} must be an EventBridge bus name (not an ARN)`,
+    );
   }
 
   const integers = [

@@ -3,6 +3,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { observability } from '../../shared/config/defaults.js';
 import { AlarmTopic } from './alarm-topic.js';
+import { Alerting } from './alerting.js';
 import { ApiKeySecret } from './api-key-secret.js';
 import { awsTargetLists } from './aws-target-grants.js';
 import {
@@ -78,7 +79,9 @@ export class JobsStack extends Stack {
   public readonly sweeper: Sweeper;
   /** `GET /console`: the browser console and its function. */
   public readonly consoleSite: ConsoleSite;
-  /** Receives every DLQ alarm; operators subscribe to it (output `AlarmTopicArn`). */
+  /** Who may put events on the bus and publish to notification topics; the dashboard; the delivery alarm. */
+  public readonly alerting: Alerting;
+  /** Receives every DLQ alarm and the notification delivery alarm; operators subscribe to it (output `AlarmTopicArn`). */
   public readonly alarmTopic: AlarmTopic;
 
   /**
@@ -136,6 +139,8 @@ export class JobsStack extends Stack {
           environments: s.environments,
           // The API refuses entities pointing at other addresses; the worker refuses to connect to them.
           allowedTargetNetworks: s.allowedTargetNetworks,
+          notificationTopicArns: s.notificationTopicArns,
+          eventBusName: s.eventBusName,
           // The API refuses entities naming other state machines, queues or buses; the workers may reach only these.
           awsTargets: awsTargetLists(s),
         },
@@ -211,9 +216,31 @@ export class JobsStack extends Stack {
       namePrefix: this.stackName,
       deploymentName: s.name,
       scheduling: this.cronScheduling,
+      secretsKey: this.secretsKey,
       sweepIntervalMinutes: s.sweepIntervalMinutes,
       reconcileIntervalMinutes: s.scheduleReconcileIntervalMinutes,
       encryptionKey: this.dataKey,
+    });
+    const workers = [...runQueues.values()];
+    this.alerting = new Alerting(this, 'Alerting', {
+      deploymentName: s.name,
+      eventBusName: s.eventBusName,
+      notificationTopicArns: s.notificationTopicArns,
+      publishers: [
+        ...workers.map((queue) => queue.worker),
+        this.controlPlane.apiFunction,
+        this.sweeper.sweeperFunction,
+      ],
+      senders: [this.controlPlane.apiFunction, this.sweeper.sweeperFunction],
+      workerQueues: workers.map((queue) => ({
+        label: queue.name,
+        queue: queue.queue,
+        deadLetterQueue: queue.deadLetterQueue,
+      })),
+      otherDeadLetterQueues: [
+        { label: 'scheduler', queue: this.cronScheduling.deadLetterQueue },
+        { label: 'sweeper rules', queue: this.sweeper.rules.deadLetterQueue },
+      ],
     });
     // CloudWatch cannot publish to a topic under alias/aws/sns, so the topic is under a key of the stack.
     this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
@@ -223,6 +250,7 @@ export class JobsStack extends Stack {
         ...runQueues.values().map((queue) => queue.deadLetterAlarm),
         this.cronScheduling.deadLetterAlarm,
         this.sweeper.deadLetterAlarm,
+        this.alerting.deliveryFailureAlarm,
       ],
     });
 

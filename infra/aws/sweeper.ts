@@ -24,6 +24,8 @@ export interface SweeperProps {
   readonly table: JobsTable;
   /** The worker queues stale queued runs are sent to again. */
   readonly runQueues: RunQueues;
+  /** Seals notification channels' signing secrets: the sweeper opens them to sign the notifications it sends. */
+  readonly secretsKey: IKey;
   /** The schedules the reconciliation reads, lists and repairs. */
   readonly scheduling: CronScheduling;
   /** The variables every function reads, and how to write them. */
@@ -103,13 +105,20 @@ export class Sweeper extends Construct {
       timeout: Duration.seconds(300),
       tracing: props.tracing,
       environment: sweeperEnvironment.write(
-        { ...values, executionRetentionDays, ...props.scheduling.schedulingEnvironment },
+        {
+          ...values,
+          executionRetentionDays,
+          secretsKeyArn: props.secretsKey.keyArn,
+          ...props.scheduling.schedulingEnvironment,
+        },
         json,
       ),
     });
     props.table.grantStoreAccess(this.sweeperFunction);
     props.runQueues.grantEnqueue(this.sweeperFunction);
     props.scheduling.grantManageSchedules(this.sweeperFunction, { reconcile: true });
+    // Opens channels' signing secrets (sealed by the API); never seals one.
+    props.secretsKey.grant(this.sweeperFunction, 'kms:Decrypt');
 
     this.rules = new SweeperRules(this, 'SweeperRules', {
       sweeper: this.sweeperFunction,

@@ -4,14 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
+import { DynamoAlertStore } from '../../shared/adapters/aws/dynamo-alert-store.js';
 import { DynamoApiKeyStore } from '../../shared/adapters/aws/dynamo-api-key-store.js';
 import { DynamoAuditLog } from '../../shared/adapters/aws/dynamo-audit-log.js';
+import { DynamoChannelStore } from '../../shared/adapters/aws/dynamo-channel-store.js';
 import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { DynamoRateLimiter } from '../../shared/adapters/aws/dynamo-rate-limiter.js';
 import { DynamoWebhookStore } from '../../shared/adapters/aws/dynamo-webhook-store.js';
 import { ensureJobsTable } from '../../shared/adapters/aws/jobs-table.js';
+import { createChannelNotifier } from '../../shared/adapters/channel-notifier.js';
 import { LocalSecretBox } from '../../shared/adapters/local-secret-box.js';
 import {
   createLogger,
@@ -271,6 +274,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       apiKeyStore: new DynamoApiKeyStore(documents, tableName),
       // The printed key: `admin`, as the secret's keys are on AWS.
       deploymentKeys: HashedApiKeys.fromKeys([apiKey]),
+      // Webhook channels reach the same networks as http targets; no SNS or EventBridge here.
+      alertStore: new DynamoAlertStore(documents, tableName),
+      channelStore: new DynamoChannelStore(documents, tableName),
+      notifier: createChannelNotifier({ allowedNetworks: allowedTargetNetworks }),
     });
     const dispatchHandler = makeDispatchHandler({ runs: services.runs, logger });
     // Fed from the table, then started before the API takes requests, so a job created now starts its
@@ -337,7 +344,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await queues.stop({ timeoutMs: 2_000 });
     });
 
-    const sweeperHandler = makeSweeperHandler({ runs: services.runs, schedules: services.schedules, logger });
+    const sweeperHandler = makeSweeperHandler({
+      runs: services.runs,
+      schedules: services.schedules,
+      alerting: services.alerting,
+      logger,
+    });
     const sweep = async () => {
       await sweeperHandler(
         {} as never,

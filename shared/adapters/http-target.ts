@@ -43,7 +43,7 @@ export function snippet(text: string, maxChars = ERROR_SNIPPET_CHARS): string {
 }
 
 /** Reads at most `maxBytes` of a body, then closes the connection rather than read the rest. */
-async function readLimited(response: IncomingMessage, maxBytes: number): Promise<string> {
+export async function readLimited(response: IncomingMessage, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   let cut = false;
@@ -69,7 +69,7 @@ async function readLimited(response: IncomingMessage, maxBytes: number): Promise
  * POSTs `body` without following redirects (node:http never does) and without a shared connection pool: a
  * pooled connection would skip the `lookup` that checked where it goes. Resolves with the response head.
  */
-function post(
+export function post(
   url: URL,
   headers: Record<string, string>,
   body: string,
@@ -115,12 +115,12 @@ function parseOutput(text: string, contentType: string | null): unknown {
   }
 }
 
-function isRetryableStatus(status: number): boolean {
+export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
 /** The refusal behind a failed connection, wherever Node put it (directly, as `cause`, or in an AggregateError). */
-function refusalIn(error: unknown): TargetAddressRefusedError | null {
+export function refusalIn(error: unknown): TargetAddressRefusedError | null {
   if (error instanceof TargetAddressRefusedError) return error;
   if (error instanceof AggregateError) {
     for (const inner of error.errors) {
@@ -131,7 +131,7 @@ function refusalIn(error: unknown): TargetAddressRefusedError | null {
   return error instanceof Error && error.cause !== undefined ? refusalIn(error.cause) : null;
 }
 
-function describeNetworkError(error: unknown): string {
+export function describeNetworkError(error: unknown): string {
   // Connecting to each address of a name (happy eyeballs) fails with an AggregateError of every attempt.
   const errors = error instanceof AggregateError && error.errors.length > 0 ? error.errors : [error];
   const message = errors.map((each) => (each instanceof Error ? each.message : String(each))).join('; ');

@@ -1,10 +1,14 @@
 import type {
+  AlertStore,
   ApiKeyStore,
   ApiKeyVerifier,
   AuditLog,
+  ChannelNotifier,
+  ChannelStore,
   Clock,
   DeploymentConfig,
   EntityStore,
+  EventPublisher,
   ExecutionStore,
   IdGenerator,
   JobStore,
@@ -17,6 +21,7 @@ import type {
   TargetInvoker,
   WebhookStore,
 } from '../ports.js';
+import { type Alerting, buildAlerting } from './alerting.js';
 import { ApiKeyService } from './api-key-service.js';
 import { AuditTrail } from './audit-trail.js';
 import { EntityService } from './entity-service.js';
@@ -58,6 +63,17 @@ export interface ServiceAdapters {
   apiKeyStore?: ApiKeyStore;
   /** The deployment's own keys (`admin`): the Secrets Manager secret on AWS, the printed key locally. */
   deploymentKeys?: ApiKeyVerifier;
+  /**
+   * Alerting's state and outbox: where runs end (the API, the workers) and the sweeper. Given, the run and
+   * worker services' execution store tells alerting of every run's end (see `observeRunOutcomes`).
+   */
+  alertStore?: AlertStore;
+  /** Notification channels: with `alertStore`. */
+  channelStore?: ChannelStore;
+  /** Sends notifications (webhook channels; SNS on AWS): with `alertStore`. */
+  notifier?: ChannelNotifier;
+  /** The deployment's event bus (EventBridge on AWS): where runs end, and the sweeper. */
+  events?: EventPublisher;
 }
 
 /** Every use case of the service, built once per runtime from one set of adapters. */
@@ -71,6 +87,7 @@ export interface Services {
   worker: RunWorker;
   audit: AuditTrail;
   apiKeys: ApiKeyService;
+  alerting: Alerting;
 }
 
 /** An adapter a service needed and the runtime did not give. */
@@ -111,10 +128,26 @@ export function buildServices(adapters: ServiceAdapters): Services {
   const schedules = once(
     () => new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') }),
   );
+  const alerting = once(() =>
+    buildAlerting({
+      ...adapters,
+      secrets: secrets('alerting'),
+      alerts: need(adapters.alertStore, 'alert store', 'alerting'),
+      channels: need(adapters.channelStore, 'channel store', 'alerting'),
+      notifier: need(adapters.notifier, 'channel notifier', 'alerting'),
+    }),
+  );
+  // Where alerting is wired, every run's end reaches it; a worker's failure to tell it fails the message,
+  // which comes back and tells it again (a callback or a cancel has already answered: it is logged).
+  const observed = (rethrow: boolean) =>
+    adapters.alertStore === undefined
+      ? adapters.executions
+      : alerting().observed(adapters.executions, { rethrow });
   const runs = once(
     () =>
       new RunService({
         ...adapters,
+        executions: observed(false),
         jobs,
         retentionDays: need(adapters.retentionDays, 'retention period', 'run'),
       }),
@@ -159,10 +192,12 @@ export function buildServices(adapters: ServiceAdapters): Services {
         }),
     ),
     schedules,
+    alerting,
     worker: once(
       () =>
         new RunWorker({
           ...adapters,
+          executions: observed(true),
           secrets: secrets('worker'),
           invoker: need(adapters.invoker, 'target invoker', 'worker'),
         }),
@@ -195,6 +230,9 @@ export function buildServices(adapters: ServiceAdapters): Services {
     },
     get apiKeys() {
       return services.apiKeys();
+    },
+    get alerting() {
+      return services.alerting();
     },
   };
 }

@@ -150,7 +150,14 @@ export class JobService {
   ): Promise<Job> {
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.load(id);
-      const { id: _id, created_at, updated_at: _updated, webhook_path: _path, ...spec } = current.job;
+      const {
+        id: _id,
+        created_at,
+        updated_at: _updated,
+        webhook_path: _path,
+        disabled_reason: reason,
+        ...spec
+      } = current.job;
       const nextSpec = change(spec);
       if (sameSpec(spec, nextSpec)) {
         // Enabling or disabling again also repairs the job's schedule, as a user retrying would expect.
@@ -164,6 +171,8 @@ export class JobService {
         created_at,
         updated_at: this.deps.clock.now().toISOString(),
         webhook_path: nextSpec.trigger_type === 'webhook' ? (current.job.webhook_path ?? null) : null,
+        // Why the service paused the job holds until the job is enabled again (absent when there is none).
+        ...(!nextSpec.enabled && reason && { disabled_reason: reason }),
       };
       // Becoming a webhook job creates its path and secret, shown in this answer only.
       const webhook =

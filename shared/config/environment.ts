@@ -200,6 +200,10 @@ const DeploymentSchema = z.object({
   ),
   // Required: a DEPLOYMENT_CONFIG without it was not written by this stack, and guessing would guess wide.
   allowedTargetNetworks: z.array(TargetNetworkSchema),
+  /** The SNS topics `sns` notification channels may publish to. */
+  notificationTopicArns: z.array(z.string()).default([]),
+  /** The EventBridge bus run state changes and alert events go to (`default`: the account's). */
+  eventBusName: z.string().default('default'),
   // Required for the same reason: the entities the API accepts and the resources the workers may reach.
   awsTargets: z.object({
     stateMachineTargets: z.array(z.string()),
@@ -217,6 +221,8 @@ export interface DeploymentVariableValue {
   readonly queues: readonly string[];
   readonly environments: Readonly<Record<string, Readonly<EnvironmentSpec>>>;
   readonly allowedTargetNetworks: readonly z.infer<typeof TargetNetworkSchema>[];
+  readonly notificationTopicArns: readonly string[];
+  readonly eventBusName: string;
   readonly awsTargets: AwsTargetLists;
 }
 

@@ -15,6 +15,8 @@ export const PLANNING_MODES = [
 ] as const;
 export const ENTITY_TYPES = ['agent', 'team', 'workflow'] as const;
 export const EXECUTOR_TYPES = ['auto', 'specific_queue', 'environment'] as const;
+/** Why the service itself disabled a job. */
+export const DISABLED_REASONS = ['consecutive_failures'] as const;
 
 export const TriggerTypeSchema = z
   .enum(TRIGGER_TYPES)
@@ -194,6 +196,24 @@ export const JobSchema = JobSpecSchema.extend({
     description:
       'Cron jobs: the EventBridge Scheduler expression(s) the schedule maps to (two when both day fields are restricted).',
   }),
+  disabled_reason: z.enum(DISABLED_REASONS).nullable().optional().meta({
+    description:
+      'Why the service disabled the job: `consecutive_failures` (`config.alerts.pause_after_failures`); absent when it did not. Enabling the job clears it.',
+  }),
+  consecutive_failures: z
+    .number()
+    .optional()
+    .meta({ description: '`GET /jobs/{id}` only: runs in a row that failed (0 after a success).' }),
+  last_failure_at: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: '`GET /jobs/{id}` only: when a run last failed or timed out.' }),
+  last_success_at: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: '`GET /jobs/{id}` only: when a run last succeeded.' }),
 }).meta({
   id: 'Job',
   description: 'A job as the API returns it. Clients should ignore fields they do not know.',

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { AlertPolicySchema } from './alert-policy.js';
 import type { ErrorDetail } from './errors.js';
 import { jsonObjectSchema } from './json.js';
 import { CATCHUP_POLICIES, type CatchupPolicy } from './schedule.js';
@@ -54,6 +55,10 @@ export const RunConfigSchema = z
       })
       .optional()
       .meta({ description: 'Webhook jobs: deliveries accepted per second, with short bursts above it.' }),
+    alerts: AlertPolicySchema.optional().meta({
+      description:
+        'Who hears of failed runs and missed fires, and when the job is paused; see AlertPolicy. Read from the job only (ignored in a `config_override`).',
+    }),
   })
   .meta({
     id: 'RunConfig',

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { Services } from '../app/build-services.js';
+import { MissingAdapterError, type Services } from '../app/build-services.js';
 import { cronDetails, previewSchedule } from '../app/schedule-preview.js';
 import type { AuthMode } from '../domain/access.js';
 import type { Job } from '../domain/job.js';
@@ -17,7 +17,8 @@ import { API_ROUTES, type ApiRoutes } from './routes/index.js';
 export type ApiServices = Pick<
   Services,
   'jobs' | 'entities' | 'runs' | 'webhookSecrets' | 'apiKeys' | 'audit'
->;
+> &
+  Partial<Pick<Services, 'alerting'>>;
 
 export interface ApiDeps {
   /** The use cases; `services.apiKeys` also verifies callers' keys (the deployment's and the stored ones). */
@@ -52,10 +53,25 @@ function present(job: Job, request: HttpRequest, now: Date): Job {
 
 /** The control-plane routes' handlers, in the reference's wire format: one per route of API_ROUTES. */
 export function apiRouteHandlers(
-  { jobs, entities, runs, webhookSecrets, apiKeys, audit }: ApiServices,
+  services: ApiServices,
   { clock, openApiDocument }: { clock: Clock; openApiDocument: () => Promise<string> },
 ): RouteHandlers<ApiRoutes> {
+  const { jobs, entities, runs, webhookSecrets, apiKeys, audit } = services;
   const answer = (job: Job, request: HttpRequest) => present(job, request, clock.now());
+  /** Alerting, where the runtime wires it (built on first use; a runtime without its adapters has none). */
+  const alerting = () => {
+    try {
+      return services.alerting;
+    } catch (error) {
+      if (error instanceof MissingAdapterError) return undefined;
+      throw error;
+    }
+  };
+  const channels = () => {
+    const wired = alerting();
+    if (!wired) throw new Error('This runtime has no alerting wired.');
+    return wired.channels;
+  };
   return {
     getHealth: async () => json(200, { status: 'ok' }),
     getOpenApiDocument: async () => jsonText(200, await openApiDocument()),
@@ -72,9 +88,13 @@ export function apiRouteHandlers(
     },
     getJob: async ({ params, request }) => {
       const job = await jobs.get(params.id);
-      const secret = await webhookSecrets.status(job);
+      const [secret, counters] = await Promise.all([
+        webhookSecrets.status(job),
+        alerting()?.alerts.jobView(job.id),
+      ]);
       return json(200, {
         ...answer(job, request),
+        ...counters,
         ...(secret && {
           webhook_secret_rotated_at: secret.rotatedAt,
           webhook_last_secret_used: secret.lastSecretUsed,
@@ -142,6 +162,22 @@ export function apiRouteHandlers(
       await apiKeys.delete(params.name);
       return noContent();
     },
+    listNotificationChannels: async ({ query }) => {
+      const page = await channels().list(query);
+      return json(200, { channels: page.channels, next_cursor: page.nextCursor });
+    },
+    createNotificationChannel: async ({ body }) => {
+      const channel = await channels().create(body);
+      return json(201, channel, { location: `/notification-channels/${channel.id}` });
+    },
+    getNotificationChannel: async ({ params }) => json(200, await channels().get(params.id)),
+    updateNotificationChannel: async ({ params, body }) =>
+      json(200, await channels().update(params.id, body)),
+    deleteNotificationChannel: async ({ params }) => {
+      await channels().delete(params.id);
+      return noContent();
+    },
+    testNotificationChannel: async ({ params }) => json(200, await channels().test(params.id)),
   };
 }
 

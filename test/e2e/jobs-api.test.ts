@@ -60,7 +60,13 @@ describe('jobs API through the SDK', () => {
     expect(job.id).toMatch(/^job_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(job).toMatchObject({ ...body, enabled: true, cron_timezone: 'UTC', executor_type: 'auto' });
     expect(job.created_at).toBe(job.updated_at);
-    expect(fetched).toEqual(job);
+    // GET /jobs/{id} adds the job's alert counters (README, Alerts).
+    expect(fetched).toEqual({
+      ...job,
+      consecutive_failures: 0,
+      last_failure_at: null,
+      last_success_at: null,
+    });
     expect(updated).toMatchObject({ cron_schedule: '0 10 * * *', name: 'Daily Health Check' });
     expect(Date.parse(updated.updated_at)).toBeGreaterThanOrEqual(Date.parse(job.updated_at));
     expect(disabled.enabled).toBe(false);

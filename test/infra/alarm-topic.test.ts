@@ -22,9 +22,10 @@ describe('alarm topic', () => {
     });
   });
 
-  it('denies publishing without TLS and lets only the DLQ alarms of this account publish', () => {
-    // Assess: one alarm per worker DLQ, the scheduler DLQ's and the sweeper DLQ's.
-    expect(alarmIds).toHaveLength(5);
+  it('denies publishing without TLS and lets only the alarms of this stack and account publish', () => {
+    // Assess: one alarm per worker DLQ, the scheduler DLQ's, the sweeper DLQ's, and notification deliveries'.
+    expect(alarmIds).toHaveLength(6);
+    expect(alarmIds).toContain(logicalIdOf(stack, stack.alerting.deliveryFailureAlarm));
     expect(alarmIds).toContain(logicalIdOf(stack, stack.cronScheduling.deadLetterAlarm));
     expect(alarmIds).toContain(logicalIdOf(stack, stack.sweeper.deadLetterAlarm));
     template.resourceCountIs('AWS::SNS::TopicPolicy', 1);

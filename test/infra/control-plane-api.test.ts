@@ -76,6 +76,12 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'GET /entities/{id}',
           'PATCH /entities/{id}',
           'DELETE /entities/{id}',
+          'GET /notification-channels',
+          'POST /notification-channels',
+          'GET /notification-channels/{id}',
+          'PATCH /notification-channels/{id}',
+          'DELETE /notification-channels/{id}',
+          'POST /notification-channels/{id}/test',
           'GET /jobs/{id}/history',
           'GET /api-keys',
           'POST /api-keys',
@@ -231,6 +237,8 @@ describe('ControlPlaneApi in the dev deployment', () => {
         queues: ['production', 'security'],
         environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
         allowedTargetNetworks: [],
+        notificationTopicArns: [],
+        eventBusName: 'default',
         awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       });
     });
@@ -248,7 +256,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
       expect(role.Policies).toBeUndefined();
     });
 
-    it("lets the API function reach only its table, secret, key, worker queues, log group and the group's schedules", () => {
+    it("lets the API function reach only its table, secret, key, worker queues, log group, the group's schedules and the event bus", () => {
       // Act
       const reached = resourcesReachedBy(stack, template, functionId, [
         [{ Ref: secretId }, 'secret'],
@@ -269,8 +277,11 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'queue security',
           'schedules',
           'scheduler role',
+          'event bus',
         ]),
       );
+      // A callback or a cancel ends a run, which goes on the bus (test/infra/alerting.test.ts).
+      expect(reached.get('event bus')).toEqual(['events:PutEvents']);
       // Exactly the stores' calls: item reads/writes and queries on the table, queries on its indexes.
       expect(reached.get('table')).toEqual([
         'dynamodb:DeleteItem',

@@ -223,8 +223,8 @@ describe('scheduler dead-letter queue', () => {
       (statement) => (statement as { Sid?: string }).Sid === 'AllowTheDeadLetterAlarmsToPublish',
     ) as unknown as { Condition: { ArnLike: { 'aws:SourceArn': unknown[] } } };
 
-    // Assess: the worker DLQs', this one's and the sweeper DLQ's.
-    expect(alarmIds).toHaveLength(queueNames.length + 2);
+    // Assess: the worker DLQs', this one's, the sweeper DLQ's and notification deliveries'.
+    expect(alarmIds).toHaveLength(queueNames.length + 3);
     expect(publish.Condition.ArnLike['aws:SourceArn']).toEqual(alarmIds.map(arnOf));
   });
 });

@@ -152,12 +152,13 @@ describe('aws-owned encryption (the default)', () => {
 
     // Assess
     expect([...byRole.keys()].sort()).toEqual(
-      ['api', 'webhook', 'worker default', 'worker production', 'worker security'].sort(),
+      ['api', 'webhook', 'sweeper', 'worker default', 'worker production', 'worker security'].sort(),
     );
     expect(byRole.get('api')).toEqual([
       { Action: ['kms:Encrypt', 'kms:Decrypt'], Effect: 'Allow', Resource: arnOf(ids.secretsKey) },
     ]);
-    for (const name of ['webhook', 'worker default', 'worker production', 'worker security']) {
+    // The sweeper opens notification channels' secrets to sign what the outbox sends.
+    for (const name of ['webhook', 'sweeper', 'worker default', 'worker production', 'worker security']) {
       expect(byRole.get(name), name).toEqual([
         { Action: 'kms:Decrypt', Effect: 'Allow', Resource: arnOf(ids.secretsKey) },
       ]);
@@ -367,7 +368,7 @@ describe('customer-managed encryption', () => {
       'worker default': sortByJson([decrypt, produce, openSecrets]),
       'worker production': sortByJson([decrypt, produce, openSecrets]),
       'worker security': sortByJson([decrypt, produce, openSecrets]),
-      sweeper: sortByJson([decrypt, produce]),
+      sweeper: sortByJson([decrypt, produce, openSecrets]),
       dispatch: sortByJson([decrypt, produce]),
       scheduler: [produce],
     });

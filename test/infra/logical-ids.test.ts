@@ -119,6 +119,15 @@ const ADDED_AFTER_THE_CONSTRUCTS = [
   'HttpApiGETapikeysB77C8472',
   'HttpApiGETjobsidhistoryEAF90ACD',
   'HttpApiPOSTapikeys98543B01',
+  // Alerts: notification channels, the dashboard and the delivery alarm.
+  'AlertingDashboard7F275750',
+  'AlertingNotificationDeliveryAlarm676EA249',
+  'HttpApiDELETEnotificationchannelsidBD1E566A',
+  'HttpApiGETnotificationchannels23A3397F',
+  'HttpApiGETnotificationchannelsidF8B360E6',
+  'HttpApiPATCHnotificationchannelsid2C79A025',
+  'HttpApiPOSTnotificationchannels04117F8B',
+  'HttpApiPOSTnotificationchannelsidtest889D5273',
 ];
 
 /** Every CloudFormation element below `stack`, with its path below the stack. */

@@ -64,6 +64,8 @@ export function constructFixture() {
         queues: [],
         environments: {},
         allowedTargetNetworks: [],
+        notificationTopicArns: [],
+        eventBusName: 'default',
         awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       },
       logLevel: 'info',
@@ -214,7 +216,7 @@ export function actionsByResource(statements: PolicyStatement[]): Map<string, st
 
 /**
  * The resources the policies of the function `functionId` reach, with the actions allowed on each, named
- * where the stack has a name for them (`table`, `table indexes`, `key`, `log group`, `queue <name>`, and
+ * where the stack has a name for them (`table`, `table indexes`, `key`, `log group`, `queue <name>`, `event bus`, and
  * the `more` resources as named there); any other resource keeps its JSON.
  */
 export function resourcesReachedBy(
@@ -233,10 +235,29 @@ export function resourcesReachedBy(
       ([name, { queue }]) =>
         [JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack, queue), 'Arn'] }), `queue ${name}`] as const,
     ),
+    [JSON.stringify(eventBusArn('default')), 'event bus'],
     ...more.map(([resource, name]) => [JSON.stringify(resource), name] as const),
   ]);
   const byResource = actionsByResource(roleStatements(template, roleIdOf(template, functionId)));
   return new Map([...byResource].map(([resource, actions]) => [names.get(resource) ?? resource, actions]));
+}
+
+/** The ARN of the EventBridge bus `name` of the stack's account and region, as the template writes it. */
+export function eventBusArn(name: string): unknown {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':events:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:event-bus/${name}`,
+      ],
+    ],
+  };
 }
 
 /**

@@ -117,7 +117,7 @@ describe('sweeper', () => {
     expect(permissions).toHaveLength(2);
   });
 
-  it('gets the table, queues, deployment config, retention, log level and scheduling (no key: it opens no secret)', () => {
+  it('gets the table, queues, deployment config, retention, log level, scheduling and the secrets key (it opens channels’ secrets)', () => {
     // Act
     const variables = variablesOf(template, sweeperId);
 
@@ -128,6 +128,7 @@ describe('sweeper', () => {
         'QUEUE_URLS',
         'DEPLOYMENT_CONFIG',
         'EXECUTION_RETENTION_DAYS',
+        'KMS_KEY_ID',
         'LOG_LEVEL',
         'NODE_OPTIONS',
         'POWERTOOLS_SERVICE_NAME',
@@ -151,7 +152,7 @@ describe('sweeper', () => {
     hasTableStatements(template, tableId, roleIdOf(template, sweeperId));
   });
 
-  it("reaches exactly the table, the worker queues (send), its log group and the group's schedules", () => {
+  it("reaches exactly the table, the worker queues (send), its log group, the group's schedules, the key (decrypt) and the event bus", () => {
     // Act
     const reached = reachedBy(sweeperId);
 
@@ -161,6 +162,8 @@ describe('sweeper', () => {
         'table',
         'table indexes',
         'log group',
+        'key',
+        'event bus',
         ...queueNames.map((queue) => `queue ${queue}`),
         'schedules',
         'scheduler role',
@@ -169,6 +172,9 @@ describe('sweeper', () => {
     );
     expect(reached.get('table')).toEqual(tableActions);
     expect(reached.get('table indexes')).toEqual(tableIndexActions);
+    // The outbox opens channels' secrets; missed fires and overdue runs go on the bus (alerting.test.ts).
+    expect(reached.get('key')).toEqual(['kms:Decrypt']);
+    expect(reached.get('event bus')).toEqual(['events:PutEvents']);
     for (const queue of queueNames) expect(reached.get(`queue ${queue}`)).toEqual(sendActions);
     // Reconciliation reads each schedule and lists the group (statements in schedules.test.ts).
     expect(reached.get('schedules')).toEqual([

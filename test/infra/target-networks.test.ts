@@ -67,6 +67,8 @@ describe('allowedTargetNetworks', () => {
       queues: ['production', 'security'],
       environments: { production: { queue: 'production', variables: { STAGE: 'production' } } },
       allowedTargetNetworks: ['private'],
+      notificationTopicArns: [],
+      eventBusName: 'default',
       awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       open: false,
       publicBaseUrl: '',

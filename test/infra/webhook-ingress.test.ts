@@ -141,6 +141,8 @@ describe('webhook function', () => {
       queues: settings.queues,
       environments: settings.environments,
       allowedTargetNetworks: [],
+      notificationTopicArns: [],
+      eventBusName: 'default',
       awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
     });
   });

@@ -208,11 +208,14 @@ describe('worker queues', () => {
 
   it("has one DLQ alarm per queue (and the scheduler DLQ's and the sweeper's) and none on the work queues", () => {
     // Act
-    const alarmedQueues = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map(
-      (alarm) =>
-        (alarm.Properties?.Dimensions as { Value: { 'Fn::GetAtt': [string, string] } }[] | undefined)?.[0]
-          ?.Value,
-    );
+    const alarmedQueues = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'))
+      // The other alarm is on notification deliveries (test/infra/alerting.test.ts).
+      .filter((alarm) => alarm.Properties?.Namespace === 'AWS/SQS')
+      .map(
+        (alarm) =>
+          (alarm.Properties?.Dimensions as { Value: { 'Fn::GetAtt': [string, string] } }[] | undefined)?.[0]
+            ?.Value,
+      );
 
     // Assess
     expect(alarmedQueues.map((value) => value?.['Fn::GetAtt'][0]).sort()).toEqual(
@@ -285,6 +288,8 @@ describe('worker functions', () => {
         environments: settings.environments,
         // Public addresses only unless the deployment opens more (test/infra/target-networks.test.ts).
         allowedTargetNetworks: [],
+        notificationTopicArns: [],
+        eventBusName: 'default',
         // No state machine, queue or bus unless the deployment lists them (test/infra/aws-targets.test.ts).
         awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       });
@@ -292,7 +297,7 @@ describe('worker functions', () => {
   );
 
   it.each(queueNames)(
-    '%s: reaches exactly the table, key (decrypt), worker queues and its log group',
+    '%s: reaches exactly the table, key (decrypt), worker queues, its log group and the event bus',
     (name) => {
       // Act
       const reached = reachedBy(workerIds.get(name) as string);
@@ -304,9 +309,12 @@ describe('worker functions', () => {
           'table indexes',
           'key',
           'log group',
+          'event bus',
           ...queueNames.map((queue) => `queue ${queue}`),
         ]),
       );
+      // Each end of a run goes on the bus (test/infra/alerting.test.ts).
+      expect(reached.get('event bus')).toEqual(['events:PutEvents']);
       expect(reached.get('table')).toEqual(tableActions);
       expect(reached.get('table indexes')).toEqual(tableIndexActions);
       expect(reached.get('key')).toEqual(['kms:Decrypt']);

@@ -8,6 +8,7 @@ import {
 import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { Job, JobListFilter } from '../../domain/job.js';
 import type { JobPage, JobStore, NewWebhook, VersionedJob } from '../../ports.js';
+import { alertWatchChanges } from './alert-items.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -90,6 +91,7 @@ export class DynamoJobStore implements JobStore {
       },
       ...this.entityRefChanges(null, job),
       ...this.webhookChanges(null, job, webhook),
+      ...alertWatchChanges(this.tableName, null, job),
     ]);
     return { job, version: 1 };
   }
@@ -124,6 +126,7 @@ export class DynamoJobStore implements JobStore {
       },
       ...this.entityRefChanges(previous, job),
       ...this.webhookChanges(previous, job, webhook),
+      ...alertWatchChanges(this.tableName, previous, job),
     ]);
     return written ? { job, version } : null;
   }
@@ -140,6 +143,7 @@ export class DynamoJobStore implements JobStore {
       },
       ...this.entityRefChanges(job, null),
       ...this.webhookChanges(job, null),
+      ...alertWatchChanges(this.tableName, job, null),
     ]);
   }
 

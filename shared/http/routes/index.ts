@@ -18,6 +18,14 @@ import {
   triggerJob,
   updateJob,
 } from './jobs.js';
+import {
+  createNotificationChannel,
+  deleteNotificationChannel,
+  getNotificationChannel,
+  listNotificationChannels,
+  testNotificationChannel,
+  updateNotificationChannel,
+} from './notification-channels.js';
 import { previewSchedule } from './schedules.js';
 import { getHealth, getOpenApiDocument } from './service.js';
 import { rotateWebhookSecret, WEBHOOK_ROUTES } from './webhooks.js';
@@ -53,6 +61,12 @@ export const API_ROUTES = {
   getEntity,
   updateEntity,
   deleteEntity,
+  listNotificationChannels,
+  createNotificationChannel,
+  getNotificationChannel,
+  updateNotificationChannel,
+  deleteNotificationChannel,
+  testNotificationChannel,
   getJobHistory,
   listApiKeys,
   createApiKey,

@@ -1,0 +1,281 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { EMPTY_ALERT_STATE, type JobAlertState } from '../../domain/alert-policy.js';
+import type { Notification } from '../../domain/notification.js';
+import type { AlertStore, OutboxEntry, VersionedAlertState, WatchedJob } from '../../ports.js';
+import { alertKeys, OUTBOX_PARTITION, type WatchGroup, watchedFromItem } from './alert-items.js';
+
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
+
+/** Outbox entries outlive the day of retries by a margin, then DynamoDB's TTL removes any left behind. */
+const OUTBOX_TTL_SECONDS = 3 * 86_400;
+/** How far behind a run's end a job's `last_success_at` may be while the job keeps succeeding. */
+export const SUCCESS_REFRESH_MS = 60_000;
+/** Pages of one watch partition a sweep reads (each up to 1 MB: thousands of small watch items). */
+const MAX_WATCH_PAGES = 10;
+
+/** The state's fields kept as attributes of their own (the success path writes one of them alone). */
+type StateDoc = Omit<JobAlertState, 'consecutiveFailures' | 'lastSuccessAt'>;
+
+/**
+ * Alerting in the jobs table:
+ *
+ * - a job's state, `JOB#<job>` / `ALERT_STATE`: `cf` (failures in a row) and `ls` (last success) as
+ *   attributes, the rest as a JSON `doc`, and `version`. A success with no failures counted is one
+ *   consistent GetItem, and a conditional UpdateItem of `ls` when the one recorded is a minute old or
+ *   more; every other change is conditional on `version`;
+ * - the outbox, one partition `OUTBOX` sorted by when each entry is due (`<due>#<event id>#<channel id>`),
+ *   so a sender reads only what is due; entries are written in the same transaction as the state change
+ *   that decided them, and moved (delete + put) to their next try;
+ * - the watch partitions `ALERT_WATCH#policy` and `ALERT_WATCH#cron`, written by the job store.
+ */
+export class DynamoAlertStore implements AlertStore {
+  /** Jobs whose `last_success_at` this process is writing: runs ending together write it once. */
+  private readonly recording = new Set<string>();
+  /** Reads of a job's state in flight for successes: runs ending together share one. */
+  private readonly successReads = new Map<string, Promise<Record<string, unknown> | undefined>>();
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async recordSuccess(jobId: string, at: string): Promise<VersionedAlertState | null> {
+    // A read first: a job that keeps succeeding is written at most once a minute, so the one item of a busy
+    // job is not written by every run (a partition takes 1,000 writes a second, 3,000 reads), and a run's
+    // success costs a read unit instead of a write unit.
+    const item = await this.readForSuccess(jobId);
+    if (item && Number(item.cf ?? 0) > 0) return stateFromItem(item);
+    const recorded = typeof item?.ls === 'string' ? Date.parse(item.ls) : Number.NEGATIVE_INFINITY;
+    if (Date.parse(at) - recorded < SUCCESS_REFRESH_MS || this.recording.has(jobId)) return null;
+    this.recording.add(jobId);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: alertKeys.state(jobId),
+          UpdateExpression: 'SET ls = :at',
+          ConditionExpression:
+            '(attribute_not_exists(cf) OR cf = :zero) AND (attribute_not_exists(ls) OR ls < :at)',
+          ExpressionAttributeValues: { ':at': at, ':zero': 0 },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return null;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const old = error.Item === undefined ? undefined : unmarshall(error.Item);
+      // A later success is already recorded, and no failure since: nothing to change.
+      if (!old || Number(old.cf ?? 0) === 0) return null;
+      return stateFromItem(old);
+    } finally {
+      this.recording.delete(jobId);
+    }
+  }
+
+  /**
+   * The state item, read once for every success of the job that asks while the read is in flight (forty runs
+   * of one job ending together make one read, not forty). A success may so see the state as it was up to one
+   * read earlier: a failure recorded within those milliseconds is reset by the job's next success instead.
+   */
+  private readForSuccess(jobId: string): Promise<Record<string, unknown> | undefined> {
+    const inFlight = this.successReads.get(jobId);
+    if (inFlight) return inFlight;
+    const read = this.client
+      .send(new GetCommand({ TableName: this.tableName, Key: alertKeys.state(jobId), ConsistentRead: true }))
+      .then((result) => result.Item)
+      .finally(() => this.successReads.delete(jobId));
+    this.successReads.set(jobId, read);
+    return read;
+  }
+
+  async getState(jobId: string): Promise<VersionedAlertState> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: alertKeys.state(jobId), ConsistentRead: true }),
+    );
+    return result.Item ? stateFromItem(result.Item) : { state: EMPTY_ALERT_STATE, version: 0 };
+  }
+
+  async commit(
+    jobId: string,
+    { state, version }: VersionedAlertState,
+    notifications: readonly OutboxEntry[],
+  ): Promise<boolean> {
+    const { consecutiveFailures, lastSuccessAt, ...rest } = state;
+    const doc: StateDoc = rest;
+    const values: Record<string, unknown> = {
+      ':cf': consecutiveFailures,
+      ':doc': JSON.stringify(doc),
+      ':next': version + 1,
+    };
+    let update = 'SET cf = :cf, doc = :doc, version = :next';
+    if (lastSuccessAt !== null) {
+      update += ', ls = :ls';
+      values[':ls'] = lastSuccessAt;
+    }
+    let condition = 'attribute_not_exists(version)';
+    if (version > 0) {
+      condition = 'version = :expected';
+      values[':expected'] = version;
+    }
+    const stateWrite = {
+      TableName: this.tableName,
+      Key: alertKeys.state(jobId),
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeValues: values,
+    };
+    try {
+      if (notifications.length === 0) {
+        await this.client.send(new UpdateCommand(stateWrite));
+      } else {
+        const items: TransactItem[] = [
+          { Update: stateWrite },
+          ...notifications.map((entry) => ({
+            Put: {
+              TableName: this.tableName,
+              Item: outboxItem(entry),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          })),
+        ];
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      }
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof TransactionCanceledException) {
+        const reasons = error.CancellationReasons ?? [];
+        if (
+          reasons.some(
+            (reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict',
+          )
+        ) {
+          return false;
+        }
+      }
+      throw error;
+    }
+  }
+
+  async watchedJobs(group: WatchGroup): Promise<WatchedJob[]> {
+    const jobs: WatchedJob[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    for (let page = 0; page < MAX_WATCH_PAGES; page++) {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `ALERT_WATCH#${group}` },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of result.Items ?? []) jobs.push(watchedFromItem(item));
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    return jobs;
+  }
+
+  async due(now: Date, limit: number): Promise<OutboxEntry[]> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk <= :now',
+        // `~` sorts after every character of an event or channel id: all entries due at `now` are in.
+        ExpressionAttributeValues: { ':pk': OUTBOX_PARTITION, ':now': `${now.toISOString()}#~` },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (result.Items ?? []).map(entryFromItem);
+  }
+
+  async claim(entry: OutboxEntry, now: Date, until: Date): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: outboxKey(entry),
+          UpdateExpression: 'SET claimed_until = :until',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(claimed_until) OR claimed_until < :now)',
+          ExpressionAttributeValues: { ':until': until.toISOString(), ':now': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async reschedule(
+    entry: OutboxEntry,
+    next: { dueAt: string; attempt: number; lastError: string },
+  ): Promise<void> {
+    const moved: OutboxEntry = { ...entry, ...next };
+    await this.client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: { TableName: this.tableName, Key: outboxKey(entry) } },
+          { Put: { TableName: this.tableName, Item: outboxItem(moved) } },
+        ],
+      }),
+    );
+  }
+
+  async remove(entry: OutboxEntry): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: outboxKey(entry) }));
+  }
+}
+
+const outboxKey = (entry: OutboxEntry) =>
+  alertKeys.outbox(entry.dueAt, entry.sequence, entry.notification.id, entry.channelId);
+
+function outboxItem(entry: OutboxEntry): Record<string, unknown> {
+  return {
+    ...outboxKey(entry),
+    channel_id: entry.channelId,
+    attempt: entry.attempt,
+    sequence: entry.sequence,
+    last_error: entry.lastError,
+    notification: JSON.stringify(entry.notification),
+    expires_at: Math.floor(Date.parse(entry.notification.occurred_at) / 1000) + OUTBOX_TTL_SECONDS,
+  };
+}
+
+function entryFromItem(item: Record<string, unknown>): OutboxEntry {
+  const sk = String(item.sk);
+  return {
+    channelId: String(item.channel_id),
+    notification: JSON.parse(String(item.notification)) as Notification,
+    dueAt: sk.slice(0, sk.indexOf('#')),
+    attempt: Number(item.attempt ?? 0),
+    sequence: Number(item.sequence ?? 0),
+    lastError: typeof item.last_error === 'string' ? item.last_error : null,
+  };
+}
+
+function stateFromItem(item: Record<string, unknown>): VersionedAlertState {
+  const doc = typeof item.doc === 'string' ? (JSON.parse(item.doc) as Partial<StateDoc>) : {};
+  return {
+    state: {
+      ...EMPTY_ALERT_STATE,
+      ...doc,
+      consecutiveFailures: Number(item.cf ?? 0),
+      lastSuccessAt: typeof item.ls === 'string' ? item.ls : null,
+    },
+    version: Number(item.version ?? 0),
+  };
+}
