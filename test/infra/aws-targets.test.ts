@@ -34,6 +34,18 @@ const targets = {
 };
 
 /** The ARN of an event bus named by name, as the stack writes it (environment-agnostic). */
+/** Whether every statement granting an EventBridge action grants it on the default (alert) bus alone. */
+function alertBusOnly(statements: { Action?: unknown; Resource?: unknown }[]): boolean {
+  return statements
+    .filter((statement) => asArray(statement.Action as string | string[]).some((a) => /^events:/.test(a)))
+    .every(
+      (statement) =>
+        JSON.stringify(asArray(statement.Action as string | string[])) ===
+          JSON.stringify(['events:PutEvents']) &&
+        JSON.stringify(statement.Resource) === JSON.stringify(busArnOf('default')),
+    );
+}
+
 const busArnOf = (name: string) => ({
   'Fn::Join': [
     '',
@@ -80,6 +92,8 @@ describe('AWS targets in the stack', () => {
         [JSON.stringify(QUEUE_KEY)]: ['kms:Decrypt', 'kms:GenerateDataKey'],
         [JSON.stringify(busArnOf('orders'))]: ['events:PutEvents'],
         [JSON.stringify(BUS_ARN)]: ['events:PutEvents'],
+        // Run ends and alert events, on the deployment's alert bus (test/infra/alerting.test.ts).
+        [JSON.stringify(busArnOf('default'))]: ['events:PutEvents'],
       });
       // The target queue's key is usable only through SQS, in the queue's region.
       const keyStatement = statements.find(
@@ -101,12 +115,13 @@ describe('AWS targets in the stack', () => {
     ].map((fn) => logicalIdOf(stack, fn));
 
     // Act
-    const actions = others.flatMap((id) =>
-      roleStatements(template, roleIdOf(template, id)).flatMap((statement) => asArray(statement.Action)),
-    );
+    const statements = others.flatMap((id) => roleStatements(template, roleIdOf(template, id)));
 
-    // Assess
-    expect(actions.filter((action) => /^(states|events):/.test(action))).toEqual([]);
+    // Assess: no Step Functions action; events only on the alert bus (test/infra/alerting.test.ts)
+    expect(
+      statements.flatMap((statement) => asArray(statement.Action)).filter((a) => /^states:/.test(a)),
+    ).toEqual([]);
+    expect(alertBusOnly(statements)).toBe(true);
   });
 
   it('tells every function which targets entities may name (queue URLs as entities give them)', () => {
@@ -169,8 +184,9 @@ describe('AWS targets by default', () => {
       ),
     ) as { awsTargets: unknown };
 
-    // Assess
-    expect(actions.filter((action) => /^(states|events):/.test(action))).toEqual([]);
+    // Assess: events only on the alert bus (test/infra/alerting.test.ts)
+    expect(actions.filter((action) => /^states:/.test(action))).toEqual([]);
+    expect(alertBusOnly(allPolicyDocuments(template).flatMap(statementsOf))).toBe(true);
     expect(config.awsTargets).toEqual({ stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] });
   });
 });
