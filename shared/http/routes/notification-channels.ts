@@ -107,6 +107,7 @@ export const createNotificationChannel = defineRoute({
   errors: {
     400: true,
     401: true,
+    403: true,
     413: true,
     415: true,
     422: 'An invalid field: a URL it may not reach, a topic the deployment does not allow, an unknown event.',
@@ -165,6 +166,7 @@ export const updateNotificationChannel = defineRoute({
   errors: {
     400: true,
     401: true,
+    403: true,
     404: NO_CHANNEL,
     409: 'Other requests kept changing the channel; try again.',
     413: true,
@@ -186,7 +188,7 @@ export const deleteNotificationChannel = defineRoute({
     'Deletes the channel; notifications waiting for it are dropped. Jobs naming it stop reaching it.',
   params: channelId,
   response: { status: 204, description: 'Deleted.' },
-  errors: { 401: true, 404: NO_CHANNEL, 500: true },
+  errors: { 401: true, 403: true, 404: NO_CHANNEL, 500: true },
 });
 
 export const testNotificationChannel = defineRoute({
@@ -219,5 +221,5 @@ export const testNotificationChannel = defineRoute({
       }),
     },
   },
-  errors: { 401: true, 404: NO_CHANNEL, 413: true, 500: true },
+  errors: { 401: true, 403: true, 404: NO_CHANNEL, 413: true, 500: true },
 });
