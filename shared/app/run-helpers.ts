@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Execution, MAX_OUTPUT_BYTES } from '../domain/execution.js';
+import type { ExecutionChange, ExecutionStore } from '../ports.js';
 
 /**
  * The execution id of a cron fire: the fire's time first (so it sorts with the job's other runs), then a
@@ -53,4 +54,29 @@ export function durationMs(startedAt: string | null, finishedAt: Date): number |
 
 export function truncate(text: string, max = 4000): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * Ends a running attempt as `status` with its result: when it finished, how long it ran, the lease
+ * released. Written only while the run is still `running` on this attempt (a cancel or a newer attempt wins).
+ */
+export async function endRunningAttempt(
+  executions: ExecutionStore,
+  now: Date,
+  execution: Execution,
+  status: 'succeeded' | 'failed' | 'timed_out',
+  fields: Pick<ExecutionChange, 'output' | 'output_truncated' | 'error_message' | 'target_execution_arn'>,
+): Promise<void> {
+  await executions.transition(
+    execution.job_id,
+    execution.execution_id,
+    { from: ['running'], attempt: execution.attempt },
+    {
+      status,
+      ...fields,
+      finished_at: now.toISOString(),
+      duration_ms: durationMs(execution.started_at, now),
+      leaseUntil: null,
+    },
+  );
 }

@@ -16,7 +16,14 @@ import type {
   TargetInvoker,
 } from '../ports.js';
 import { entitySecretContext } from './entity-service.js';
-import { capOutput, durationMs, hashToken, newCallbackToken, truncate } from './run-helpers.js';
+import {
+  capOutput,
+  durationMs,
+  endRunningAttempt,
+  hashToken,
+  newCallbackToken,
+  truncate,
+} from './run-helpers.js';
 import { StartedWorkFollower } from './started-work.js';
 
 export interface RunWorkerDeps {
@@ -354,24 +361,12 @@ export class RunWorker {
     }
   }
 
-  private async finish(
+  private finish(
     execution: Execution,
     status: 'succeeded' | 'failed' | 'timed_out',
     fields: Pick<ExecutionChange, 'output' | 'output_truncated' | 'error_message' | 'target_execution_arn'>,
   ): Promise<void> {
-    const now = this.deps.clock.now();
-    await this.deps.executions.transition(
-      execution.job_id,
-      execution.execution_id,
-      { from: ['running'], attempt: execution.attempt },
-      {
-        status,
-        ...fields,
-        finished_at: now.toISOString(),
-        duration_ms: durationMs(execution.started_at, now),
-        leaseUntil: null,
-      },
-    );
+    return endRunningAttempt(this.deps.executions, this.deps.clock.now(), execution, status, fields);
   }
 
   private request(

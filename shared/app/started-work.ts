@@ -9,7 +9,7 @@ import type {
   StoredExecution,
   TargetInvoker,
 } from '../ports.js';
-import { capOutput, durationMs, truncate } from './run-helpers.js';
+import { capOutput, endRunningAttempt, truncate } from './run-helpers.js';
 import type { MessageOutcome } from './run-worker.js';
 
 export interface StartedWorkDeps {
@@ -175,23 +175,11 @@ export class StartedWorkFollower {
     }
   }
 
-  private async end(
+  private end(
     execution: Execution,
     status: 'succeeded' | 'failed' | 'timed_out',
     fields: Pick<ExecutionChange, 'output' | 'output_truncated' | 'error_message'>,
   ): Promise<void> {
-    const now = this.deps.clock.now();
-    await this.deps.executions.transition(
-      execution.job_id,
-      execution.execution_id,
-      { from: ['running'], attempt: execution.attempt },
-      {
-        status,
-        ...fields,
-        finished_at: now.toISOString(),
-        duration_ms: durationMs(execution.started_at, now),
-        leaseUntil: null,
-      },
-    );
+    return endRunningAttempt(this.deps.executions, this.deps.clock.now(), execution, status, fields);
   }
 }
