@@ -18,6 +18,7 @@ import { JobError } from './errors.js';
 import { ExecutionsResource } from './executions.js';
 import { Transport } from './http.js';
 import type { IamAuth, RequestSigner } from './iam-signing.js';
+import { NotificationChannelsResource } from './notification-channels.js';
 import { type IterateOptions, paginate, path } from './paging.js';
 
 /**
@@ -627,7 +628,7 @@ export class EntitiesResource {
 
 /**
  * Client of the Serverless Jobs control plane, shaped like the reference SDK's `ControlPlaneClient`:
- * `client.jobs`, `client.entities`, `client.executions`, `client.health()` and `client.openApiDocument()`. Needs only the
+ * `client.jobs`, `client.entities`, `client.executions`, `client.notificationChannels`, `client.health()` and `client.openApiDocument()`. Needs only the
  * platform's `fetch` (Node 20+).
  *
  * @throws JobError (`status` 0, `code` `not_configured`) when no base URL or API key is given or set in
@@ -650,6 +651,8 @@ export class ControlPlaneClient {
   readonly executions: ExecutionsResource;
   /** The deployment's scoped API keys. */
   readonly apiKeys: ApiKeysResource;
+  /** Where alert events go: signed webhooks, SNS topics on AWS. */
+  readonly notificationChannels: NotificationChannelsResource;
   private readonly transport: Transport;
 
   constructor(options: ControlPlaneClientOptions = {}) {
@@ -689,6 +692,7 @@ export class ControlPlaneClient {
     this.entities = new EntitiesResource(this.transport);
     this.executions = new ExecutionsResource(this.transport);
     this.apiKeys = new ApiKeysResource(this.transport);
+    this.notificationChannels = new NotificationChannelsResource(this.transport);
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 
 export type { ApiKey, ApiKeyWithSecret, Scope } from '../shared/domain/access.js';
+export type { AlertPolicy } from '../shared/domain/alert-policy.js';
 export type { AuditActor, AuditEntry } from '../shared/domain/audit.js';
 export type {
   Entity,
@@ -33,6 +34,16 @@ export type {
   PlanningMode,
   TriggerType,
 } from '../shared/domain/job.js';
+export type { AlertEventType, Notification } from '../shared/domain/notification.js';
+export type {
+  Channel as NotificationChannel,
+  ChannelCreateInput as NotificationChannelCreateInput,
+  ChannelListResponse as NotificationChannelListResponse,
+  ChannelPatchInput as NotificationChannelPatchInput,
+  ChannelTestResult as NotificationChannelTestResult,
+  ChannelType as NotificationChannelType,
+  ChannelWithSecret as NotificationChannelWithSecret,
+} from '../shared/domain/notification-channel.js';
 export { ApiKeysResource } from './api-keys.js';
 export {
   type ControlPlaneClientOptions,
@@ -69,4 +80,8 @@ export {
 } from './executions.js';
 export type { AwsCredentials, IamAuth } from './iam-signing.js';
 export { ControlPlaneClient } from './node-client.js';
+export {
+  type NotificationChannelPageOptions,
+  NotificationChannelsResource,
+} from './notification-channels.js';
 export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';

@@ -64,6 +64,8 @@ export const ChannelCreateSchema = z
   })
   .meta({ id: 'NotificationChannelCreate', description: 'Body of `POST /notification-channels`.' });
 export type ChannelCreate = z.output<typeof ChannelCreateSchema>;
+/** What a client sends to create a channel. */
+export type ChannelCreateInput = z.input<typeof ChannelCreateSchema>;
 
 /** Body of `PATCH /notification-channels/{id}`: any subset; `type` cannot change. */
 export const ChannelPatchSchema = z
@@ -79,6 +81,8 @@ export const ChannelPatchSchema = z
     description: 'Body of `PATCH /notification-channels/{id}`: the fields to change (`type` cannot).',
   });
 export type ChannelPatch = z.output<typeof ChannelPatchSchema>;
+/** What a client sends to change a channel. */
+export type ChannelPatchInput = z.input<typeof ChannelPatchSchema>;
 
 /** What a caller controls about a channel. */
 export const ChannelSpecSchema = z.object(channelFields);
@@ -120,6 +124,7 @@ export type ChannelWithSecret = z.infer<typeof ChannelWithSecretSchema>;
 export const ChannelListResponseSchema = z
   .object({ channels: z.array(ChannelSchema), next_cursor: z.string().nullable() })
   .meta({ id: 'NotificationChannelList', description: 'A page of channels, newest first.' });
+export type ChannelListResponse = z.infer<typeof ChannelListResponseSchema>;
 
 /** The answer of `POST /notification-channels/{id}/test`. */
 export const ChannelTestResultSchema = z

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlPlaneClient, EntityWithSecret, Job } from '../../sdk/index.js';
+import {
+  type ControlPlaneClient,
+  type EntityWithSecret,
+  type Job,
+  NotFoundError,
+  ValidationError,
+} from '../../sdk/index.js';
 import type { Channel, ChannelWithSecret } from '../../shared/domain/notification-channel.js';
 import { type AgentServer, startAgentServer } from '../support/agent-server.js';
 import { startRuntimeWithClient, type TestRuntime, waitForExecution } from '../support/local-runtime.js';
@@ -90,6 +96,8 @@ function agentJob(name: string, alerts: Record<string, unknown>): Promise<Job> {
 async function runToEnd(job: Job): Promise<string> {
   const { execution_id } = await client.jobs.trigger(job.id);
   await waitForExecution(client, job.id, execution_id);
+  // The run shows its end before the worker has told alerting (the message is done only then).
+  await runtime.queues.drained({ timeoutMs: 10_000 });
   return execution_id;
 }
 
@@ -164,6 +172,46 @@ describe('notification channels', () => {
     expect(listed.json.channels.map((each) => each.id)).toContain(channel.id);
     expect(deleted.status).toBe(204);
     expect(gone.status).toBe(404);
+  });
+});
+
+describe('notification channels through the SDK', () => {
+  it('creates, pages, reads, tests, updates and deletes a channel with client.notificationChannels', async () => {
+    // Prepare
+    const created = await client.notificationChannels.create({
+      name: 'SDK channel',
+      type: 'webhook',
+      url: receiver.url('sdk'),
+      events: ['job.paused'],
+    });
+    receiver.secrets.set('sdk', String(created.signing_secret));
+
+    // Act
+    const listed = await client.notificationChannels.list();
+    const paged: string[] = [];
+    for await (const channel of client.notificationChannels.iterate({ pageSize: 1 })) paged.push(channel.id);
+    const tested = await client.notificationChannels.test(created.id);
+    const fetched = await client.notificationChannels.get(created.id);
+    const updated = await client.notificationChannels.update(created.id, { name: 'Renamed', events: null });
+    const invalid = await client.notificationChannels
+      .update(created.id, { url: 'http://169.254.169.254/' })
+      .catch((error: unknown) => error);
+    await client.notificationChannels.delete(created.id);
+    const gone = await client.notificationChannels.get(created.id).catch((error: unknown) => error);
+
+    // Assess
+    expect(created.id).toMatch(/^nch_/);
+    expect(created.signing_secret).toMatch(/^whsec_/);
+    expect(listed.map((channel) => channel.id)).toContain(created.id);
+    expect(paged).toEqual(listed.map((channel) => channel.id));
+    expect(tested).toMatchObject({ delivered: true, status: 'delivered', error: null });
+    expect(receiver.at('sdk').map((each) => each.body.id)).toEqual([tested.event_id]);
+    expect(fetched).toMatchObject({ last_delivery_status: 'delivered', events: ['job.paused'] });
+    expect(fetched).not.toHaveProperty('signing_secret');
+    expect(updated).toMatchObject({ name: 'Renamed', events: null, url: receiver.url('sdk') });
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect((invalid as ValidationError).details.map((detail) => detail.path)).toEqual(['url']);
+    expect(gone).toBeInstanceOf(NotFoundError);
   });
 });
 

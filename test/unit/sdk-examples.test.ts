@@ -84,6 +84,7 @@ describe('SDK TSDoc examples', () => {
         'client.ts: ControlPlaneClient.health',
         'executions.ts: ExecutionsResource.callback',
         'api-keys.ts: ApiKeysResource.list',
+        'notification-channels.ts: NotificationChannelsResource.test',
         'webhooks.ts: signWebhookPayload',
         'webhooks.ts: standardWebhookHeaders',
       ]),
