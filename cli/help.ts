@@ -71,7 +71,7 @@ export function rootHelp(): string {
     '',
     wrap(
       'Serverless Jobs from the command line: manage jobs and the entities they run, trigger runs and follow ' +
-        'them, preview cron schedules and send signed webhook deliveries.',
+        'them, manage where alerts go, preview cron schedules and send signed webhook deliveries.',
     ),
     '',
     sections.join('\n\n'),

@@ -1,4 +1,5 @@
 import type { CommandSpec, OptionSpec } from './command.js';
+import { CHANNELS_SUMMARY, channelCommands } from './commands/channels.js';
 import { cronCommands } from './commands/cron.js';
 import { ENTITIES_SUMMARY, entityCommands } from './commands/entities.js';
 import { healthCommands } from './commands/health.js';
@@ -28,14 +29,16 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 export const SECTIONS: readonly { title: string; commands: readonly CommandSpec[] }[] = [
   { title: 'Jobs', commands: [...jobCommands, ...runCommands] },
   { title: 'Entities', commands: entityCommands },
+  { title: 'Alerts', commands: channelCommands },
   { title: 'Tools', commands: [...cronCommands, ...webhookCommands, ...healthCommands] },
 ];
 
 export const COMMANDS: readonly CommandSpec[] = SECTIONS.flatMap((section) => section.commands);
 
-/** Commands of two words (`entities get`, `webhook send`), by their first word. */
+/** Commands of two words (`entities get`, `channels test`, `webhook send`), by their first word. */
 export const GROUPS: Readonly<Record<string, string>> = {
   entities: ENTITIES_SUMMARY,
+  channels: CHANNELS_SUMMARY,
   webhook: WEBHOOK_SUMMARY,
 };
 
