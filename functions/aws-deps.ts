@@ -191,6 +191,9 @@ export function awsWorkerDeps(
     // Every run's end is counted for alerting and put on the bus; the worker sends no notification.
     ...alertingAdapters(documents, env, tracing, { publishes: false }),
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
+    // A job paused after failed runs is recorded in its trail.
+    auditLog: new DynamoAuditLog(documents, env.tableName),
+    retentionDays: env.executionRetentionDays,
     invoker: createTargetInvoker({
       ...awsTargetAdapters({ wrap: (client) => traced(client, tracing) }),
       allowedNetworks: adapters.deployment.allowedTargetNetworks,
@@ -217,6 +220,8 @@ export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = proces
     // Missed fires, overdue runs and the outbox, which opens channels' secrets: cached, as every send opens one.
     ...alertingAdapters(documents, env, tracing, { publishes: true }),
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
+    // A run the sweep ends as failed may pause its job, which is recorded in its trail.
+    auditLog: new DynamoAuditLog(documents, env.tableName),
   });
   return {
     runs: services.runs,

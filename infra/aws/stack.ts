@@ -166,6 +166,7 @@ export class JobsStack extends Stack {
           encryptionKey: this.dataKey,
           timeout: Duration.seconds(s.workerTimeoutSeconds),
           maxReceiveCount: s.maxReceiveCount,
+          executionRetentionDays: s.executionRetentionDays,
           lambdaTargets: s.lambdaTargets,
           awsTargets: {
             stateMachineTargets: s.stateMachineTargets,

@@ -64,6 +64,12 @@ export interface WorkerQueueProps {
    */
   readonly awsTargets?: AwsTargetSettings;
   /**
+   * Days the audit entries the worker writes are kept (it records the jobs alerting pauses), as long as
+   * execution records (1-3650).
+   * @default runDefaults.executionRetentionDays
+   */
+  readonly executionRetentionDays?: number;
+  /**
    * Retention of the worker's log group.
    * @default JobsFunction's (one month)
    */
@@ -105,12 +111,14 @@ export class WorkerQueue extends Construct {
     const margin =
       props.visibilityTimeoutMargin ?? Duration.seconds(runDefaults.visibilityTimeoutMarginSeconds);
     const lambdaTargets = props.lambdaTargets ?? [];
+    const executionRetentionDays = props.executionRetentionDays ?? runDefaults.executionRetentionDays;
     throwFirst('WorkerQueue', [
       resourceNamePattern.test(props.name)
         ? undefined
         : `name ${JSON.stringify(props.name)} must be 1-64 letters, digits, "-" or "_"`,
       integerProblem('timeout (seconds)', timeout.toSeconds(), limits.workerTimeoutSeconds),
       integerProblem('maxReceiveCount', maxReceiveCount, limits.maxReceiveCount),
+      integerProblem('executionRetentionDays', executionRetentionDays, limits.executionRetentionDays),
       ...lambdaTargets.map((target) =>
         isLambdaTarget(target)
           ? undefined
@@ -147,6 +155,7 @@ export class WorkerQueue extends Construct {
           secretsKeyArn: props.secretsKey.keyArn,
           publicBaseUrl: props.publicBaseUrl,
           maxReceiveCount,
+          executionRetentionDays,
         },
         json,
       ),

@@ -36,6 +36,7 @@ import type {
   StoredChannel,
   WatchedJob,
 } from '../ports.js';
+import type { ChangeRecorder } from './audit-trail.js';
 import { cronExecutionId } from './run-helpers.js';
 
 export interface AlertServiceDeps {
@@ -52,6 +53,8 @@ export interface AlertServiceDeps {
   events?: EventPublisher;
   /** Counts `RunFinished` by `Status` (the dashboard's runs by status). */
   metrics?: Metrics;
+  /** Where a pause is recorded: the job's audit trail, with the service as the actor. */
+  audit: ChangeRecorder;
 }
 
 /** Tries of a conditional state write before giving up on a burst of concurrent writers. */
@@ -183,6 +186,14 @@ export class AlertService implements RunOutcomeListener {
       };
       if (await this.deps.jobs.replace(paused, stored.version, stored.job)) {
         this.deps.logger.warn('job paused after consecutive failures', { jobId });
+        // The service's own act, even when a caller's request (a callback) ended the run.
+        await this.deps.audit.record({
+          resource: { type: 'job', id: jobId },
+          action: 'disabled',
+          changedFields: ['disabled_reason', 'enabled'],
+          actor: { type: 'system' },
+          reason: 'consecutive_failures',
+        });
         return;
       }
     }
@@ -319,12 +330,7 @@ export class AlertService implements RunOutcomeListener {
     settings: AlertSettings = alertSettings(job.config),
   ): Promise<OutboxEntry[]> {
     if (decision.events.length === 0) return [];
-    const ids = settings.channels ?? (await this.deps.channels.defaultIds()).slice(0, MAX_DEFAULT_CHANNELS);
-    const channels = (await Promise.all(ids.map((id) => this.deps.channels.get(id)))).filter(
-      (stored): stored is StoredChannel => {
-        return stored !== null;
-      },
-    );
+    const channels = await this.recipients(job, settings);
     const entries: OutboxEntry[] = [];
     for (const [index, draft] of decision.events.entries()) {
       const notification = this.notification(draft, job, decision.state, now);
@@ -342,6 +348,33 @@ export class AlertService implements RunOutcomeListener {
       }
     }
     return entries;
+  }
+
+  /**
+   * The channels a job's events go to: those it names that still exist; the default channels when it
+   * names none, or when every one it named has been deleted since (deleting a channel is allowed, and a
+   * job must not fall silent because of it). A named channel that is gone is logged, with the job, so
+   * that its policy can be fixed.
+   */
+  private async recipients(job: Job, settings: AlertSettings): Promise<StoredChannel[]> {
+    const load = async (ids: readonly string[]) =>
+      (await Promise.all(ids.map((id) => this.deps.channels.get(id)))).filter(
+        (stored): stored is StoredChannel => stored !== null,
+      );
+    const named = settings.channels;
+    if (named !== null) {
+      const found = await load(named);
+      if (found.length === named.length) return found;
+      const present = new Set(found.map((stored) => stored.channel.id));
+      const missing = named.filter((id) => !present.has(id));
+      this.deps.logger.warn('alert channels the job names no longer exist', {
+        jobId: job.id,
+        missingChannelIds: missing,
+        fallback: found.length === 0 ? 'default channels' : 'its other channels',
+      });
+      if (found.length > 0) return found;
+    }
+    return load((await this.deps.channels.defaultIds()).slice(0, MAX_DEFAULT_CHANNELS));
   }
 
   private notification(

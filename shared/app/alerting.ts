@@ -12,6 +12,7 @@ import type {
   SecretBox,
 } from '../ports.js';
 import { AlertService } from './alert-service.js';
+import type { ChangeRecorder } from './audit-trail.js';
 import { ChannelService } from './channel-service.js';
 import { NotificationDelivery } from './notification-delivery.js';
 import { observeRunOutcomes } from './run-outcomes.js';
@@ -30,6 +31,8 @@ export interface AlertingAdapters {
   metrics: Metrics;
   /** EventBridge on AWS. */
   events?: EventPublisher;
+  /** The audit trail: a job paused after failed runs is recorded there. */
+  audit: ChangeRecorder;
 }
 
 /** Alerting's services, built once per runtime. */

@@ -1,5 +1,6 @@
 import type { Caller } from '../domain/access.js';
 import type { AuditAction, AuditActor, AuditEntry, AuditedResource } from '../domain/audit.js';
+import type { DisabledReason } from '../domain/job.js';
 import type { AuditLog, AuditPage, Clock, Logger, Metrics } from '../ports.js';
 import { currentCaller } from './request-context.js';
 
@@ -8,6 +9,13 @@ export interface Change {
   resource: { type: AuditedResource; id: string };
   action: AuditAction;
   changedFields?: readonly string[];
+  /**
+   * Who made it, when not the caller of the request being served: the service itself (`system`) acting on
+   * its own, even while serving a request (a callback's failed run that pauses its job).
+   */
+  actor?: AuditActor;
+  /** Why the service made the change itself. */
+  reason?: DisabledReason;
 }
 
 /** What services record their changes with. */
@@ -48,8 +56,9 @@ export class AuditTrail implements ChangeRecorder {
       at: now.toISOString(),
       action: change.action,
       resource: change.resource,
-      actor: actorOf(currentCaller()),
+      actor: change.actor ?? actorOf(currentCaller()),
       changed_fields: [...(change.changedFields ?? [])],
+      ...(change.reason !== undefined && { reason: change.reason }),
     };
     const expiresAt = Math.floor(now.getTime() / 1000) + this.deps.retentionDays * DAY_SECONDS;
     try {

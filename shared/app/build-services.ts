@@ -47,7 +47,7 @@ export interface ServiceAdapters {
   ids: IdGenerator;
   logger: Logger;
   metrics: Metrics;
-  /** How long execution records are kept (days): whatever starts runs. */
+  /** How long execution records (and audit entries, kept as long) are kept (days): whatever starts runs or writes the trail. */
   retentionDays?: number;
   /** Seals and opens webhook and entity signing secrets: job and entity writes, deliveries, the worker. */
   secrets?: SecretBox;
@@ -57,7 +57,10 @@ export interface ServiceAdapters {
   rateLimiter?: RateLimiter;
   /** Invokes entities' targets: the worker. */
   invoker?: TargetInvoker;
-  /** Where the audit trail is kept: whatever changes jobs, entities or API keys (the API). */
+  /**
+   * Where the audit trail is kept: whatever changes jobs, entities or API keys (the API), and wherever
+   * alerting runs (it pauses jobs: the API, the workers, the sweeper).
+   */
   auditLog?: AuditLog;
   /** The API keys created through the API, hashed: the API. */
   apiKeyStore?: ApiKeyStore;
@@ -128,6 +131,15 @@ export function buildServices(adapters: ServiceAdapters): Services {
   const schedules = once(
     () => new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') }),
   );
+  const audit = once(
+    () =>
+      new AuditTrail({
+        ...adapters,
+        audit: need(adapters.auditLog, 'audit log', 'audit'),
+        // Entries are kept as long as the runs they sit beside.
+        retentionDays: need(adapters.retentionDays, 'retention period', 'audit'),
+      }),
+  );
   const alerting = once(() =>
     buildAlerting({
       ...adapters,
@@ -135,6 +147,8 @@ export function buildServices(adapters: ServiceAdapters): Services {
       alerts: need(adapters.alertStore, 'alert store', 'alerting'),
       channels: need(adapters.channelStore, 'channel store', 'alerting'),
       notifier: need(adapters.notifier, 'channel notifier', 'alerting'),
+      // Alerting pauses jobs, and says so in their trail.
+      audit: audit(),
     }),
   );
   // Where alerting is wired, every run's end reaches it; a worker's failure to tell it fails the message,
@@ -150,15 +164,6 @@ export function buildServices(adapters: ServiceAdapters): Services {
         executions: observed(false),
         jobs,
         retentionDays: need(adapters.retentionDays, 'retention period', 'run'),
-      }),
-  );
-  const audit = once(
-    () =>
-      new AuditTrail({
-        ...adapters,
-        audit: need(adapters.auditLog, 'audit log', 'audit'),
-        // Entries are kept as long as the runs they sit beside.
-        retentionDays: need(adapters.retentionDays, 'retention period', 'audit'),
       }),
   );
   const services = {

@@ -12,6 +12,7 @@ import {
 } from '../domain/job.js';
 import { generateSigningSecret } from '../domain/signature.js';
 import type {
+  ChannelStore,
   Clock,
   DeploymentConfig,
   EntityStore,
@@ -24,6 +25,7 @@ import type {
   SecretBox,
   VersionedJob,
 } from '../ports.js';
+import { unknownAlertChannels } from './alert-channel-check.js';
 import type { ChangeRecorder } from './audit-trail.js';
 import { type Deferred, readDeferred } from './deferred.js';
 import { noEntityError } from './entity-service.js';
@@ -43,6 +45,11 @@ export interface JobServiceDeps {
   schedules: ScheduleSync;
   /** Records every change: who, when, which fields. */
   audit: ChangeRecorder;
+  /**
+   * Where the runtime has alerting: the channels `config.alerts.channels` names must exist. Without it the
+   * ids are checked by their form only.
+   */
+  channelStore?: Pick<ChannelStore, 'get'>;
 }
 
 /** How often a write re-reads and re-applies itself when a concurrent write got in first. */
@@ -57,7 +64,7 @@ export class JobService {
   /** Creates a job; a webhook job's answer carries `webhook_secret`, the only time it is shown. */
   async create(input: JobCreate): Promise<Job> {
     const spec = buildJobSpec(input);
-    await this.checkDeployment(spec);
+    await this.checkDeployment(spec, null);
     const now = this.deps.clock.now().toISOString();
     const job: Job = {
       id: this.deps.ids.jobId(),
@@ -164,7 +171,7 @@ export class JobService {
         if (!recheck && current.job.trigger_type === 'cron') await this.syncSchedule(null, current.job, true);
         return current.job;
       }
-      if (recheck) await this.checkDeployment(nextSpec);
+      if (recheck) await this.checkDeployment(nextSpec, spec);
       const next: Job = {
         id,
         ...nextSpec,
@@ -185,7 +192,12 @@ export class JobService {
         await this.deps.audit.record({
           resource: { type: 'job', id },
           action,
-          changedFields: [...changedFields(spec, nextSpec), ...(webhook ? ['webhook_secret'] : [])],
+          changedFields: [
+            ...changedFields(spec, nextSpec),
+            // Enabling a job the service paused clears why it was paused.
+            ...(reason && !next.disabled_reason ? ['disabled_reason'] : []),
+            ...(webhook ? ['webhook_secret'] : []),
+          ].sort(),
         });
         await this.syncSchedule(current.job, written.job);
         return webhook ? { ...written.job, webhook_secret: webhook.secret } : written.job;
@@ -216,10 +228,11 @@ export class JobService {
 
   /**
    * What only the deployment knows: the named queue or environment exists (unless the local runtime
-   * accepts any name), and a job without an entity has a default entity to run on. A named entity's
-   * existence and type are checked by the store, atomically with the write.
+   * accepts any name), the notification channels `config.alerts` adds exist (see `unknownAlertChannels`),
+   * and a job without an entity has a default entity to run on. A named entity's existence and type are
+   * checked by the store, atomically with the write.
    */
-  private async checkDeployment(spec: JobSpec): Promise<void> {
+  private async checkDeployment(spec: JobSpec, before: JobSpec | null): Promise<void> {
     const { deployment } = this.deps;
     const problems: ErrorDetail[] = [];
     if (!deployment.open) {
@@ -239,6 +252,11 @@ export class JobService {
           code: 'unknown_environment',
         });
       }
+    }
+    if (this.deps.channelStore) {
+      problems.push(
+        ...(await unknownAlertChannels(spec.config, before?.config ?? null, this.deps.channelStore)),
+      );
     }
     if (problems.length > 0) throw new ValidationError(problems);
     if (spec.entity_id === null && !(await this.deps.entities.getDefault())) throw noEntityError();

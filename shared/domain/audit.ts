@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DISABLED_REASONS } from './job.js';
 
 /*
  * The audit trail: who changed what, and when. An entry names the fields a change touched, never their
@@ -46,6 +47,10 @@ export const AuditEntrySchema = z
     changed_fields: z.array(z.string()).meta({
       description:
         'The fields the change set or altered (for a creation, the fields given); names only, never values.',
+    }),
+    reason: z.enum(DISABLED_REASONS).optional().meta({
+      description:
+        'Why the service made the change itself (actor `system`): `consecutive_failures` when it paused a job after failed runs (`config.alerts.pause_after_failures`). Absent on changes callers made.',
     }),
   })
   .meta({ id: 'AuditEntry', description: 'One change, as the audit trail keeps it.' });

@@ -17,6 +17,7 @@ export const ENTITY_TYPES = ['agent', 'team', 'workflow'] as const;
 export const EXECUTOR_TYPES = ['auto', 'specific_queue', 'environment'] as const;
 /** Why the service itself disabled a job. */
 export const DISABLED_REASONS = ['consecutive_failures'] as const;
+export type DisabledReason = (typeof DISABLED_REASONS)[number];
 
 export const TriggerTypeSchema = z
   .enum(TRIGGER_TYPES)

@@ -252,6 +252,7 @@ describe('alerts from run outcomes', () => {
     const paused = await getJob(job.id);
     const refused = await api('POST', `/jobs/${job.id}/trigger`, {});
     const enabled = await api('POST', `/jobs/${job.id}/enable`);
+    const { history } = await client.jobs.history(job.id, { limit: 3 });
     agent.script({ kind: 'json', body: { ok: true } });
     const success = await runToEnd(job);
     await runtime.sweep();
@@ -271,6 +272,36 @@ describe('alerts from run outcomes', () => {
       consecutive_failures: 4,
     });
     expect(refused.status).toBe(409);
+    expect(
+      history.map(({ action, actor, changed_fields, reason }) => ({ action, actor, changed_fields, reason })),
+    ).toEqual([
+      {
+        action: 'enabled',
+        actor: { type: 'api_key', name: 'deployment' },
+        changed_fields: ['disabled_reason', 'enabled'],
+        reason: undefined,
+      },
+      {
+        action: 'disabled',
+        actor: { type: 'system' },
+        changed_fields: ['disabled_reason', 'enabled'],
+        reason: 'consecutive_failures',
+      },
+      {
+        action: 'created',
+        actor: { type: 'api_key', name: 'deployment' },
+        changed_fields: [
+          'config',
+          'entity_id',
+          'entity_type',
+          'name',
+          'planning_mode',
+          'prompt_template',
+          'trigger_type',
+        ],
+        reason: undefined,
+      },
+    ]);
     expect(enabled.json.enabled).toBe(true);
     expect(enabled.json).not.toHaveProperty('disabled_reason');
     expect(recovered).toEqual(['job.recovered']);
@@ -286,6 +317,38 @@ describe('alerts from run outcomes', () => {
       consecutive_failures: 2,
       console_url: `${runtime.url}/console#/jobs/${job.id}/runs/${second}`,
     });
+  });
+
+  it('sends the events of a job whose channels were all deleted to the default channels', async () => {
+    // Prepare
+    const gone = await channelAt('gone');
+    const fallback = await channelAt('fallback', { default: true, events: ['run.failed'] });
+    const job = await agentJob('Orphaned alerts', { channels: [gone.id] });
+    const deleted = await api('DELETE', `/notification-channels/${gone.id}`);
+    agent.script({ kind: 'status', status: 400 });
+
+    try {
+      // Act
+      const renamed = await api('PATCH', `/jobs/${job.id}`, { description: 'still names a deleted channel' });
+      const unknown = await api('PATCH', `/jobs/${job.id}`, {
+        config: { alerts: { channels: [gone.id, 'nch_0000000000000000000000000'] } },
+      });
+      const run = await runToEnd(job);
+      await runtime.sweep();
+
+      // Assess
+      expect(deleted.status).toBe(204);
+      expect(renamed.status).toBe(200);
+      expect(unknown.status).toBe(422);
+      expect(unknown.json.error.details.map((detail) => detail.path)).toEqual(['config.alerts.channels[1]']);
+      expect(receiver.at('gone')).toEqual([]);
+      const received = receiver.at('fallback').filter((each) => each.body.job?.id === job.id);
+      expect(received.map((each) => [each.body.type, each.body.execution?.execution_id])).toEqual([
+        ['run.failed', run],
+      ]);
+    } finally {
+      await api('DELETE', `/notification-channels/${fallback.id}`);
+    }
   });
 
   it('retries a channel that answers 503, with the same event id, and shows its delivery counters', async () => {

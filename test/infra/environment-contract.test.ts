@@ -141,9 +141,9 @@ describe('the contract check', () => {
   const template = Template.fromStack(stack);
   const worker = [...stack.workerQueues.values()][0]?.worker as JobsFunction;
 
-  it('reports a variable written and not read (what the worker was given before: the retention)', () => {
+  it('reports a variable written and not read (a schedule group, which the worker never uses)', () => {
     // Prepare
-    const written = { ...writtenEnvironment(stack, template, worker), EXECUTION_RETENTION_DAYS: '90' };
+    const written = { ...writtenEnvironment(stack, template, worker), SCHEDULE_GROUP_NAME: 'jobs' };
 
     // Act
     const found = mismatches(
@@ -152,7 +152,7 @@ describe('the contract check', () => {
     );
 
     // Assess
-    expect(found).toEqual({ writtenNotRead: ['EXECUTION_RETENTION_DAYS'], readNotWritten: [] });
+    expect(found).toEqual({ writtenNotRead: ['SCHEDULE_GROUP_NAME'], readNotWritten: [] });
   });
 
   it('reports a variable read and not written: the function does not start, naming it', () => {

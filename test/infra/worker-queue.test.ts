@@ -262,6 +262,7 @@ describe('worker functions', () => {
           'PUBLIC_BASE_URL',
           'DEPLOYMENT_CONFIG',
           'MAX_RECEIVE_COUNT',
+          'EXECUTION_RETENTION_DAYS',
           'LOG_LEVEL',
           'NODE_OPTIONS',
           'POWERTOOLS_SERVICE_NAME',
@@ -276,8 +277,8 @@ describe('worker functions', () => {
         MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
         LOG_LEVEL: settings.logLevel,
       });
-      // It starts no run, so no retention: the variable it was given once and never read.
-      expect(variables.EXECUTION_RETENTION_DAYS).toBeUndefined();
+      // It starts no run, but its audit entries (the jobs alerting pauses) are kept as long as runs.
+      expect(variables.EXECUTION_RETENTION_DAYS).toBe(String(settings.executionRetentionDays));
       // Every worker queue, so a retry can be sent to any queue.
       expect(JSON.parse(renderCfnString(variables.QUEUE_URLS))).toEqual(
         Object.fromEntries(queueNames.map((queue) => [queue, `<${queueIds.get(queue)}>`])),
@@ -438,6 +439,7 @@ describe('WorkerQueue in a stack of its own', () => {
       Environment: {
         Variables: expect.objectContaining({
           MAX_RECEIVE_COUNT: '5',
+          EXECUTION_RETENTION_DAYS: String(runDefaults.executionRetentionDays),
           PUBLIC_BASE_URL: 'https://api.example.com',
         }),
       },
@@ -485,6 +487,7 @@ describe('WorkerQueue in a stack of its own', () => {
     [{ timeout: Duration.minutes(16) }, 'timeout (seconds) must be an integer from 1 to 900, got 960'],
     [{ maxReceiveCount: 0 }, 'maxReceiveCount must be an integer from 1 to 1000, got 0'],
     [{ maxReceiveCount: 1001 }, 'maxReceiveCount must be an integer from 1 to 1000, got 1001'],
+    [{ executionRetentionDays: 0 }, 'executionRetentionDays must be an integer from 1 to 3650, got 0'],
     [{ lambdaTargets: ['*'] }, 'lambdaTargets entry "*" must be a function name or a full function ARN'],
   ] as [Partial<WorkerQueueProps>, string][])('throws for bad props: %j', (overrides, message) => {
     // Prepare

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { AuditTrail } from '../../shared/app/audit-trail.js';
+import { asCaller } from '../../shared/app/request-context.js';
 import { accessApi, DEPLOYMENT_KEY, ROLE_ARN } from '../support/access-api.js';
+import { MemoryAuditLog } from '../support/memory-access.js';
+import { RecordingMetrics } from '../support/memory-stores.js';
 
 const json = (body: unknown) => JSON.stringify(body);
 const MINUTE = 60_000;
@@ -218,5 +223,52 @@ describe('the audit trail of entities and keys', () => {
     const thirtyDays = Date.parse('2025-01-15T09:00:00.000Z') / 1000 + 30 * 24 * 60 * 60;
     // The handler's default retention is 90 days.
     expect(api.auditLog.entries[0]?.expiresAt).toBe(thirtyDays + 60 * 24 * 60 * 60);
+  });
+});
+
+describe('changes the service makes itself', () => {
+  it('name the system as actor, with the reason, even while a caller is being served', async () => {
+    // Prepare
+    const log = new MemoryAuditLog();
+    const trail = new AuditTrail({
+      audit: log,
+      clock: { now: () => new Date('2027-03-01T00:00:00.000Z') },
+      logger: createLogger({ level: 'silent' }),
+      metrics: new RecordingMetrics(),
+      retentionDays: 30,
+    });
+    const caller = { type: 'api_key', name: 'callback-sender', scope: 'trigger' } as const;
+
+    // Act
+    // A callback's failed run pauses its job: the request is the caller's, the pause the service's.
+    await asCaller(caller, () =>
+      trail.record({
+        resource: { type: 'job', id: 'job_1' },
+        action: 'disabled',
+        changedFields: ['disabled_reason', 'enabled'],
+        actor: { type: 'system' },
+        reason: 'consecutive_failures',
+      }),
+    );
+    await asCaller(caller, () => trail.record({ resource: { type: 'job', id: 'job_1' }, action: 'enabled' }));
+
+    // Assess
+    expect(log.entries.map(({ entry }) => entry)).toEqual([
+      {
+        at: '2027-03-01T00:00:00.000Z',
+        action: 'disabled',
+        resource: { type: 'job', id: 'job_1' },
+        actor: { type: 'system' },
+        changed_fields: ['disabled_reason', 'enabled'],
+        reason: 'consecutive_failures',
+      },
+      {
+        at: '2027-03-01T00:00:00.000Z',
+        action: 'enabled',
+        resource: { type: 'job', id: 'job_1' },
+        actor: { type: 'api_key', name: 'callback-sender' },
+        changed_fields: [],
+      },
+    ]);
   });
 });

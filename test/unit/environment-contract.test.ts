@@ -115,9 +115,9 @@ describe('the log level variable', () => {
 });
 
 describe('the worker environment', () => {
-  it('reads no retention: the worker starts no run', () => {
+  it('reads the retention: it starts no run, but records the jobs it pauses in their audit trail', () => {
     // Assess
-    expect(workerEnvironment.names).not.toContain('EXECUTION_RETENTION_DAYS');
+    expect(workerEnvironment.names).toContain('EXECUTION_RETENTION_DAYS');
     expect(workerEnvironment.names).toContain('MAX_RECEIVE_COUNT');
   });
 });

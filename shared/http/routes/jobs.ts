@@ -125,7 +125,7 @@ export const createJob = defineRoute({
     409: 'A concurrent change got in the way; try again.',
     413: true,
     415: true,
-    422: 'An invalid field or combination of fields, an entity that does not exist, or no default entity for a job that names none.',
+    422: 'An invalid field or combination of fields, an entity or notification channel (`config.alerts.channels[i]`) that does not exist, or no default entity for a job that names none.',
     500: true,
   },
 });
@@ -203,7 +203,7 @@ export const updateJob = defineRoute({
     409: BUSY,
     413: true,
     415: true,
-    422: 'The job as changed would be invalid.',
+    422: 'The job as changed would be invalid, or it adds a notification channel (`config.alerts.channels[i]`) that does not exist.',
     500: true,
   },
 });

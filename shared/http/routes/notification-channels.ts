@@ -185,7 +185,7 @@ export const deleteNotificationChannel = defineRoute({
   tags: ['Alerts'],
   summary: 'Delete a notification channel',
   description:
-    'Deletes the channel; notifications waiting for it are dropped. Jobs naming it stop reaching it.',
+    'Deletes the channel, even while jobs name it in `config.alerts.channels`; notifications waiting for it are dropped. The events of a job naming it go to the job’s other channels, or, when none of them is left, to the default channels. A job write that adds a channel id that does not exist is a 422.',
   params: channelId,
   response: { status: 204, description: 'Deleted.' },
   errors: { 401: true, 403: true, 404: NO_CHANNEL, 500: true },
