@@ -12,10 +12,7 @@ import { EMPTY_ALERT_STATE, type JobAlertState } from '../../domain/alert-policy
 import type { Notification } from '../../domain/notification.js';
 import type { AlertStore, OutboxEntry, VersionedAlertState, WatchedJob } from '../../ports.js';
 import { alertKeys, OUTBOX_PARTITION, type WatchGroup, watchedFromItem } from './alert-items.js';
-
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
+import type { TransactItem } from './expressions.js';
 
 /** Outbox entries outlive the day of retries by a margin, then DynamoDB's TTL removes any left behind. */
 const OUTBOX_TTL_SECONDS = 3 * 86_400;
