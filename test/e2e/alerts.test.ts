@@ -251,6 +251,8 @@ describe('alerts from run outcomes', () => {
     const fourth = typesAt('oncall', job.id, afterDuplicate + third.length);
     const paused = await getJob(job.id);
     const refused = await api('POST', `/jobs/${job.id}/trigger`, {});
+    // Entries of the same instant have no order: the enabling one comes a second after the pause.
+    await clock.advance(1_000);
     const enabled = await api('POST', `/jobs/${job.id}/enable`);
     const { history } = await client.jobs.history(job.id, { limit: 3 });
     agent.script({ kind: 'json', body: { ok: true } });
