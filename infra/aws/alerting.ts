@@ -28,7 +28,10 @@ export interface AlertingProps {
   readonly eventBusName: string;
   /** The SNS topics `sns` channels may publish to; none: no `sns:Publish` at all. */
   readonly notificationTopicArns: readonly string[];
-  /** The functions that put events on the bus: wherever a run ends (workers, the API) and the sweeper. */
+  /**
+   * The functions that put events on the bus: wherever a run ends (workers, the API) and the sweeper, and with
+   * `runEvents: 'all'` wherever a run starts (the webhook and dispatch functions).
+   */
   readonly publishers: readonly IGrantable[];
   /** The functions that send notifications: the API (test sends) and the sweeper (the outbox). */
   readonly senders: readonly IGrantable[];

@@ -14,11 +14,11 @@ import { nextFireTimes } from '../domain/cron-schedule.js';
 import type { Execution } from '../domain/execution.js';
 import type { Job } from '../domain/job.js';
 import {
+  consoleUrlOf,
   DETAIL_TYPES,
   eventId,
   type Notification,
   notificationExecution,
-  RUN_DETAIL_TYPES,
 } from '../domain/notification.js';
 import { channelWants } from '../domain/notification-channel.js';
 import type {
@@ -36,6 +36,7 @@ import type {
   StoredChannel,
   WatchedJob,
 } from '../ports.js';
+import type { RunEvents } from './run-events.js';
 import { cronExecutionId } from './run-helpers.js';
 
 export interface AlertServiceDeps {
@@ -48,8 +49,10 @@ export interface AlertServiceDeps {
   logger: Logger;
   /** Where the console is, for `console_url` (the deployment's public base URL; empty: none). */
   publicBaseUrl?: string;
-  /** The deployment's event bus (EventBridge on AWS); none locally. */
+  /** The deployment's event bus (EventBridge on AWS), for alert events; none locally. */
   events?: EventPublisher;
+  /** Puts each run's end on the bus, as the deployment's `runEvents` setting asks; none: no run ends. */
+  runEvents?: RunEvents;
   /** Counts `RunFinished` by `Status` (the dashboard's runs by status). */
   metrics?: Metrics;
 }
@@ -95,7 +98,7 @@ export class AlertService implements RunOutcomeListener {
    */
   async runEnded(execution: Execution): Promise<void> {
     this.deps.metrics?.count('RunFinished', { Status: execution.status });
-    await this.publish([this.runEvent(execution)]);
+    await this.deps.runEvents?.changed(execution);
     if (execution.status === 'succeeded') await this.succeeded(execution);
     else if (execution.status === 'failed' || execution.status === 'timed_out') await this.failed(execution);
   }
@@ -363,28 +366,7 @@ export class AlertService implements RunOutcomeListener {
   }
 
   private consoleUrl(jobId: string, executionId?: string): string | null {
-    const base = this.deps.publicBaseUrl?.replace(/\/$/, '');
-    if (!base) return null;
-    return `${base}/console#/jobs/${jobId}${executionId ? `/runs/${executionId}` : ''}`;
-  }
-
-  /** A run's end as a bus event, with the body of a notification (`type`: `run.<status>`). */
-  private runEvent(execution: Execution): BusEvent {
-    const status = execution.status;
-    return {
-      detailType: RUN_DETAIL_TYPES[status] ?? `Job Run ${status}`,
-      time: this.deps.clock.now(),
-      detail: {
-        type: `run.${status}`,
-        id: eventId(`${execution.execution_id}:run.${status}`),
-        occurred_at: execution.finished_at ?? this.deps.clock.now().toISOString(),
-        job: { id: execution.job_id, name: execution.job_name },
-        execution: notificationExecution(execution),
-        consecutive_failures: null,
-        message: `Run ${execution.execution_id} of "${execution.job_name}" ${status.replace('_', ' ')}.`,
-        console_url: this.consoleUrl(execution.job_id, execution.execution_id),
-      },
-    };
+    return consoleUrlOf(this.deps.publicBaseUrl, jobId, executionId);
   }
 
   /** The alert events just decided, on the bus (`run.failed` is already there as the run's own end). */
@@ -409,7 +391,7 @@ export class AlertService implements RunOutcomeListener {
     await this.publish(bus);
   }
 
-  /** Best effort: the bus is a copy for the account's own rules; the run and the alerts are recorded already. */
+  /** Best effort: the bus is a copy for the account's own rules; the alerts are recorded already. */
   private async publish(events: readonly BusEvent[]): Promise<void> {
     if (!this.deps.events || events.length === 0) return;
     try {

@@ -1,5 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deploymentNames, getDeploymentSettings, resolveDeploymentSettings } from '../../infra/aws/config.js';
 import {
   asArray,
   buildApp,
@@ -38,7 +39,12 @@ function inspect(overrides: Parameters<typeof buildApp>[1] = {}) {
           .flatMap((statement) => asArray(statement.Resource)),
       ]),
     );
-  return { stack, template, reach };
+  /** What the stack wrote in each function's `RUN_EVENTS`. */
+  const runEvents = () =>
+    Object.fromEntries(
+      [...functions].map(([name, fn]) => [name, variablesOf(template, logicalIdOf(stack, fn)).RUN_EVENTS]),
+    );
+  return { stack, template, reach, runEvents };
 }
 
 const busArn = eventBusArn;
@@ -76,6 +82,55 @@ describe('alerting in the stack', () => {
     // Assess
     expect(reach('events:PutEvents').sweeper).toEqual([busArn('default')]);
     expect(Object.values(reach('sns:Publish')).flat()).toEqual([]);
+  });
+
+  it('puts only failed runs on the bus by default, in every named deployment, and tells every function so', () => {
+    // Act
+    const resolved = deploymentNames.map(
+      (name) => resolveDeploymentSettings(getDeploymentSettings(name)).runEvents,
+    );
+    const { runEvents } = inspect();
+
+    // Assess
+    expect(resolved).toEqual(deploymentNames.map(() => 'failed'));
+    expect(new Set(Object.values(runEvents()))).toEqual(new Set(['failed']));
+  });
+
+  it.each(['ended', 'failed'] as const)(
+    'with runEvents %s, keeps the functions that only start runs off the bus',
+    (setting) => {
+      // Act
+      const { reach, runEvents } = inspect({ runEvents: setting });
+
+      // Assess
+      expect(reach('events:PutEvents')).toMatchObject({ webhook: [], dispatch: [] });
+      expect(Object.values(runEvents())).toEqual(Object.values(runEvents()).map(() => setting));
+    },
+  );
+
+  it('with runEvents all, lets the webhook and dispatch functions put their queued runs on the bus too', () => {
+    // Act
+    const { reach, runEvents } = inspect({ runEvents: 'all', eventBusName: 'jobs-bus' });
+
+    // Assess
+    expect(reach('events:PutEvents')).toEqual({
+      api: [busArn('jobs-bus')],
+      webhook: [busArn('jobs-bus')],
+      sweeper: [busArn('jobs-bus')],
+      dispatch: [busArn('jobs-bus')],
+      'worker default': [busArn('jobs-bus')],
+      'worker production': [busArn('jobs-bus')],
+      'worker security': [busArn('jobs-bus')],
+    });
+    expect(runEvents()).toMatchObject({ webhook: 'all', dispatch: 'all', 'worker default': 'all' });
+  });
+
+  it('fails synthesis, naming the field, for an unknown runEvents', () => {
+    // Act
+    const build = () => buildApp('test', { runEvents: 'some' as unknown as 'all' });
+
+    // Assess
+    expect(build).toThrow('runEvents must be one of "all", "ended", "failed", got "some"');
   });
 
   it('lets the sweeper open, not seal, secrets, and reads the bus and topics from DEPLOYMENT_CONFIG', () => {
