@@ -53,8 +53,8 @@ const metric = (name: string, dimensions: Record<string, string> = {}, label?: s
 
 /**
  * Alerting on AWS: who may put events on the bus and publish to the SNS topics of `sns` channels (exactly those
- * resources), the alarm on failed notification deliveries, and the stack's dashboard: runs by status, webhook
- * rejections by reason, queue age and DLQ depth per queue, notification delivery failures.
+ * resources), the alarm on failed notification deliveries, and the stack's dashboard: runs by status, cron
+ * lateness (p50, p99), webhook rejections by reason, queue age and DLQ depth per queue, notification delivery failures.
  */
 export class Alerting extends Construct {
   /** Fires when notifications keep failing (3 failed tries within 15 minutes); the stack gives it the alarm topic. */
@@ -99,7 +99,15 @@ export class Alerting extends Construct {
           new GraphWidget({
             title: 'Runs by status',
             left: statuses.map((status) => metric('RunFinished', { Status: status }, status)),
-            width: 12,
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Cron lateness (ms)',
+            // From a fire's scheduled time to the start of its dispatch: the Scheduler's and Lambda's delay.
+            left: ['p50', 'p99'].map((statistic) =>
+              metric('CronFireLateness', {}, statistic).with({ statistic }),
+            ),
+            width: 8,
           }),
           new GraphWidget({
             title: 'Webhook rejections by reason',
@@ -110,7 +118,7 @@ export class Alerting extends Construct {
                 period: Duration.minutes(5),
               }),
             ],
-            width: 12,
+            width: 8,
           }),
         ],
         [

@@ -7,6 +7,7 @@ import {
   eventBusArn,
   logicalIdOf,
   removeOutdirs,
+  renderCfnString,
   resourcesOf,
   resourcesReachedBy,
   roleIdOf,
@@ -169,6 +170,7 @@ describe('alerting in the stack', () => {
     const body = JSON.stringify(dashboards[0]?.Properties?.DashboardBody);
     for (const title of [
       'Runs by status',
+      'Cron lateness (ms)',
       'Webhook rejections by reason',
       'Age of the oldest queued run (s)',
       'Dead-letter queue depth',
@@ -176,5 +178,21 @@ describe('alerting in the stack', () => {
     ]) {
       expect(body).toContain(title);
     }
+    // Percentiles of the timing the dispatch records, by service only (the dimension every metric has).
+    const widgets = (
+      JSON.parse(renderCfnString(dashboards[0]?.Properties?.DashboardBody)) as {
+        widgets: { properties: { title: string; metrics?: unknown[] } }[];
+      }
+    ).widgets;
+    const lateness = widgets.find((widget) => widget.properties.title === 'Cron lateness (ms)');
+    expect(lateness?.properties.metrics).toEqual(
+      ['p50', 'p99'].map((stat) => [
+        'ServerlessJobs',
+        'CronFireLateness',
+        'service',
+        'serverless-jobs',
+        { label: stat, stat },
+      ]),
+    );
   });
 });
