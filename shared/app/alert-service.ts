@@ -36,6 +36,7 @@ import type {
   StoredChannel,
   WatchedJob,
 } from '../ports.js';
+import { AlertWatchBackfill } from './alert-watch-backfill.js';
 import type { RunEvents } from './run-events.js';
 import { cronExecutionId } from './run-helpers.js';
 
@@ -90,7 +91,11 @@ export interface JobAlertView {
  * result seen twice or two sweeps decide it once; `NotificationDelivery` sends the outbox.
  */
 export class AlertService implements RunOutcomeListener {
-  constructor(private readonly deps: AlertServiceDeps) {}
+  private readonly watchBackfill: AlertWatchBackfill;
+
+  constructor(private readonly deps: AlertServiceDeps) {
+    this.watchBackfill = new AlertWatchBackfill(deps);
+  }
 
   /**
    * A run ended. A success with no failure counted costs one conditional write; a failure reads the
@@ -201,12 +206,21 @@ export class AlertService implements RunOutcomeListener {
 
   /**
    * One sweep of the watched jobs: the enabled jobs with an alert policy, and, while the deployment has a
-   * default channel, every enabled cron job. Reads per job: the runs of the cron fires of the last few
+   * default channel, every enabled cron job. Until every cron job written before alerting has its watch item,
+   * each sweep first writes some (see {@link AlertWatchBackfill}). Reads per job: the runs of the cron fires of the last few
    * minutes whose grace has passed (one read each), and for `max_duration_seconds` its newest runs;
    * its state only when something was found.
    */
   async sweep(): Promise<AlertSweepReport> {
     const report: AlertSweepReport = { jobs: 0, missedFires: 0, overdueRuns: 0 };
+    try {
+      await this.watchBackfill.pass();
+    } catch (error) {
+      // The jobs already watched are checked regardless; the next sweep resumes the backfill.
+      this.deps.logger.error('watch items for cron jobs written before alerting not all written yet', {
+        error,
+      });
+    }
     const defaults = await this.deps.channels.defaultIds();
     const watched = [
       ...(await this.deps.alerts.watchedJobs('policy')),
