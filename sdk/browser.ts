@@ -29,7 +29,7 @@ export type {
   TriggerType,
 } from '../shared/domain/job.js';
 export { ControlPlaneClient, type ControlPlaneClientOptions } from './client.js';
-export type { EntityListResponse } from './entities.js';
+export { describeTarget, type EntityListResponse } from './entities.js';
 export {
   AuthError,
   ConflictError,

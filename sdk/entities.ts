@@ -2,6 +2,7 @@ import type {
   Entity,
   EntityCreateInput,
   EntityPatchInput,
+  EntityTarget,
   EntityWithSecret,
 } from '../shared/domain/entity.js';
 import type { Transport } from './http.js';
@@ -126,5 +127,28 @@ export class EntitiesResource {
       idempotent: true,
       notFoundOnRetryIsDone: true,
     });
+  }
+}
+
+/**
+ * One line naming what a target calls, as the CLI and the console show it.
+ * @example
+ * const entity = await client.entities.get('researcher');
+ * console.log(describeTarget(entity.target)); // e.g. 'http https://agents.example.com/run'
+ */
+export function describeTarget(target: EntityTarget): string {
+  switch (target.type) {
+    case 'http':
+      return `http ${target.url}`;
+    case 'lambda':
+      return `lambda ${target.function_name}${target.invocation === 'event' ? ' (event)' : ''}`;
+    case 'stepfunctions':
+      return `stepfunctions ${target.state_machine_arn}`;
+    case 'sqs':
+      return `sqs ${target.queue_url}`;
+    case 'eventbridge':
+      return `eventbridge ${target.event_bus_name}`;
+    default:
+      return target.type;
   }
 }

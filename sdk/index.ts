@@ -35,7 +35,12 @@ export type {
 } from '../shared/domain/job.js';
 export { ApiKeysResource } from './api-keys.js';
 export type { ControlPlaneClientOptions } from './client.js';
-export { EntitiesResource, type EntityListResponse, type EntityPageOptions } from './entities.js';
+export {
+  describeTarget,
+  EntitiesResource,
+  type EntityListResponse,
+  type EntityPageOptions,
+} from './entities.js';
 export {
   AuthError,
   ConflictError,

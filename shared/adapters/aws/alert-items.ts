@@ -1,11 +1,7 @@
-import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { hasAlertPolicy } from '../../domain/alert-policy.js';
 import type { Job } from '../../domain/job.js';
 import type { WatchedJob } from '../../ports.js';
-
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
+import type { TransactItem } from './expressions.js';
 
 /** Item keys of alerting, in the jobs table. */
 export const alertKeys = {

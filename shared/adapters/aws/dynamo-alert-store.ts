@@ -21,11 +21,8 @@ import {
   watchGroup,
   watchItem,
 } from './alert-items.js';
+import type { TransactItem } from './expressions.js';
 import { keys } from './keys.js';
-
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
 
 /** Outbox entries outlive the day of retries by a margin, then DynamoDB's TTL removes any left behind. */
 const OUTBOX_TTL_SECONDS = 3 * 86_400;
