@@ -1,4 +1,5 @@
-import { DEFAULT_RUN_EVENTS, type RunEventSetting, runEventsFromStarts } from '../domain/run-events.js';
+import { awsDefaults } from '../config/defaults.js';
+import { type RunEventSetting, runEventsFromStarts } from '../domain/run-events.js';
 import type {
   AlertStore,
   ApiKeyStore,
@@ -78,7 +79,7 @@ export interface ServiceAdapters {
   events?: EventPublisher;
   /**
    * Which run state changes go on `events`; with `all`, whatever starts or claims runs is given `events` too.
-   * @default DEFAULT_RUN_EVENTS
+   * @default awsDefaults.runEvents (`failed`)
    */
   runEventSetting?: RunEventSetting;
 }
@@ -135,7 +136,7 @@ export function buildServices(adapters: ServiceAdapters): Services {
   const schedules = once(
     () => new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') }),
   );
-  const runEventSetting = adapters.runEventSetting ?? DEFAULT_RUN_EVENTS;
+  const runEventSetting = adapters.runEventSetting ?? awsDefaults.runEvents;
   const runEvents = once(
     () =>
       new RunEvents({

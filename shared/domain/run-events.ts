@@ -12,12 +12,6 @@ export const RUN_EVENT_SETTINGS = ['all', 'ended', 'failed'] as const;
 
 export type RunEventSetting = (typeof RUN_EVENT_SETTINGS)[number];
 
-/**
- * `failed`: a run that ends well costs nothing on the bus, so a million small runs stay under $7; the runs a
- * team's rules most need to see (failures and time-outs) still go.
- */
-export const DEFAULT_RUN_EVENTS: RunEventSetting = 'failed';
-
 /** The statuses each setting puts on the bus. */
 const STATUSES: Readonly<Record<RunEventSetting, readonly ExecutionStatus[]>> = {
   all: ['queued', 'running', 'skipped', 'succeeded', 'failed', 'timed_out', 'cancelled'],
