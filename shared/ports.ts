@@ -85,7 +85,7 @@ export interface Logger {
   withKeys<T>(keys: LogFields, work: () => Promise<T>): Promise<T>;
 }
 
-/** The metrics the service publishes, each a count of events, in the CloudWatch namespace `ServerlessJobs`. */
+/** The metrics the service publishes, in the CloudWatch namespace `ServerlessJobs`: counts, and timings. */
 export type MetricName =
   | 'WebhookRejected'
   | 'ScheduleSyncFailed'
@@ -95,15 +95,19 @@ export type MetricName =
   | 'NotificationDropped'
   /** A run that reached a terminal status (dimension `Status`). */
   | 'RunFinished'
-  | 'AuditWriteFailed';
+  | 'AuditWriteFailed'
+  /** Timing: a cron fire's dispatch began this many milliseconds after its scheduled time. */
+  | 'CronFireLateness';
 
-/** Counts events as CloudWatch metrics. */
+/** Counts events and records timings as CloudWatch metrics. */
 export interface Metrics {
   /**
    * Counts one `name` event. Dimension values come from a small fixed set (a reason, a status), never
    * an id: every distinct value is a metric of its own.
    */
   count(name: MetricName, dimensions?: Readonly<Record<string, string>>): void;
+  /** Records one value of `name` in milliseconds (a timing, whose percentiles CloudWatch gives). */
+  timing(name: MetricName, milliseconds: number, dimensions?: Readonly<Record<string, string>>): void;
 }
 
 export type { TriggerType };

@@ -15,6 +15,7 @@ import { AlertService } from './alert-service.js';
 import type { ChangeRecorder } from './audit-trail.js';
 import { ChannelService } from './channel-service.js';
 import { NotificationDelivery } from './notification-delivery.js';
+import type { RunEvents } from './run-events.js';
 import { observeRunOutcomes } from './run-outcomes.js';
 
 /** The adapters alerting is made of. */
@@ -31,6 +32,8 @@ export interface AlertingAdapters {
   metrics: Metrics;
   /** EventBridge on AWS. */
   events?: EventPublisher;
+  /** Puts run ends on `events`, as the deployment's setting asks. */
+  runEvents?: RunEvents;
   /** The audit trail: a job paused after failed runs is recorded there. */
   audit: ChangeRecorder;
 }

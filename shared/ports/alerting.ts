@@ -1,5 +1,6 @@
 import type { JobAlertState } from '../domain/alert-policy.js';
 import type { Execution } from '../domain/execution.js';
+import type { Job } from '../domain/job.js';
 import type { Notification } from '../domain/notification.js';
 import type { Channel } from '../domain/notification-channel.js';
 
@@ -100,6 +101,17 @@ export interface AlertStore {
   commit(jobId: string, state: VersionedAlertState, notifications: readonly OutboxEntry[]): Promise<boolean>;
   /** Jobs with an alert policy the sweeper must look at (`policy`), or cron jobs without one (`cron`). */
   watchedJobs(group: 'policy' | 'cron'): Promise<WatchedJob[]>;
+  /**
+   * Where the one-time backfill of watch items for jobs written before alerting stands: done, or the cursor of
+   * the cron job list (`JobStore.list`) to resume from (null: from the start).
+   */
+  watchBackfill(): Promise<{ done: boolean; cursor: string | null }>;
+  saveWatchBackfill(progress: { done: boolean; cursor: string | null }): Promise<void>;
+  /**
+   * Puts the watch item `job` should have, if it has none and the job is still at `version` (a job written
+   * since has had its item written with it); true when written, false when nothing was to be done.
+   */
+  watchIfUnwatched(job: Job, version: number): Promise<boolean>;
   /** Outbox entries due by `now`, oldest first, at most `limit`. */
   due(now: Date, limit: number): Promise<OutboxEntry[]>;
   /** Takes an entry for one sender until `until`; false if another sender holds it. */
