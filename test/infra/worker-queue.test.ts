@@ -263,6 +263,7 @@ describe('worker functions', () => {
           'DEPLOYMENT_CONFIG',
           'MAX_RECEIVE_COUNT',
           'EXECUTION_RETENTION_DAYS',
+          'RUN_EVENTS',
           'LOG_LEVEL',
           'NODE_OPTIONS',
           'POWERTOOLS_SERVICE_NAME',
