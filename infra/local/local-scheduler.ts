@@ -21,6 +21,11 @@
  * process was known to have handled every fire, so fires missed while it was down are detected. The
  * checkpoint is written at every evaluation (timer, `put`, `remove`, `start`, `stop`), each of which
  * first handles the fires due by then.
+ *
+ * Pacing. A minute when thousands of jobs fire is dispatched a few fires at a time
+ * (`maxConcurrentDispatches`), earliest scheduled time first, and each dispatch first waits until the
+ * workers can take another run (`readyForDispatch`): fires wait here rather than as queued runs whose
+ * writes would compete with the runs being worked, so the first fires of the minute start on time.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -53,6 +58,13 @@ export interface LocalSchedulerOptions {
    * time, so the runs already started keep their share of DynamoDB and the workers. @default 8
    */
   maxConcurrentDispatches?: number;
+  /**
+   * Resolves when the workers can take another run (the runtime waits for its queues' consumers). Awaited
+   * before each dispatch, so the fires of a busy minute wait here, in scheduled order, instead of piling
+   * up as messages the workers cannot reach yet while their writes compete with the runs being worked.
+   * Given up on by `stop()`, which dispatches what is left. @default always ready
+   */
+  readyForDispatch?: () => Promise<void>;
 }
 
 /**
@@ -109,10 +121,14 @@ export class LocalScheduler implements Scheduler {
   private cancelTimer: (() => void) | null = null;
   /** Timers of dispatch retries not yet made, cancelled by `stop()`. */
   private readonly retryTimers = new Set<() => void>();
-  /** Dispatches waiting for one of the `maxConcurrentDispatches` slots, first come first served. */
-  private readonly waiting: (() => void)[] = [];
+  /** Dispatches waiting for one of the `maxConcurrentDispatches` slots, earliest scheduled time first. */
+  private readonly waiting: { at: string; start: () => void }[] = [];
   private inFlight = 0;
   private readonly maxConcurrentDispatches: number;
+  private readonly readyForDispatch: (() => Promise<void>) | undefined;
+  /** Resolved by `stop()`: dispatches stop waiting for the workers. */
+  private readonly stopping: Promise<void>;
+  private stopped: () => void = () => {};
   /** Checkpoint writes run one after another, so the last one written is the latest instant. */
   private checkpointWrites: Promise<void> = Promise.resolve();
 
@@ -126,6 +142,10 @@ export class LocalScheduler implements Scheduler {
     this.checkpoint = options.checkpoint;
     this.lateToleranceMs = lateToleranceMs;
     this.maxConcurrentDispatches = options.maxConcurrentDispatches ?? 8;
+    this.readyForDispatch = options.readyForDispatch;
+    this.stopping = new Promise((resolveStopping) => {
+      this.stopped = resolveStopping;
+    });
     if (!Number.isInteger(this.maxConcurrentDispatches) || this.maxConcurrentDispatches < 1)
       throw new RangeError('maxConcurrentDispatches must be a positive integer.');
   }
@@ -204,6 +224,7 @@ export class LocalScheduler implements Scheduler {
   async stop(): Promise<void> {
     if (this.state === 'running') this.evaluate();
     this.state = 'stopped';
+    this.stopped();
     this.disarm();
     if (this.retryTimers.size > 0) {
       this.logger.warn('stopping with dispatch retries pending; those fires are not run', {
@@ -225,10 +246,12 @@ export class LocalScheduler implements Scheduler {
     if (this.state !== 'running') return;
     this.disarm();
     const now = this.clock.now().getTime();
+    const fires: { jobId: string; scheduledTime: string }[] = [];
     for (const job of this.jobs.values()) {
       if (!job.schedule.enabled) continue;
       try {
-        this.fireDue(job, now);
+        const scheduledTime = this.fireDue(job, now);
+        if (scheduledTime !== null) fires.push({ jobId: job.schedule.jobId, scheduledTime });
       } catch (error) {
         // Not expected (put validated the expression and zone); the job must not stop the others.
         this.logger.error('schedule evaluation failed', { jobId: job.schedule.jobId, error });
@@ -236,17 +259,21 @@ export class LocalScheduler implements Scheduler {
         job.upcoming = [];
       }
     }
+    // The earliest fire first (a late catch-up before the minute that just began), then by job id.
+    fires.sort((a, b) => compare(a.scheduledTime, b.scheduledTime) || compare(a.jobId, b.jobId));
+    for (const fire of fires) this.launch(fire.jobId, fire.scheduledTime);
     this.saveCheckpoint(now);
     this.arm();
   }
 
-  private fireDue(job: ScheduledJob, now: number): void {
+  /** Moves the job's cursor to now; answers the fire to dispatch for it, if any. */
+  private fireDue(job: ScheduledJob, now: number): string | null {
     const cursor = job.cursor ?? now;
     // A cursor ahead of now means the wall clock was set back: those fires were handled already.
-    if (now <= cursor) return;
+    if (now <= cursor) return null;
     const due = this.dueFires(job, cursor, now);
     job.cursor = now;
-    if (!due) return;
+    if (!due) return null;
     const { jobId, catchup } = job.schedule;
     const scheduledTime = new Date(due.latest).toISOString();
     const lateByMs = now - due.latest;
@@ -263,10 +290,10 @@ export class LocalScheduler implements Scheduler {
         lateByMs,
       });
     }
-    if (!dispatchLatest) return;
+    if (!dispatchLatest) return null;
     if (onTime) this.logger.debug('schedule fired', { jobId, scheduledTime });
     else this.logger.info('dispatching the latest missed fire', { jobId, scheduledTime, lateByMs });
-    this.launch(jobId, scheduledTime);
+    return scheduledTime;
   }
 
   /** The fires after `cursor` and at or before `now`, consumed from the job's cache; null if none. */
@@ -325,8 +352,11 @@ export class LocalScheduler implements Scheduler {
   private launch(jobId: string, scheduledTime: string, attempt = 1): void {
     this.track(
       (async () => {
-        await this.acquireSlot();
+        await this.acquireSlot(scheduledTime);
         try {
+          if (this.readyForDispatch && this.state === 'running') {
+            await Promise.race([this.readyForDispatch(), this.stopping]);
+          }
           await this.dispatch(jobId, scheduledTime);
         } catch (error) {
           const delay = DISPATCH_RETRY_DELAYS_MS[attempt - 1];
@@ -345,18 +375,23 @@ export class LocalScheduler implements Scheduler {
     );
   }
 
-  private acquireSlot(): Promise<void> {
+  /** A dispatch slot; while none is free, fires wait in scheduled-time order (ties: first come first). */
+  private acquireSlot(at: string): Promise<void> {
     if (this.inFlight < this.maxConcurrentDispatches) {
       this.inFlight++;
       return Promise.resolve();
     }
-    return new Promise((resolveSlot) => this.waiting.push(resolveSlot));
+    return new Promise((start) => {
+      let index = this.waiting.length;
+      while (index > 0 && compare(this.waiting[index - 1]?.at ?? '', at) > 0) index--;
+      this.waiting.splice(index, 0, { at, start });
+    });
   }
 
   /** Hands the slot to the next waiting dispatch, or frees it. */
   private releaseSlot(): void {
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) next.start();
     else this.inFlight--;
   }
 
@@ -450,6 +485,11 @@ function latestFireAtOrBefore(job: ScheduledJob, after: number, now: number): nu
     if (latest !== null || start <= after) return latest;
   }
   return null;
+}
+
+/** Orders ISO instants and job ids alike (same-length ISO strings sort as their instants). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function sameTiming(a: JobSchedule, b: JobSchedule): boolean {
