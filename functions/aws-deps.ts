@@ -40,6 +40,7 @@ import { dispatchEnvironment } from '../shared/config/environments/dispatch-envi
 import { sweeperEnvironment } from '../shared/config/environments/sweeper-environment.js';
 import { webhookEnvironment } from '../shared/config/environments/webhook-environment.js';
 import { workerEnvironment } from '../shared/config/environments/worker-environment.js';
+import { runEventsFromStarts } from '../shared/domain/run-events.js';
 import type { DispatchHandlerDeps } from '../shared/handlers/dispatch-handler.js';
 import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
 import type { WebhookHandlerDeps } from '../shared/handlers/webhook-handler.js';
@@ -91,6 +92,7 @@ function common(
     ids: randomIds,
     logger,
     metrics: createMetrics({ logger }),
+    runEventSetting: env.runEvents,
   };
   return { documents, queue, adapters };
 }
@@ -127,8 +129,21 @@ function alertingAdapters(
       allowedNetworks: env.deployment.allowedTargetNetworks,
       ...(publishes && { topics: new SnsTopicPublisher(traced(new SNSClient({}), tracing)) }),
     }),
-    events: new EventBridgePublisher(traced(new EventBridgeClient({}), tracing), env.deployment.eventBusName),
+    events: eventBus(env, tracing),
   };
+}
+
+/** The deployment's bus, where run state changes and alert events go. */
+function eventBus(env: EnvironmentRead<typeof runVariables>, tracing: ClientTracing | undefined) {
+  return new EventBridgePublisher(traced(new EventBridgeClient({}), tracing), env.deployment.eventBusName);
+}
+
+/** The bus for a function that only starts runs: only when the deployment puts queued runs on it. */
+function startsOnBus(
+  env: EnvironmentRead<typeof runVariables>,
+  tracing: ClientTracing | undefined,
+): Pick<ServiceAdapters, 'events'> {
+  return runEventsFromStarts(env.runEvents) ? { events: eventBus(env, tracing) } : {};
 }
 
 /** Sealed secrets under the deployment's key; cached for a few minutes where every request opens one. */
@@ -172,6 +187,7 @@ export function awsWebhookDeps(tracing?: ClientTracing, processEnv: Env = proces
     rateLimiter: new DynamoRateLimiter(documents, env.tableName, systemClock),
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
     retentionDays: env.executionRetentionDays,
+    ...startsOnBus(env, tracing),
   });
   return { webhooks: services.webhooks, logger: adapters.logger, metrics: adapters.metrics };
 }
@@ -230,6 +246,10 @@ export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = proces
 export function awsDispatchDeps(tracing?: ClientTracing, processEnv: Env = process.env): DispatchHandlerDeps {
   const env = dispatchEnvironment.read(processEnv);
   const { adapters } = common(env, tracing);
-  const services = buildServices({ ...adapters, retentionDays: env.executionRetentionDays });
+  const services = buildServices({
+    ...adapters,
+    retentionDays: env.executionRetentionDays,
+    ...startsOnBus(env, tracing),
+  });
   return { runs: services.runs, logger: adapters.logger };
 }

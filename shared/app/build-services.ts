@@ -1,3 +1,5 @@
+import { awsDefaults } from '../config/defaults.js';
+import { type RunEventSetting, runEventsFromStarts } from '../domain/run-events.js';
 import type {
   AlertStore,
   ApiKeyStore,
@@ -26,6 +28,7 @@ import { ApiKeyService } from './api-key-service.js';
 import { AuditTrail } from './audit-trail.js';
 import { EntityService } from './entity-service.js';
 import { JobService, jobReader } from './job-service.js';
+import { publishRunStarts, RunEvents } from './run-events.js';
 import { RunService } from './run-service.js';
 import { RunWorker } from './run-worker.js';
 import { ScheduleSync } from './schedule-sync.js';
@@ -74,6 +77,11 @@ export interface ServiceAdapters {
   notifier?: ChannelNotifier;
   /** The deployment's event bus (EventBridge on AWS): where runs end, and the sweeper. */
   events?: EventPublisher;
+  /**
+   * Which run state changes go on `events`; with `all`, whatever starts or claims runs is given `events` too.
+   * @default awsDefaults.runEvents (`failed`)
+   */
+  runEventSetting?: RunEventSetting;
 }
 
 /** Every use case of the service, built once per runtime from one set of adapters. */
@@ -128,9 +136,21 @@ export function buildServices(adapters: ServiceAdapters): Services {
   const schedules = once(
     () => new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') }),
   );
+  const runEventSetting = adapters.runEventSetting ?? awsDefaults.runEvents;
+  const runEvents = once(
+    () =>
+      new RunEvents({
+        ...adapters,
+        setting: runEventSetting,
+        get publicBaseUrl() {
+          return adapters.deployment.publicBaseUrl;
+        },
+      }),
+  );
   const alerting = once(() =>
     buildAlerting({
       ...adapters,
+      runEvents: runEvents(),
       secrets: secrets('alerting'),
       alerts: need(adapters.alertStore, 'alert store', 'alerting'),
       channels: need(adapters.channelStore, 'channel store', 'alerting'),
@@ -139,10 +159,16 @@ export function buildServices(adapters: ServiceAdapters): Services {
   );
   // Where alerting is wired, every run's end reaches it; a worker's failure to tell it fails the message,
   // which comes back and tells it again (a callback or a cancel has already answered: it is logged).
-  const observed = (rethrow: boolean) =>
-    adapters.alertStore === undefined
-      ? adapters.executions
-      : alerting().observed(adapters.executions, { rethrow });
+  // Queued and started runs go on the bus from the store too, where the setting asks for them.
+  const observed = (rethrow: boolean) => {
+    const ends =
+      adapters.alertStore === undefined
+        ? adapters.executions
+        : alerting().observed(adapters.executions, { rethrow });
+    return adapters.events !== undefined && runEventsFromStarts(runEventSetting)
+      ? publishRunStarts(ends, runEvents())
+      : ends;
+  };
   const runs = once(
     () =>
       new RunService({

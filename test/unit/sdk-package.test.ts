@@ -141,10 +141,12 @@ describe('the built SDK package', () => {
     expect(graph.files).toEqual([
       'dist/sdk/api-keys.js',
       'dist/sdk/client.js',
+      'dist/sdk/entities.js',
       'dist/sdk/errors.js',
       'dist/sdk/executions.js',
       'dist/sdk/http.js',
       'dist/sdk/index.js',
+      'dist/sdk/jobs.js',
       'dist/sdk/node-client.js',
       'dist/sdk/paging.js',
       'dist/sdk/webhooks.js',

@@ -11,6 +11,7 @@ import type { Entity } from '../../domain/entity.js';
 import type { EntityPage, EntityStore, EntityTargetRecord, StoredEntity } from '../../ports.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import type { TransactItem } from './expressions.js';
 import { setAll } from './expressions.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { ENTITY_PARTITION, keys } from './keys.js';
@@ -38,7 +39,7 @@ export class DynamoEntityStore implements EntityStore {
 
   async create(entity: Entity, sealedSecret: string | null): Promise<boolean> {
     this.cachedDefault = null;
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+    const items: TransactItem[] = [
       {
         Put: {
           TableName: this.tableName,
