@@ -123,6 +123,7 @@ describe('the built SDK package', () => {
         'ServerError',
         'TimeoutError',
         'ValidationError',
+        'describeTarget',
         'signWebhookPayload',
         'standardWebhookHeaders',
       ],
