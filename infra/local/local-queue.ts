@@ -66,8 +66,6 @@ export class LocalQueues implements RunQueue, MessageVisibility {
   private consumer: ResolvedConsumerOptions | null = null;
   private readonly pendingHooks = new Set<Promise<void>>();
   private drainWaiters: (() => void)[] = [];
-  /** Producers waiting for the consumers to catch up (`whenConsumersReady`), first come first served. */
-  private readyWaiters: (() => void)[] = [];
 
   constructor(options: LocalQueuesOptions = {}) {
     this.allowUnknown = options.allowUnknown ?? true;
@@ -188,7 +186,6 @@ export class LocalQueues implements RunQueue, MessageVisibility {
       onDeadLetter: options.onDeadLetter,
     };
     for (const state of this.queues.values()) this.queuePoll(state);
-    this.admitReady();
   }
 
   /**
@@ -230,20 +227,6 @@ export class LocalQueues implements RunQueue, MessageVisibility {
     }
     // Deletions of what finished are on disk before the process may exit; what did not finish stays kept.
     await this.journal?.flush();
-  }
-
-  /**
-   * Resolves once the consumers could take every message now waiting for them: fewer than one round of
-   * batches (`batchSize × maxConcurrency`) visible and not yet received, over every queue. A producer
-   * that awaits it before each send (the local scheduler) keeps pace with the workers instead of running
-   * ahead of them. Waiters are let through as room appears, first come first served; before `start` there
-   * are no consumers, so it waits for them.
-   */
-  whenConsumersReady(): Promise<void> {
-    return new Promise((resolveReady) => {
-      this.readyWaiters.push(resolveReady);
-      this.admitReady();
-    });
   }
 
   /** Messages held by the queue, whatever their visibility (not counting deleted or dead-lettered ones). */
@@ -346,22 +329,6 @@ export class LocalQueues implements RunQueue, MessageVisibility {
     }
     this.scheduleWake(state);
     this.notifyIfDrained();
-    this.admitReady();
-  }
-
-  /** Lets through as many `whenConsumersReady` waiters as there is room for in the consumers' next round. */
-  private admitReady(): void {
-    const consumer = this.consumer;
-    if (this.readyWaiters.length === 0 || !consumer) return;
-    let room = consumer.batchSize * consumer.maxConcurrency;
-    const now = this.timers.now();
-    for (const state of this.queues.values()) {
-      for (const message of state.messages.values()) {
-        if (message.visibleAt <= now) room--;
-        if (room <= 0) return;
-      }
-    }
-    for (const admit of this.readyWaiters.splice(0, room)) admit();
   }
 
   /** Takes up to `batchSize` visible messages, dead-lettering those already received `maxReceiveCount` times. */

@@ -23,9 +23,7 @@
  * first handles the fires due by then.
  *
  * Pacing. A minute when thousands of jobs fire is dispatched a few fires at a time
- * (`maxConcurrentDispatches`), earliest scheduled time first, and each dispatch first waits until the
- * workers can take another run (`readyForDispatch`): fires wait here rather than as queued runs whose
- * writes would compete with the runs being worked, so the first fires of the minute start on time.
+ * (`maxConcurrentDispatches`), earliest scheduled time first.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -58,13 +56,6 @@ export interface LocalSchedulerOptions {
    * time, so the runs already started keep their share of DynamoDB and the workers. @default 8
    */
   maxConcurrentDispatches?: number;
-  /**
-   * Resolves when the workers can take another run (the runtime waits for its queues' consumers). Awaited
-   * before each dispatch, so the fires of a busy minute wait here, in scheduled order, instead of piling
-   * up as messages the workers cannot reach yet while their writes compete with the runs being worked.
-   * Given up on by `stop()`, which dispatches what is left. @default always ready
-   */
-  readyForDispatch?: () => Promise<void>;
 }
 
 /**
@@ -125,10 +116,6 @@ export class LocalScheduler implements Scheduler {
   private readonly waiting: { at: string; start: () => void }[] = [];
   private inFlight = 0;
   private readonly maxConcurrentDispatches: number;
-  private readonly readyForDispatch: (() => Promise<void>) | undefined;
-  /** Resolved by `stop()`: dispatches stop waiting for the workers. */
-  private readonly stopping: Promise<void>;
-  private stopped: () => void = () => {};
   /** Checkpoint writes run one after another, so the last one written is the latest instant. */
   private checkpointWrites: Promise<void> = Promise.resolve();
 
@@ -142,10 +129,6 @@ export class LocalScheduler implements Scheduler {
     this.checkpoint = options.checkpoint;
     this.lateToleranceMs = lateToleranceMs;
     this.maxConcurrentDispatches = options.maxConcurrentDispatches ?? 8;
-    this.readyForDispatch = options.readyForDispatch;
-    this.stopping = new Promise((resolveStopping) => {
-      this.stopped = resolveStopping;
-    });
     if (!Number.isInteger(this.maxConcurrentDispatches) || this.maxConcurrentDispatches < 1)
       throw new RangeError('maxConcurrentDispatches must be a positive integer.');
   }
@@ -224,7 +207,6 @@ export class LocalScheduler implements Scheduler {
   async stop(): Promise<void> {
     if (this.state === 'running') this.evaluate();
     this.state = 'stopped';
-    this.stopped();
     this.disarm();
     if (this.retryTimers.size > 0) {
       this.logger.warn('stopping with dispatch retries pending; those fires are not run', {
@@ -354,9 +336,6 @@ export class LocalScheduler implements Scheduler {
       (async () => {
         await this.acquireSlot(scheduledTime);
         try {
-          if (this.readyForDispatch && this.state === 'running') {
-            await Promise.race([this.readyForDispatch(), this.stopping]);
-          }
           await this.dispatch(jobId, scheduledTime);
         } catch (error) {
           const delay = DISPATCH_RETRY_DELAYS_MS[attempt - 1];

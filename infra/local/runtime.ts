@@ -238,8 +238,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       clock,
       logger,
       checkpoint: fileSchedulerCheckpoint(resolve(dataDir, 'scheduler-checkpoint')),
-      // A busy minute's fires wait for the workers rather than run ahead of them (the runs' lateness).
-      readyForDispatch: () => queues.whenConsumersReady(),
       dispatch: async (jobId, scheduledTime) => {
         await dispatchHandler(
           { job_id: jobId, scheduled_time: scheduledTime },

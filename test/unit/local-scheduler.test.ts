@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LocalQueues } from '../../infra/local/local-queue.js';
 import {
   fileSchedulerCheckpoint,
   LocalScheduler,
@@ -86,7 +85,6 @@ function createScheduler(
     dispatch?: ScheduleDispatch;
     lateToleranceMs?: number;
     maxConcurrentDispatches?: number;
-    readyForDispatch?: () => Promise<void>;
     settle?: boolean;
   } = {},
 ) {
@@ -871,64 +869,5 @@ describe('LocalScheduler: paced dispatch', () => {
       '2027-05-01T10:00:00.000Z job_c',
     ]);
     await scheduler.stop();
-  });
-
-  it('keeps pace with the queue consumers: runs waiting for a worker stay within one round, each fire once', async () => {
-    // Prepare: 40 every-minute jobs; workers that take 2 runs a batch, one batch at a time.
-    const clock = new VirtualClock('2027-05-01T10:00:30Z');
-    const queues = new LocalQueues();
-    const worked: string[] = [];
-    queues.start({
-      batchSize: 2,
-      maxConcurrency: 1,
-      handler: async (event) => {
-        await new Promise((resolveLater) => setTimeout(resolveLater, 1));
-        for (const record of event.Records) worked.push(String(JSON.parse(record.body).job_id));
-      },
-    });
-    let mostWaiting = 0;
-    const { scheduler } = createScheduler(clock, {
-      maxConcurrentDispatches: 3,
-      readyForDispatch: () => queues.whenConsumersReady(),
-      dispatch: async (jobId) => {
-        mostWaiting = Math.max(mostWaiting, queues.depth('default') - queues.inFlight('default'));
-        await queues.send('default', { job_id: jobId, execution_id: `exec_${jobId}`, attempt: 1 });
-      },
-    });
-    const jobIds = Array.from({ length: 40 }, (_, index) => `job_${String(index).padStart(2, '0')}`);
-    for (const jobId of jobIds) await scheduler.put(jobSchedule(jobId, '* * * * *'));
-    await scheduler.start();
-
-    // Act
-    await clock.advanceTo('2027-05-01T10:01:00Z');
-    await scheduler.idle();
-    await queues.drained({ timeoutMs: 10_000 });
-
-    // Assess: one round (2) plus the dispatches that may pass together (3) at most; without pacing nearly all 40.
-    expect(mostWaiting).toBeLessThanOrEqual(2 + 3);
-    expect([...worked].sort()).toEqual(jobIds);
-    await scheduler.stop();
-    await queues.stop();
-  });
-
-  it('stops without waiting for consumers that never take the fires', async () => {
-    // Prepare: a queue nobody consumes.
-    const clock = new VirtualClock('2027-05-01T10:00:30Z');
-    const queues = new LocalQueues();
-    const { scheduler, dispatched } = createScheduler(clock, {
-      settle: false,
-      readyForDispatch: () => queues.whenConsumersReady(),
-    });
-    await scheduler.put(jobSchedule('job_a', '* * * * *'));
-    await scheduler.start();
-    await clock.advanceTo('2027-05-01T10:01:00Z');
-    const beforeStop = [...dispatched];
-
-    // Act
-    await scheduler.stop();
-
-    // Assess: held while nothing consumed, then dispatched on the way out (the run is not lost).
-    expect(beforeStop).toEqual([]);
-    expect(dispatched.map((fire) => fire.jobId)).toEqual(['job_a']);
   });
 });
