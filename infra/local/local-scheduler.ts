@@ -21,6 +21,9 @@
  * process was known to have handled every fire, so fires missed while it was down are detected. The
  * checkpoint is written at every evaluation (timer, `put`, `remove`, `start`, `stop`), each of which
  * first handles the fires due by then.
+ *
+ * Pacing. A minute when thousands of jobs fire is dispatched a few fires at a time
+ * (`maxConcurrentDispatches`), earliest scheduled time first.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -109,8 +112,8 @@ export class LocalScheduler implements Scheduler {
   private cancelTimer: (() => void) | null = null;
   /** Timers of dispatch retries not yet made, cancelled by `stop()`. */
   private readonly retryTimers = new Set<() => void>();
-  /** Dispatches waiting for one of the `maxConcurrentDispatches` slots, first come first served. */
-  private readonly waiting: (() => void)[] = [];
+  /** Dispatches waiting for one of the `maxConcurrentDispatches` slots, earliest scheduled time first. */
+  private readonly waiting: { at: string; start: () => void }[] = [];
   private inFlight = 0;
   private readonly maxConcurrentDispatches: number;
   /** Checkpoint writes run one after another, so the last one written is the latest instant. */
@@ -225,10 +228,12 @@ export class LocalScheduler implements Scheduler {
     if (this.state !== 'running') return;
     this.disarm();
     const now = this.clock.now().getTime();
+    const fires: { jobId: string; scheduledTime: string }[] = [];
     for (const job of this.jobs.values()) {
       if (!job.schedule.enabled) continue;
       try {
-        this.fireDue(job, now);
+        const scheduledTime = this.fireDue(job, now);
+        if (scheduledTime !== null) fires.push({ jobId: job.schedule.jobId, scheduledTime });
       } catch (error) {
         // Not expected (put validated the expression and zone); the job must not stop the others.
         this.logger.error('schedule evaluation failed', { jobId: job.schedule.jobId, error });
@@ -236,17 +241,21 @@ export class LocalScheduler implements Scheduler {
         job.upcoming = [];
       }
     }
+    // The earliest fire first (a late catch-up before the minute that just began), then by job id.
+    fires.sort((a, b) => compare(a.scheduledTime, b.scheduledTime) || compare(a.jobId, b.jobId));
+    for (const fire of fires) this.launch(fire.jobId, fire.scheduledTime);
     this.saveCheckpoint(now);
     this.arm();
   }
 
-  private fireDue(job: ScheduledJob, now: number): void {
+  /** Moves the job's cursor to now; answers the fire to dispatch for it, if any. */
+  private fireDue(job: ScheduledJob, now: number): string | null {
     const cursor = job.cursor ?? now;
     // A cursor ahead of now means the wall clock was set back: those fires were handled already.
-    if (now <= cursor) return;
+    if (now <= cursor) return null;
     const due = this.dueFires(job, cursor, now);
     job.cursor = now;
-    if (!due) return;
+    if (!due) return null;
     const { jobId, catchup } = job.schedule;
     const scheduledTime = new Date(due.latest).toISOString();
     const lateByMs = now - due.latest;
@@ -263,10 +272,10 @@ export class LocalScheduler implements Scheduler {
         lateByMs,
       });
     }
-    if (!dispatchLatest) return;
+    if (!dispatchLatest) return null;
     if (onTime) this.logger.debug('schedule fired', { jobId, scheduledTime });
     else this.logger.info('dispatching the latest missed fire', { jobId, scheduledTime, lateByMs });
-    this.launch(jobId, scheduledTime);
+    return scheduledTime;
   }
 
   /** The fires after `cursor` and at or before `now`, consumed from the job's cache; null if none. */
@@ -325,7 +334,7 @@ export class LocalScheduler implements Scheduler {
   private launch(jobId: string, scheduledTime: string, attempt = 1): void {
     this.track(
       (async () => {
-        await this.acquireSlot();
+        await this.acquireSlot(scheduledTime);
         try {
           await this.dispatch(jobId, scheduledTime);
         } catch (error) {
@@ -345,18 +354,23 @@ export class LocalScheduler implements Scheduler {
     );
   }
 
-  private acquireSlot(): Promise<void> {
+  /** A dispatch slot; while none is free, fires wait in scheduled-time order (ties: first come first). */
+  private acquireSlot(at: string): Promise<void> {
     if (this.inFlight < this.maxConcurrentDispatches) {
       this.inFlight++;
       return Promise.resolve();
     }
-    return new Promise((resolveSlot) => this.waiting.push(resolveSlot));
+    return new Promise((start) => {
+      let index = this.waiting.length;
+      while (index > 0 && compare(this.waiting[index - 1]?.at ?? '', at) > 0) index--;
+      this.waiting.splice(index, 0, { at, start });
+    });
   }
 
   /** Hands the slot to the next waiting dispatch, or frees it. */
   private releaseSlot(): void {
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) next.start();
     else this.inFlight--;
   }
 
@@ -450,6 +464,11 @@ function latestFireAtOrBefore(job: ScheduledJob, after: number, now: number): nu
     if (latest !== null || start <= after) return latest;
   }
   return null;
+}
+
+/** Orders ISO instants and job ids alike (same-length ISO strings sort as their instants). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function sameTiming(a: JobSchedule, b: JobSchedule): boolean {

@@ -253,11 +253,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         : (await import('../../shared/adapters/aws/aws-target-adapters.js')).awsTargetAdapters({
             region: awsRegion,
           });
+    const executions = new DynamoExecutionStore(documents, tableName);
+    // Runs of a previous version's layout are moved before anything reads or fires (the sweeper would do
+    // it a few seconds later): on a new table this settles at once that there is nothing to move.
+    await executions.upgrade();
     // Every function's services from one set of adapters, as each Lambda builds its own on AWS.
     const services = buildServices({
       jobs: new DynamoJobStore(documents, tableName),
       entities: new DynamoEntityStore(documents, tableName),
-      executions: new DynamoExecutionStore(documents, tableName),
+      executions,
       webhooks: new DynamoWebhookStore(documents, tableName),
       queue: queues,
       secrets: await LocalSecretBox.fromKeyFile(resolve(dataDir, 'secret-box.key')),

@@ -116,7 +116,9 @@ describe('a SIGKILL of the runtime while runs are running and queued', () => {
   }, async () => {
     // Prepare: 50 runs; the local workers take 40 at once (4 batches of 10) and the agent holds them.
     const dataDir = await tempDir();
-    const env = { JOBS_DATA_DIR: dataDir, JOBS_WORKER_TIMEOUT_SECONDS: '10' };
+    // Long enough that no held attempt times out (freeing a worker for an 11th run of its batch) while a
+    // busy machine is still triggering the 50; short enough that the held runs' leases lapse soon after the restart.
+    const env = { JOBS_DATA_DIR: dataDir, JOBS_WORKER_TIMEOUT_SECONDS: '20' };
     const first = await startMain(env);
     const agent = await startAgentServer();
     agents.push(agent);

@@ -2,11 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoEntityStore } from '../../shared/adapters/aws/dynamo-entity-store.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { ensureJobsTable, jobsTableDefinition } from '../../shared/adapters/aws/jobs-table.js';
+import { createLogger } from '../../shared/adapters/logger.js';
+import { randomIds } from '../../shared/adapters/system.js';
+import { cronExecutionId } from '../../shared/app/run-helpers.js';
 import type { Execution } from '../../shared/domain/execution.js';
 import { buildJobSpec, type Job } from '../../shared/domain/job.js';
+import { makeEntity, openDeployment, RecordingQueue } from '../support/memory-stores.js';
+import { services } from '../support/services.js';
 import { createTestTable, type TestTable } from '../support/test-table.js';
 
 // Runs recorded by the previous version (in their job's partition, with the job's execution_count) keep
@@ -196,6 +202,102 @@ describe('runs recorded before the upgrade', () => {
     expect((left.Items ?? []).map((item) => item.sk).sort()).toEqual(['JOB', 'RUN_COUNT']);
     expect(left.Items?.find((item) => item.sk === 'JOB')).not.toHaveProperty('execution_count');
     expect(sweepIndex.Items).toEqual([]);
+  });
+});
+
+describe('a cron fire recorded before the upgrade', () => {
+  // The previous version gave a fire a random id and a marker `DEDUPE#cron:<time>` in the job's partition;
+  // now the id derives from job and time, so the put of the run is the dedupe and no marker is written.
+  it('delivered again before and after the migration still has its one run', async () => {
+    // Prepare: a cron job and one fire of it, as the previous version recorded it.
+    const cronTable = await createTestTable('legacy-cron');
+    try {
+      const entities = new DynamoEntityStore(cronTable.documents, cronTable.tableName);
+      await entities.create(makeEntity({ id: 'echo', default: true }), null);
+      const queue = new RecordingQueue();
+      const build = () =>
+        services({
+          jobStore: new DynamoJobStore(cronTable.documents, cronTable.tableName),
+          entities,
+          executions: new DynamoExecutionStore(cronTable.documents, cronTable.tableName),
+          queue,
+          deployment: openDeployment(),
+          clock: { now: () => new Date() },
+          ids: randomIds,
+          logger: createLogger({ level: 'silent' }),
+        });
+      const { jobs, runs: before } = build();
+      const job = await jobs.create({
+        name: 'every minute',
+        trigger_type: 'cron',
+        cron_schedule: '* * * * *',
+        prompt_template: 'Tick',
+      });
+      const firedAt = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000).toISOString();
+      const at = (ms: number) => new Date(Date.parse(firedAt) + ms).toISOString();
+      const recorded: Execution = {
+        ...legacyExecution(job, 'succeeded'),
+        trigger_type: 'cron',
+        scheduled_at: firedAt,
+        dedupe_key: `cron:${firedAt}`,
+        created_at: at(0),
+        started_at: at(1_000),
+        lateness_ms: 1_000,
+        finished_at: at(2_000),
+        duration_ms: 1_000,
+      };
+      await cronTable.documents.send(
+        new PutCommand({
+          TableName: cronTable.tableName,
+          Item: {
+            pk: `JOB#${job.id}`,
+            sk: `EXEC#${recorded.execution_id}`,
+            doc: JSON.stringify(recorded),
+            status: recorded.status,
+            version: 1,
+            lease_until: null,
+            callback_token_hash: '',
+            exclusive: false,
+            expires_at: 4_000_000_000,
+          },
+        }),
+      );
+      await cronTable.documents.send(
+        new PutCommand({
+          TableName: cronTable.tableName,
+          Item: {
+            pk: `JOB#${job.id}`,
+            sk: `DEDUPE#cron:${firedAt}`,
+            execution_id: recorded.execution_id,
+            expires_at: 4_000_000_000,
+          },
+        }),
+      );
+      const nextFire = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+
+      // Act: the fire delivered again before the migration, then after it (a new process), then a new fire.
+      const early = await before.dispatchCron(job.id, firedAt);
+      const store = new DynamoExecutionStore(cronTable.documents, cronTable.tableName);
+      let migrated = false;
+      for (let pass = 0; pass < 5 && !migrated; pass++) migrated = await store.upgrade();
+      const { runs: after } = build();
+      const late = await after.dispatchCron(job.id, firedAt);
+      const fresh = await after.dispatchCron(job.id, nextFire);
+      const history = await after.listExecutions(job.id, { limit: 10, offset: 0 });
+
+      // Assess
+      expect(early).toEqual({ kind: 'duplicate', execution: recorded });
+      expect(migrated).toBe(true);
+      expect(late).toEqual({ kind: 'duplicate', execution: recorded });
+      expect(fresh?.kind).toBe('started');
+      expect(fresh?.execution.execution_id).toBe(cronExecutionId(job.id, nextFire));
+      expect(history.executions.map((run) => run.scheduled_at)).toEqual([nextFire, firedAt]);
+      expect(queue.sent.map((sent) => sent.message.execution_id)).toEqual([
+        cronExecutionId(job.id, nextFire),
+      ]);
+    } finally {
+      await cronTable.drop();
+    }
   });
 });
 

@@ -843,3 +843,31 @@ describe('LocalScheduler: bounded dispatch', () => {
     await scheduler.stop();
   });
 });
+
+describe('LocalScheduler: paced dispatch', () => {
+  it('dispatches the fires due at one wake earliest first, a late catch-up before the minute that just began', async () => {
+    // Prepare: back after 90 s down; three jobs fed latest-minute first, one dispatch at a time.
+    const clock = new VirtualClock('2027-05-01T10:00:10Z');
+    const checkpoint = memoryCheckpoint(new Date('2027-05-01T09:58:40Z'));
+    const { scheduler, dispatched } = createScheduler(clock, {
+      checkpoint,
+      maxConcurrentDispatches: 1,
+      lateToleranceMs: 5 * 60_000,
+    });
+    await scheduler.put(jobSchedule('job_c', '* * * * *'));
+    await scheduler.put(jobSchedule('job_b', '0 10 * * *'));
+    await scheduler.put(jobSchedule('job_a', '59 9 * * *'));
+
+    // Act
+    await scheduler.start();
+    await scheduler.idle();
+
+    // Assess
+    expect(dispatched.map(({ jobId, scheduledTime }) => `${scheduledTime} ${jobId}`)).toEqual([
+      '2027-05-01T09:59:00.000Z job_a',
+      '2027-05-01T10:00:00.000Z job_b',
+      '2027-05-01T10:00:00.000Z job_c',
+    ]);
+    await scheduler.stop();
+  });
+});

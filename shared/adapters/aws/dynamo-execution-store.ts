@@ -75,6 +75,12 @@ export class DynamoExecutionStore implements ExecutionStore {
         // Its writer stopped between the marker and the run: this request writes the run, under that id.
         execution = withId(execution, holder);
       }
+    } else if (request.dedupeKey !== undefined) {
+      // The id is the dedupe, but the previous version may have recorded this fire under a marker.
+      const due = new Date(execution.scheduled_at ?? execution.created_at);
+      const holder = await this.legacy.keyHolder(execution.job_id, request.dedupeKey, due);
+      const first = holder === null ? null : await this.get(execution.job_id, holder);
+      if (first) return { kind: 'duplicate', execution: first.execution };
     }
     for (let round = 1; round <= MAX_START_ROUNDS; round++) {
       const exclusive = request.exclusive && (await this.takeLock(execution));

@@ -15,6 +15,12 @@ import { JOBS_TABLE } from './jobs-table.js';
 const MIGRATION = { pk: 'MIGRATION#RUNS_V2', sk: 'MIGRATION' };
 /** How long a process trusts "the migration is not done yet" before reading the marker again. */
 const PENDING_RECHECK_MS = 60_000;
+/**
+ * How long after the migration's first pass the previous version may still have recorded runs: the
+ * functions of one deployment are replaced one after another, and an invocation of the old code already
+ * running finishes. Generous, since all it costs is a marker lookup for the cron fires due in it.
+ */
+export const LEGACY_OVERLAP_MS = 3_600_000;
 
 /**
  * Runs recorded before executions moved out of their job's partition (`JOB#<job>` / `EXEC#<id>`, a JSON
@@ -25,6 +31,11 @@ const PENDING_RECHECK_MS = 60_000;
  */
 export class LegacyExecutions {
   private doneAt: 'done' | number | null = null;
+  /**
+   * Once the migration is done: until when the previous version may have recorded runs (epoch ms), or
+   * null when it recorded none (the table had no job when the migration first ran).
+   */
+  private legacyUntil: number | null = null;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -44,6 +55,25 @@ export class LegacyExecutions {
     return typeof executionId === 'string' ? ((await this.get(jobId, executionId))?.execution ?? null) : null;
   }
 
+  /**
+   * The run that a dedupe marker of the previous layout gives `dedupeKey`, for a run due at `at`, or null.
+   * Runs whose id derives from their key (cron fires) need no marker now, so a fire the previous version
+   * recorded under a random id with a marker would, delivered again after the upgrade, get a second run.
+   * Only fires due before the upgrade can have been recorded that way, so only those look: the marker as
+   * the previous version wrote it (in the job's partition) and as the migration moved it
+   * (`DEDUPE#<job>#<key>`). Later fires cost nothing.
+   */
+  async keyHolder(jobId: string, dedupeKey: string, at: Date): Promise<string | null> {
+    const done = await this.done();
+    if (done && (this.legacyUntil === null || at.getTime() >= this.legacyUntil)) return null;
+    const [moved, old] = await Promise.all([
+      this.item({ pk: `DEDUPE#${jobId}#${dedupeKey}`, sk: 'DEDUPE' }),
+      this.item({ pk: `JOB#${jobId}`, sk: `DEDUPE#${dedupeKey}` }),
+    ]);
+    const holder = moved?.execution_id ?? old?.execution_id;
+    return typeof holder === 'string' ? holder : null;
+  }
+
   /** Moves one run into the new layout; false if there was none to move. */
   async migrate(jobId: string, executionId: string): Promise<boolean> {
     if (await this.done()) return false;
@@ -61,6 +91,14 @@ export class LegacyExecutions {
     if (await this.done()) return true;
     const marker = await this.item(MIGRATION);
     let afterJob = typeof marker?.after_job === 'string' ? marker.after_job : undefined;
+    // Decided on the first pass: a table with jobs then was written by the previous version. A marker of
+    // a pass that did not record it (an earlier build) is treated as such.
+    let legacyUntil: string | null | undefined =
+      marker === undefined
+        ? undefined
+        : typeof marker.legacy_until === 'string' || marker.legacy_until === null
+          ? marker.legacy_until
+          : new Date(Date.now() + LEGACY_OVERLAP_MS).toISOString();
     let moved = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -77,12 +115,16 @@ export class LegacyExecutions {
       );
       startKey = page.LastEvaluatedKey;
       const jobIds = (page.Items ?? []).map((item) => String(item.pk).slice('JOB#'.length)).sort();
+      legacyUntil ??= jobIds.length > 0 ? new Date(Date.now() + LEGACY_OVERLAP_MS).toISOString() : null;
       for (const jobId of jobIds) {
         if (afterJob !== undefined && jobId <= afterJob) continue;
         moved += await this.migrateJob(jobId);
         afterJob = jobId;
         await this.client.send(
-          new PutCommand({ TableName: this.tableName, Item: { ...MIGRATION, after_job: afterJob } }),
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...MIGRATION, after_job: afterJob, legacy_until: legacyUntil },
+          }),
         );
         if (moved >= budget) return false;
       }
@@ -90,10 +132,16 @@ export class LegacyExecutions {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...MIGRATION, done: true, done_at: new Date().toISOString() },
+        Item: {
+          ...MIGRATION,
+          done: true,
+          done_at: new Date().toISOString(),
+          legacy_until: legacyUntil ?? null,
+        },
       }),
     );
     this.doneAt = 'done';
+    this.legacyUntil = legacyUntil ? Date.parse(legacyUntil) : null;
     return true;
   }
 
@@ -213,11 +261,21 @@ export class LegacyExecutions {
     const marker = await this.item(MIGRATION);
     if (marker?.done === true) {
       this.doneAt = 'done';
+      this.legacyUntil = legacyUntilOf(marker);
       return true;
     }
     this.doneAt = Date.now();
     return false;
   }
+}
+
+/** A done marker's `legacy_until`; one written before it was recorded counts from `done_at`. */
+function legacyUntilOf(marker: Record<string, unknown>): number | null {
+  if (marker.legacy_until === null) return null;
+  const at = Date.parse(String(marker.legacy_until ?? ''));
+  if (Number.isFinite(at)) return at;
+  const doneAt = Date.parse(String(marker.done_at ?? ''));
+  return Number.isFinite(doneAt) ? doneAt + LEGACY_OVERLAP_MS : null;
 }
 
 function ignoreConditionFailure(error: unknown): void {
