@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { withMeta } from './schema-meta.js';
 
 /*
  * Who may do what: the scopes of API keys, the keys' wire shapes, and the caller a request was
@@ -14,7 +15,7 @@ import * as z from 'zod';
 export const SCOPES = ['read', 'trigger', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const ScopeSchema = z.enum(SCOPES).meta({
+export const ScopeSchema = withMeta(z.enum(SCOPES), {
   id: 'Scope',
   description:
     '`read` (GET routes), `trigger` (reads, plus trigger and cancel), or `admin` (everything, API keys included).',
@@ -38,45 +39,54 @@ export const API_KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export const ApiKeyNameSchema = z
   .string()
-  .regex(
-    API_KEY_NAME_PATTERN,
-    'must be 1 to 63 characters: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
+  .check(
+    z.regex(
+      API_KEY_NAME_PATTERN,
+      'must be 1 to 63 characters: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
+    ),
   )
-  .refine((name) => name !== DEPLOYMENT_KEY_NAME, `"${DEPLOYMENT_KEY_NAME}" is the deployment's own key`);
+  .check(
+    z.refine((name) => name !== DEPLOYMENT_KEY_NAME, `"${DEPLOYMENT_KEY_NAME}" is the deployment's own key`),
+  );
 
-export const ApiKeyCreateSchema = z
-  .strictObject({
-    name: ApiKeyNameSchema.meta({
+export const ApiKeyCreateSchema = withMeta(
+  z.strictObject({
+    name: withMeta(ApiKeyNameSchema, {
       description: 'Unique; how the key appears in lists and in the audit trail.',
     }),
     scope: ScopeSchema,
-  })
-  .meta({ id: 'ApiKeyCreate', description: 'A key to create.' });
+  }),
+  { id: 'ApiKeyCreate', description: 'A key to create.' },
+);
 export type ApiKeyCreate = z.output<typeof ApiKeyCreateSchema>;
 
-export const ApiKeySchema = z
-  .object({
+export const ApiKeySchema = withMeta(
+  z.object({
     name: z.string(),
     scope: ScopeSchema,
     created_at: z.string(),
-    last_used_at: z
-      .string()
-      .nullable()
-      .meta({ description: 'When the key last authenticated a request, to the minute; null if never.' }),
-  })
-  .meta({ id: 'ApiKey', description: 'An API key, without the key itself (only its hash is kept).' });
+    last_used_at: withMeta(z.nullable(z.string()), {
+      description: 'When the key last authenticated a request, to the minute; null if never.',
+    }),
+  }),
+  { id: 'ApiKey', description: 'An API key, without the key itself (only its hash is kept).' },
+);
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 
-export const ApiKeyWithSecretSchema = ApiKeySchema.extend({
-  key: z
-    .string()
-    .meta({ description: 'The key: shown in this answer only. Send it as `Authorization: Bearer <key>`.' }),
-}).meta({ id: 'ApiKeyWithSecret', description: 'A key as created, with the key itself, shown this once.' });
+export const ApiKeyWithSecretSchema = withMeta(
+  z.extend(ApiKeySchema, {
+    key: withMeta(z.string(), {
+      description: 'The key: shown in this answer only. Send it as `Authorization: Bearer <key>`.',
+    }),
+  }),
+  { id: 'ApiKeyWithSecret', description: 'A key as created, with the key itself, shown this once.' },
+);
 export type ApiKeyWithSecret = z.infer<typeof ApiKeyWithSecretSchema>;
 
-export const ApiKeyListResponseSchema = z
-  .object({ api_keys: z.array(ApiKeySchema) })
-  .meta({ id: 'ApiKeyList', description: 'Every stored API key, oldest first.' });
+export const ApiKeyListResponseSchema = withMeta(z.object({ api_keys: z.array(ApiKeySchema) }), {
+  id: 'ApiKeyList',
+  description: 'Every stored API key, oldest first.',
+});
 
 /** Who made a request, once authenticated. */
 export type Caller =

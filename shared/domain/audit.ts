@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { withMeta } from './schema-meta.js';
 
 /*
  * The audit trail: who changed what, and when. An entry names the fields a change touched, never their
@@ -18,45 +19,52 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AuditActorSchema = z
-  .discriminatedUnion('type', [
+export const AuditActorSchema = withMeta(
+  z.discriminatedUnion('type', [
     z.object({
       type: z.literal('api_key'),
-      name: z.string().meta({ description: "The key's name; `deployment` for the deployment's own key." }),
+      name: withMeta(z.string(), {
+        description: "The key's name; `deployment` for the deployment's own key.",
+      }),
     }),
     z.object({
       type: z.literal('iam'),
-      arn: z.string().meta({ description: 'The IAM principal API Gateway authenticated (its user ARN).' }),
+      arn: withMeta(z.string(), {
+        description: 'The IAM principal API Gateway authenticated (its user ARN).',
+      }),
     }),
     z.object({ type: z.literal('system') }),
-  ])
-  .meta({
+  ]),
+  {
     id: 'AuditActor',
     description:
       'Who made the change: an API key by name, an IAM principal by ARN, or the service itself (`system`).',
-  });
+  },
+);
 export type AuditActor = z.infer<typeof AuditActorSchema>;
 
-export const AuditEntrySchema = z
-  .object({
-    at: z.string().meta({ description: 'When the change was made.' }),
+export const AuditEntrySchema = withMeta(
+  z.object({
+    at: withMeta(z.string(), { description: 'When the change was made.' }),
     action: z.enum(AUDIT_ACTIONS),
     resource: z.object({ type: z.enum(AUDITED_RESOURCES), id: z.string() }),
     actor: AuditActorSchema,
-    changed_fields: z.array(z.string()).meta({
+    changed_fields: withMeta(z.array(z.string()), {
       description:
         'The fields the change set or altered (for a creation, the fields given); names only, never values.',
     }),
-  })
-  .meta({ id: 'AuditEntry', description: 'One change, as the audit trail keeps it.' });
+  }),
+  { id: 'AuditEntry', description: 'One change, as the audit trail keeps it.' },
+);
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 
-export const JobHistoryResponseSchema = z
-  .object({
+export const JobHistoryResponseSchema = withMeta(
+  z.object({
     history: z.array(AuditEntrySchema),
-    next_cursor: z.string().nullable(),
-  })
-  .meta({ id: 'JobHistory', description: "A page of a job's changes, newest first." });
+    next_cursor: z.nullable(z.string()),
+  }),
+  { id: 'JobHistory', description: "A page of a job's changes, newest first." },
+);
 
 /** The top-level fields whose values differ between two documents (names only), sorted. */
 export function changedFields(before: object, after: object): string[] {

@@ -1,6 +1,7 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { EVENT_BUS_PATTERN, SQS_QUEUE_URL_PATTERN, STATE_MACHINE_ARN_PATTERN } from './aws-targets.js';
 import { EntityTypeSchema } from './job.js';
+import { withMeta } from './schema-meta.js';
 
 /** Client-chosen entity ids may be any readable slug (the reference uses `agent-uuid`). */
 export const ENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
@@ -9,26 +10,29 @@ const HttpTargetSchema = z.strictObject({
   type: z.literal('http'),
   url: z
     .string()
-    .max(2048, 'must be at most 2048 characters')
-    .refine((value) => {
-      try {
-        const url = new URL(value);
-        return (
-          (url.protocol === 'https:' || url.protocol === 'http:') &&
-          url.username === '' &&
-          url.password === ''
-        );
-      } catch {
-        return false;
-      }
-    }, 'must be an http(s) URL without credentials'),
+    .check(z.maxLength(2048, 'must be at most 2048 characters'))
+    .check(
+      z.refine((value) => {
+        try {
+          const url = new URL(value);
+          return (
+            (url.protocol === 'https:' || url.protocol === 'http:') &&
+            url.username === '' &&
+            url.password === ''
+          );
+        } catch {
+          return false;
+        }
+      }, 'must be an http(s) URL without credentials'),
+    ),
   /** Longest a single request to the target may take. @default 30 */
-  timeout_seconds: z
-    .number()
-    .int('must be a whole number of seconds')
-    .min(1, 'must be at least 1')
-    .max(900, 'must be at most 900')
-    .optional(),
+  timeout_seconds: z.optional(
+    z
+      .number()
+      .check(z.int('must be a whole number of seconds'))
+      .check(z.minimum(1, 'must be at least 1'))
+      .check(z.maximum(900, 'must be at most 900')),
+  ),
 });
 
 const LambdaTargetSchema = z.strictObject({
@@ -36,11 +40,13 @@ const LambdaTargetSchema = z.strictObject({
   // A name, a partial ARN or a full ARN, optionally with a version or alias, as Lambda's Invoke takes it.
   function_name: z
     .string()
-    .regex(
-      /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/,
-      'must be a Lambda function name or ARN',
+    .check(
+      z.regex(
+        /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/,
+        'must be a Lambda function name or ARN',
+      ),
     ),
-  invocation: z.enum(['request_response', 'event']).optional().meta({
+  invocation: withMeta(z.optional(z.enum(['request_response', 'event'])), {
     description:
       '`request_response` (the default): the run waits for the function’s result. `event`: an asynchronous invocation; the run succeeds once Lambda accepts it.',
   }),
@@ -48,11 +54,15 @@ const LambdaTargetSchema = z.strictObject({
 
 const StepFunctionsTargetSchema = z.strictObject({
   type: z.literal('stepfunctions'),
-  state_machine_arn: z
-    .string()
-    .regex(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN, optionally with a version or alias')
-    .meta({ description: 'Listed in the deployment’s `stateMachineTargets`.' }),
-  workflow_type: z.enum(['standard', 'express']).optional().meta({
+  state_machine_arn: withMeta(
+    z
+      .string()
+      .check(
+        z.regex(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN, optionally with a version or alias'),
+      ),
+    { description: 'Listed in the deployment’s `stateMachineTargets`.' },
+  ),
+  workflow_type: withMeta(z.optional(z.enum(['standard', 'express'])), {
     description:
       '`standard` (the default): StartExecution, and the run ends when the execution does. `express`: StartSyncExecution, the run ends with its answer (at most 5 minutes).',
   }),
@@ -60,44 +70,58 @@ const StepFunctionsTargetSchema = z.strictObject({
 
 const SqsTargetSchema = z.strictObject({
   type: z.literal('sqs'),
-  queue_url: z
-    .string()
-    .regex(
-      SQS_QUEUE_URL_PATTERN,
-      'must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
-    )
-    .meta({ description: 'Listed in the deployment’s `sqsTargets`.' }),
-  message_group_id: z
-    .string()
-    .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces')
-    .optional()
-    .meta({ description: 'The message group; FIFO queues default to the job id.' }),
+  queue_url: withMeta(
+    z
+      .string()
+      .check(
+        z.regex(
+          SQS_QUEUE_URL_PATTERN,
+          'must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
+        ),
+      ),
+    { description: 'Listed in the deployment’s `sqsTargets`.' },
+  ),
+  message_group_id: withMeta(
+    z.optional(
+      z
+        .string()
+        .check(z.regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces')),
+    ),
+    { description: 'The message group; FIFO queues default to the job id.' },
+  ),
 });
 
 const EventBridgeTargetSchema = z.strictObject({
   type: z.literal('eventbridge'),
-  event_bus_name: z
-    .string()
-    .regex(EVENT_BUS_PATTERN, 'must be an event bus name or ARN')
-    .meta({ description: 'Listed in the deployment’s `eventBusTargets`.' }),
-  detail_type: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(128, 'must be at most 128 characters')
-    .optional()
-    .meta({ description: 'The event’s `detail-type`. Default `Serverless Jobs Execution Request`.' }),
-  source: z
-    .string()
-    .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable ASCII characters without spaces')
-    .refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS)')
-    .optional()
-    .meta({ description: 'The event’s `source`. Default `serverless-jobs`.' }),
+  event_bus_name: withMeta(z.string().check(z.regex(EVENT_BUS_PATTERN, 'must be an event bus name or ARN')), {
+    description: 'Listed in the deployment’s `eventBusTargets`.',
+  }),
+  detail_type: withMeta(
+    z.optional(
+      z
+        .string()
+        .check(z.minLength(1, 'must not be empty'))
+        .check(z.maxLength(128, 'must be at most 128 characters')),
+    ),
+    { description: 'The event’s `detail-type`. Default `Serverless Jobs Execution Request`.' },
+  ),
+  source: withMeta(
+    z.optional(
+      z
+        .string()
+        .check(z.regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable ASCII characters without spaces'))
+        .check(
+          z.refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS)'),
+        ),
+    ),
+    { description: 'The event’s `source`. Default `serverless-jobs`.' },
+  ),
 });
 
 const EchoTargetSchema = z.strictObject({ type: z.literal('echo') });
 
-export const EntityTargetSchema = z
-  .discriminatedUnion(
+export const EntityTargetSchema = withMeta(
+  z.discriminatedUnion(
     'type',
     [
       HttpTargetSchema,
@@ -111,12 +135,13 @@ export const EntityTargetSchema = z
       error:
         'must be an object whose "type" is "http", "lambda", "stepfunctions", "sqs", "eventbridge" or "echo"',
     },
-  )
-  .meta({
+  ),
+  {
     id: 'EntityTarget',
     description:
       'How runs reach the entity: an HTTP endpoint, a Lambda function, a Step Functions state machine, an SQS queue, an EventBridge event bus, or the built-in echo.',
-  });
+  },
+);
 export type EntityTarget = z.infer<typeof EntityTargetSchema>;
 export type HttpTarget = z.infer<typeof HttpTargetSchema>;
 export type LambdaTarget = z.infer<typeof LambdaTargetSchema>;
@@ -128,73 +153,83 @@ export type AwsListedTarget = StepFunctionsTarget | SqsTarget | EventBridgeTarge
 
 const EntityNameSchema = z
   .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters');
+  .check(z.trim())
+  .check(z.minLength(1, 'must not be empty'))
+  .check(z.maxLength(200, 'must be at most 200 characters'));
 
-export const EntityCreateSchema = z
-  .strictObject({
-    id: z
-      .string()
-      .regex(ENTITY_ID_PATTERN, 'must be 1-128 letters, digits, "_", ".", ":" or "-"')
-      .optional()
-      .meta({ description: 'Optional: a readable id; the service issues `ent_<uuid>` when absent.' }),
+export const EntityCreateSchema = withMeta(
+  z.strictObject({
+    id: withMeta(
+      z.optional(
+        z.string().check(z.regex(ENTITY_ID_PATTERN, 'must be 1-128 letters, digits, "_", ".", ":" or "-"')),
+      ),
+      { description: 'Optional: a readable id; the service issues `ent_<uuid>` when absent.' },
+    ),
     type: EntityTypeSchema,
     name: EntityNameSchema,
-    description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
+    description: z.optional(
+      z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters'))),
+    ),
     target: EntityTargetSchema,
-    default: z.boolean().optional().meta({
+    default: withMeta(z.optional(z.boolean()), {
       description:
         'Make this the deployment’s default entity (the previous default stops being it). Default false.',
     }),
-  })
-  .meta({ id: 'EntityCreate', description: 'Body of `POST /entities`.' });
+  }),
+  { id: 'EntityCreate', description: 'Body of `POST /entities`.' },
+);
 
 /** `type` and `id` are fixed at creation: jobs were checked against them. */
-export const EntityPatchSchema = z
-  .strictObject({
-    name: EntityNameSchema.optional(),
-    description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
-    target: EntityTargetSchema.optional(),
-    default: z.boolean().optional(),
-  })
-  .meta({
+export const EntityPatchSchema = withMeta(
+  z.strictObject({
+    name: z.optional(EntityNameSchema),
+    description: z.optional(
+      z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters'))),
+    ),
+    target: z.optional(EntityTargetSchema),
+    default: z.optional(z.boolean()),
+  }),
+  {
     id: 'EntityPatch',
     description: 'Body of `PATCH /entities/{id}`: `id` and `type` are fixed at creation.',
-  });
+  },
+);
 
 const entityFields = {
-  id: z.string().meta({
+  id: withMeta(z.string(), {
     description:
       'The entity id: chosen at creation (1-128 letters, digits, `_`, `.`, `:` or `-`) or `ent_` and a UUID.',
   }),
   type: EntityTypeSchema,
   name: z.string(),
-  description: z.string().nullable(),
+  description: z.nullable(z.string()),
   target: EntityTargetSchema,
-  default: z.boolean().meta({
+  default: withMeta(z.boolean(), {
     description: 'The deployment’s default entity, which jobs naming none run on; at most one is.',
   }),
   created_at: z.string(),
   updated_at: z.string(),
 };
 
-export const EntitySchema = z
-  .object(entityFields)
-  .meta({ id: 'Entity', description: 'An agent, team or workflow that runs are sent to.' });
+export const EntitySchema = withMeta(z.object(entityFields), {
+  id: 'Entity',
+  description: 'An agent, team or workflow that runs are sent to.',
+});
 
 /** An entity as created or updated: with `signing_secret` when that answer created its http target's secret. */
-export const EntityWithSecretSchema = z
-  .object({ ...entityFields, signing_secret: z.string().optional() })
-  .meta({
+export const EntityWithSecretSchema = withMeta(
+  z.object({ ...entityFields, signing_secret: z.optional(z.string()) }),
+  {
     id: 'EntityWithSecret',
     description:
       'An entity as created or updated; `signing_secret` is present only in the answer that created the http target’s secret.',
-  });
+  },
+);
 
-export const EntityListResponseSchema = z
-  .object({ entities: z.array(EntitySchema), next_cursor: z.string().nullable() })
-  .meta({ id: 'EntityList', description: 'A page of entities, newest first.' });
+export const EntityListResponseSchema = withMeta(
+  z.object({ entities: z.array(EntitySchema), next_cursor: z.nullable(z.string()) }),
+  { id: 'EntityList', description: 'A page of entities, newest first.' },
+);
 
 export type EntityCreateInput = z.input<typeof EntityCreateSchema>;
 export type EntityPatchInput = z.input<typeof EntityPatchSchema>;

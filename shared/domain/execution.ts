@@ -1,7 +1,8 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { EntityTypeSchema, TriggerTypeSchema } from './job.js';
 import { JsonObjectSchema } from './json.js';
 import { RunConfigObjectSchema } from './run-config.js';
+import { withMeta } from './schema-meta.js';
 
 export const EXECUTION_STATUSES = [
   'queued',
@@ -12,7 +13,7 @@ export const EXECUTION_STATUSES = [
   'cancelled',
   'skipped',
 ] as const;
-export const ExecutionStatusSchema = z.enum(EXECUTION_STATUSES).meta({
+export const ExecutionStatusSchema = withMeta(z.enum(EXECUTION_STATUSES), {
   id: 'ExecutionStatus',
   description: 'queued → running → succeeded | failed | timed_out | cancelled, or skipped.',
 });
@@ -44,129 +45,136 @@ export const MAX_HISTORY_OFFSET = 1_000;
 export const MAX_EXECUTION_BYTES = 256 * 1024;
 
 /** An execution as the API returns it. */
-export const ExecutionSchema = z
-  .object({
-    execution_id: z
-      .string()
-      .meta({ description: 'The execution id: `exec_`, a time-ordered part and random hex.' }),
-    workflow_id: z
-      .string()
-      .meta({ description: 'The workflow id of the run (`wf_` and the execution id’s suffix).' }),
+export const ExecutionSchema = withMeta(
+  z.object({
+    execution_id: withMeta(z.string(), {
+      description: 'The execution id: `exec_`, a time-ordered part and random hex.',
+    }),
+    workflow_id: withMeta(z.string(), {
+      description: 'The workflow id of the run (`wf_` and the execution id’s suffix).',
+    }),
     job_id: z.string(),
     job_name: z.string(),
     status: ExecutionStatusSchema,
     trigger_type: TriggerTypeSchema,
-    parameters: JsonObjectSchema.meta({ description: 'The parameters the trigger gave.' }),
-    prompt: z.string().meta({ description: 'The rendered prompt template.' }),
-    system_prompt: z.string().nullable(),
-    config: RunConfigObjectSchema.meta({
+    parameters: withMeta(JsonObjectSchema, { description: 'The parameters the trigger gave.' }),
+    prompt: withMeta(z.string(), { description: 'The rendered prompt template.' }),
+    system_prompt: z.nullable(z.string()),
+    config: withMeta(RunConfigObjectSchema, {
       description: 'The job’s config with the trigger’s `config_override` applied.',
     }),
     entity_id: z.string(),
     entity_type: EntityTypeSchema,
-    queue: z.string().meta({ description: 'The worker queue the run was sent to.' }),
-    environment_name: z.string().nullable(),
-    metadata: JsonObjectSchema.meta({
+    queue: withMeta(z.string(), { description: 'The worker queue the run was sent to.' }),
+    environment_name: z.nullable(z.string()),
+    metadata: withMeta(JsonObjectSchema, {
       description: 'What the trigger recorded; webhook runs hold `webhook: {scheme, delivery_id, secret}`.',
     }),
-    dedupe_key: z.string().nullable().meta({
+    dedupe_key: withMeta(z.nullable(z.string()), {
       description:
         'Webhook delivery id, idempotency key or cron fire time that made this run, when there is one.',
     }),
-    replay_of: z.string().optional().meta({
+    replay_of: withMeta(z.optional(z.string()), {
       description:
         'Only on a run started by `POST /jobs/{id}/executions/{execution_id}/replay`: the execution it replays.',
     }),
-    scheduled_at: z.string().nullable().meta({ description: 'Cron runs: the fire time this run is for.' }),
-    lateness_ms: z
-      .number()
-      .nullable()
-      .meta({ description: 'Cron runs: how long after `scheduled_at` the run started, once it has.' }),
-    attempt: z.number().meta({ description: 'The current attempt, from 1.' }),
-    max_attempts: z.number().meta({ description: 'Attempts allowed by the run’s `retry.max_attempts`.' }),
+    scheduled_at: withMeta(z.nullable(z.string()), {
+      description: 'Cron runs: the fire time this run is for.',
+    }),
+    lateness_ms: withMeta(z.nullable(z.number()), {
+      description: 'Cron runs: how long after `scheduled_at` the run started, once it has.',
+    }),
+    attempt: withMeta(z.number(), { description: 'The current attempt, from 1.' }),
+    max_attempts: withMeta(z.number(), {
+      description: 'Attempts allowed by the run’s `retry.max_attempts`.',
+    }),
     created_at: z.string(),
-    started_at: z.string().nullable(),
-    finished_at: z.string().nullable(),
-    duration_ms: z.number().nullable(),
-    deadline_at: z.string().nullable().meta({ description: 'When the current attempt times out.' }),
-    error_message: z.string().nullable(),
-    output: z.unknown().meta({ description: 'What the target returned (JSON), cut to 64 KiB.' }),
-    output_truncated: z.boolean().meta({ description: 'True when `output` was cut.' }),
-    target_execution_arn: z.string().optional().meta({
+    started_at: z.nullable(z.string()),
+    finished_at: z.nullable(z.string()),
+    duration_ms: z.nullable(z.number()),
+    deadline_at: withMeta(z.nullable(z.string()), { description: 'When the current attempt times out.' }),
+    error_message: z.nullable(z.string()),
+    output: withMeta(z.unknown(), { description: 'What the target returned (JSON), cut to 64 KiB.' }),
+    output_truncated: withMeta(z.boolean(), { description: 'True when `output` was cut.' }),
+    target_execution_arn: withMeta(z.optional(z.string()), {
       description:
         '`stepfunctions` targets: the ARN of the state machine execution the run started, once it has started one.',
     }),
-  })
-  .meta({ id: 'Execution', description: 'One run of a job.' });
+  }),
+  { id: 'Execution', description: 'One run of a job.' },
+);
 export type Execution = z.infer<typeof ExecutionSchema>;
 
 /** Body of `POST /jobs/{id}/trigger`. */
-export const TriggerRequestSchema = z
-  .strictObject({
-    parameters: JsonObjectSchema.nullable()
-      .optional()
-      .meta({ description: 'Values for the prompt template’s placeholders; each placeholder needs one.' }),
-    config_override: RunConfigObjectSchema.nullable().optional().meta({
+export const TriggerRequestSchema = withMeta(
+  z.strictObject({
+    parameters: withMeta(z.optional(z.nullable(JsonObjectSchema)), {
+      description: 'Values for the prompt template’s placeholders; each placeholder needs one.',
+    }),
+    config_override: withMeta(z.optional(z.nullable(RunConfigObjectSchema)), {
       description: 'Changes to the job’s `config` for this run only (`retry` is merged key by key).',
     }),
-  })
-  .meta({
+  }),
+  {
     id: 'TriggerRequest',
     description: 'Body of `POST /jobs/{id}/trigger`; an empty body is a trigger without parameters.',
-  });
+  },
+);
 /** A trigger body as validated by TriggerRequestSchema. */
 export type TriggerRequest = z.output<typeof TriggerRequestSchema>;
 
 /** The answer to a trigger, as the reference has it. */
-export const TriggerResponseSchema = z
-  .object({
+export const TriggerResponseSchema = withMeta(
+  z.object({
     workflow_id: z.string(),
     execution_id: z.string(),
     status: ExecutionStatusSchema,
-  })
-  .meta({
+  }),
+  {
     id: 'TriggerResponse',
     description: 'The run a trigger or a webhook delivery started (or, repeated, the first one).',
-  });
+  },
+);
 export type TriggerResponse = z.infer<typeof TriggerResponseSchema>;
 
-export const ExecutionListResponseSchema = z
-  .object({
+export const ExecutionListResponseSchema = withMeta(
+  z.object({
     total_count: z.number(),
     executions: z.array(ExecutionSchema),
-    next_cursor: z.string().nullable(),
-  })
-  .meta({ id: 'ExecutionList', description: 'A page of executions, newest first.' });
+    next_cursor: z.nullable(z.string()),
+  }),
+  { id: 'ExecutionList', description: 'A page of executions, newest first.' },
+);
 export type ExecutionListResponse = z.infer<typeof ExecutionListResponseSchema>;
 
 /** A page of `GET /executions`: runs of every job (or of one), newest first. */
-export const RecentExecutionListResponseSchema = z
-  .object({
+export const RecentExecutionListResponseSchema = withMeta(
+  z.object({
     executions: z.array(ExecutionSchema),
-    next_cursor: z.string().nullable().meta({
+    next_cursor: withMeta(z.nullable(z.string()), {
       description:
         'Pass as `cursor` for the next page; null on the last. A page may be short, or empty, and still have one.',
     }),
-  })
-  .meta({ id: 'RecentExecutionList', description: 'A page of runs across jobs, newest first.' });
+  }),
+  { id: 'RecentExecutionList', description: 'A page of runs across jobs, newest first.' },
+);
 export type RecentExecutionListResponse = z.infer<typeof RecentExecutionListResponseSchema>;
 
 /** Body a target posts to `/executions/{id}/callback` to finish an accepted (202) run. */
-export const CallbackRequestSchema = z
-  .strictObject({
+export const CallbackRequestSchema = withMeta(
+  z.strictObject({
     status: z.enum(['succeeded', 'failed']),
-    output: z.unknown().optional().meta({ description: 'The result, any JSON; cut to 64 KiB.' }),
-    error_message: z
-      .string()
-      .max(4000, 'must be at most 4000 characters')
-      .nullable()
-      .optional()
-      .meta({ description: 'With `failed`: why (at most 4000 characters).' }),
-  })
-  .meta({
+    output: withMeta(z.optional(z.unknown()), { description: 'The result, any JSON; cut to 64 KiB.' }),
+    error_message: withMeta(
+      z.optional(z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters')))),
+      { description: 'With `failed`: why (at most 4000 characters).' },
+    ),
+  }),
+  {
     id: 'CallbackRequest',
     description: 'The result a target reports for a run it accepted with 202.',
-  });
+  },
+);
 export type CallbackRequest = z.infer<typeof CallbackRequestSchema>;
 
 /**
@@ -174,69 +182,72 @@ export type CallbackRequest = z.infer<typeof CallbackRequestSchema>;
  * Standard Webhooks headers), the payload of a `lambda` target, and (without `callback`) the output of
  * the `echo` target. The callback lets an accepting (202) target finish the run later.
  */
-export const ExecutionRequestSchema = z
-  .object({
-    execution_id: z.string().meta({
+export const ExecutionRequestSchema = withMeta(
+  z.object({
+    execution_id: withMeta(z.string(), {
       description:
         'The execution id, also sent as `webhook-id`. Every attempt of a run has the same one, so a target can make its work idempotent on it.',
     }),
-    workflow_id: z
-      .string()
-      .meta({ description: 'The workflow id of the run (`wf_` and the execution id’s suffix).' }),
-    job_id: z.string().meta({ description: 'The job this is a run of.' }),
-    job_name: z.string().meta({ description: 'The job’s name when the run was created.' }),
-    entity: z
-      .object({
+    workflow_id: withMeta(z.string(), {
+      description: 'The workflow id of the run (`wf_` and the execution id’s suffix).',
+    }),
+    job_id: withMeta(z.string(), { description: 'The job this is a run of.' }),
+    job_name: withMeta(z.string(), { description: 'The job’s name when the run was created.' }),
+    entity: withMeta(
+      z.object({
         id: z.string(),
-        type: EntityTypeSchema.meta({ description: '`agent`, `team` or `workflow`.' }),
+        type: withMeta(EntityTypeSchema, { description: '`agent`, `team` or `workflow`.' }),
         name: z.string(),
-      })
-      .meta({ description: 'The entity the run was sent to.' }),
-    trigger_type: TriggerTypeSchema.meta({ description: 'What started the run.' }),
-    prompt: z.string().meta({ description: 'The job’s prompt template rendered with `parameters`.' }),
-    system_prompt: z.string().nullable().meta({ description: 'The job’s system prompt, or null.' }),
-    parameters: JsonObjectSchema.meta({
+      }),
+      { description: 'The entity the run was sent to.' },
+    ),
+    trigger_type: withMeta(TriggerTypeSchema, { description: 'What started the run.' }),
+    prompt: withMeta(z.string(), { description: 'The job’s prompt template rendered with `parameters`.' }),
+    system_prompt: withMeta(z.nullable(z.string()), { description: 'The job’s system prompt, or null.' }),
+    parameters: withMeta(JsonObjectSchema, {
       description: 'The parameters the trigger gave; `{}` when it gave none.',
     }),
-    config: RunConfigObjectSchema.meta({
+    config: withMeta(RunConfigObjectSchema, {
       description:
         'The job’s config with the trigger’s `config_override` applied; keys the service does not read pass through untouched.',
     }),
-    metadata: JsonObjectSchema.meta({
+    metadata: withMeta(JsonObjectSchema, {
       description: 'What the trigger recorded; webhook runs hold `webhook: {scheme, delivery_id, secret}`.',
     }),
-    environment: z
-      .object({ name: z.string(), variables: z.record(z.string(), z.string()) })
-      .nullable()
-      .meta({
+    environment: withMeta(
+      z.nullable(z.object({ name: z.string(), variables: z.record(z.string(), z.string()) })),
+      {
         description:
           'With `executor_type: environment`: the deployment environment and its variables; null otherwise.',
-      }),
-    attempt: z.number().int().min(1).meta({
+      },
+    ),
+    attempt: withMeta(z.number().check(z.int()).check(z.minimum(1)), {
       description: 'This attempt’s number, from 1. A retry sends the request again with the next number.',
     }),
-    deadline_at: z.string().meta({
+    deadline_at: withMeta(z.string(), {
       description:
         'When the run times out: its `config.timeout` (default 3600 s) after the first attempt started. The same for every attempt; an accepted run must call back before it.',
     }),
-    callback: z
-      .object({
-        url: z
-          .string()
-          .meta({ description: 'The run’s `/executions/{id}/callback` on the service’s public address.' }),
-        token: z.string().meta({
+    callback: withMeta(
+      z.object({
+        url: withMeta(z.string(), {
+          description: 'The run’s `/executions/{id}/callback` on the service’s public address.',
+        }),
+        token: withMeta(z.string(), {
           description:
             'A secret: it finishes the run. Valid for this attempt only; a retry sends a new one. Do not log it.',
         }),
-      })
-      .meta({
+      }),
+      {
         description:
           'Where a target that answered 202 reports the result: `POST` a CallbackRequest to `url` with `Authorization: Bearer <token>`.',
-      }),
-  })
-  .meta({
+      },
+    ),
+  }),
+  {
     id: 'ExecutionRequest',
     description:
       'What a target receives for each attempt of a run: the signed body POSTed to an `http` target (see the `executionRequest` webhook), the payload of a `lambda` target. Targets should ignore fields they do not know.',
-  });
+  },
+);
 export type ExecutionRequest = z.infer<typeof ExecutionRequestSchema>;

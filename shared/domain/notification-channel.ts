@@ -1,83 +1,96 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { AlertEventTypeSchema } from './notification.js';
+import { withMeta } from './schema-meta.js';
 
 export const CHANNEL_TYPES = ['webhook', 'sns'] as const;
-export const ChannelTypeSchema = z.enum(CHANNEL_TYPES).meta({
+export const ChannelTypeSchema = withMeta(z.enum(CHANNEL_TYPES), {
   id: 'NotificationChannelType',
   description: '`webhook` (a signed JSON POST) or, on AWS, `sns` (a message on an SNS topic).',
 });
 export type ChannelType = z.infer<typeof ChannelTypeSchema>;
 
-const NameSchema = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const NameSchema = z
+  .string()
+  .check(z.trim())
+  .check(z.minLength(1, 'must not be empty'))
+  .check(z.maxLength(200, 'must be at most 200 characters'));
 
 const UrlSchema = z
   .string()
-  .max(2048, 'must be at most 2048 characters')
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (
-        (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === ''
-      );
-    } catch {
-      return false;
-    }
-  }, 'must be an http(s) URL without credentials');
+  .check(z.maxLength(2048, 'must be at most 2048 characters'))
+  .check(
+    z.refine((value) => {
+      try {
+        const url = new URL(value);
+        return (
+          (url.protocol === 'https:' || url.protocol === 'http:') &&
+          url.username === '' &&
+          url.password === ''
+        );
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL without credentials'),
+  );
 
 const TopicArnSchema = z
   .string()
-  .regex(
-    /^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
-    'must be an SNS topic ARN',
+  .check(
+    z.regex(
+      /^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
+      'must be an SNS topic ARN',
+    ),
   );
 
 const EventsSchema = z
   .array(AlertEventTypeSchema)
-  .min(1, 'must name at least one event (omit it, or send null, for all)')
-  .refine((types) => new Set(types).size === types.length, 'must not name an event twice');
+  .check(z.minLength(1, 'must name at least one event (omit it, or send null, for all)'))
+  .check(z.refine((types) => new Set(types).size === types.length, 'must not name an event twice'));
 
 const channelFields = {
   name: NameSchema,
   type: ChannelTypeSchema,
-  url: UrlSchema.nullable().meta({ description: 'Webhook channels: where notifications are POSTed.' }),
-  topic_arn: TopicArnSchema.nullable().meta({
+  url: withMeta(z.nullable(UrlSchema), { description: 'Webhook channels: where notifications are POSTed.' }),
+  topic_arn: withMeta(z.nullable(TopicArnSchema), {
     description: 'SNS channels: the topic; one the deployment’s configuration allows.',
   }),
-  events: EventsSchema.nullable().meta({
+  events: withMeta(z.nullable(EventsSchema), {
     description: 'The event types this channel receives; null: all of them. `test` is always sent.',
   }),
-  default: z.boolean().meta({
+  default: withMeta(z.boolean(), {
     description: 'Receives the events of every job whose `config.alerts` names no channels. Default false.',
   }),
 };
 
 /** Body of `POST /notification-channels`. */
-export const ChannelCreateSchema = z
-  .strictObject({
+export const ChannelCreateSchema = withMeta(
+  z.strictObject({
     name: channelFields.name,
     type: channelFields.type,
-    url: channelFields.url.optional(),
-    topic_arn: channelFields.topic_arn.optional(),
-    events: channelFields.events.optional(),
-    default: channelFields.default.optional(),
-  })
-  .meta({ id: 'NotificationChannelCreate', description: 'Body of `POST /notification-channels`.' });
+    url: z.optional(channelFields.url),
+    topic_arn: z.optional(channelFields.topic_arn),
+    events: z.optional(channelFields.events),
+    default: z.optional(channelFields.default),
+  }),
+  { id: 'NotificationChannelCreate', description: 'Body of `POST /notification-channels`.' },
+);
 export type ChannelCreate = z.output<typeof ChannelCreateSchema>;
 
 /** Body of `PATCH /notification-channels/{id}`: any subset; `type` cannot change. */
-export const ChannelPatchSchema = z
-  .strictObject({
-    name: channelFields.name.optional(),
-    url: channelFields.url.optional(),
-    topic_arn: channelFields.topic_arn.optional(),
-    events: channelFields.events.optional(),
-    default: channelFields.default.optional(),
-  })
-  .meta({
+export const ChannelPatchSchema = withMeta(
+  z.strictObject({
+    name: z.optional(channelFields.name),
+    url: z.optional(channelFields.url),
+    topic_arn: z.optional(channelFields.topic_arn),
+    events: z.optional(channelFields.events),
+    default: z.optional(channelFields.default),
+  }),
+  {
     id: 'NotificationChannelPatch',
     description: 'Body of `PATCH /notification-channels/{id}`: the fields to change (`type` cannot).',
-  });
+  },
+);
 export type ChannelPatch = z.output<typeof ChannelPatchSchema>;
 
 /** What a caller controls about a channel. */
@@ -87,52 +100,62 @@ export type ChannelSpec = z.infer<typeof ChannelSpecSchema>;
 export const DELIVERY_STATUSES = ['delivered', 'failed'] as const;
 
 /** A channel as the API returns it. */
-export const ChannelSchema = ChannelSpecSchema.extend({
-  id: z.string().meta({ description: 'The channel id: `nch_…`.' }),
-  created_at: z.string(),
-  updated_at: z.string(),
-  last_delivery_at: z.string().nullable().meta({ description: 'When a notification was last tried.' }),
-  last_delivery_status: z
-    .enum(DELIVERY_STATUSES)
-    .nullable()
-    .meta({ description: 'How the last try went; null before the first.' }),
-  last_delivery_error: z
-    .string()
-    .nullable()
-    .meta({ description: 'Why the last try failed (`HTTP 503`, a network error…); null when it did not.' }),
-  consecutive_delivery_failures: z
-    .number()
-    .meta({ description: 'Tries in a row that failed; 0 after a delivery.' }),
-}).meta({ id: 'NotificationChannel', description: 'Where notifications go.' });
+export const ChannelSchema = withMeta(
+  z.extend(ChannelSpecSchema, {
+    id: withMeta(z.string(), { description: 'The channel id: `nch_…`.' }),
+    created_at: z.string(),
+    updated_at: z.string(),
+    last_delivery_at: withMeta(z.nullable(z.string()), {
+      description: 'When a notification was last tried.',
+    }),
+    last_delivery_status: withMeta(z.nullable(z.enum(DELIVERY_STATUSES)), {
+      description: 'How the last try went; null before the first.',
+    }),
+    last_delivery_error: withMeta(z.nullable(z.string()), {
+      description: 'Why the last try failed (`HTTP 503`, a network error…); null when it did not.',
+    }),
+    consecutive_delivery_failures: withMeta(z.number(), {
+      description: 'Tries in a row that failed; 0 after a delivery.',
+    }),
+  }),
+  { id: 'NotificationChannel', description: 'Where notifications go.' },
+);
 export type Channel = z.infer<typeof ChannelSchema>;
 
-export const ChannelWithSecretSchema = ChannelSchema.extend({
-  signing_secret: z.string().optional().meta({
-    description:
-      'Webhook channels: the Standard Webhooks secret (`whsec_…`) notifications are signed with; only in the answer that created the channel.',
+export const ChannelWithSecretSchema = withMeta(
+  z.extend(ChannelSchema, {
+    signing_secret: withMeta(z.optional(z.string()), {
+      description:
+        'Webhook channels: the Standard Webhooks secret (`whsec_…`) notifications are signed with; only in the answer that created the channel.',
+    }),
   }),
-}).meta({
-  id: 'NotificationChannelWithSecret',
-  description: 'A channel, with its signing secret in the answer that created it.',
-});
+  {
+    id: 'NotificationChannelWithSecret',
+    description: 'A channel, with its signing secret in the answer that created it.',
+  },
+);
 export type ChannelWithSecret = z.infer<typeof ChannelWithSecretSchema>;
 
-export const ChannelListResponseSchema = z
-  .object({ channels: z.array(ChannelSchema), next_cursor: z.string().nullable() })
-  .meta({ id: 'NotificationChannelList', description: 'A page of channels, newest first.' });
+export const ChannelListResponseSchema = withMeta(
+  z.object({ channels: z.array(ChannelSchema), next_cursor: z.nullable(z.string()) }),
+  { id: 'NotificationChannelList', description: 'A page of channels, newest first.' },
+);
 
 /** The answer of `POST /notification-channels/{id}/test`. */
-export const ChannelTestResultSchema = z
-  .object({
+export const ChannelTestResultSchema = withMeta(
+  z.object({
     event_id: z.string(),
     delivered: z.boolean(),
     status: z.enum(DELIVERY_STATUSES),
-    error: z.string().nullable().meta({ description: 'Why the delivery failed; null when it did not.' }),
-  })
-  .meta({
+    error: withMeta(z.nullable(z.string()), {
+      description: 'Why the delivery failed; null when it did not.',
+    }),
+  }),
+  {
     id: 'NotificationChannelTestResult',
     description: 'How sending a `test` event went (sent once, not retried).',
-  });
+  },
+);
 export type ChannelTestResult = z.infer<typeof ChannelTestResultSchema>;
 
 /** Channel settings that are new, with defaults applied. */

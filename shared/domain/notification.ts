@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Execution } from './execution.js';
 import { ExecutionStatusSchema } from './execution.js';
 import { TriggerTypeSchema } from './job.js';
+import { withMeta } from './schema-meta.js';
 
 /** What a notification reports: the `type` of its body, and what a channel's `events` filter names. */
 export const ALERT_EVENT_TYPES = [
@@ -15,7 +16,7 @@ export const ALERT_EVENT_TYPES = [
   'test',
 ] as const;
 
-export const AlertEventTypeSchema = z.enum(ALERT_EVENT_TYPES).meta({
+export const AlertEventTypeSchema = withMeta(z.enum(ALERT_EVENT_TYPES), {
   id: 'AlertEventType',
   description:
     '`run.failed` (a run failed or timed out on its last attempt), `job.failing` (`failure_threshold` runs in a row failed), `job.paused` (the job was disabled after `pause_after_failures` failures in a row), `job.recovered` (first success after `job.failing`), `fire.missed` (a cron fire started no run within its grace), `run.overdue` (a run outlasted `max_duration_seconds`), `test`.',
@@ -23,50 +24,52 @@ export const AlertEventTypeSchema = z.enum(ALERT_EVENT_TYPES).meta({
 export type AlertEventType = z.infer<typeof AlertEventTypeSchema>;
 
 /** The part of a run a notification carries: enough to find it, never its prompt, parameters or output. */
-export const NotificationExecutionSchema = z
-  .object({
+export const NotificationExecutionSchema = withMeta(
+  z.object({
     execution_id: z.string(),
     status: ExecutionStatusSchema,
     trigger_type: TriggerTypeSchema,
     attempt: z.number(),
     max_attempts: z.number(),
-    scheduled_at: z.string().nullable(),
+    scheduled_at: z.nullable(z.string()),
     created_at: z.string(),
-    started_at: z.string().nullable(),
-    finished_at: z.string().nullable(),
-    duration_ms: z.number().nullable(),
-    error_message: z.string().nullable(),
-  })
-  .meta({ id: 'NotificationExecution', description: 'The run a notification is about.' });
+    started_at: z.nullable(z.string()),
+    finished_at: z.nullable(z.string()),
+    duration_ms: z.nullable(z.number()),
+    error_message: z.nullable(z.string()),
+  }),
+  { id: 'NotificationExecution', description: 'The run a notification is about.' },
+);
 export type NotificationExecution = z.infer<typeof NotificationExecutionSchema>;
 
 /**
  * The JSON body POSTed to a webhook channel (signed with Standard Webhooks headers, `webhook-id` being
  * `id`), published to an SNS channel, and the `detail` of the EventBridge event.
  */
-export const NotificationSchema = z
-  .object({
+export const NotificationSchema = withMeta(
+  z.object({
     type: AlertEventTypeSchema,
-    id: z.string().meta({
+    id: withMeta(z.string(), {
       description:
         'The event id (`evt_…`), also sent as `webhook-id`: the same event retried keeps it, so receivers can drop repeats.',
     }),
-    occurred_at: z.string().meta({ description: 'When the service decided the event, ISO 8601 UTC.' }),
-    job: z
-      .object({ id: z.string(), name: z.string() })
-      .nullable()
-      .meta({ description: 'The job; null for `test`.' }),
-    execution: NotificationExecutionSchema.nullable().meta({
+    occurred_at: withMeta(z.string(), { description: 'When the service decided the event, ISO 8601 UTC.' }),
+    job: withMeta(z.nullable(z.object({ id: z.string(), name: z.string() })), {
+      description: 'The job; null for `test`.',
+    }),
+    execution: withMeta(z.nullable(NotificationExecutionSchema), {
       description: 'The run, for `run.failed`, `run.overdue` and the events a run caused; null otherwise.',
     }),
-    consecutive_failures: z.number().meta({ description: 'Runs in a row that failed, as of this event.' }),
-    message: z.string().meta({ description: 'One readable sentence.' }),
-    console_url: z
-      .string()
-      .nullable()
-      .meta({ description: 'The job or run in the console, when the service knows its address.' }),
-  })
-  .meta({ id: 'Notification', description: 'What a notification channel receives.' });
+    consecutive_failures: withMeta(z.number(), {
+      description: 'Runs in a row that failed, as of this event.',
+    }),
+    message: withMeta(z.string(), { description: 'One readable sentence.' }),
+    console_url: withMeta(z.nullable(z.string()), {
+      description: 'The job or run in the console, when the service knows its address.',
+    }),
+  }),
+  { id: 'Notification', description: 'What a notification channel receives.' },
+);
 export type Notification = z.infer<typeof NotificationSchema>;
 
 /**

@@ -1,8 +1,9 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { AlertPolicySchema } from './alert-policy.js';
 import type { ErrorDetail } from './errors.js';
 import { jsonObjectSchema } from './json.js';
 import { CATCHUP_POLICIES, type CatchupPolicy } from './schedule.js';
+import { withMeta } from './schema-meta.js';
 import { issuesToDetails } from './validation.js';
 
 export const OVERLAP_POLICIES = ['allow', 'skip'] as const;
@@ -16,55 +17,63 @@ export const MAX_ATTEMPTS = 10;
  * The keys of a job's `config` (and a trigger's `config_override`) that the service itself reads.
  * Every other key passes through to the target untouched, as the reference's open `config` has it.
  */
-export const RunConfigSchema = z
-  .looseObject({
-    timeout: z
-      .number()
-      .int('must be a whole number of seconds')
-      .min(1, 'must be at least 1 second')
-      .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`)
-      .optional(),
-    retry: z
-      .strictObject({
-        max_attempts: z
-          .number()
-          .int('must be a whole number')
-          .min(1, 'must be at least 1')
-          .max(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`)
-          .optional(),
-        backoff_seconds: z.number().min(0, 'must not be negative').max(900, 'must be at most 900').optional(),
-      })
-      .optional(),
-    overlap_policy: z.enum(OVERLAP_POLICIES).optional(),
-    catchup: z.enum(CATCHUP_POLICIES).optional().meta({
+export const RunConfigSchema = withMeta(
+  z.looseObject({
+    timeout: z.optional(
+      z
+        .number()
+        .check(z.int('must be a whole number of seconds'))
+        .check(z.minimum(1, 'must be at least 1 second'))
+        .check(z.maximum(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`)),
+    ),
+    retry: z.optional(
+      z.strictObject({
+        max_attempts: z.optional(
+          z
+            .number()
+            .check(z.int('must be a whole number'))
+            .check(z.minimum(1, 'must be at least 1'))
+            .check(z.maximum(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`)),
+        ),
+        backoff_seconds: z.optional(
+          z.number().check(z.minimum(0, 'must not be negative')).check(z.maximum(900, 'must be at most 900')),
+        ),
+      }),
+    ),
+    overlap_policy: z.optional(z.enum(OVERLAP_POLICIES)),
+    catchup: withMeta(z.optional(z.enum(CATCHUP_POLICIES)), {
       description:
         'Cron jobs: after the local runtime was down, `latest` runs the most recent missed fire once; `none` runs none.',
     }),
-    webhook_rate_limit: z
-      .strictObject({
-        requests_per_second: z
-          .number()
-          .min(1 / 86_400, 'must be at least one a day (0.0000116)')
-          .max(1000, 'must be at most 1000'),
-        burst: z
-          .number()
-          .int('must be a whole number')
-          .min(1, 'must be at least 1')
-          .max(1000, 'must be at most 1000')
-          .optional(),
-      })
-      .optional()
-      .meta({ description: 'Webhook jobs: deliveries accepted per second, with short bursts above it.' }),
-    alerts: AlertPolicySchema.optional().meta({
+    webhook_rate_limit: withMeta(
+      z.optional(
+        z.strictObject({
+          requests_per_second: z
+            .number()
+            .check(z.minimum(1 / 86_400, 'must be at least one a day (0.0000116)'))
+            .check(z.maximum(1000, 'must be at most 1000')),
+          burst: z.optional(
+            z
+              .number()
+              .check(z.int('must be a whole number'))
+              .check(z.minimum(1, 'must be at least 1'))
+              .check(z.maximum(1000, 'must be at most 1000')),
+          ),
+        }),
+      ),
+      { description: 'Webhook jobs: deliveries accepted per second, with short bursts above it.' },
+    ),
+    alerts: withMeta(z.optional(AlertPolicySchema), {
       description:
         'Who hears of failed runs and missed fires, and when the job is paused; see AlertPolicy. Read from the job only (ignored in a `config_override`).',
     }),
-  })
-  .meta({
+  }),
+  {
     id: 'RunConfig',
     description:
       "A job's `config` (and a trigger's `config_override`): the keys the service reads are checked; any other key passes through to the target untouched.",
-  });
+  },
+);
 
 /**
  * A `config` or `config_override` as a request carries it: any JSON object. Its RunConfig keys are
