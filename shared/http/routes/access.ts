@@ -1,6 +1,7 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ApiKeyCreateSchema, ApiKeyListResponseSchema, ApiKeyWithSecretSchema } from '../../domain/access.js';
 import { JobHistoryResponseSchema } from '../../domain/audit.js';
+import { withMeta } from '../../domain/schema-meta.js';
 import { queryParameters } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import { example, JOB_ID } from './examples.js';
@@ -18,7 +19,7 @@ const KEY = {
   last_used_at: null,
 };
 
-const ApiKeyNameParam = z.string().meta({
+const ApiKeyNameParam = withMeta(z.string(), {
   param: { description: 'The key’s name.', example: KEY_NAME },
 });
 

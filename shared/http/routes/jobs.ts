@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { TriggerRequestSchema, TriggerResponseSchema } from '../../domain/execution.js';
 import {
   JobCreateSchema,
@@ -7,6 +7,7 @@ import {
   JobSchema,
   TriggerTypeSchema,
 } from '../../domain/job.js';
+import { withMeta } from '../../domain/schema-meta.js';
 import { queryParameters } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import {
@@ -28,10 +29,9 @@ const jobId = z.object({ id: JobIdParam });
 /** Where a created resource is, in the `Location` header. */
 export const locationHeader = (path: string) =>
   z.object({
-    Location: z
-      .string()
-      .optional()
-      .meta({ header: { description: 'The path of the new resource.', example: path } }),
+    Location: withMeta(z.optional(z.string()), {
+      header: { description: 'The path of the new resource.', example: path },
+    }),
   });
 
 const NO_JOB = 'No job with this id.';
@@ -51,19 +51,22 @@ export const listJobs = defineRoute({
   // GET /jobs has always read its query as a strict schema does: unknown names last, zod's codes.
   query: queryParameters(
     {
-      enabled: z
-        .enum(['true', 'false', 'True', 'False'], { message: 'must be "true" or "false"' })
-        // Python clients send booleans as "True"/"False".
-        .transform((text) => text.toLowerCase() === 'true')
-        .optional()
-        .meta({
+      enabled: withMeta(
+        z.optional(
+          z.pipe(
+            z.enum(['true', 'false', 'True', 'False'], { message: 'must be "true" or "false"' }),
+            z.transform((text) => text.toLowerCase() === 'true'),
+          ),
+        ),
+        {
           param: {
             description:
               'Only enabled (`true`) or disabled (`false`) jobs; `True` and `False` are accepted too.',
             example: 'true',
           },
-        }),
-      trigger_type: TriggerTypeSchema.optional().meta({
+        },
+      ),
+      trigger_type: withMeta(z.optional(TriggerTypeSchema), {
         param: { description: 'Only jobs with this trigger.', example: 'cron' },
       }),
       limit: LimitParam,

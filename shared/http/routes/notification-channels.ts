@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   ChannelCreateSchema,
   ChannelListResponseSchema,
@@ -7,6 +7,7 @@ import {
   ChannelTestResultSchema,
   ChannelWithSecretSchema,
 } from '../../domain/notification-channel.js';
+import { withMeta } from '../../domain/schema-meta.js';
 import { queryParameters } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import { example } from './examples.js';
@@ -15,7 +16,7 @@ import { CursorParam, LimitParam } from './parameters.js';
 
 export const CHANNEL_ID = 'nch_0m5xy3k0w0123456789abcdef';
 
-const ChannelIdParam = z.string().meta({
+const ChannelIdParam = withMeta(z.string(), {
   param: { id: 'ChannelId', description: 'The notification channel id (`nch_…`).', example: CHANNEL_ID },
 });
 const channelId = z.object({ id: ChannelIdParam });

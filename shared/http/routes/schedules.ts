@@ -1,15 +1,15 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { cronScheduleProblem, isIanaTimezone } from '../../domain/job.js';
 import { MAX_PREVIEW_FIRES, SchedulePreviewSchema } from '../../domain/schedule-preview.js';
+import { withMeta } from '../../domain/schema-meta.js';
 import { checked, queryParameters, wholeNumber } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import { example } from './examples.js';
 import { documentedAs } from './parameters.js';
 
 /** A cron expression a job could have as its schedule, with the job rules' words when it could not. */
-const CronExpressionParam = z
-  .string()
-  .check((ctx) => {
+const CronExpressionParam = withMeta(
+  z.string().check((ctx) => {
     const problem =
       ctx.value.trim() === '' ? { message: 'is required', code: 'required' } : cronScheduleProblem(ctx.value);
     if (problem) {
@@ -20,8 +20,9 @@ const CronExpressionParam = z
         params: { code: problem.code },
       });
     }
-  })
-  .meta({ param: { description: 'A 5-field cron expression.', example: '30 1 * * *' } });
+  }),
+  { param: { description: 'A 5-field cron expression.', example: '30 1 * * *' } },
+);
 
 export const previewSchedule = defineRoute({
   operationId: 'previewSchedule',
@@ -39,21 +40,26 @@ export const previewSchedule = defineRoute({
   query: queryParameters(
     {
       expression: CronExpressionParam,
-      timezone: checked(
-        isIanaTimezone,
-        'is not a known IANA timezone (for example "UTC" or "America/New_York")',
-      )
-        .default('UTC')
-        .meta({
+      timezone: withMeta(
+        z._default(
+          checked(isIanaTimezone, 'is not a known IANA timezone (for example "UTC" or "America/New_York")'),
+          'UTC',
+        ),
+        {
           param: { description: 'An IANA timezone.', example: 'Europe/London' },
           override: documentedAs({ type: 'string', default: 'UTC' }),
-        }),
-      count: wholeNumber(1, MAX_PREVIEW_FIRES, `must be a whole number from 1 to ${MAX_PREVIEW_FIRES}`)
-        .default(10)
-        .meta({
+        },
+      ),
+      count: withMeta(
+        z._default(
+          wholeNumber(1, MAX_PREVIEW_FIRES, `must be a whole number from 1 to ${MAX_PREVIEW_FIRES}`),
+          10,
+        ),
+        {
           param: { description: 'How many fire times.', example: 3 },
           override: documentedAs({ type: 'integer', minimum: 1, maximum: MAX_PREVIEW_FIRES, default: 10 }),
-        }),
+        },
+      ),
     },
     { once: ['timezone', 'count'] },
   ),

@@ -1,10 +1,12 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { withMeta } from '../../domain/schema-meta.js';
 import { defineRoute } from '../route-definition.js';
 import { example } from './examples.js';
 
-export const HealthSchema = z
-  .object({ status: z.literal('ok') })
-  .meta({ id: 'Health', description: 'The service is up.' });
+export const HealthSchema = withMeta(z.object({ status: z.literal('ok') }), {
+  id: 'Health',
+  description: 'The service is up.',
+});
 
 export const getHealth = defineRoute({
   operationId: 'getHealth',
