@@ -37,17 +37,13 @@ export const MAX_API_KEYS = 100;
 
 export const API_KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
-export const ApiKeyNameSchema = z
-  .string()
-  .check(
-    z.regex(
-      API_KEY_NAME_PATTERN,
-      'must be 1 to 63 characters: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
-    ),
-  )
-  .check(
-    z.refine((name) => name !== DEPLOYMENT_KEY_NAME, `"${DEPLOYMENT_KEY_NAME}" is the deployment's own key`),
-  );
+export const ApiKeyNameSchema = z.string().check(
+  z.regex(
+    API_KEY_NAME_PATTERN,
+    'must be 1 to 63 characters: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
+  ),
+  z.refine((name) => name !== DEPLOYMENT_KEY_NAME, `"${DEPLOYMENT_KEY_NAME}" is the deployment's own key`),
+);
 
 export const ApiKeyCreateSchema = withMeta(
   z.strictObject({

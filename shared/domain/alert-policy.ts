@@ -15,9 +15,11 @@ export const MAX_JOB_CHANNELS = 10;
 const count = (what: string, max: number) =>
   z
     .number()
-    .check(z.int(`must be a whole number${what}`))
-    .check(z.minimum(1, `must be at least 1`))
-    .check(z.maximum(max, `must be at most ${max}`));
+    .check(
+      z.int(`must be a whole number${what}`),
+      z.minimum(1, `must be at least 1`),
+      z.maximum(max, `must be at most ${max}`),
+    );
 
 /** A job's `config.alerts`: who hears of its failures and missed fires, and when it is paused. */
 export const AlertPolicySchema = withMeta(
@@ -26,8 +28,10 @@ export const AlertPolicySchema = withMeta(
       z.optional(
         z
           .array(z.string().check(z.regex(CHANNEL_ID_PATTERN, 'must be a notification channel id (nch_…)')))
-          .check(z.maxLength(MAX_JOB_CHANNELS, `must name at most ${MAX_JOB_CHANNELS} channels`))
-          .check(z.refine((ids) => new Set(ids).size === ids.length, 'must not name a channel twice')),
+          .check(
+            z.maxLength(MAX_JOB_CHANNELS, `must name at most ${MAX_JOB_CHANNELS} channels`),
+            z.refine((ids) => new Set(ids).size === ids.length, 'must not name a channel twice'),
+          ),
       ),
       { description: 'The channels that hear of this job; omitted: the default channels.' },
     ),
@@ -42,9 +46,11 @@ export const AlertPolicySchema = withMeta(
       z.optional(
         z
           .number()
-          .check(z.int('must be a whole number of seconds'))
-          .check(z.minimum(0, 'must not be negative'))
-          .check(z.maximum(86_400, 'must be at most 86400')),
+          .check(
+            z.int('must be a whole number of seconds'),
+            z.minimum(0, 'must not be negative'),
+            z.maximum(86_400, 'must be at most 86400'),
+          ),
       ),
       {
         description: 'Cron jobs: how late a fire may start its run before `fire.missed`. Default 300.',
@@ -58,9 +64,11 @@ export const AlertPolicySchema = withMeta(
       z.optional(
         z
           .number()
-          .check(z.int('must be a whole number of seconds'))
-          .check(z.minimum(60, 'must be at least 60'))
-          .check(z.maximum(30 * 86_400, 'must be at most 2592000 (30 days)')),
+          .check(
+            z.int('must be a whole number of seconds'),
+            z.minimum(60, 'must be at least 60'),
+            z.maximum(30 * 86_400, 'must be at most 2592000 (30 days)'),
+          ),
       ),
       {
         description:

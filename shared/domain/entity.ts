@@ -8,30 +8,30 @@ export const ENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 const HttpTargetSchema = z.strictObject({
   type: z.literal('http'),
-  url: z
-    .string()
-    .check(z.maxLength(2048, 'must be at most 2048 characters'))
-    .check(
-      z.refine((value) => {
-        try {
-          const url = new URL(value);
-          return (
-            (url.protocol === 'https:' || url.protocol === 'http:') &&
-            url.username === '' &&
-            url.password === ''
-          );
-        } catch {
-          return false;
-        }
-      }, 'must be an http(s) URL without credentials'),
-    ),
+  url: z.string().check(
+    z.maxLength(2048, 'must be at most 2048 characters'),
+    z.refine((value) => {
+      try {
+        const url = new URL(value);
+        return (
+          (url.protocol === 'https:' || url.protocol === 'http:') &&
+          url.username === '' &&
+          url.password === ''
+        );
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL without credentials'),
+  ),
   /** Longest a single request to the target may take. @default 30 */
   timeout_seconds: z.optional(
     z
       .number()
-      .check(z.int('must be a whole number of seconds'))
-      .check(z.minimum(1, 'must be at least 1'))
-      .check(z.maximum(900, 'must be at most 900')),
+      .check(
+        z.int('must be a whole number of seconds'),
+        z.minimum(1, 'must be at least 1'),
+        z.maximum(900, 'must be at most 900'),
+      ),
   ),
 });
 
@@ -100,19 +100,16 @@ const EventBridgeTargetSchema = z.strictObject({
     z.optional(
       z
         .string()
-        .check(z.minLength(1, 'must not be empty'))
-        .check(z.maxLength(128, 'must be at most 128 characters')),
+        .check(z.minLength(1, 'must not be empty'), z.maxLength(128, 'must be at most 128 characters')),
     ),
     { description: 'The event’s `detail-type`. Default `Serverless Jobs Execution Request`.' },
   ),
   source: withMeta(
     z.optional(
-      z
-        .string()
-        .check(z.regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable ASCII characters without spaces'))
-        .check(
-          z.refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS)'),
-        ),
+      z.string().check(
+        z.regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable ASCII characters without spaces'),
+        z.refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS)'),
+      ),
     ),
     { description: 'The event’s `source`. Default `serverless-jobs`.' },
   ),
@@ -153,9 +150,7 @@ export type AwsListedTarget = StepFunctionsTarget | SqsTarget | EventBridgeTarge
 
 const EntityNameSchema = z
   .string()
-  .check(z.trim())
-  .check(z.minLength(1, 'must not be empty'))
-  .check(z.maxLength(200, 'must be at most 200 characters'));
+  .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
 
 export const EntityCreateSchema = withMeta(
   z.strictObject({

@@ -221,7 +221,7 @@ export const ExecutionRequestSchema = withMeta(
           'With `executor_type: environment`: the deployment environment and its variables; null otherwise.',
       },
     ),
-    attempt: withMeta(z.number().check(z.int()).check(z.minimum(1)), {
+    attempt: withMeta(z.number().check(z.int(), z.minimum(1)), {
       description: 'This attempt’s number, from 1. A retry sends the request again with the next number.',
     }),
     deadline_at: withMeta(z.string(), {

@@ -65,9 +65,7 @@ export function isIanaTimezone(name: string): boolean {
 
 const NameSchema = z
   .string()
-  .check(z.trim())
-  .check(z.minLength(1, 'must not be empty'))
-  .check(z.maxLength(200, 'must be at most 200 characters'));
+  .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
 const DescriptionSchema = z.string().check(z.maxLength(4000, 'must be at most 4000 characters'));
 const CronScheduleSchema = z.string().check(z.maxLength(200, 'must be at most 200 characters'));
 const TimezoneSchema = z.string().check(
@@ -77,12 +75,13 @@ const TimezoneSchema = z.string().check(
 );
 const EntityIdSchema = z
   .string()
-  .check(z.minLength(1, 'must not be empty'))
-  .check(z.maxLength(256, 'must be at most 256 characters'));
+  .check(z.minLength(1, 'must not be empty'), z.maxLength(256, 'must be at most 256 characters'));
 const PromptSchema = z
   .string()
-  .check(z.minLength(1, 'must not be empty'))
-  .check(z.maxLength(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`));
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+  );
 const SystemPromptSchema = z
   .string()
   .check(z.maxLength(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`));

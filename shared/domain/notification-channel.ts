@@ -12,27 +12,21 @@ export type ChannelType = z.infer<typeof ChannelTypeSchema>;
 
 const NameSchema = z
   .string()
-  .check(z.trim())
-  .check(z.minLength(1, 'must not be empty'))
-  .check(z.maxLength(200, 'must be at most 200 characters'));
+  .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
 
-const UrlSchema = z
-  .string()
-  .check(z.maxLength(2048, 'must be at most 2048 characters'))
-  .check(
-    z.refine((value) => {
-      try {
-        const url = new URL(value);
-        return (
-          (url.protocol === 'https:' || url.protocol === 'http:') &&
-          url.username === '' &&
-          url.password === ''
-        );
-      } catch {
-        return false;
-      }
-    }, 'must be an http(s) URL without credentials'),
-  );
+const UrlSchema = z.string().check(
+  z.maxLength(2048, 'must be at most 2048 characters'),
+  z.refine((value) => {
+    try {
+      const url = new URL(value);
+      return (
+        (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === ''
+      );
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL without credentials'),
+);
 
 const TopicArnSchema = z
   .string()
@@ -43,10 +37,10 @@ const TopicArnSchema = z
     ),
   );
 
-const EventsSchema = z
-  .array(AlertEventTypeSchema)
-  .check(z.minLength(1, 'must name at least one event (omit it, or send null, for all)'))
-  .check(z.refine((types) => new Set(types).size === types.length, 'must not name an event twice'));
+const EventsSchema = z.array(AlertEventTypeSchema).check(
+  z.minLength(1, 'must name at least one event (omit it, or send null, for all)'),
+  z.refine((types) => new Set(types).size === types.length, 'must not name an event twice'),
+);
 
 const channelFields = {
   name: NameSchema,

@@ -22,21 +22,25 @@ export const RunConfigSchema = withMeta(
     timeout: z.optional(
       z
         .number()
-        .check(z.int('must be a whole number of seconds'))
-        .check(z.minimum(1, 'must be at least 1 second'))
-        .check(z.maximum(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`)),
+        .check(
+          z.int('must be a whole number of seconds'),
+          z.minimum(1, 'must be at least 1 second'),
+          z.maximum(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`),
+        ),
     ),
     retry: z.optional(
       z.strictObject({
         max_attempts: z.optional(
           z
             .number()
-            .check(z.int('must be a whole number'))
-            .check(z.minimum(1, 'must be at least 1'))
-            .check(z.maximum(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`)),
+            .check(
+              z.int('must be a whole number'),
+              z.minimum(1, 'must be at least 1'),
+              z.maximum(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`),
+            ),
         ),
         backoff_seconds: z.optional(
-          z.number().check(z.minimum(0, 'must not be negative')).check(z.maximum(900, 'must be at most 900')),
+          z.number().check(z.minimum(0, 'must not be negative'), z.maximum(900, 'must be at most 900')),
         ),
       }),
     ),
@@ -50,14 +54,18 @@ export const RunConfigSchema = withMeta(
         z.strictObject({
           requests_per_second: z
             .number()
-            .check(z.minimum(1 / 86_400, 'must be at least one a day (0.0000116)'))
-            .check(z.maximum(1000, 'must be at most 1000')),
+            .check(
+              z.minimum(1 / 86_400, 'must be at least one a day (0.0000116)'),
+              z.maximum(1000, 'must be at most 1000'),
+            ),
           burst: z.optional(
             z
               .number()
-              .check(z.int('must be a whole number'))
-              .check(z.minimum(1, 'must be at least 1'))
-              .check(z.maximum(1000, 'must be at most 1000')),
+              .check(
+                z.int('must be a whole number'),
+                z.minimum(1, 'must be at least 1'),
+                z.maximum(1000, 'must be at most 1000'),
+              ),
           ),
         }),
       ),

@@ -34,9 +34,11 @@ export const WebhookSecretRotateRequestSchema = withMeta(
       z.optional(
         z
           .number()
-          .check(z.int('must be a whole number of seconds'))
-          .check(z.minimum(0, 'must not be negative'))
-          .check(z.maximum(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS}`)),
+          .check(
+            z.int('must be a whole number of seconds'),
+            z.minimum(0, 'must not be negative'),
+            z.maximum(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS}`),
+          ),
       ),
       {
         description: 'How long the previous secret still verifies deliveries, at most a week. Default 86400.',

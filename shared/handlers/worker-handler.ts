@@ -10,7 +10,7 @@ import { scopedToInvocation } from './invocation-scope.js';
 const RunMessageSchema = z.object({
   job_id: z.string().check(z.minLength(1)),
   execution_id: z.string().check(z.minLength(1)),
-  attempt: z.number().check(z.int()).check(z.minimum(1)),
+  attempt: z.number().check(z.int(), z.minimum(1)),
 });
 
 /** A message to receive again later: its run is held by a live worker (reported as a batch item failure). */
