@@ -99,10 +99,85 @@ export class MissingAdapterError extends Error {
   }
 }
 
+const need = <T>(adapter: T | undefined, name: string, service: string): T => {
+  if (adapter === undefined) throw new MissingAdapterError(name, service);
+  return adapter;
+};
+
+/*
+ * One builder per service, each a separate function so that a Lambda bundle holds only the services its
+ * function builds (esbuild drops the builders, and the services, nobody calls). A service another needs is
+ * handed over built, so a runtime that builds several shares one of each.
+ */
+
+/** A job's schedules (needs the scheduler). */
+export function buildScheduleSync(adapters: ServiceAdapters): ScheduleSync {
+  return new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') });
+}
+
+/** Alerting (needs the alert store, the channel store, the notifier and the secret box). */
+export function buildAlertingServices(adapters: ServiceAdapters): Alerting {
+  return buildAlerting({
+    ...adapters,
+    secrets: need(adapters.secrets, 'secret box', 'alerting'),
+    alerts: need(adapters.alertStore, 'alert store', 'alerting'),
+    channels: need(adapters.channelStore, 'channel store', 'alerting'),
+    notifier: need(adapters.notifier, 'channel notifier', 'alerting'),
+  });
+}
+
 /**
- * The one place services are constructed: each on first use, once, from `adapters`. The Lambda entry
- * points (functions/aws-deps.ts) and the local runtime (infra/local/runtime.ts) only choose adapters and
- * configuration, then hand the services to the handlers.
+ * Runs (needs the retention period). Given `alerting`, every run's end reaches it; a failure to tell it is
+ * logged, as a callback or a cancel has already answered.
+ */
+export function buildRunService(adapters: ServiceAdapters, built: { alerting?: Alerting } = {}): RunService {
+  return new RunService({
+    ...adapters,
+    executions: built.alerting?.observed(adapters.executions, { rethrow: false }) ?? adapters.executions,
+    // Runs read jobs without the job service's scheduler: the webhook, dispatch and worker functions have none.
+    jobs: jobReader(adapters.jobs),
+    retentionDays: need(adapters.retentionDays, 'retention period', 'run'),
+  });
+}
+
+/**
+ * One attempt of one run (needs the secret box and the target invoker). Given `alerting`, every run's end
+ * reaches it, and a failure to tell it fails the message, which comes back and tells it again.
+ */
+export function buildRunWorker(adapters: ServiceAdapters, built: { alerting?: Alerting } = {}): RunWorker {
+  return new RunWorker({
+    ...adapters,
+    executions: built.alerting?.observed(adapters.executions, { rethrow: true }) ?? adapters.executions,
+    secrets: need(adapters.secrets, 'secret box', 'worker'),
+    invoker: need(adapters.invoker, 'target invoker', 'worker'),
+  });
+}
+
+/** Who changed what (needs the audit log and the retention period). */
+export function buildAuditTrail(adapters: ServiceAdapters): AuditTrail {
+  return new AuditTrail({
+    ...adapters,
+    audit: need(adapters.auditLog, 'audit log', 'audit'),
+    // Entries are kept as long as the runs they sit beside.
+    retentionDays: need(adapters.retentionDays, 'retention period', 'audit'),
+  });
+}
+
+/** Webhook deliveries (needs the secret box and the rate limiter): each starts a run through `runs`. */
+export function buildWebhookService(adapters: ServiceAdapters, built: { runs: RunService }): WebhookService {
+  return new WebhookService({
+    ...adapters,
+    runs: built.runs,
+    jobs: jobReader(adapters.jobs),
+    secrets: need(adapters.secrets, 'secret box', 'webhook'),
+    rateLimiter: need(adapters.rateLimiter, 'rate limiter', 'webhook'),
+  });
+}
+
+/**
+ * The one place services are constructed, for a runtime that serves everything (the API function, the
+ * local runtime, the tests): each on first use, once, from `adapters`, by the builders above, which the
+ * other Lambda functions (functions/aws-deps.ts) call themselves for the few services they use.
  *
  * @example
  * const services = buildServices({ jobs, entities, executions, webhooks, queue, secrets, deployment,
@@ -111,10 +186,6 @@ export class MissingAdapterError extends Error {
  * const worker = makeWorkerHandler({ worker: services.worker, logger });
  */
 export function buildServices(adapters: ServiceAdapters): Services {
-  const need = <T>(adapter: T | undefined, name: string, service: string): T => {
-    if (adapter === undefined) throw new MissingAdapterError(name, service);
-    return adapter;
-  };
   const once = <T>(make: () => T) => {
     let built: T | undefined;
     return () => {
@@ -122,64 +193,40 @@ export function buildServices(adapters: ServiceAdapters): Services {
       return built;
     };
   };
-  const secrets = (service: string) => need(adapters.secrets, 'secret box', service);
-  // Runs read jobs without the job service's scheduler: the webhook, dispatch and worker functions have none.
-  const jobs = jobReader(adapters.jobs);
-  const schedules = once(
-    () => new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') }),
-  );
-  const alerting = once(() =>
-    buildAlerting({
-      ...adapters,
-      secrets: secrets('alerting'),
-      alerts: need(adapters.alertStore, 'alert store', 'alerting'),
-      channels: need(adapters.channelStore, 'channel store', 'alerting'),
-      notifier: need(adapters.notifier, 'channel notifier', 'alerting'),
-    }),
-  );
-  // Where alerting is wired, every run's end reaches it; a worker's failure to tell it fails the message,
-  // which comes back and tells it again (a callback or a cancel has already answered: it is logged).
-  const observed = (rethrow: boolean) =>
-    adapters.alertStore === undefined
-      ? adapters.executions
-      : alerting().observed(adapters.executions, { rethrow });
-  const runs = once(
-    () =>
-      new RunService({
-        ...adapters,
-        executions: observed(false),
-        jobs,
-        retentionDays: need(adapters.retentionDays, 'retention period', 'run'),
-      }),
-  );
-  const audit = once(
-    () =>
-      new AuditTrail({
-        ...adapters,
-        audit: need(adapters.auditLog, 'audit log', 'audit'),
-        // Entries are kept as long as the runs they sit beside.
-        retentionDays: need(adapters.retentionDays, 'retention period', 'audit'),
-      }),
-  );
+  const alerting = once(() => buildAlertingServices(adapters));
+  // Where alerting is wired, every run's end reaches it.
+  const observing = () => (adapters.alertStore === undefined ? {} : { alerting: alerting() });
+  const schedules = once(() => buildScheduleSync(adapters));
+  const audit = once(() => buildAuditTrail(adapters));
+  const runs = once(() => buildRunService(adapters, observing()));
   const services = {
     jobs: once(
-      () => new JobService({ ...adapters, secrets: secrets('job'), schedules: schedules(), audit: audit() }),
-    ),
-    entities: once(() => new EntityService({ ...adapters, secrets: secrets('entity'), audit: audit() })),
-    runs,
-    webhooks: once(
       () =>
-        new WebhookService({
+        new JobService({
           ...adapters,
-          runs: runs(),
-          jobs,
-          secrets: secrets('webhook'),
-          rateLimiter: need(adapters.rateLimiter, 'rate limiter', 'webhook'),
+          secrets: need(adapters.secrets, 'secret box', 'job'),
+          schedules: schedules(),
+          audit: audit(),
         }),
     ),
+    entities: once(
+      () =>
+        new EntityService({
+          ...adapters,
+          secrets: need(adapters.secrets, 'secret box', 'entity'),
+          audit: audit(),
+        }),
+    ),
+    runs,
+    webhooks: once(() => buildWebhookService(adapters, { runs: runs() })),
     webhookSecrets: once(
       () =>
-        new WebhookSecretService({ ...adapters, jobs, secrets: secrets('webhook secret'), audit: audit() }),
+        new WebhookSecretService({
+          ...adapters,
+          jobs: jobReader(adapters.jobs),
+          secrets: need(adapters.secrets, 'secret box', 'webhook secret'),
+          audit: audit(),
+        }),
     ),
     audit,
     apiKeys: once(
@@ -193,15 +240,7 @@ export function buildServices(adapters: ServiceAdapters): Services {
     ),
     schedules,
     alerting,
-    worker: once(
-      () =>
-        new RunWorker({
-          ...adapters,
-          executions: observed(true),
-          secrets: secrets('worker'),
-          invoker: need(adapters.invoker, 'target invoker', 'worker'),
-        }),
-    ),
+    worker: once(() => buildRunWorker(adapters, observing())),
   };
   return {
     get jobs() {
