@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import '../domain/zod-locale.js';
 import type { LogLevel } from '../adapters/logger.js';
 import { AUTH_MODES } from '../domain/access.js';
 import type { AwsTargetLists } from '../domain/aws-targets.js';

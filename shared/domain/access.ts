@@ -1,5 +1,4 @@
 import * as z from 'zod/mini';
-import { withMeta } from './schema-meta.js';
 
 /*
  * Who may do what: the scopes of API keys, the keys' wire shapes, and the caller a request was
@@ -15,7 +14,7 @@ import { withMeta } from './schema-meta.js';
 export const SCOPES = ['read', 'trigger', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const ScopeSchema = withMeta(z.enum(SCOPES), {
+export const ScopeSchema = z.enum(SCOPES).register(z.globalRegistry, {
   id: 'Scope',
   description:
     '`read` (GET routes), `trigger` (reads, plus trigger and cancel), or `admin` (everything, API keys included).',
@@ -45,44 +44,49 @@ export const ApiKeyNameSchema = z.string().check(
   z.refine((name) => name !== DEPLOYMENT_KEY_NAME, `"${DEPLOYMENT_KEY_NAME}" is the deployment's own key`),
 );
 
-export const ApiKeyCreateSchema = withMeta(
-  z.strictObject({
-    name: withMeta(ApiKeyNameSchema, {
+export const ApiKeyCreateSchema = z
+  .strictObject({
+    name: ApiKeyNameSchema.clone().register(z.globalRegistry, {
       description: 'Unique; how the key appears in lists and in the audit trail.',
     }),
     scope: ScopeSchema,
-  }),
-  { id: 'ApiKeyCreate', description: 'A key to create.' },
-);
+  })
+  .register(z.globalRegistry, { id: 'ApiKeyCreate', description: 'A key to create.' });
 export type ApiKeyCreate = z.output<typeof ApiKeyCreateSchema>;
 
-export const ApiKeySchema = withMeta(
-  z.object({
+export const ApiKeySchema = z
+  .object({
     name: z.string(),
     scope: ScopeSchema,
     created_at: z.string(),
-    last_used_at: withMeta(z.nullable(z.string()), {
+    last_used_at: z.nullable(z.string()).register(z.globalRegistry, {
       description: 'When the key last authenticated a request, to the minute; null if never.',
     }),
-  }),
-  { id: 'ApiKey', description: 'An API key, without the key itself (only its hash is kept).' },
-);
+  })
+  .register(z.globalRegistry, {
+    id: 'ApiKey',
+    description: 'An API key, without the key itself (only its hash is kept).',
+  });
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 
-export const ApiKeyWithSecretSchema = withMeta(
-  z.extend(ApiKeySchema, {
-    key: withMeta(z.string(), {
+export const ApiKeyWithSecretSchema = z
+  .extend(ApiKeySchema, {
+    key: z.string().register(z.globalRegistry, {
       description: 'The key: shown in this answer only. Send it as `Authorization: Bearer <key>`.',
     }),
-  }),
-  { id: 'ApiKeyWithSecret', description: 'A key as created, with the key itself, shown this once.' },
-);
+  })
+  .register(z.globalRegistry, {
+    id: 'ApiKeyWithSecret',
+    description: 'A key as created, with the key itself, shown this once.',
+  });
 export type ApiKeyWithSecret = z.infer<typeof ApiKeyWithSecretSchema>;
 
-export const ApiKeyListResponseSchema = withMeta(z.object({ api_keys: z.array(ApiKeySchema) }), {
-  id: 'ApiKeyList',
-  description: 'Every stored API key, oldest first.',
-});
+export const ApiKeyListResponseSchema = z
+  .object({ api_keys: z.array(ApiKeySchema) })
+  .register(z.globalRegistry, {
+    id: 'ApiKeyList',
+    description: 'Every stored API key, oldest first.',
+  });
 
 /** Who made a request, once authenticated. */
 export type Caller =

@@ -2,7 +2,6 @@ import * as z from 'zod/mini';
 import type { ErrorDetail } from './errors.js';
 import type { Execution } from './execution.js';
 import type { AlertEventType } from './notification.js';
-import { withMeta } from './schema-meta.js';
 import { issuesToDetails } from './validation.js';
 
 /** `nch_`, the creation time in base 36 (so ids sort by age) and 64 random bits in hex. */
@@ -22,28 +21,29 @@ const count = (what: string, max: number) =>
     );
 
 /** A job's `config.alerts`: who hears of its failures and missed fires, and when it is paused. */
-export const AlertPolicySchema = withMeta(
-  z.strictObject({
-    channels: withMeta(
-      z.optional(
+export const AlertPolicySchema = z
+  .strictObject({
+    channels: z
+      .optional(
         z
           .array(z.string().check(z.regex(CHANNEL_ID_PATTERN, 'must be a notification channel id (nch_…)')))
           .check(
             z.maxLength(MAX_JOB_CHANNELS, `must name at most ${MAX_JOB_CHANNELS} channels`),
             z.refine((ids) => new Set(ids).size === ids.length, 'must not name a channel twice'),
           ),
-      ),
-      { description: 'The channels that hear of this job; omitted: the default channels.' },
-    ),
-    failure_threshold: withMeta(z.optional(count('', 1000)), {
+      )
+      .register(z.globalRegistry, {
+        description: 'The channels that hear of this job; omitted: the default channels.',
+      }),
+    failure_threshold: z.optional(count('', 1000)).register(z.globalRegistry, {
       description: '`job.failing` after this many failed runs in a row. Default 1.',
     }),
-    pause_after_failures: withMeta(z.optional(z.nullable(count('', 1000))), {
+    pause_after_failures: z.optional(z.nullable(count('', 1000))).register(z.globalRegistry, {
       description:
         'Disable the job after this many failed runs in a row (`job.paused`); null never. Default null.',
     }),
-    missed_fire_grace_seconds: withMeta(
-      z.optional(
+    missed_fire_grace_seconds: z
+      .optional(
         z
           .number()
           .check(
@@ -51,17 +51,18 @@ export const AlertPolicySchema = withMeta(
             z.minimum(0, 'must not be negative'),
             z.maximum(86_400, 'must be at most 86400'),
           ),
-      ),
-      {
+      )
+      .register(z.globalRegistry, {
         description: 'Cron jobs: how late a fire may start its run before `fire.missed`. Default 300.',
-      },
-    ),
-    max_duration_seconds: withMeta(z.optional(z.nullable(count(' of seconds', MAX_DURATION_SECONDS))), {
-      description:
-        '`run.overdue` once a run has been running this long (a warning: `timeout` still ends it). Default null.',
-    }),
-    realert_after_seconds: withMeta(
-      z.optional(
+      }),
+    max_duration_seconds: z
+      .optional(z.nullable(count(' of seconds', MAX_DURATION_SECONDS)))
+      .register(z.globalRegistry, {
+        description:
+          '`run.overdue` once a run has been running this long (a warning: `timeout` still ends it). Default null.',
+      }),
+    realert_after_seconds: z
+      .optional(
         z
           .number()
           .check(
@@ -69,18 +70,16 @@ export const AlertPolicySchema = withMeta(
             z.minimum(60, 'must be at least 60'),
             z.maximum(30 * 86_400, 'must be at most 2592000 (30 days)'),
           ),
-      ),
-      {
+      )
+      .register(z.globalRegistry, {
         description:
           'While the job keeps failing (or missing fires), `job.failing` (`fire.missed`) again at most this often. Default 3600.',
-      },
-    ),
-  }),
-  {
+      }),
+  })
+  .register(z.globalRegistry, {
     id: 'AlertPolicy',
     description: "A job's `config.alerts`. Every field is optional; a job without it uses the defaults.",
-  },
-);
+  });
 export type AlertPolicy = z.infer<typeof AlertPolicySchema>;
 
 /** A job's alert policy with its defaults applied. */

@@ -1,5 +1,4 @@
 import * as z from 'zod/mini';
-import { withMeta } from './schema-meta.js';
 
 /*
  * The audit trail: who changed what, and when. An entry names the fields a change touched, never their
@@ -19,52 +18,49 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AuditActorSchema = withMeta(
-  z.discriminatedUnion('type', [
+export const AuditActorSchema = z
+  .discriminatedUnion('type', [
     z.object({
       type: z.literal('api_key'),
-      name: withMeta(z.string(), {
+      name: z.string().register(z.globalRegistry, {
         description: "The key's name; `deployment` for the deployment's own key.",
       }),
     }),
     z.object({
       type: z.literal('iam'),
-      arn: withMeta(z.string(), {
+      arn: z.string().register(z.globalRegistry, {
         description: 'The IAM principal API Gateway authenticated (its user ARN).',
       }),
     }),
     z.object({ type: z.literal('system') }),
-  ]),
-  {
+  ])
+  .register(z.globalRegistry, {
     id: 'AuditActor',
     description:
       'Who made the change: an API key by name, an IAM principal by ARN, or the service itself (`system`).',
-  },
-);
+  });
 export type AuditActor = z.infer<typeof AuditActorSchema>;
 
-export const AuditEntrySchema = withMeta(
-  z.object({
-    at: withMeta(z.string(), { description: 'When the change was made.' }),
+export const AuditEntrySchema = z
+  .object({
+    at: z.string().register(z.globalRegistry, { description: 'When the change was made.' }),
     action: z.enum(AUDIT_ACTIONS),
     resource: z.object({ type: z.enum(AUDITED_RESOURCES), id: z.string() }),
     actor: AuditActorSchema,
-    changed_fields: withMeta(z.array(z.string()), {
+    changed_fields: z.array(z.string()).register(z.globalRegistry, {
       description:
         'The fields the change set or altered (for a creation, the fields given); names only, never values.',
     }),
-  }),
-  { id: 'AuditEntry', description: 'One change, as the audit trail keeps it.' },
-);
+  })
+  .register(z.globalRegistry, { id: 'AuditEntry', description: 'One change, as the audit trail keeps it.' });
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 
-export const JobHistoryResponseSchema = withMeta(
-  z.object({
+export const JobHistoryResponseSchema = z
+  .object({
     history: z.array(AuditEntrySchema),
     next_cursor: z.nullable(z.string()),
-  }),
-  { id: 'JobHistory', description: "A page of a job's changes, newest first." },
-);
+  })
+  .register(z.globalRegistry, { id: 'JobHistory', description: "A page of a job's changes, newest first." });
 
 /** The top-level fields whose values differ between two documents (names only), sorted. */
 export function changedFields(before: object, after: object): string[] {

@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
 import { EVENT_BUS_PATTERN, SQS_QUEUE_URL_PATTERN, STATE_MACHINE_ARN_PATTERN } from './aws-targets.js';
 import { EntityTypeSchema } from './job.js';
-import { withMeta } from './schema-meta.js';
 
 /** Client-chosen entity ids may be any readable slug (the reference uses `agent-uuid`). */
 export const ENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
@@ -46,7 +45,7 @@ const LambdaTargetSchema = z.strictObject({
         'must be a Lambda function name or ARN',
       ),
     ),
-  invocation: withMeta(z.optional(z.enum(['request_response', 'event'])), {
+  invocation: z.optional(z.enum(['request_response', 'event'])).register(z.globalRegistry, {
     description:
       '`request_response` (the default): the run waits for the function’s result. `event`: an asynchronous invocation; the run succeeds once Lambda accepts it.',
   }),
@@ -54,15 +53,13 @@ const LambdaTargetSchema = z.strictObject({
 
 const StepFunctionsTargetSchema = z.strictObject({
   type: z.literal('stepfunctions'),
-  state_machine_arn: withMeta(
-    z
-      .string()
-      .check(
-        z.regex(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN, optionally with a version or alias'),
-      ),
-    { description: 'Listed in the deployment’s `stateMachineTargets`.' },
-  ),
-  workflow_type: withMeta(z.optional(z.enum(['standard', 'express'])), {
+  state_machine_arn: z
+    .string()
+    .check(
+      z.regex(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN, optionally with a version or alias'),
+    )
+    .register(z.globalRegistry, { description: 'Listed in the deployment’s `stateMachineTargets`.' }),
+  workflow_type: z.optional(z.enum(['standard', 'express'])).register(z.globalRegistry, {
     description:
       '`standard` (the default): StartExecution, and the run ends when the execution does. `express`: StartSyncExecution, the run ends with its answer (at most 5 minutes).',
   }),
@@ -70,55 +67,55 @@ const StepFunctionsTargetSchema = z.strictObject({
 
 const SqsTargetSchema = z.strictObject({
   type: z.literal('sqs'),
-  queue_url: withMeta(
-    z
-      .string()
-      .check(
-        z.regex(
-          SQS_QUEUE_URL_PATTERN,
-          'must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
-        ),
+  queue_url: z
+    .string()
+    .check(
+      z.regex(
+        SQS_QUEUE_URL_PATTERN,
+        'must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
       ),
-    { description: 'Listed in the deployment’s `sqsTargets`.' },
-  ),
-  message_group_id: withMeta(
-    z.optional(
+    )
+    .register(z.globalRegistry, { description: 'Listed in the deployment’s `sqsTargets`.' }),
+  message_group_id: z
+    .optional(
       z
         .string()
         .check(z.regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces')),
-    ),
-    { description: 'The message group; FIFO queues default to the job id.' },
-  ),
+    )
+    .register(z.globalRegistry, { description: 'The message group; FIFO queues default to the job id.' }),
 });
 
 const EventBridgeTargetSchema = z.strictObject({
   type: z.literal('eventbridge'),
-  event_bus_name: withMeta(z.string().check(z.regex(EVENT_BUS_PATTERN, 'must be an event bus name or ARN')), {
-    description: 'Listed in the deployment’s `eventBusTargets`.',
-  }),
-  detail_type: withMeta(
-    z.optional(
+  event_bus_name: z
+    .string()
+    .check(z.regex(EVENT_BUS_PATTERN, 'must be an event bus name or ARN'))
+    .register(z.globalRegistry, {
+      description: 'Listed in the deployment’s `eventBusTargets`.',
+    }),
+  detail_type: z
+    .optional(
       z
         .string()
         .check(z.minLength(1, 'must not be empty'), z.maxLength(128, 'must be at most 128 characters')),
-    ),
-    { description: 'The event’s `detail-type`. Default `Serverless Jobs Execution Request`.' },
-  ),
-  source: withMeta(
-    z.optional(
+    )
+    .register(z.globalRegistry, {
+      description: 'The event’s `detail-type`. Default `Serverless Jobs Execution Request`.',
+    }),
+  source: z
+    .optional(
       z.string().check(
         z.regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable ASCII characters without spaces'),
         z.refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS)'),
       ),
-    ),
-    { description: 'The event’s `source`. Default `serverless-jobs`.' },
-  ),
+    )
+    .register(z.globalRegistry, { description: 'The event’s `source`. Default `serverless-jobs`.' }),
 });
 
 const EchoTargetSchema = z.strictObject({ type: z.literal('echo') });
 
-export const EntityTargetSchema = withMeta(
-  z.discriminatedUnion(
+export const EntityTargetSchema = z
+  .discriminatedUnion(
     'type',
     [
       HttpTargetSchema,
@@ -132,13 +129,12 @@ export const EntityTargetSchema = withMeta(
       error:
         'must be an object whose "type" is "http", "lambda", "stepfunctions", "sqs", "eventbridge" or "echo"',
     },
-  ),
-  {
+  )
+  .register(z.globalRegistry, {
     id: 'EntityTarget',
     description:
       'How runs reach the entity: an HTTP endpoint, a Lambda function, a Step Functions state machine, an SQS queue, an EventBridge event bus, or the built-in echo.',
-  },
-);
+  });
 export type EntityTarget = z.infer<typeof EntityTargetSchema>;
 export type HttpTarget = z.infer<typeof HttpTargetSchema>;
 export type LambdaTarget = z.infer<typeof LambdaTargetSchema>;
@@ -152,46 +148,45 @@ const EntityNameSchema = z
   .string()
   .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
 
-export const EntityCreateSchema = withMeta(
-  z.strictObject({
-    id: withMeta(
-      z.optional(
+export const EntityCreateSchema = z
+  .strictObject({
+    id: z
+      .optional(
         z.string().check(z.regex(ENTITY_ID_PATTERN, 'must be 1-128 letters, digits, "_", ".", ":" or "-"')),
-      ),
-      { description: 'Optional: a readable id; the service issues `ent_<uuid>` when absent.' },
-    ),
+      )
+      .register(z.globalRegistry, {
+        description: 'Optional: a readable id; the service issues `ent_<uuid>` when absent.',
+      }),
     type: EntityTypeSchema,
     name: EntityNameSchema,
     description: z.optional(
       z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters'))),
     ),
     target: EntityTargetSchema,
-    default: withMeta(z.optional(z.boolean()), {
+    default: z.optional(z.boolean()).register(z.globalRegistry, {
       description:
         'Make this the deployment’s default entity (the previous default stops being it). Default false.',
     }),
-  }),
-  { id: 'EntityCreate', description: 'Body of `POST /entities`.' },
-);
+  })
+  .register(z.globalRegistry, { id: 'EntityCreate', description: 'Body of `POST /entities`.' });
 
 /** `type` and `id` are fixed at creation: jobs were checked against them. */
-export const EntityPatchSchema = withMeta(
-  z.strictObject({
+export const EntityPatchSchema = z
+  .strictObject({
     name: z.optional(EntityNameSchema),
     description: z.optional(
       z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters'))),
     ),
     target: z.optional(EntityTargetSchema),
     default: z.optional(z.boolean()),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'EntityPatch',
     description: 'Body of `PATCH /entities/{id}`: `id` and `type` are fixed at creation.',
-  },
-);
+  });
 
 const entityFields = {
-  id: withMeta(z.string(), {
+  id: z.string().register(z.globalRegistry, {
     description:
       'The entity id: chosen at creation (1-128 letters, digits, `_`, `.`, `:` or `-`) or `ent_` and a UUID.',
   }),
@@ -199,32 +194,30 @@ const entityFields = {
   name: z.string(),
   description: z.nullable(z.string()),
   target: EntityTargetSchema,
-  default: withMeta(z.boolean(), {
+  default: z.boolean().register(z.globalRegistry, {
     description: 'The deployment’s default entity, which jobs naming none run on; at most one is.',
   }),
   created_at: z.string(),
   updated_at: z.string(),
 };
 
-export const EntitySchema = withMeta(z.object(entityFields), {
+export const EntitySchema = z.object(entityFields).register(z.globalRegistry, {
   id: 'Entity',
   description: 'An agent, team or workflow that runs are sent to.',
 });
 
 /** An entity as created or updated: with `signing_secret` when that answer created its http target's secret. */
-export const EntityWithSecretSchema = withMeta(
-  z.object({ ...entityFields, signing_secret: z.optional(z.string()) }),
-  {
+export const EntityWithSecretSchema = z
+  .object({ ...entityFields, signing_secret: z.optional(z.string()) })
+  .register(z.globalRegistry, {
     id: 'EntityWithSecret',
     description:
       'An entity as created or updated; `signing_secret` is present only in the answer that created the http target’s secret.',
-  },
-);
+  });
 
-export const EntityListResponseSchema = withMeta(
-  z.object({ entities: z.array(EntitySchema), next_cursor: z.nullable(z.string()) }),
-  { id: 'EntityList', description: 'A page of entities, newest first.' },
-);
+export const EntityListResponseSchema = z
+  .object({ entities: z.array(EntitySchema), next_cursor: z.nullable(z.string()) })
+  .register(z.globalRegistry, { id: 'EntityList', description: 'A page of entities, newest first.' });
 
 export type EntityCreateInput = z.input<typeof EntityCreateSchema>;
 export type EntityPatchInput = z.input<typeof EntityPatchSchema>;

@@ -2,7 +2,6 @@ import * as z from 'zod/mini';
 import { EntityTypeSchema, TriggerTypeSchema } from './job.js';
 import { JsonObjectSchema } from './json.js';
 import { RunConfigObjectSchema } from './run-config.js';
-import { withMeta } from './schema-meta.js';
 
 export const EXECUTION_STATUSES = [
   'queued',
@@ -13,7 +12,7 @@ export const EXECUTION_STATUSES = [
   'cancelled',
   'skipped',
 ] as const;
-export const ExecutionStatusSchema = withMeta(z.enum(EXECUTION_STATUSES), {
+export const ExecutionStatusSchema = z.enum(EXECUTION_STATUSES).register(z.globalRegistry, {
   id: 'ExecutionStatus',
   description: 'queued → running → succeeded | failed | timed_out | cancelled, or skipped.',
 });
@@ -45,136 +44,140 @@ export const MAX_HISTORY_OFFSET = 1_000;
 export const MAX_EXECUTION_BYTES = 256 * 1024;
 
 /** An execution as the API returns it. */
-export const ExecutionSchema = withMeta(
-  z.object({
-    execution_id: withMeta(z.string(), {
+export const ExecutionSchema = z
+  .object({
+    execution_id: z.string().register(z.globalRegistry, {
       description: 'The execution id: `exec_`, a time-ordered part and random hex.',
     }),
-    workflow_id: withMeta(z.string(), {
+    workflow_id: z.string().register(z.globalRegistry, {
       description: 'The workflow id of the run (`wf_` and the execution id’s suffix).',
     }),
     job_id: z.string(),
     job_name: z.string(),
     status: ExecutionStatusSchema,
     trigger_type: TriggerTypeSchema,
-    parameters: withMeta(JsonObjectSchema, { description: 'The parameters the trigger gave.' }),
-    prompt: withMeta(z.string(), { description: 'The rendered prompt template.' }),
+    parameters: JsonObjectSchema.clone().register(z.globalRegistry, {
+      description: 'The parameters the trigger gave.',
+    }),
+    prompt: z.string().register(z.globalRegistry, { description: 'The rendered prompt template.' }),
     system_prompt: z.nullable(z.string()),
-    config: withMeta(RunConfigObjectSchema, {
+    config: RunConfigObjectSchema.clone().register(z.globalRegistry, {
       description: 'The job’s config with the trigger’s `config_override` applied.',
     }),
     entity_id: z.string(),
     entity_type: EntityTypeSchema,
-    queue: withMeta(z.string(), { description: 'The worker queue the run was sent to.' }),
+    queue: z.string().register(z.globalRegistry, { description: 'The worker queue the run was sent to.' }),
     environment_name: z.nullable(z.string()),
-    metadata: withMeta(JsonObjectSchema, {
+    metadata: JsonObjectSchema.clone().register(z.globalRegistry, {
       description: 'What the trigger recorded; webhook runs hold `webhook: {scheme, delivery_id, secret}`.',
     }),
-    dedupe_key: withMeta(z.nullable(z.string()), {
+    dedupe_key: z.nullable(z.string()).register(z.globalRegistry, {
       description:
         'Webhook delivery id, idempotency key or cron fire time that made this run, when there is one.',
     }),
-    replay_of: withMeta(z.optional(z.string()), {
+    replay_of: z.optional(z.string()).register(z.globalRegistry, {
       description:
         'Only on a run started by `POST /jobs/{id}/executions/{execution_id}/replay`: the execution it replays.',
     }),
-    scheduled_at: withMeta(z.nullable(z.string()), {
+    scheduled_at: z.nullable(z.string()).register(z.globalRegistry, {
       description: 'Cron runs: the fire time this run is for.',
     }),
-    lateness_ms: withMeta(z.nullable(z.number()), {
+    lateness_ms: z.nullable(z.number()).register(z.globalRegistry, {
       description: 'Cron runs: how long after `scheduled_at` the run started, once it has.',
     }),
-    attempt: withMeta(z.number(), { description: 'The current attempt, from 1.' }),
-    max_attempts: withMeta(z.number(), {
+    attempt: z.number().register(z.globalRegistry, { description: 'The current attempt, from 1.' }),
+    max_attempts: z.number().register(z.globalRegistry, {
       description: 'Attempts allowed by the run’s `retry.max_attempts`.',
     }),
     created_at: z.string(),
     started_at: z.nullable(z.string()),
     finished_at: z.nullable(z.string()),
     duration_ms: z.nullable(z.number()),
-    deadline_at: withMeta(z.nullable(z.string()), { description: 'When the current attempt times out.' }),
+    deadline_at: z
+      .nullable(z.string())
+      .register(z.globalRegistry, { description: 'When the current attempt times out.' }),
     error_message: z.nullable(z.string()),
-    output: withMeta(z.unknown(), { description: 'What the target returned (JSON), cut to 64 KiB.' }),
-    output_truncated: withMeta(z.boolean(), { description: 'True when `output` was cut.' }),
-    target_execution_arn: withMeta(z.optional(z.string()), {
+    output: z
+      .unknown()
+      .register(z.globalRegistry, { description: 'What the target returned (JSON), cut to 64 KiB.' }),
+    output_truncated: z.boolean().register(z.globalRegistry, { description: 'True when `output` was cut.' }),
+    target_execution_arn: z.optional(z.string()).register(z.globalRegistry, {
       description:
         '`stepfunctions` targets: the ARN of the state machine execution the run started, once it has started one.',
     }),
-  }),
-  { id: 'Execution', description: 'One run of a job.' },
-);
+  })
+  .register(z.globalRegistry, { id: 'Execution', description: 'One run of a job.' });
 export type Execution = z.infer<typeof ExecutionSchema>;
 
 /** Body of `POST /jobs/{id}/trigger`. */
-export const TriggerRequestSchema = withMeta(
-  z.strictObject({
-    parameters: withMeta(z.optional(z.nullable(JsonObjectSchema)), {
+export const TriggerRequestSchema = z
+  .strictObject({
+    parameters: z.optional(z.nullable(JsonObjectSchema)).register(z.globalRegistry, {
       description: 'Values for the prompt template’s placeholders; each placeholder needs one.',
     }),
-    config_override: withMeta(z.optional(z.nullable(RunConfigObjectSchema)), {
+    config_override: z.optional(z.nullable(RunConfigObjectSchema)).register(z.globalRegistry, {
       description: 'Changes to the job’s `config` for this run only (`retry` is merged key by key).',
     }),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'TriggerRequest',
     description: 'Body of `POST /jobs/{id}/trigger`; an empty body is a trigger without parameters.',
-  },
-);
+  });
 /** A trigger body as validated by TriggerRequestSchema. */
 export type TriggerRequest = z.output<typeof TriggerRequestSchema>;
 
 /** The answer to a trigger, as the reference has it. */
-export const TriggerResponseSchema = withMeta(
-  z.object({
+export const TriggerResponseSchema = z
+  .object({
     workflow_id: z.string(),
     execution_id: z.string(),
     status: ExecutionStatusSchema,
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'TriggerResponse',
     description: 'The run a trigger or a webhook delivery started (or, repeated, the first one).',
-  },
-);
+  });
 export type TriggerResponse = z.infer<typeof TriggerResponseSchema>;
 
-export const ExecutionListResponseSchema = withMeta(
-  z.object({
+export const ExecutionListResponseSchema = z
+  .object({
     total_count: z.number(),
     executions: z.array(ExecutionSchema),
     next_cursor: z.nullable(z.string()),
-  }),
-  { id: 'ExecutionList', description: 'A page of executions, newest first.' },
-);
+  })
+  .register(z.globalRegistry, { id: 'ExecutionList', description: 'A page of executions, newest first.' });
 export type ExecutionListResponse = z.infer<typeof ExecutionListResponseSchema>;
 
 /** A page of `GET /executions`: runs of every job (or of one), newest first. */
-export const RecentExecutionListResponseSchema = withMeta(
-  z.object({
+export const RecentExecutionListResponseSchema = z
+  .object({
     executions: z.array(ExecutionSchema),
-    next_cursor: withMeta(z.nullable(z.string()), {
+    next_cursor: z.nullable(z.string()).register(z.globalRegistry, {
       description:
         'Pass as `cursor` for the next page; null on the last. A page may be short, or empty, and still have one.',
     }),
-  }),
-  { id: 'RecentExecutionList', description: 'A page of runs across jobs, newest first.' },
-);
+  })
+  .register(z.globalRegistry, {
+    id: 'RecentExecutionList',
+    description: 'A page of runs across jobs, newest first.',
+  });
 export type RecentExecutionListResponse = z.infer<typeof RecentExecutionListResponseSchema>;
 
 /** Body a target posts to `/executions/{id}/callback` to finish an accepted (202) run. */
-export const CallbackRequestSchema = withMeta(
-  z.strictObject({
+export const CallbackRequestSchema = z
+  .strictObject({
     status: z.enum(['succeeded', 'failed']),
-    output: withMeta(z.optional(z.unknown()), { description: 'The result, any JSON; cut to 64 KiB.' }),
-    error_message: withMeta(
-      z.optional(z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters')))),
-      { description: 'With `failed`: why (at most 4000 characters).' },
-    ),
-  }),
-  {
+    output: z
+      .optional(z.unknown())
+      .register(z.globalRegistry, { description: 'The result, any JSON; cut to 64 KiB.' }),
+    error_message: z
+      .optional(z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters'))))
+      .register(z.globalRegistry, { description: 'With `failed`: why (at most 4000 characters).' }),
+  })
+  .register(z.globalRegistry, {
     id: 'CallbackRequest',
     description: 'The result a target reports for a run it accepted with 202.',
-  },
-);
+  });
 export type CallbackRequest = z.infer<typeof CallbackRequestSchema>;
 
 /**
@@ -182,72 +185,78 @@ export type CallbackRequest = z.infer<typeof CallbackRequestSchema>;
  * Standard Webhooks headers), the payload of a `lambda` target, and (without `callback`) the output of
  * the `echo` target. The callback lets an accepting (202) target finish the run later.
  */
-export const ExecutionRequestSchema = withMeta(
-  z.object({
-    execution_id: withMeta(z.string(), {
+export const ExecutionRequestSchema = z
+  .object({
+    execution_id: z.string().register(z.globalRegistry, {
       description:
         'The execution id, also sent as `webhook-id`. Every attempt of a run has the same one, so a target can make its work idempotent on it.',
     }),
-    workflow_id: withMeta(z.string(), {
+    workflow_id: z.string().register(z.globalRegistry, {
       description: 'The workflow id of the run (`wf_` and the execution id’s suffix).',
     }),
-    job_id: withMeta(z.string(), { description: 'The job this is a run of.' }),
-    job_name: withMeta(z.string(), { description: 'The job’s name when the run was created.' }),
-    entity: withMeta(
-      z.object({
+    job_id: z.string().register(z.globalRegistry, { description: 'The job this is a run of.' }),
+    job_name: z
+      .string()
+      .register(z.globalRegistry, { description: 'The job’s name when the run was created.' }),
+    entity: z
+      .object({
         id: z.string(),
-        type: withMeta(EntityTypeSchema, { description: '`agent`, `team` or `workflow`.' }),
+        type: EntityTypeSchema.clone().register(z.globalRegistry, {
+          description: '`agent`, `team` or `workflow`.',
+        }),
         name: z.string(),
-      }),
-      { description: 'The entity the run was sent to.' },
-    ),
-    trigger_type: withMeta(TriggerTypeSchema, { description: 'What started the run.' }),
-    prompt: withMeta(z.string(), { description: 'The job’s prompt template rendered with `parameters`.' }),
-    system_prompt: withMeta(z.nullable(z.string()), { description: 'The job’s system prompt, or null.' }),
-    parameters: withMeta(JsonObjectSchema, {
+      })
+      .register(z.globalRegistry, { description: 'The entity the run was sent to.' }),
+    trigger_type: TriggerTypeSchema.clone().register(z.globalRegistry, {
+      description: 'What started the run.',
+    }),
+    prompt: z
+      .string()
+      .register(z.globalRegistry, { description: 'The job’s prompt template rendered with `parameters`.' }),
+    system_prompt: z
+      .nullable(z.string())
+      .register(z.globalRegistry, { description: 'The job’s system prompt, or null.' }),
+    parameters: JsonObjectSchema.clone().register(z.globalRegistry, {
       description: 'The parameters the trigger gave; `{}` when it gave none.',
     }),
-    config: withMeta(RunConfigObjectSchema, {
+    config: RunConfigObjectSchema.clone().register(z.globalRegistry, {
       description:
         'The job’s config with the trigger’s `config_override` applied; keys the service does not read pass through untouched.',
     }),
-    metadata: withMeta(JsonObjectSchema, {
+    metadata: JsonObjectSchema.clone().register(z.globalRegistry, {
       description: 'What the trigger recorded; webhook runs hold `webhook: {scheme, delivery_id, secret}`.',
     }),
-    environment: withMeta(
-      z.nullable(z.object({ name: z.string(), variables: z.record(z.string(), z.string()) })),
-      {
+    environment: z
+      .nullable(z.object({ name: z.string(), variables: z.record(z.string(), z.string()) }))
+      .register(z.globalRegistry, {
         description:
           'With `executor_type: environment`: the deployment environment and its variables; null otherwise.',
-      },
-    ),
-    attempt: withMeta(z.number().check(z.int(), z.minimum(1)), {
+      }),
+    attempt: z.number().check(z.int(), z.minimum(1)).register(z.globalRegistry, {
       description: 'This attempt’s number, from 1. A retry sends the request again with the next number.',
     }),
-    deadline_at: withMeta(z.string(), {
+    deadline_at: z.string().register(z.globalRegistry, {
       description:
         'When the run times out: its `config.timeout` (default 3600 s) after the first attempt started. The same for every attempt; an accepted run must call back before it.',
     }),
-    callback: withMeta(
-      z.object({
-        url: withMeta(z.string(), {
+    callback: z
+      .object({
+        url: z.string().register(z.globalRegistry, {
           description: 'The run’s `/executions/{id}/callback` on the service’s public address.',
         }),
-        token: withMeta(z.string(), {
+        token: z.string().register(z.globalRegistry, {
           description:
             'A secret: it finishes the run. Valid for this attempt only; a retry sends a new one. Do not log it.',
         }),
-      }),
-      {
+      })
+      .register(z.globalRegistry, {
         description:
           'Where a target that answered 202 reports the result: `POST` a CallbackRequest to `url` with `Authorization: Bearer <token>`.',
-      },
-    ),
-  }),
-  {
+      }),
+  })
+  .register(z.globalRegistry, {
     id: 'ExecutionRequest',
     description:
       'What a target receives for each attempt of a run: the signed body POSTed to an `http` target (see the `executionRequest` webhook), the payload of a `lambda` target. Targets should ignore fields they do not know.',
-  },
-);
+  });
 export type ExecutionRequest = z.infer<typeof ExecutionRequestSchema>;

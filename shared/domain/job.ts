@@ -5,7 +5,6 @@ import { neverFires } from './cron-schedule.js';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { JsonObjectSchema } from './json.js';
 import { RunConfigObjectSchema, runConfigViolations } from './run-config.js';
-import { withMeta } from './schema-meta.js';
 
 export const TRIGGER_TYPES = ['cron', 'webhook', 'manual'] as const;
 export const PLANNING_MODES = [
@@ -19,19 +18,19 @@ export const EXECUTOR_TYPES = ['auto', 'specific_queue', 'environment'] as const
 /** Why the service itself disabled a job. */
 export const DISABLED_REASONS = ['consecutive_failures'] as const;
 
-export const TriggerTypeSchema = withMeta(z.enum(TRIGGER_TYPES), {
+export const TriggerTypeSchema = z.enum(TRIGGER_TYPES).register(z.globalRegistry, {
   id: 'TriggerType',
   description: 'What starts runs of a job.',
 });
-export const PlanningModeSchema = withMeta(z.enum(PLANNING_MODES), {
+export const PlanningModeSchema = z.enum(PLANNING_MODES).register(z.globalRegistry, {
   id: 'PlanningMode',
   description: 'How a run is planned.',
 });
-export const EntityTypeSchema = withMeta(z.enum(ENTITY_TYPES), {
+export const EntityTypeSchema = z.enum(ENTITY_TYPES).register(z.globalRegistry, {
   id: 'EntityType',
   description: 'The kind of entity a run goes to.',
 });
-export const ExecutorTypeSchema = withMeta(z.enum(EXECUTOR_TYPES), {
+export const ExecutorTypeSchema = z.enum(EXECUTOR_TYPES).register(z.globalRegistry, {
   id: 'ExecutorType',
   description: "Which queue a job's runs go to.",
 });
@@ -93,55 +92,57 @@ const ResourceNameSchema = z
 const jobFields = {
   name: NameSchema,
   description: z.nullable(DescriptionSchema),
-  trigger_type: withMeta(TriggerTypeSchema, {
+  trigger_type: TriggerTypeSchema.clone().register(z.globalRegistry, {
     description: 'What starts runs: a cron schedule, signed webhook deliveries, or manual triggers only.',
   }),
-  cron_schedule: withMeta(z.nullable(CronScheduleSchema), {
+  cron_schedule: z.nullable(CronScheduleSchema).register(z.globalRegistry, {
     description:
       'Cron jobs: a 5-field cron expression (minute hour day-of-month month day-of-week) in `cron_timezone`; null otherwise.',
   }),
-  cron_timezone: withMeta(TimezoneSchema, {
+  cron_timezone: TimezoneSchema.clone().register(z.globalRegistry, {
     description: 'IANA timezone of `cron_schedule`, such as `UTC` or `America/New_York`. Default `UTC`.',
   }),
-  planning_mode: withMeta(PlanningModeSchema, {
+  planning_mode: PlanningModeSchema.clone().register(z.globalRegistry, {
     description:
       'Default `on_the_fly`. `predefined_agent` and `predefined_team` need `entity_type` and `entity_id` of that type; `predefined_workflow` may name a workflow.',
   }),
-  entity_type: withMeta(z.nullable(EntityTypeSchema), {
+  entity_type: z.nullable(EntityTypeSchema).register(z.globalRegistry, {
     description:
       'Type of the entity runs go to; with `entity_id`, or both null for the deployment default entity.',
   }),
-  entity_id: withMeta(z.nullable(EntityIdSchema), {
+  entity_id: z.nullable(EntityIdSchema).register(z.globalRegistry, {
     description: 'The entity runs go to; null for the deployment default entity.',
   }),
-  prompt_template: withMeta(PromptSchema, {
+  prompt_template: PromptSchema.clone().register(z.globalRegistry, {
     description:
       'The prompt; `{{ name }}` placeholders (dotted paths allowed) are filled from the trigger’s `parameters`.',
   }),
   system_prompt: z.nullable(SystemPromptSchema),
-  executor_type: withMeta(ExecutorTypeSchema, {
+  executor_type: ExecutorTypeSchema.clone().register(z.globalRegistry, {
     description:
       'Default `auto` (the default queue); `specific_queue` uses `worker_queue_name`, `environment` the queue of `environment_name`.',
   }),
-  worker_queue_name: withMeta(z.nullable(ResourceNameSchema), {
+  worker_queue_name: z.nullable(ResourceNameSchema).register(z.globalRegistry, {
     description:
       'With `executor_type: specific_queue`: the worker queue; must be one the deployment declares.',
   }),
-  environment_name: withMeta(z.nullable(ResourceNameSchema), {
+  environment_name: z.nullable(ResourceNameSchema).register(z.globalRegistry, {
     description: 'With `executor_type: environment`: the environment; must be one the deployment declares.',
   }),
-  config: withMeta(RunConfigObjectSchema, { description: 'Run settings; see RunConfig. Default `{}`.' }),
-  execution_environment: withMeta(JsonObjectSchema, {
+  config: RunConfigObjectSchema.clone().register(z.globalRegistry, {
+    description: 'Run settings; see RunConfig. Default `{}`.',
+  }),
+  execution_environment: JsonObjectSchema.clone().register(z.globalRegistry, {
     description: 'A JSON object kept with the job as given. Default `{}`.',
   }),
-  enabled: withMeta(z.boolean(), {
+  enabled: z.boolean().register(z.globalRegistry, {
     description: 'A disabled job does not fire and refuses triggers and deliveries (409). Default true.',
   }),
 };
 
 /** Body of `POST /jobs`: `name`, `trigger_type` and `prompt_template` are required, the rest has defaults. */
-export const JobCreateSchema = withMeta(
-  z.strictObject({
+export const JobCreateSchema = z
+  .strictObject({
     name: jobFields.name,
     trigger_type: jobFields.trigger_type,
     prompt_template: jobFields.prompt_template,
@@ -158,16 +159,15 @@ export const JobCreateSchema = withMeta(
     config: z.optional(z.nullable(jobFields.config)),
     execution_environment: z.optional(z.nullable(jobFields.execution_environment)),
     enabled: z.optional(jobFields.enabled),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'JobCreate',
     description:
       'Body of `POST /jobs`: `name`, `trigger_type` and `prompt_template` are required, the rest has defaults.',
-  },
-);
+  });
 
 /** Body of `PATCH /jobs/{id}`: any subset of the fields; `null` clears an optional one. */
-export const JobPatchSchema = withMeta(z.partial(JobCreateSchema), {
+export const JobPatchSchema = z.partial(JobCreateSchema).register(z.globalRegistry, {
   id: 'JobPatch',
   description: 'Body of `PATCH /jobs/{id}`: any subset of the fields; `null` clears an optional one.',
 });
@@ -176,65 +176,65 @@ export const JobPatchSchema = withMeta(z.partial(JobCreateSchema), {
 export const JobSpecSchema = z.object(jobFields);
 
 /** A job as the API returns it. Not strict, so an older SDK tolerates fields added later. */
-export const JobSchema = withMeta(
-  z.extend(JobSpecSchema, {
-    id: withMeta(z.string(), { description: 'The job id: `job_` and a UUID.' }),
-    created_at: withMeta(z.string(), { description: 'ISO 8601, UTC.' }),
-    updated_at: withMeta(z.string(), { description: 'ISO 8601, UTC.' }),
-    webhook_path: withMeta(z.optional(z.nullable(z.string())), {
+export const JobSchema = z
+  .extend(JobSpecSchema, {
+    id: z.string().register(z.globalRegistry, { description: 'The job id: `job_` and a UUID.' }),
+    created_at: z.string().register(z.globalRegistry, { description: 'ISO 8601, UTC.' }),
+    updated_at: z.string().register(z.globalRegistry, { description: 'ISO 8601, UTC.' }),
+    webhook_path: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
       description: 'Webhook jobs: the unguessable last part of `webhook_url`.',
     }),
-    webhook_url: withMeta(z.optional(z.nullable(z.string())), {
+    webhook_url: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
       description: 'Webhook jobs: where to POST deliveries, on the address the API was called on.',
     }),
-    webhook_secret: withMeta(z.optional(z.string()), {
+    webhook_secret: z.optional(z.string()).register(z.globalRegistry, {
       description:
         'Webhook jobs: the signing secret (`whsec_…`), only in the answer that created it (create, or a switch to `webhook`).',
     }),
-    webhook_secret_rotated_at: withMeta(z.optional(z.nullable(z.string())), {
+    webhook_secret_rotated_at: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
       description: 'Webhook jobs, `GET /jobs/{id}` only: when the secret was last rotated.',
     }),
-    webhook_last_secret_used: withMeta(z.optional(z.nullable(z.enum(['current', 'previous']))), {
-      description:
-        'Webhook jobs, `GET /jobs/{id}` only: which secret verified the latest delivery; retiring the old one is safe once it reads `current`.',
-    }),
-    next_run_at: withMeta(z.optional(z.nullable(z.string())), {
+    webhook_last_secret_used: z
+      .optional(z.nullable(z.enum(['current', 'previous'])))
+      .register(z.globalRegistry, {
+        description:
+          'Webhook jobs, `GET /jobs/{id}` only: which secret verified the latest delivery; retiring the old one is safe once it reads `current`.',
+      }),
+    next_run_at: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
       description: 'Cron jobs: the next fire time (null while disabled).',
     }),
-    schedule_expression: withMeta(z.optional(z.array(z.string())), {
+    schedule_expression: z.optional(z.array(z.string())).register(z.globalRegistry, {
       description:
         'Cron jobs: the EventBridge Scheduler expression(s) the schedule maps to (two when both day fields are restricted).',
     }),
-    disabled_reason: withMeta(z.optional(z.nullable(z.enum(DISABLED_REASONS))), {
+    disabled_reason: z.optional(z.nullable(z.enum(DISABLED_REASONS))).register(z.globalRegistry, {
       description:
         'Why the service disabled the job: `consecutive_failures` (`config.alerts.pause_after_failures`); absent when it did not. Enabling the job clears it.',
     }),
-    consecutive_failures: withMeta(z.optional(z.number()), {
+    consecutive_failures: z.optional(z.number()).register(z.globalRegistry, {
       description: '`GET /jobs/{id}` only: runs in a row that failed (0 after a success).',
     }),
-    last_failure_at: withMeta(z.optional(z.nullable(z.string())), {
+    last_failure_at: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
       description: '`GET /jobs/{id}` only: when a run last failed or timed out.',
     }),
-    last_success_at: withMeta(z.optional(z.nullable(z.string())), {
+    last_success_at: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
       description: '`GET /jobs/{id}` only: when a run last succeeded.',
     }),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'Job',
     description: 'A job as the API returns it. Clients should ignore fields they do not know.',
-  },
-);
+  });
 
-export const JobListResponseSchema = withMeta(
-  z.object({
+export const JobListResponseSchema = z
+  .object({
     jobs: z.array(JobSchema),
     next_cursor: z.nullable(z.string()),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'JobList',
     description: 'A page of jobs, newest first; `next_cursor` is null on the last page.',
-  },
-);
+  });
 
 export type JobCreateInput = z.input<typeof JobCreateSchema>;
 export type JobPatchInput = z.input<typeof JobPatchSchema>;

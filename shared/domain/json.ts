@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { BadRequestError, ValidationError } from './errors.js';
-import { withMeta } from './schema-meta.js';
 import { formatPath } from './validation.js';
 
 export const MAX_JSON_DEPTH = 32;
@@ -39,7 +38,7 @@ export function jsonObjectSchema(): z.ZodMiniType<Record<string, unknown>, Recor
   }) as z.ZodMiniType<Record<string, unknown>, Record<string, unknown>>;
 }
 
-export const JsonObjectSchema = withMeta(jsonObjectSchema(), {
+export const JsonObjectSchema = jsonObjectSchema().register(z.globalRegistry, {
   id: 'JsonObject',
   description: 'Any JSON object (finite numbers, nested at most 32 deep).',
 });

@@ -1,10 +1,9 @@
 import * as z from 'zod/mini';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { AlertEventTypeSchema } from './notification.js';
-import { withMeta } from './schema-meta.js';
 
 export const CHANNEL_TYPES = ['webhook', 'sns'] as const;
-export const ChannelTypeSchema = withMeta(z.enum(CHANNEL_TYPES), {
+export const ChannelTypeSchema = z.enum(CHANNEL_TYPES).register(z.globalRegistry, {
   id: 'NotificationChannelType',
   description: '`webhook` (a signed JSON POST) or, on AWS, `sns` (a message on an SNS topic).',
 });
@@ -45,46 +44,49 @@ const EventsSchema = z.array(AlertEventTypeSchema).check(
 const channelFields = {
   name: NameSchema,
   type: ChannelTypeSchema,
-  url: withMeta(z.nullable(UrlSchema), { description: 'Webhook channels: where notifications are POSTed.' }),
-  topic_arn: withMeta(z.nullable(TopicArnSchema), {
+  url: z
+    .nullable(UrlSchema)
+    .register(z.globalRegistry, { description: 'Webhook channels: where notifications are POSTed.' }),
+  topic_arn: z.nullable(TopicArnSchema).register(z.globalRegistry, {
     description: 'SNS channels: the topic; one the deployment’s configuration allows.',
   }),
-  events: withMeta(z.nullable(EventsSchema), {
+  events: z.nullable(EventsSchema).register(z.globalRegistry, {
     description: 'The event types this channel receives; null: all of them. `test` is always sent.',
   }),
-  default: withMeta(z.boolean(), {
+  default: z.boolean().register(z.globalRegistry, {
     description: 'Receives the events of every job whose `config.alerts` names no channels. Default false.',
   }),
 };
 
 /** Body of `POST /notification-channels`. */
-export const ChannelCreateSchema = withMeta(
-  z.strictObject({
+export const ChannelCreateSchema = z
+  .strictObject({
     name: channelFields.name,
     type: channelFields.type,
     url: z.optional(channelFields.url),
     topic_arn: z.optional(channelFields.topic_arn),
     events: z.optional(channelFields.events),
     default: z.optional(channelFields.default),
-  }),
-  { id: 'NotificationChannelCreate', description: 'Body of `POST /notification-channels`.' },
-);
+  })
+  .register(z.globalRegistry, {
+    id: 'NotificationChannelCreate',
+    description: 'Body of `POST /notification-channels`.',
+  });
 export type ChannelCreate = z.output<typeof ChannelCreateSchema>;
 
 /** Body of `PATCH /notification-channels/{id}`: any subset; `type` cannot change. */
-export const ChannelPatchSchema = withMeta(
-  z.strictObject({
+export const ChannelPatchSchema = z
+  .strictObject({
     name: z.optional(channelFields.name),
     url: z.optional(channelFields.url),
     topic_arn: z.optional(channelFields.topic_arn),
     events: z.optional(channelFields.events),
     default: z.optional(channelFields.default),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'NotificationChannelPatch',
     description: 'Body of `PATCH /notification-channels/{id}`: the fields to change (`type` cannot).',
-  },
-);
+  });
 export type ChannelPatch = z.output<typeof ChannelPatchSchema>;
 
 /** What a caller controls about a channel. */
@@ -94,62 +96,61 @@ export type ChannelSpec = z.infer<typeof ChannelSpecSchema>;
 export const DELIVERY_STATUSES = ['delivered', 'failed'] as const;
 
 /** A channel as the API returns it. */
-export const ChannelSchema = withMeta(
-  z.extend(ChannelSpecSchema, {
-    id: withMeta(z.string(), { description: 'The channel id: `nch_…`.' }),
+export const ChannelSchema = z
+  .extend(ChannelSpecSchema, {
+    id: z.string().register(z.globalRegistry, { description: 'The channel id: `nch_…`.' }),
     created_at: z.string(),
     updated_at: z.string(),
-    last_delivery_at: withMeta(z.nullable(z.string()), {
+    last_delivery_at: z.nullable(z.string()).register(z.globalRegistry, {
       description: 'When a notification was last tried.',
     }),
-    last_delivery_status: withMeta(z.nullable(z.enum(DELIVERY_STATUSES)), {
+    last_delivery_status: z.nullable(z.enum(DELIVERY_STATUSES)).register(z.globalRegistry, {
       description: 'How the last try went; null before the first.',
     }),
-    last_delivery_error: withMeta(z.nullable(z.string()), {
+    last_delivery_error: z.nullable(z.string()).register(z.globalRegistry, {
       description: 'Why the last try failed (`HTTP 503`, a network error…); null when it did not.',
     }),
-    consecutive_delivery_failures: withMeta(z.number(), {
+    consecutive_delivery_failures: z.number().register(z.globalRegistry, {
       description: 'Tries in a row that failed; 0 after a delivery.',
     }),
-  }),
-  { id: 'NotificationChannel', description: 'Where notifications go.' },
-);
+  })
+  .register(z.globalRegistry, { id: 'NotificationChannel', description: 'Where notifications go.' });
 export type Channel = z.infer<typeof ChannelSchema>;
 
-export const ChannelWithSecretSchema = withMeta(
-  z.extend(ChannelSchema, {
-    signing_secret: withMeta(z.optional(z.string()), {
+export const ChannelWithSecretSchema = z
+  .extend(ChannelSchema, {
+    signing_secret: z.optional(z.string()).register(z.globalRegistry, {
       description:
         'Webhook channels: the Standard Webhooks secret (`whsec_…`) notifications are signed with; only in the answer that created the channel.',
     }),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'NotificationChannelWithSecret',
     description: 'A channel, with its signing secret in the answer that created it.',
-  },
-);
+  });
 export type ChannelWithSecret = z.infer<typeof ChannelWithSecretSchema>;
 
-export const ChannelListResponseSchema = withMeta(
-  z.object({ channels: z.array(ChannelSchema), next_cursor: z.nullable(z.string()) }),
-  { id: 'NotificationChannelList', description: 'A page of channels, newest first.' },
-);
+export const ChannelListResponseSchema = z
+  .object({ channels: z.array(ChannelSchema), next_cursor: z.nullable(z.string()) })
+  .register(z.globalRegistry, {
+    id: 'NotificationChannelList',
+    description: 'A page of channels, newest first.',
+  });
 
 /** The answer of `POST /notification-channels/{id}/test`. */
-export const ChannelTestResultSchema = withMeta(
-  z.object({
+export const ChannelTestResultSchema = z
+  .object({
     event_id: z.string(),
     delivered: z.boolean(),
     status: z.enum(DELIVERY_STATUSES),
-    error: withMeta(z.nullable(z.string()), {
+    error: z.nullable(z.string()).register(z.globalRegistry, {
       description: 'Why the delivery failed; null when it did not.',
     }),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'NotificationChannelTestResult',
     description: 'How sending a `test` event went (sent once, not retried).',
-  },
-);
+  });
 export type ChannelTestResult = z.infer<typeof ChannelTestResultSchema>;
 
 /** Channel settings that are new, with defaults applied. */

@@ -3,7 +3,6 @@ import * as z from 'zod/mini';
 import type { Execution } from './execution.js';
 import { ExecutionStatusSchema } from './execution.js';
 import { TriggerTypeSchema } from './job.js';
-import { withMeta } from './schema-meta.js';
 
 /** What a notification reports: the `type` of its body, and what a channel's `events` filter names. */
 export const ALERT_EVENT_TYPES = [
@@ -16,7 +15,7 @@ export const ALERT_EVENT_TYPES = [
   'test',
 ] as const;
 
-export const AlertEventTypeSchema = withMeta(z.enum(ALERT_EVENT_TYPES), {
+export const AlertEventTypeSchema = z.enum(ALERT_EVENT_TYPES).register(z.globalRegistry, {
   id: 'AlertEventType',
   description:
     '`run.failed` (a run failed or timed out on its last attempt), `job.failing` (`failure_threshold` runs in a row failed), `job.paused` (the job was disabled after `pause_after_failures` failures in a row), `job.recovered` (first success after `job.failing`), `fire.missed` (a cron fire started no run within its grace), `run.overdue` (a run outlasted `max_duration_seconds`), `test`.',
@@ -24,8 +23,8 @@ export const AlertEventTypeSchema = withMeta(z.enum(ALERT_EVENT_TYPES), {
 export type AlertEventType = z.infer<typeof AlertEventTypeSchema>;
 
 /** The part of a run a notification carries: enough to find it, never its prompt, parameters or output. */
-export const NotificationExecutionSchema = withMeta(
-  z.object({
+export const NotificationExecutionSchema = z
+  .object({
     execution_id: z.string(),
     status: ExecutionStatusSchema,
     trigger_type: TriggerTypeSchema,
@@ -37,39 +36,42 @@ export const NotificationExecutionSchema = withMeta(
     finished_at: z.nullable(z.string()),
     duration_ms: z.nullable(z.number()),
     error_message: z.nullable(z.string()),
-  }),
-  { id: 'NotificationExecution', description: 'The run a notification is about.' },
-);
+  })
+  .register(z.globalRegistry, {
+    id: 'NotificationExecution',
+    description: 'The run a notification is about.',
+  });
 export type NotificationExecution = z.infer<typeof NotificationExecutionSchema>;
 
 /**
  * The JSON body POSTed to a webhook channel (signed with Standard Webhooks headers, `webhook-id` being
  * `id`), published to an SNS channel, and the `detail` of the EventBridge event.
  */
-export const NotificationSchema = withMeta(
-  z.object({
+export const NotificationSchema = z
+  .object({
     type: AlertEventTypeSchema,
-    id: withMeta(z.string(), {
+    id: z.string().register(z.globalRegistry, {
       description:
         'The event id (`evt_…`), also sent as `webhook-id`: the same event retried keeps it, so receivers can drop repeats.',
     }),
-    occurred_at: withMeta(z.string(), { description: 'When the service decided the event, ISO 8601 UTC.' }),
-    job: withMeta(z.nullable(z.object({ id: z.string(), name: z.string() })), {
+    occurred_at: z
+      .string()
+      .register(z.globalRegistry, { description: 'When the service decided the event, ISO 8601 UTC.' }),
+    job: z.nullable(z.object({ id: z.string(), name: z.string() })).register(z.globalRegistry, {
       description: 'The job; null for `test`.',
     }),
-    execution: withMeta(z.nullable(NotificationExecutionSchema), {
+    execution: z.nullable(NotificationExecutionSchema).register(z.globalRegistry, {
       description: 'The run, for `run.failed`, `run.overdue` and the events a run caused; null otherwise.',
     }),
-    consecutive_failures: withMeta(z.number(), {
+    consecutive_failures: z.number().register(z.globalRegistry, {
       description: 'Runs in a row that failed, as of this event.',
     }),
-    message: withMeta(z.string(), { description: 'One readable sentence.' }),
-    console_url: withMeta(z.nullable(z.string()), {
+    message: z.string().register(z.globalRegistry, { description: 'One readable sentence.' }),
+    console_url: z.nullable(z.string()).register(z.globalRegistry, {
       description: 'The job or run in the console, when the service knows its address.',
     }),
-  }),
-  { id: 'Notification', description: 'What a notification channel receives.' },
-);
+  })
+  .register(z.globalRegistry, { id: 'Notification', description: 'What a notification channel receives.' });
 export type Notification = z.infer<typeof NotificationSchema>;
 
 /**

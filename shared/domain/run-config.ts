@@ -3,7 +3,6 @@ import { AlertPolicySchema } from './alert-policy.js';
 import type { ErrorDetail } from './errors.js';
 import { jsonObjectSchema } from './json.js';
 import { CATCHUP_POLICIES, type CatchupPolicy } from './schedule.js';
-import { withMeta } from './schema-meta.js';
 import { issuesToDetails } from './validation.js';
 
 export const OVERLAP_POLICIES = ['allow', 'skip'] as const;
@@ -17,8 +16,8 @@ export const MAX_ATTEMPTS = 10;
  * The keys of a job's `config` (and a trigger's `config_override`) that the service itself reads.
  * Every other key passes through to the target untouched, as the reference's open `config` has it.
  */
-export const RunConfigSchema = withMeta(
-  z.looseObject({
+export const RunConfigSchema = z
+  .looseObject({
     timeout: z.optional(
       z
         .number()
@@ -45,12 +44,12 @@ export const RunConfigSchema = withMeta(
       }),
     ),
     overlap_policy: z.optional(z.enum(OVERLAP_POLICIES)),
-    catchup: withMeta(z.optional(z.enum(CATCHUP_POLICIES)), {
+    catchup: z.optional(z.enum(CATCHUP_POLICIES)).register(z.globalRegistry, {
       description:
         'Cron jobs: after the local runtime was down, `latest` runs the most recent missed fire once; `none` runs none.',
     }),
-    webhook_rate_limit: withMeta(
-      z.optional(
+    webhook_rate_limit: z
+      .optional(
         z.strictObject({
           requests_per_second: z
             .number()
@@ -68,20 +67,20 @@ export const RunConfigSchema = withMeta(
               ),
           ),
         }),
-      ),
-      { description: 'Webhook jobs: deliveries accepted per second, with short bursts above it.' },
-    ),
-    alerts: withMeta(z.optional(AlertPolicySchema), {
+      )
+      .register(z.globalRegistry, {
+        description: 'Webhook jobs: deliveries accepted per second, with short bursts above it.',
+      }),
+    alerts: z.optional(AlertPolicySchema).register(z.globalRegistry, {
       description:
         'Who hears of failed runs and missed fires, and when the job is paused; see AlertPolicy. Read from the job only (ignored in a `config_override`).',
     }),
-  }),
-  {
+  })
+  .register(z.globalRegistry, {
     id: 'RunConfig',
     description:
       "A job's `config` (and a trigger's `config_override`): the keys the service reads are checked; any other key passes through to the target untouched.",
-  },
-);
+  });
 
 /**
  * A `config` or `config_override` as a request carries it: any JSON object. Its RunConfig keys are

@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
 import { ApiKeyCreateSchema, ApiKeyListResponseSchema, ApiKeyWithSecretSchema } from '../../domain/access.js';
 import { JobHistoryResponseSchema } from '../../domain/audit.js';
-import { withMeta } from '../../domain/schema-meta.js';
 import { queryParameters } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import { example, JOB_ID } from './examples.js';
@@ -19,7 +18,7 @@ const KEY = {
   last_used_at: null,
 };
 
-const ApiKeyNameParam = withMeta(z.string(), {
+const ApiKeyNameParam = z.string().register(z.globalRegistry, {
   param: { description: 'The key’s name.', example: KEY_NAME },
 });
 

@@ -10,7 +10,6 @@ import {
   RecentExecutionListResponseSchema,
   TriggerResponseSchema,
 } from '../../domain/execution.js';
-import { withMeta } from '../../domain/schema-meta.js';
 import { checked, queryParameters, wholeNumber } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import { EXECUTION, EXECUTION_ID, example, JOB_ID, TRIGGERED } from './examples.js';
@@ -32,8 +31,8 @@ const isStatus = (value: string): value is ExecutionStatus =>
  * `status=failed,timed_out`: statuses separated by commas, which is also how API Gateway hands over the
  * parameter given twice (`status=failed&status=timed_out`).
  */
-const StatusListParam = withMeta(
-  z.optional(
+const StatusListParam = z
+  .optional(
     z.pipe(
       checked(
         (value) => value.split(',').every(isStatus),
@@ -41,8 +40,8 @@ const StatusListParam = withMeta(
       ),
       z.transform((value) => [...new Set(value.split(',').filter(isStatus))]),
     ),
-  ),
-  {
+  )
+  .register(z.globalRegistry, {
     param: {
       description:
         'Only runs in these statuses, separated by commas. `failed,timed_out` (failed and timed-out runs only) is read from an index of failures alone.',
@@ -52,8 +51,7 @@ const StatusListParam = withMeta(
       type: 'string',
       pattern: `^(${EXECUTION_STATUSES.join('|')})(,(${EXECUTION_STATUSES.join('|')}))*$`,
     }),
-  },
-);
+  });
 
 export const listRecentExecutions = defineRoute({
   operationId: 'listRecentExecutions',
@@ -69,7 +67,7 @@ export const listRecentExecutions = defineRoute({
   query: queryParameters(
     {
       status: StatusListParam,
-      job_id: withMeta(z.optional(z.string()), {
+      job_id: z.optional(z.string()).register(z.globalRegistry, {
         param: {
           description: 'Only runs of this job (also once the job is deleted, until retention removes them).',
           example: JOB_ID,
@@ -119,23 +117,22 @@ export const getExecutions = defineRoute({
   params: z.object({ id: JobIdParam }),
   query: queryParameters({
     limit: LimitParam,
-    offset: withMeta(
-      z._default(
+    offset: z
+      ._default(
         wholeNumber(
           0,
           MAX_HISTORY_OFFSET,
           `must be a whole number from 0 to ${MAX_HISTORY_OFFSET}; to page deeper, pass the next_cursor of the previous page as cursor`,
         ),
         0,
-      ),
-      {
+      )
+      .register(z.globalRegistry, {
         param: {
           description: `Runs to skip, at most ${MAX_HISTORY_OFFSET}; past that a 422 says to page with \`cursor\`.`,
           example: 0,
         },
         override: documentedAs({ type: 'integer', minimum: 0, maximum: MAX_HISTORY_OFFSET, default: 0 }),
-      },
-    ),
+      }),
     cursor: CursorParam,
   }),
   response: {
@@ -247,7 +244,7 @@ export const reportExecutionResult = defineRoute({
   description:
     "For a target that accepted a run with 202: finishes the run. Authenticated by the attempt's callback token (`callback.token` of the execution request), not an API key; the body is read only once the token holds.",
   params: z.object({
-    id: withMeta(z.string(), {
+    id: z.string().register(z.globalRegistry, {
       param: {
         description: 'The execution id (`execution_id` of the execution request).',
         example: EXECUTION_ID,

@@ -7,7 +7,6 @@ import {
   JobSchema,
   TriggerTypeSchema,
 } from '../../domain/job.js';
-import { withMeta } from '../../domain/schema-meta.js';
 import { queryParameters } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import {
@@ -29,7 +28,7 @@ const jobId = z.object({ id: JobIdParam });
 /** Where a created resource is, in the `Location` header. */
 export const locationHeader = (path: string) =>
   z.object({
-    Location: withMeta(z.optional(z.string()), {
+    Location: z.optional(z.string()).register(z.globalRegistry, {
       header: { description: 'The path of the new resource.', example: path },
     }),
   });
@@ -51,22 +50,21 @@ export const listJobs = defineRoute({
   // GET /jobs has always read its query as a strict schema does: unknown names last, zod's codes.
   query: queryParameters(
     {
-      enabled: withMeta(
-        z.optional(
+      enabled: z
+        .optional(
           z.pipe(
             z.enum(['true', 'false', 'True', 'False'], { message: 'must be "true" or "false"' }),
             z.transform((text) => text.toLowerCase() === 'true'),
           ),
-        ),
-        {
+        )
+        .register(z.globalRegistry, {
           param: {
             description:
               'Only enabled (`true`) or disabled (`false`) jobs; `True` and `False` are accepted too.',
             example: 'true',
           },
-        },
-      ),
-      trigger_type: withMeta(z.optional(TriggerTypeSchema), {
+        }),
+      trigger_type: z.optional(TriggerTypeSchema).register(z.globalRegistry, {
         param: { description: 'Only jobs with this trigger.', example: 'cron' },
       }),
       limit: LimitParam,

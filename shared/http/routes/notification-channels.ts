@@ -7,7 +7,6 @@ import {
   ChannelTestResultSchema,
   ChannelWithSecretSchema,
 } from '../../domain/notification-channel.js';
-import { withMeta } from '../../domain/schema-meta.js';
 import { queryParameters } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import { example } from './examples.js';
@@ -16,7 +15,7 @@ import { CursorParam, LimitParam } from './parameters.js';
 
 export const CHANNEL_ID = 'nch_0m5xy3k0w0123456789abcdef';
 
-const ChannelIdParam = withMeta(z.string(), {
+const ChannelIdParam = z.string().register(z.globalRegistry, {
   param: { id: 'ChannelId', description: 'The notification channel id (`nch_…`).', example: CHANNEL_ID },
 });
 const channelId = z.object({ id: ChannelIdParam });

@@ -1,15 +1,15 @@
 import * as z from 'zod/mini';
 import { cronScheduleProblem, isIanaTimezone } from '../../domain/job.js';
 import { MAX_PREVIEW_FIRES, SchedulePreviewSchema } from '../../domain/schedule-preview.js';
-import { withMeta } from '../../domain/schema-meta.js';
 import { checked, queryParameters, wholeNumber } from '../query.js';
 import { defineRoute } from '../route-definition.js';
 import { example } from './examples.js';
 import { documentedAs } from './parameters.js';
 
 /** A cron expression a job could have as its schedule, with the job rules' words when it could not. */
-const CronExpressionParam = withMeta(
-  z.string().check((ctx) => {
+const CronExpressionParam = z
+  .string()
+  .check((ctx) => {
     const problem =
       ctx.value.trim() === '' ? { message: 'is required', code: 'required' } : cronScheduleProblem(ctx.value);
     if (problem) {
@@ -20,9 +20,10 @@ const CronExpressionParam = withMeta(
         params: { code: problem.code },
       });
     }
-  }),
-  { param: { description: 'A 5-field cron expression.', example: '30 1 * * *' } },
-);
+  })
+  .register(z.globalRegistry, {
+    param: { description: 'A 5-field cron expression.', example: '30 1 * * *' },
+  });
 
 export const previewSchedule = defineRoute({
   operationId: 'previewSchedule',
@@ -40,26 +41,24 @@ export const previewSchedule = defineRoute({
   query: queryParameters(
     {
       expression: CronExpressionParam,
-      timezone: withMeta(
-        z._default(
+      timezone: z
+        ._default(
           checked(isIanaTimezone, 'is not a known IANA timezone (for example "UTC" or "America/New_York")'),
           'UTC',
-        ),
-        {
+        )
+        .register(z.globalRegistry, {
           param: { description: 'An IANA timezone.', example: 'Europe/London' },
           override: documentedAs({ type: 'string', default: 'UTC' }),
-        },
-      ),
-      count: withMeta(
-        z._default(
+        }),
+      count: z
+        ._default(
           wholeNumber(1, MAX_PREVIEW_FIRES, `must be a whole number from 1 to ${MAX_PREVIEW_FIRES}`),
           10,
-        ),
-        {
+        )
+        .register(z.globalRegistry, {
           param: { description: 'How many fire times.', example: 3 },
           override: documentedAs({ type: 'integer', minimum: 1, maximum: MAX_PREVIEW_FIRES, default: 10 }),
-        },
-      ),
+        }),
     },
     { once: ['timezone', 'count'] },
   ),

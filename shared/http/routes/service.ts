@@ -1,9 +1,8 @@
 import * as z from 'zod/mini';
-import { withMeta } from '../../domain/schema-meta.js';
 import { defineRoute } from '../route-definition.js';
 import { example } from './examples.js';
 
-export const HealthSchema = withMeta(z.object({ status: z.literal('ok') }), {
+export const HealthSchema = z.object({ status: z.literal('ok') }).register(z.globalRegistry, {
   id: 'Health',
   description: 'The service is up.',
 });

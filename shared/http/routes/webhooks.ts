@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
 import { WebhookRejectedError } from '../../domain/errors.js';
 import { TriggerResponseSchema } from '../../domain/execution.js';
-import { withMeta } from '../../domain/schema-meta.js';
 import {
   WebhookDeliverySchema,
   WebhookSecretRotateRequestSchema,
@@ -59,7 +58,9 @@ export const rotateWebhookSecret = defineRoute({
  * wrong signature (401), so what the document says of their form (`shape`) is not checked here.
  */
 const deliveryHeader = (description: string, sample: string, shape: Record<string, unknown> = {}) =>
-  withMeta(z.optional(z.string()), { param: { description, example: sample }, override: shape });
+  z
+    .optional(z.string())
+    .register(z.globalRegistry, { param: { description, example: sample }, override: shape });
 
 const HEX_SAMPLE = 'sha256=5b7e2d6a3f0c9e8d1b4a7c6f2e9d0b3a8c5f1e4d7b0a3c6e9f2d5b8a1c4e7f0a';
 
@@ -75,7 +76,7 @@ export const triggerWebhook = defineRoute({
     "Starts a run of the webhook job at this path. Served by the webhook function, not the API function, and authenticated by the signature alone (no API key), computed over the raw body bytes with the job's `webhook_secret`: either Standard Webhooks (`webhook-id`, `webhook-timestamp` within 5 minutes, `webhook-signature`), or an HMAC-SHA256 hex digest in `X-Webhook-Signature` or `X-Hub-Signature-256` (GitHub style). A delivery id (`webhook-id`, `X-GitHub-Delivery` or `X-Webhook-Id`) makes a redelivery answer with the first run.",
   params: z.object({
     // A path that cannot be one is answered as an unknown one (404), by the service.
-    path: withMeta(z.string(), {
+    path: z.string().register(z.globalRegistry, {
       param: { description: 'The last part of the job’s `webhook_url`.', example: WEBHOOK_PATH },
       override: { pattern: '^[A-Za-z0-9_-]{16,64}$' },
     }),
