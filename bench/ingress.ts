@@ -11,11 +11,18 @@
  *    same number of runs bare (each run's create, claim and finish, 16 at a time).
  *
  *   npx tsx bench/ingress.ts [ingress|scheduler|all=all] [seconds per round=8] [burst jobs=2000]
+ *
+ * Each round of the ingress ends once every run it answered has finished (so no round's runs spill into
+ * the other server's round), and besides req/s and p99 it reports the CPU time each server, and DynamoDB
+ * Local for it, spent per delivery and its run (from /proc), which the load of a shared machine moves far
+ * less than throughput. `INGRESS_CONNECTIONS=1,4,16` measures other loads than the default `16,64`; with
+ * `INGRESS_CPU_PROF_DIR` set, both servers run under `node --cpu-prof` and leave their profiles there when
+ * the bench stops them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -26,6 +33,7 @@ import {
   LOCAL_DYNAMODB_REGION,
   startDynamoDbLocal,
 } from '../infra/local/dynamodb-local.js';
+import { FileQueueJournal } from '../infra/local/queue-journal.js';
 import { startLocalRuntime } from '../infra/local/runtime.js';
 import { DynamoExecutionStore } from '../shared/adapters/aws/dynamo-execution-store.js';
 import { createLogger } from '../shared/adapters/logger.js';
@@ -34,6 +42,8 @@ const PART = process.argv[2] ?? 'all';
 const SECONDS = Number(process.argv[3] ?? 8);
 const ROOT = resolve(import.meta.dirname, '..');
 const BURST_JOBS = Number(process.argv[4] ?? 2_000);
+const CPU_PROF_DIR = process.env.INGRESS_CPU_PROF_DIR;
+const CONNECTIONS = (process.env.INGRESS_CONNECTIONS ?? '16,64').split(',').map(Number);
 
 const db = await startDynamoDbLocal({ dataPath: null, maxHeapMb: 1024 });
 const children: ChildProcess[] = [];
@@ -43,9 +53,14 @@ const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSl
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
-/** Starts a program and waits for the line `ready` matches; returns its first capture group. */
-async function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+/** Starts a program and waits for the line `ready` matches; returns its first capture group and its pid. */
+async function startChild(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ value: string; pid: number }> {
+  const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,30 +77,84 @@ async function startChild(args: string[], env: Record<string, string>, ready: Re
   const deadline = Date.now() + 60_000;
   for (;;) {
     const match = ready.exec(output);
-    if (match) return match[1] ?? '';
+    if (match) return { value: match[1] ?? '', pid: child.pid ?? -1 };
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`${args[0]} did not start:\n${output}`);
     await sleep(100);
   }
 }
 
-async function load(url: string, connections: number, headers: Record<string, string>, body: string) {
-  const result = await autocannon({ url, connections, duration: SECONDS, method: 'POST', headers, body });
-  const non2xx = result.non2xx + result.errors;
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx };
+/**
+ * CPU time a process has used so far (user + system, ms), from `/proc/<pid>/stat` (clock ticks of 10 ms,
+ * Linux's USER_HZ); NaN where there is no /proc. Per delivery it says what each side costs whatever else
+ * the shared machine runs, which throughput alone cannot.
+ */
+async function cpuMs(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Round {
+  rps: number;
+  p99: number;
+  non2xx: number;
+  /** CPU ms per answered delivery and its run: the server's own, and DynamoDB Local's for it. */
+  cpu: number;
+  dbCpu: number;
+  /** Runs answered but not finished when the load stopped. */
+  left: number;
+}
+
+/**
+ * One round: load for SECONDS, then wait until every run answered has finished, so no round's runs spill
+ * into the next round (of the other server) and the CPU counted is that of the deliveries and their runs.
+ */
+async function round(
+  target: { url: string; headers: Record<string, string>; pid: number; backlog: () => Promise<number> },
+  connections: number,
+  body: string,
+): Promise<Round> {
+  const before = { cpu: await cpuMs(target.pid), db: await cpuMs(db.pid) };
+  const result = await autocannon({
+    url: target.url,
+    connections,
+    duration: SECONDS,
+    method: 'POST',
+    headers: target.headers,
+    body,
+  });
+  const left = await target.backlog();
+  const settleDeadline = Date.now() + 120_000;
+  while ((await target.backlog()) > 0 && Date.now() < settleDeadline) await sleep(50);
+  const answered = Math.max(1, result['2xx']);
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+    cpu: ((await cpuMs(target.pid)) - before.cpu) / answered,
+    dbCpu: ((await cpuMs(db.pid)) - before.db) / answered,
+    left,
+  };
 }
 
 async function ingress(): Promise<void> {
   const secret = `bench-${randomBytes(8).toString('hex')}`;
   const body = JSON.stringify({ parameters: { service: 'payments-api', region: 'eu-west-1' } });
-  const barePort = await startChild(
+  const bare = await startChild(
     ['bench/support/bare-webhook-server.ts'],
     { DYNAMODB_ENDPOINT: db.endpoint, TABLE_NAME: `bare-${randomUUID().slice(0, 8)}`, SECRET: secret },
     /listening (\d+)/,
   );
+  const barePort = bare.value;
   const dataDir = await mkdtemp(join(tmpdir(), 'ingress-'));
   const port = await findFreePort();
-  const apiKey = await startChild(
+  const runtime = await startChild(
     ['infra/local/main.ts'],
     {
       PORT: String(port),
@@ -96,6 +165,7 @@ async function ingress(): Promise<void> {
     },
     /API key\s+(sjk_\S+)/,
   );
+  const apiKey = runtime.value;
   const base = `http://127.0.0.1:${port}`;
   const call = async (path: string, payload: unknown) => {
     const response = await fetch(`${base}${path}`, {
@@ -113,44 +183,54 @@ async function ingress(): Promise<void> {
   });
   const ours = { url: String(job.webhook_url), secret: String(job.webhook_secret) };
   const sign = (key: string) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+  const queuesDir = join(dataDir, 'queues');
   const targets = {
     runtime: {
       url: ours.url,
       headers: { 'content-type': 'application/json', 'x-webhook-signature': sign(ours.secret) },
+      pid: runtime.pid,
+      // The runtime's unfinished runs are the messages its queue journal still holds (read, not changed).
+      backlog: async () => (await new FileQueueJournal(queuesDir).load()).length,
     },
     bare: {
       url: `http://127.0.0.1:${barePort}/webhooks/bare`,
       headers: { 'content-type': 'application/json', 'x-webhook-signature': sign(secret) },
+      pid: bare.pid,
+      backlog: async () => {
+        const response = await fetch(`http://127.0.0.1:${barePort}/pending`);
+        return ((await response.json()) as { pending: number }).pending;
+      },
     },
   };
-  console.log(`webhook ingress + run, ${SECONDS} s rounds, echo target, one DynamoDB Local`);
-  for (const connections of [16, 64]) {
-    const rounds: Record<'runtime' | 'bare', { rps: number; p99: number; non2xx: number }[]> = {
-      runtime: [],
-      bare: [],
-    };
+  const loadAverage = () =>
+    loadavg()
+      .map((value) => value.toFixed(1))
+      .join(' ');
+  console.log(
+    `webhook ingress + run, ${SECONDS} s rounds, echo target, one DynamoDB Local (load average ${loadAverage()})`,
+  );
+  for (const connections of CONNECTIONS) {
+    const rounds: Record<'runtime' | 'bare', Round[]> = { runtime: [], bare: [] };
     // A short warm-up of each, then rounds that alternate so drift of the machine hits both alike.
-    await load(targets.runtime.url, connections, targets.runtime.headers, body);
-    await load(targets.bare.url, connections, targets.bare.headers, body);
-    for (let round = 0; round < 3; round++) {
+    await round(targets.runtime, connections, body);
+    await round(targets.bare, connections, body);
+    for (let index = 0; index < 3; index++) {
       for (const name of ['runtime', 'bare'] as const) {
-        rounds[name].push(await load(targets[name].url, connections, targets[name].headers, body));
+        rounds[name].push(await round(targets[name], connections, body));
       }
     }
-    const rps = {
-      runtime: median(rounds.runtime.map((r) => r.rps)),
-      bare: median(rounds.bare.map((r) => r.rps)),
-    };
-    const p99 = {
-      runtime: median(rounds.runtime.map((r) => r.p99)),
-      bare: median(rounds.bare.map((r) => r.p99)),
-    };
-    const errors =
-      rounds.runtime.reduce((sum, r) => sum + r.non2xx, 0) +
-      rounds.bare.reduce((sum, r) => sum + r.non2xx, 0);
+    const of = (name: 'runtime' | 'bare', field: keyof Round) => median(rounds[name].map((r) => r[field]));
+    const errors = [...rounds.runtime, ...rounds.bare].reduce((sum, r) => sum + r.non2xx, 0);
+    const ratio = (field: keyof Round) => (of('runtime', field) / of('bare', field)).toFixed(2);
     console.log(
-      `  ${String(connections).padStart(2)} connections: runtime ${rps.runtime.toFixed(0)} req/s p99 ${p99.runtime} ms · bare ${rps.bare.toFixed(0)} req/s p99 ${p99.bare} ms · ` +
-        `ratio ${(rps.runtime / rps.bare).toFixed(2)}x req/s, p99 ${(p99.runtime / p99.bare).toFixed(2)}x (non-2xx answers: ${errors})`,
+      `  ${String(connections).padStart(2)} connections: runtime ${of('runtime', 'rps').toFixed(0)} req/s p99 ${of('runtime', 'p99')} ms · ` +
+        `bare ${of('bare', 'rps').toFixed(0)} req/s p99 ${of('bare', 'p99')} ms · ` +
+        `ratio ${ratio('rps')}x req/s, p99 ${ratio('p99')}x (non-2xx answers: ${errors})`,
+    );
+    console.log(
+      `      CPU per delivery and run: runtime ${of('runtime', 'cpu').toFixed(1)} ms · bare ${of('bare', 'cpu').toFixed(1)} ms ` +
+        `(${ratio('cpu')}x); DynamoDB Local's for them ${of('runtime', 'dbCpu').toFixed(1)} ms · ${of('bare', 'dbCpu').toFixed(1)} ms; ` +
+        `runs unfinished at the end of a round ${of('runtime', 'left')} · ${of('bare', 'left')}; load average ${loadAverage()}`,
     );
   }
   const failed = outputs.reduce((sum, output) => sum + (output().match(/^run failed/gm)?.length ?? 0), 0);

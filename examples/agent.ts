@@ -2,7 +2,7 @@
  * A small agent: the HTTP server an `http` entity points at. For each run, Serverless Jobs POSTs the
  * execution request (JSON: execution_id, job_id, entity, prompt, parameters, config, metadata,
  * environment, deadline_at, callback) signed with Standard Webhooks headers. This agent checks the
- * signature with node:crypto alone, refuses anything unsigned, forged or stale with 401, and answers
+ * signature with node:crypto alone (standard-webhooks.ts), refuses anything unsigned, forged or stale with 401, and answers
  * 200 with a JSON output, which becomes the execution's `output`.
  *
  *   AGENT_SIGNING_SECRET='whsec_…' PORT=4000 npx tsx examples/agent.ts
@@ -12,48 +12,14 @@
  * finish later by POSTing `{"status": "succeeded", "output": …}` to `callback.url` with
  * `Authorization: Bearer <callback.token>`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer } from 'node:http';
+import { header, verifierFromEnv } from './standard-webhooks.js';
 
-/** How far `webhook-timestamp` may be from now, either way: older deliveries are refused as replays. */
-const TOLERANCE_SECONDS = 300;
 /** Largest request body read. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-const secret = process.env.AGENT_SIGNING_SECRET ?? '';
-if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret)) {
-  console.error('Set AGENT_SIGNING_SECRET to the entity\'s signing secret ("whsec_…").');
-  process.exit(1);
-}
-// The HMAC key is the base64-decoded part after "whsec_", not the string itself.
-const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+const verifySignature = verifierFromEnv('AGENT_SIGNING_SECRET', "entity's");
 const port = Number(process.env.PORT ?? 4000);
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * Standard Webhooks: `webhook-signature` holds space-separated `v1,<base64>` entries, each an
- * HMAC-SHA256 of `${webhook-id}.${webhook-timestamp}.${body}` over the exact bytes received.
- */
-function verifySignature(headers: IncomingHttpHeaders, rawBody: Buffer): boolean {
-  const id = header(headers, 'webhook-id');
-  const timestamp = header(headers, 'webhook-timestamp');
-  const signatures = header(headers, 'webhook-signature');
-  if (!id || !timestamp || !signatures || !/^\d{1,12}$/.test(timestamp)) return false;
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > TOLERANCE_SECONDS) return false;
-
-  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(rawBody).digest();
-  return signatures.split(' ').some((entry) => {
-    const [version, signature] = entry.split(',');
-    if (version !== 'v1' || !signature) return false;
-    const presented = Buffer.from(signature, 'base64');
-    // timingSafeEqual needs equal lengths; comparing in constant time hides how much of a guess matched.
-    return presented.length === expected.length && timingSafeEqual(presented, expected);
-  });
-}
 
 /** The fields of the execution request this agent reads. */
 interface ExecutionRequest {

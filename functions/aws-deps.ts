@@ -30,6 +30,7 @@ import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
 import {
   buildAlertingServices,
+  buildRunEvents,
   buildRunService,
   buildRunWorker,
   buildScheduleSync,
@@ -48,6 +49,7 @@ import { dispatchEnvironment } from '../shared/config/environments/dispatch-envi
 import { sweeperEnvironment } from '../shared/config/environments/sweeper-environment.js';
 import { webhookEnvironment } from '../shared/config/environments/webhook-environment.js';
 import { workerEnvironment } from '../shared/config/environments/worker-environment.js';
+import { runEventsFromStarts } from '../shared/domain/run-events.js';
 import type { DispatchHandlerDeps } from '../shared/handlers/dispatch-handler.js';
 import type { SweeperDeps } from '../shared/handlers/sweeper-handler.js';
 import type { WebhookHandlerDeps } from '../shared/handlers/webhook-handler.js';
@@ -101,6 +103,7 @@ function common(
     ids: randomIds,
     logger,
     metrics: createMetrics({ logger }),
+    runEventSetting: env.runEvents,
   };
   return { documents, queue, adapters };
 }
@@ -137,8 +140,21 @@ function alertingAdapters(
       allowedNetworks: env.deployment.allowedTargetNetworks,
       ...(publishes && { topics: new SnsTopicPublisher(traced(new SNSClient({}), tracing)) }),
     }),
-    events: new EventBridgePublisher(traced(new EventBridgeClient({}), tracing), env.deployment.eventBusName),
+    events: eventBus(env, tracing),
   };
+}
+
+/** The deployment's bus, where run state changes and alert events go. */
+function eventBus(env: EnvironmentRead<typeof runVariables>, tracing: ClientTracing | undefined) {
+  return new EventBridgePublisher(traced(new EventBridgeClient({}), tracing), env.deployment.eventBusName);
+}
+
+/** The bus for a function that only starts runs: only when the deployment puts queued runs on it. */
+function startsOnBus(
+  env: EnvironmentRead<typeof runVariables>,
+  tracing: ClientTracing | undefined,
+): Pick<ServiceAdapters, 'events'> {
+  return runEventsFromStarts(env.runEvents) ? { events: eventBus(env, tracing) } : {};
 }
 
 /** Sealed secrets under the deployment's key; cached for a few minutes where every request opens one. */
@@ -182,6 +198,7 @@ export function awsWebhookDeps(tracing?: ClientTracing, processEnv: Env = proces
     rateLimiter: new DynamoRateLimiter(documents, env.tableName, systemClock),
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
     retentionDays: env.executionRetentionDays,
+    ...startsOnBus(env, tracing),
   };
   const webhooks = buildWebhookService(withDeliveries, { runs: buildRunService(withDeliveries) });
   return { webhooks, logger: adapters.logger, metrics: adapters.metrics };
@@ -207,9 +224,11 @@ export function awsWorkerDeps(
       allowedNetworks: adapters.deployment.allowedTargetNetworks,
     }),
   };
+  const runEvents = buildRunEvents(withTargets);
+  const alerting = buildAlertingServices(withTargets, { runEvents });
   return {
     deps: {
-      worker: buildRunWorker(withTargets, { alerting: buildAlertingServices(withTargets) }),
+      worker: buildRunWorker(withTargets, { alerting, runEvents }),
       logger: adapters.logger,
       // A message for a run held by a live worker comes back when that worker's lease ends.
       visibility: queue,
@@ -229,9 +248,10 @@ export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = proces
     ...alertingAdapters(documents, env, tracing, { publishes: true }),
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
   };
-  const alerting = buildAlertingServices(withSweeps);
+  const runEvents = buildRunEvents(withSweeps);
+  const alerting = buildAlertingServices(withSweeps, { runEvents });
   return {
-    runs: buildRunService(withSweeps, { alerting }),
+    runs: buildRunService(withSweeps, { alerting, runEvents }),
     schedules: buildScheduleSync(withSweeps),
     alerting,
     logger: adapters.logger,
@@ -243,7 +263,11 @@ export function awsDispatchDeps(tracing?: ClientTracing, processEnv: Env = proce
   const env = dispatchEnvironment.read(processEnv);
   const { adapters } = common(env, tracing);
   return {
-    runs: buildRunService({ ...adapters, retentionDays: env.executionRetentionDays }),
+    runs: buildRunService({
+      ...adapters,
+      retentionDays: env.executionRetentionDays,
+      ...startsOnBus(env, tracing),
+    }),
     logger: adapters.logger,
   };
 }

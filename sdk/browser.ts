@@ -28,16 +28,8 @@ export type {
   PlanningMode,
   TriggerType,
 } from '../shared/domain/job.js';
-export {
-  ControlPlaneClient,
-  type ControlPlaneClientOptions,
-  type EntityListResponse,
-  type ExecutionHistoryOptions,
-  type JobPageOptions,
-  type SchedulePreview,
-  type TriggerOptions,
-  type WebhookSecretRotation,
-} from './client.js';
+export { ControlPlaneClient, type ControlPlaneClientOptions } from './client.js';
+export { describeTarget, type EntityListResponse } from './entities.js';
 export {
   AuthError,
   ConflictError,
@@ -50,3 +42,10 @@ export {
   ValidationError,
 } from './errors.js';
 export type { RecentExecutionsFilter, RecentExecutionsOptions } from './executions.js';
+export type {
+  ExecutionHistoryOptions,
+  JobPageOptions,
+  SchedulePreview,
+  TriggerOptions,
+  WebhookSecretRotation,
+} from './jobs.js';

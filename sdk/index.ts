@@ -34,22 +34,13 @@ export type {
   TriggerType,
 } from '../shared/domain/job.js';
 export { ApiKeysResource } from './api-keys.js';
+export type { ControlPlaneClientOptions } from './client.js';
 export {
-  type ControlPlaneClientOptions,
+  describeTarget,
   EntitiesResource,
   type EntityListResponse,
   type EntityPageOptions,
-  type ExecutionHistoryOptions,
-  type IterateOptions,
-  type JobHistoryResponse,
-  type JobListOptions,
-  type JobPageOptions,
-  JobsResource,
-  type SchedulePreview,
-  type TriggerOptions,
-  type WebhookDeliveryOptions,
-  type WebhookSecretRotation,
-} from './client.js';
+} from './entities.js';
 export {
   AuthError,
   ConflictError,
@@ -68,5 +59,17 @@ export {
   type RecentExecutionsOptions,
 } from './executions.js';
 export type { AwsCredentials, IamAuth } from './iam-signing.js';
+export {
+  type ExecutionHistoryOptions,
+  type IterateOptions,
+  type JobHistoryResponse,
+  type JobListOptions,
+  type JobPageOptions,
+  JobsResource,
+  type SchedulePreview,
+  type TriggerOptions,
+  type WebhookDeliveryOptions,
+  type WebhookSecretRotation,
+} from './jobs.js';
 export { ControlPlaneClient } from './node-client.js';
 export { signWebhookPayload, standardWebhookHeaders } from './webhooks.js';

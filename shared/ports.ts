@@ -1,14 +1,10 @@
-import type { Scope } from './domain/access.js';
-import type { JobAlertState } from './domain/alert-policy.js';
-import type { AuditEntry } from './domain/audit.js';
 import type { AwsTargetLists } from './domain/aws-targets.js';
 import type { Entity, EntityTarget } from './domain/entity.js';
 import type { Execution, ExecutionRequest, ExecutionStatus } from './domain/execution.js';
 import type { Job, JobListFilter, TriggerType } from './domain/job.js';
-import type { Notification } from './domain/notification.js';
-import type { Channel } from './domain/notification-channel.js';
 import type { CatchupPolicy } from './domain/schedule.js';
 import type { TargetNetwork } from './domain/target-network.js';
+import type { ApiKeyMatch } from './ports/access.js';
 
 /** A page of jobs, newest first; `nextCursor` is null on the last page. */
 export interface JobPage {
@@ -89,7 +85,7 @@ export interface Logger {
   withKeys<T>(keys: LogFields, work: () => Promise<T>): Promise<T>;
 }
 
-/** The metrics the service publishes, each a count of events, in the CloudWatch namespace `ServerlessJobs`. */
+/** The metrics the service publishes, in the CloudWatch namespace `ServerlessJobs`: counts, and timings. */
 export type MetricName =
   | 'WebhookRejected'
   | 'ScheduleSyncFailed'
@@ -99,15 +95,19 @@ export type MetricName =
   | 'NotificationDropped'
   /** A run that reached a terminal status (dimension `Status`). */
   | 'RunFinished'
-  | 'AuditWriteFailed';
+  | 'AuditWriteFailed'
+  /** Timing: a cron fire's dispatch began this many milliseconds after its scheduled time. */
+  | 'CronFireLateness';
 
-/** Counts events as CloudWatch metrics. */
+/** Counts events and records timings as CloudWatch metrics. */
 export interface Metrics {
   /**
    * Counts one `name` event. Dimension values come from a small fixed set (a reason, a status), never
    * an id: every distinct value is a metric of its own.
    */
   count(name: MetricName, dimensions?: Readonly<Record<string, string>>): void;
+  /** Records one value of `name` in milliseconds (a timing, whose percentiles CloudWatch gives). */
+  timing(name: MetricName, milliseconds: number, dimensions?: Readonly<Record<string, string>>): void;
 }
 
 export type { TriggerType };
@@ -481,175 +481,5 @@ export interface Scheduler {
   list(): Promise<{ jobId: string; schedules: ScheduleState[] }[]>;
 }
 
-// ── Alerts ──────────────────────────────────────────────────────────────────────────────────────────
-
-/** Told of every run that reached a terminal status: at least once, again when a duplicate message finds it ended. */
-export interface RunOutcomeListener {
-  runEnded(execution: Execution): Promise<void>;
-}
-
-export interface StoredChannel {
-  channel: Channel;
-  version: number;
-  /** The signing secret sealed by `SecretBox` (webhook channels only). */
-  sealedSecret: string | null;
-}
-
-export interface ChannelPage {
-  channels: Channel[];
-  nextCursor: string | null;
-}
-
-/** How one try of a notification went, as the channel's counters record it. */
-export interface DeliveryRecord {
-  at: string;
-  ok: boolean;
-  error: string | null;
-}
-
-/** Notification channels, the set of default ones, and each one's delivery counters. */
-export interface ChannelStore {
-  /** False if the id exists. */
-  create(channel: Channel, sealedSecret: string | null): Promise<boolean>;
-  get(id: string): Promise<StoredChannel | null>;
-  list(options: { limit: number; cursor?: string }): Promise<ChannelPage>;
-  /** Conditional on `expectedVersion`, keeping the default set in step; null on conflict or absence. */
-  replace(
-    channel: Channel,
-    sealedSecret: string | null,
-    expectedVersion: number,
-  ): Promise<StoredChannel | null>;
-  /** False when absent. */
-  delete(id: string): Promise<boolean>;
-  /** The ids of the default channels (one read). */
-  defaultIds(): Promise<string[]>;
-  /** Updates `last_delivery_*` and `consecutive_delivery_failures`; a deleted channel is left deleted. */
-  recordDelivery(id: string, record: DeliveryRecord): Promise<void>;
-}
-
-/** A job's alert state and the version its next conditional write must match (0: none stored yet). */
-export interface VersionedAlertState {
-  state: JobAlertState;
-  version: number;
-}
-
-/** One notification for one channel, waiting in the outbox until it is delivered or given up. */
-export interface OutboxEntry {
-  channelId: string;
-  notification: Notification;
-  /** When to try next, ISO 8601. */
-  dueAt: string;
-  /** The event's place among those decided together: entries due at once are sent in this order. */
-  sequence: number;
-  /** Tries made so far. */
-  attempt: number;
-  lastError: string | null;
-}
-
-/** A job the sweeper watches: its cron schedule (missed fires) and its policy (overdue runs). */
-export interface WatchedJob {
-  id: string;
-  name: string;
-  cron_schedule: string | null;
-  cron_timezone: string;
-  config: Record<string, unknown>;
-  /** Fires before the job's last change are not expected of it. */
-  updated_at: string;
-}
-
-/**
- * Per-job alert state (one small item per job), the outbox of notifications, and the jobs the sweeper
- * watches (kept by the job store, in each job write's transaction).
- */
-export interface AlertStore {
-  /**
-   * A success of a job with no failure counted: null, with `last_success_at` brought up to `at` when it is
-   * a minute behind or more (one read, and at most one conditional write a minute). A job with failures
-   * counted: nothing written, its state returned for a full decision.
-   */
-  recordSuccess(jobId: string, at: string): Promise<VersionedAlertState | null>;
-  getState(jobId: string): Promise<VersionedAlertState>;
-  /**
-   * Writes the state if its version is still `expectedVersion`, with the notifications, all or nothing;
-   * false when another writer got there first.
-   */
-  commit(jobId: string, state: VersionedAlertState, notifications: readonly OutboxEntry[]): Promise<boolean>;
-  /** Jobs with an alert policy the sweeper must look at (`policy`), or cron jobs without one (`cron`). */
-  watchedJobs(group: 'policy' | 'cron'): Promise<WatchedJob[]>;
-  /** Outbox entries due by `now`, oldest first, at most `limit`. */
-  due(now: Date, limit: number): Promise<OutboxEntry[]>;
-  /** Takes an entry for one sender until `until`; false if another sender holds it. */
-  claim(entry: OutboxEntry, now: Date, until: Date): Promise<boolean>;
-  /** Moves an entry to its next try. */
-  reschedule(entry: OutboxEntry, next: { dueAt: string; attempt: number; lastError: string }): Promise<void>;
-  /** Removes a delivered (or abandoned) entry. */
-  remove(entry: OutboxEntry): Promise<void>;
-}
-
-/** What became of one try of a notification. */
-export type DeliveryOutcome =
-  | { ok: true }
-  /** `retryable`: 5xx, 429, a timeout or no answer; anything else is final. */
-  | { ok: false; retryable: boolean; error: string };
-
-/** Sends one notification to one channel (signed POST, or SNS Publish on AWS). Never throws for the channel's failures. */
-export interface ChannelNotifier {
-  send(
-    channel: Channel,
-    message: { id: string; body: string; subject: string },
-    signingSecret: string | null,
-  ): Promise<DeliveryOutcome>;
-}
-
-/** One event for the deployment's event bus (EventBridge on AWS). */
-export interface BusEvent {
-  detailType: string;
-  detail: Record<string, unknown>;
-  time: Date;
-}
-
-/** Puts events on the deployment's event bus (EventBridge on AWS; none locally). */
-export interface EventPublisher {
-  publish(events: readonly BusEvent[]): Promise<void>;
-}
-
-/** The key a presented API key matched: its name and what it may do. */
-export interface ApiKeyMatch {
-  name: string;
-  scope: Scope;
-}
-
-/** A stored API key: its hash (hex SHA-256 of the key), never the key. */
-export interface StoredApiKey {
-  name: string;
-  scope: Scope;
-  keyHash: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
-
-/** The API keys created through the API (the deployment's own key is not among them). */
-export interface ApiKeyStore {
-  /** Every stored key, in name order. */
-  list(): Promise<StoredApiKey[]>;
-  /** False when a key of that name exists. */
-  create(key: StoredApiKey): Promise<boolean>;
-  /** False when there is no key of that name. */
-  delete(name: string): Promise<boolean>;
-  /** Records a use at `at`, unless the key is gone or a use at or after `notBefore` is recorded already. */
-  touch(name: string, at: string, notBefore: string): Promise<void>;
-}
-
-/** A page of audit entries, newest first. */
-export interface AuditPage {
-  entries: AuditEntry[];
-  nextCursor: string | null;
-}
-
-/** Where the audit trail is kept. */
-export interface AuditLog {
-  /** Keeps `entry` until `expiresAt` (epoch seconds). */
-  append(entry: AuditEntry, expiresAt: number): Promise<void>;
-  /** A job's entries, newest first, read within a bounded number of items. */
-  listForJob(jobId: string, page: { limit: number; cursor?: string }): Promise<AuditPage>;
-}
+export type * from './ports/access.js';
+export type * from './ports/alerting.js';

@@ -4,6 +4,9 @@
  * write the run, answer 202, then the run's other writes (claim, read the target, finish) — on the same
  * DynamoDB Local, with items of the same size. No framework, no validation, no queue, no logging.
  *
+ * `GET /pending` answers how many answered runs have not finished their writes, so the bench can wait for
+ * them before the next round, as it waits for the runtime's queue to empty.
+ *
  * Environment: PORT, DYNAMODB_ENDPOINT, TABLE_NAME, SECRET. Prints `listening <port>` when ready.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -73,7 +76,14 @@ async function run(key: { pk: string; sk: string }): Promise<void> {
   );
 }
 
+/** Runs answered with a 202 whose writes have not finished: the bench waits for none to be left. */
+let pending = 0;
+
 const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/pending') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pending }));
+    return;
+  }
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
@@ -101,7 +111,10 @@ const server = createServer((req, res) => {
       res.writeHead(202, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ execution_id: id, status: 'queued' }));
       // Said aloud: a baseline whose writes fail does less than the runtime it is compared with.
-      void run(key).catch((error: unknown) => process.stderr.write(`run failed: ${String(error)}\n`));
+      pending++;
+      void run(key)
+        .catch((error: unknown) => process.stderr.write(`run failed: ${String(error)}\n`))
+        .finally(() => pending--);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });

@@ -1,31 +1,19 @@
-import type { Entity, EntityCreateInput, EntityPatchInput, EntityWithSecret } from '../../sdk/index.js';
+import {
+  describeTarget,
+  type Entity,
+  type EntityCreateInput,
+  type EntityPatchInput,
+  type EntityWithSecret,
+} from '../../sdk/index.js';
 import { type CommandContext, type CommandSpec, stringOption, UsageError } from '../command.js';
 import { type Column, formatRecord, formatTable, formatTime } from '../format.js';
 import { readPatch } from './jobs.js';
-
-function describeTarget(entity: Entity): string {
-  const { target } = entity;
-  switch (target.type) {
-    case 'http':
-      return `http ${target.url}`;
-    case 'lambda':
-      return `lambda ${target.function_name}${target.invocation === 'event' ? ' (event)' : ''}`;
-    case 'stepfunctions':
-      return `stepfunctions ${target.state_machine_arn}`;
-    case 'sqs':
-      return `sqs ${target.queue_url}`;
-    case 'eventbridge':
-      return `eventbridge ${target.event_bus_name}`;
-    default:
-      return target.type;
-  }
-}
 
 const ENTITY_COLUMNS: readonly Column<Entity>[] = [
   { header: 'id', value: (entity) => entity.id },
   { header: 'type', value: (entity) => entity.type },
   { header: 'name', value: (entity) => entity.name, max: 40 },
-  { header: 'target', value: describeTarget, max: 60 },
+  { header: 'target', value: (entity) => describeTarget(entity.target), max: 60 },
   { header: 'default', value: (entity) => (entity.default ? 'yes' : '') },
   { header: 'created', value: (entity) => formatTime(entity.created_at) },
 ];

@@ -1,5 +1,11 @@
 import { useMemo, useState } from 'preact/hooks';
-import type { Entity, EntityCreateInput, EntityTarget, EntityType } from '../../sdk/browser.js';
+import {
+  describeTarget,
+  type Entity,
+  type EntityCreateInput,
+  type EntityTarget,
+  type EntityType,
+} from '../../sdk/browser.js';
 import {
   ConfirmButton,
   Empty,
@@ -14,23 +20,6 @@ import {
 import { flash } from '../flash.js';
 import { useAction, useLoader, useSession } from '../hooks.js';
 import { links, navigate } from '../router.js';
-
-function targetText(target: EntityTarget): string {
-  switch (target.type) {
-    case 'http':
-      return `http ${target.url}`;
-    case 'lambda':
-      return `lambda ${target.function_name}${target.invocation === 'event' ? ' (event)' : ''}`;
-    case 'stepfunctions':
-      return `stepfunctions ${target.state_machine_arn}`;
-    case 'sqs':
-      return `sqs ${target.queue_url}`;
-    case 'eventbridge':
-      return `eventbridge ${target.event_bus_name}`;
-    default:
-      return target.type;
-  }
-}
 
 /** Every entity (agents, teams, workflows) with its target. */
 export function EntitiesView() {
@@ -77,7 +66,7 @@ export function EntitiesView() {
                   </th>
                   <td class="mono">{entity.id}</td>
                   <td>{entity.type}</td>
-                  <td class="mono wrap">{targetText(entity.target)}</td>
+                  <td class="mono wrap">{describeTarget(entity.target)}</td>
                   <td>{entity.default ? 'yes, the default' : 'no'}</td>
                 </tr>
               ))}

@@ -28,7 +28,10 @@ export interface AlertingProps {
   readonly eventBusName: string;
   /** The SNS topics `sns` channels may publish to; none: no `sns:Publish` at all. */
   readonly notificationTopicArns: readonly string[];
-  /** The functions that put events on the bus: wherever a run ends (workers, the API) and the sweeper. */
+  /**
+   * The functions that put events on the bus: wherever a run ends (workers, the API) and the sweeper, and with
+   * `runEvents: 'all'` wherever a run starts (the webhook and dispatch functions).
+   */
   readonly publishers: readonly IGrantable[];
   /** The functions that send notifications: the API (test sends) and the sweeper (the outbox). */
   readonly senders: readonly IGrantable[];
@@ -50,8 +53,8 @@ const metric = (name: string, dimensions: Record<string, string> = {}, label?: s
 
 /**
  * Alerting on AWS: who may put events on the bus and publish to the SNS topics of `sns` channels (exactly those
- * resources), the alarm on failed notification deliveries, and the stack's dashboard: runs by status, webhook
- * rejections by reason, queue age and DLQ depth per queue, notification delivery failures.
+ * resources), the alarm on failed notification deliveries, and the stack's dashboard: runs by status, cron
+ * lateness (p50, p99), webhook rejections by reason, queue age and DLQ depth per queue, notification delivery failures.
  */
 export class Alerting extends Construct {
   /** Fires when notifications keep failing (3 failed tries within 15 minutes); the stack gives it the alarm topic. */
@@ -96,7 +99,15 @@ export class Alerting extends Construct {
           new GraphWidget({
             title: 'Runs by status',
             left: statuses.map((status) => metric('RunFinished', { Status: status }, status)),
-            width: 12,
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Cron lateness (ms)',
+            // From a fire's scheduled time to the start of its dispatch: the Scheduler's and Lambda's delay.
+            left: ['p50', 'p99'].map((statistic) =>
+              metric('CronFireLateness', {}, statistic).with({ statistic }),
+            ),
+            width: 8,
           }),
           new GraphWidget({
             title: 'Webhook rejections by reason',
@@ -107,7 +118,7 @@ export class Alerting extends Construct {
                 period: Duration.minutes(5),
               }),
             ],
-            width: 12,
+            width: 8,
           }),
         ],
         [

@@ -4,6 +4,7 @@ import type { Node } from 'constructs';
 import type { LogLevel } from '../../shared/adapters/logger.js';
 import { awsDefaults, runDefaults } from '../../shared/config/defaults.js';
 import { AUTH_MODES, type AuthMode } from '../../shared/domain/access.js';
+import { RUN_EVENT_SETTINGS, type RunEventSetting } from '../../shared/domain/run-events.js';
 import { TARGET_NETWORKS, type TargetNetwork } from '../../shared/domain/target-network.js';
 import type { EnvironmentSpec } from '../../shared/ports.js';
 import { awsTargetSettingProblems, type SqsTargetSetting } from './aws-target-grants.js';
@@ -119,6 +120,23 @@ export interface DeploymentSettings {
    */
   readonly eventBusName?: string;
   /**
+   * Which run state changes are put on {@link eventBusName} (source `serverless-jobs`, the notification body as
+   * `detail`); each is one PutEvents entry, $1.00 per million (docs/cost.md):
+   * - `all`: every change: `Job Run Queued` and `Job Run Started` (each attempt), `Job Run Skipped`, and every
+   *   end. The webhook and dispatch functions, which start runs, may then `events:PutEvents` too. About three
+   *   events per run: +$3.00 per million runs;
+   * - `ended`: every end: `Job Run Succeeded`, `Job Run Failed`, `Job Run Timed Out`, `Job Run Cancelled`;
+   *   +$1.00 per million runs;
+   * - `failed`: `Job Run Failed` and `Job Run Timed Out` only; +$1.00 per million failed runs.
+   * Alert events (`Job Failing`, `Job Paused`, `Job Recovered`, `Job Fire Missed`, `Job Run Overdue`) go
+   * whatever this says.
+   *
+   * The default is `failed`: a run that ends well then costs nothing on the bus, which keeps a million small runs
+   * under $7, and failures, what rules most often route, still go. Choose `ended` or `all` to build on every run.
+   * @default 'failed'
+   */
+  readonly runEvents?: RunEventSetting;
+  /**
    * Timeout of each worker function, in seconds (max 900); a received run message becomes visible again 60 s after it.
    * @default 300
    */
@@ -191,6 +209,7 @@ export type ResolvedDeploymentSettings = DeploymentSettings &
       | 'allowedTargetNetworks'
       | 'notificationTopicArns'
       | 'eventBusName'
+      | 'runEvents'
       | 'encryption'
       | 'tracing'
       | 'auth'
@@ -316,6 +335,7 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
     allowedTargetNetworks: settings.allowedTargetNetworks ?? awsDefaults.allowedTargetNetworks,
     notificationTopicArns: settings.notificationTopicArns ?? [],
     eventBusName: settings.eventBusName ?? 'default',
+    runEvents: settings.runEvents ?? awsDefaults.runEvents,
     encryption: settings.encryption ?? awsDefaults.encryption,
     tracing: settings.tracing ?? awsDefaults.tracing,
     auth: settings.auth ?? awsDefaults.auth,
@@ -391,6 +411,13 @@ export function resolveDeploymentSettings(settings: DeploymentSettings): Resolve
   if (!/^[A-Za-z0-9._/-]{1,256}$/.test(resolved.eventBusName)) {
     problems.push(
       `eventBusName ${JSON.stringify(resolved.eventBusName)} must be an EventBridge bus name (not an ARN)`,
+    );
+  }
+
+  if (!(RUN_EVENT_SETTINGS as readonly string[]).includes(resolved.runEvents)) {
+    problems.push(
+      `runEvents must be one of ${RUN_EVENT_SETTINGS.map((setting) => `"${setting}"`).join(', ')}, ` +
+        `got ${JSON.stringify(resolved.runEvents)}`,
     );
   }
 

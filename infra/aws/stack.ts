@@ -2,6 +2,7 @@ import { type CfnElement, CfnOutput, Duration, Lazy, Stack, type StackProps, Tag
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { observability } from '../../shared/config/defaults.js';
+import { runEventsFromStarts } from '../../shared/domain/run-events.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { Alerting } from './alerting.js';
 import { ApiKeySecret } from './api-key-secret.js';
@@ -145,6 +146,7 @@ export class JobsStack extends Stack {
           awsTargets: awsTargetLists(s),
         },
         logLevel: s.logLevel,
+        runEvents: s.runEvents,
         serviceName: observability.serviceName,
         metricsNamespace: observability.metricsNamespace,
         tracingEnabled: s.tracing,
@@ -230,6 +232,10 @@ export class JobsStack extends Stack {
         ...workers.map((queue) => queue.worker),
         this.controlPlane.apiFunction,
         this.sweeper.sweeperFunction,
+        // They only start runs: on the bus with `runEvents: 'all'` alone.
+        ...(runEventsFromStarts(s.runEvents)
+          ? [this.webhookIngress.webhookFunction, this.cronScheduling.dispatchFunction]
+          : []),
       ],
       senders: [this.controlPlane.apiFunction, this.sweeper.sweeperFunction],
       workerQueues: workers.map((queue) => ({

@@ -19,35 +19,47 @@ export interface MetricsOptions {
 }
 
 /**
- * Counts through Powertools for AWS Lambda's `Metrics`, in the namespace `ServerlessJobs`, with the
- * default dimension `service` = `serverless-jobs`. Each count is its own EMF line, written at once.
+ * Counts and timings through Powertools for AWS Lambda's `Metrics`, in the namespace `ServerlessJobs`, with
+ * the default dimension `service` = `serverless-jobs`. Each value is its own EMF line, written at once.
  *
  * @example
  * const metrics = createMetrics({ logger });
  * metrics.count('WebhookRejected', { Reason: 'bad_signature' });
+ * metrics.timing('CronFireLateness', 840);
  */
 export function createMetrics({ logger, emit }: MetricsOptions): Metrics {
   const metrics = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
+  const record = (
+    name: MetricName,
+    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+    value: number,
+    dimensions: Readonly<Record<string, string>>,
+  ): void => {
+    // Added, serialized and cleared in one synchronous step: no other value (a concurrent invocation
+    // of the local runtime, another record of the batch) can slip its dimensions in between, nothing
+    // waits in memory for a flush that a frozen or crashed Lambda would never make, and no invocation
+    // ends with an empty flush (which Powertools warns about).
+    for (const [key, dimension] of Object.entries(dimensions)) metrics.addDimension(key, dimension);
+    metrics.addMetric(name, unit, value);
+    if (!emit) {
+      metrics.publishStoredMetrics();
+      return;
+    }
+    let emf: EmfOutput;
+    try {
+      emf = metrics.serializeMetrics();
+    } finally {
+      metrics.clearMetrics();
+      metrics.clearDimensions();
+    }
+    emit(emf);
+  };
   return {
     count(name: MetricName, dimensions: Readonly<Record<string, string>> = {}): void {
-      // Added, serialized and cleared in one synchronous step: no other count (a concurrent invocation
-      // of the local runtime, another record of the batch) can slip its dimensions in between, nothing
-      // waits in memory for a flush that a frozen or crashed Lambda would never make, and no invocation
-      // ends with an empty flush (which Powertools warns about).
-      for (const [key, value] of Object.entries(dimensions)) metrics.addDimension(key, value);
-      metrics.addMetric(name, MetricUnit.Count, 1);
-      if (!emit) {
-        metrics.publishStoredMetrics();
-        return;
-      }
-      let emf: EmfOutput;
-      try {
-        emf = metrics.serializeMetrics();
-      } finally {
-        metrics.clearMetrics();
-        metrics.clearDimensions();
-      }
-      emit(emf);
+      record(name, MetricUnit.Count, 1, dimensions);
+    },
+    timing(name: MetricName, milliseconds: number, dimensions: Readonly<Record<string, string>> = {}): void {
+      record(name, MetricUnit.Milliseconds, milliseconds, dimensions);
     },
   };
 }

@@ -14,11 +14,11 @@ import { nextFireTimes } from '../domain/cron-schedule.js';
 import type { Execution } from '../domain/execution.js';
 import type { Job } from '../domain/job.js';
 import {
+  consoleUrlOf,
   DETAIL_TYPES,
   eventId,
   type Notification,
   notificationExecution,
-  RUN_DETAIL_TYPES,
 } from '../domain/notification.js';
 import { channelWants } from '../domain/notification-channel.js';
 import type {
@@ -36,6 +36,8 @@ import type {
   StoredChannel,
   WatchedJob,
 } from '../ports.js';
+import { AlertWatchBackfill } from './alert-watch-backfill.js';
+import type { RunEvents } from './run-events.js';
 import { cronExecutionId } from './run-helpers.js';
 
 export interface AlertServiceDeps {
@@ -48,8 +50,10 @@ export interface AlertServiceDeps {
   logger: Logger;
   /** Where the console is, for `console_url` (the deployment's public base URL; empty: none). */
   publicBaseUrl?: string;
-  /** The deployment's event bus (EventBridge on AWS); none locally. */
+  /** The deployment's event bus (EventBridge on AWS), for alert events; none locally. */
   events?: EventPublisher;
+  /** Puts each run's end on the bus, as the deployment's `runEvents` setting asks; none: no run ends. */
+  runEvents?: RunEvents;
   /** Counts `RunFinished` by `Status` (the dashboard's runs by status). */
   metrics?: Metrics;
 }
@@ -87,7 +91,11 @@ export interface JobAlertView {
  * result seen twice or two sweeps decide it once; `NotificationDelivery` sends the outbox.
  */
 export class AlertService implements RunOutcomeListener {
-  constructor(private readonly deps: AlertServiceDeps) {}
+  private readonly watchBackfill: AlertWatchBackfill;
+
+  constructor(private readonly deps: AlertServiceDeps) {
+    this.watchBackfill = new AlertWatchBackfill(deps);
+  }
 
   /**
    * A run ended. A success with no failure counted costs one conditional write; a failure reads the
@@ -95,7 +103,7 @@ export class AlertService implements RunOutcomeListener {
    */
   async runEnded(execution: Execution): Promise<void> {
     this.deps.metrics?.count('RunFinished', { Status: execution.status });
-    await this.publish([this.runEvent(execution)]);
+    await this.deps.runEvents?.changed(execution);
     if (execution.status === 'succeeded') await this.succeeded(execution);
     else if (execution.status === 'failed' || execution.status === 'timed_out') await this.failed(execution);
   }
@@ -198,12 +206,21 @@ export class AlertService implements RunOutcomeListener {
 
   /**
    * One sweep of the watched jobs: the enabled jobs with an alert policy, and, while the deployment has a
-   * default channel, every enabled cron job. Reads per job: the runs of the cron fires of the last few
+   * default channel, every enabled cron job. Until every cron job written before alerting has its watch item,
+   * each sweep first writes some (see {@link AlertWatchBackfill}). Reads per job: the runs of the cron fires of the last few
    * minutes whose grace has passed (one read each), and for `max_duration_seconds` its newest runs;
    * its state only when something was found.
    */
   async sweep(): Promise<AlertSweepReport> {
     const report: AlertSweepReport = { jobs: 0, missedFires: 0, overdueRuns: 0 };
+    try {
+      await this.watchBackfill.pass();
+    } catch (error) {
+      // The jobs already watched are checked regardless; the next sweep resumes the backfill.
+      this.deps.logger.error('watch items for cron jobs written before alerting not all written yet', {
+        error,
+      });
+    }
     const defaults = await this.deps.channels.defaultIds();
     const watched = [
       ...(await this.deps.alerts.watchedJobs('policy')),
@@ -363,28 +380,7 @@ export class AlertService implements RunOutcomeListener {
   }
 
   private consoleUrl(jobId: string, executionId?: string): string | null {
-    const base = this.deps.publicBaseUrl?.replace(/\/$/, '');
-    if (!base) return null;
-    return `${base}/console#/jobs/${jobId}${executionId ? `/runs/${executionId}` : ''}`;
-  }
-
-  /** A run's end as a bus event, with the body of a notification (`type`: `run.<status>`). */
-  private runEvent(execution: Execution): BusEvent {
-    const status = execution.status;
-    return {
-      detailType: RUN_DETAIL_TYPES[status] ?? `Job Run ${status}`,
-      time: this.deps.clock.now(),
-      detail: {
-        type: `run.${status}`,
-        id: eventId(`${execution.execution_id}:run.${status}`),
-        occurred_at: execution.finished_at ?? this.deps.clock.now().toISOString(),
-        job: { id: execution.job_id, name: execution.job_name },
-        execution: notificationExecution(execution),
-        consecutive_failures: null,
-        message: `Run ${execution.execution_id} of "${execution.job_name}" ${status.replace('_', ' ')}.`,
-        console_url: this.consoleUrl(execution.job_id, execution.execution_id),
-      },
-    };
+    return consoleUrlOf(this.deps.publicBaseUrl, jobId, executionId);
   }
 
   /** The alert events just decided, on the bus (`run.failed` is already there as the run's own end). */
@@ -409,7 +405,7 @@ export class AlertService implements RunOutcomeListener {
     await this.publish(bus);
   }
 
-  /** Best effort: the bus is a copy for the account's own rules; the run and the alerts are recorded already. */
+  /** Best effort: the bus is a copy for the account's own rules; the alerts are recorded already. */
   private async publish(events: readonly BusEvent[]): Promise<void> {
     if (!this.deps.events || events.length === 0) return;
     try {

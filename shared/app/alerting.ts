@@ -14,6 +14,7 @@ import type {
 import { AlertService } from './alert-service.js';
 import { ChannelService } from './channel-service.js';
 import { NotificationDelivery } from './notification-delivery.js';
+import type { RunEvents } from './run-events.js';
 import { observeRunOutcomes } from './run-outcomes.js';
 
 /** The adapters alerting is made of. */
@@ -30,6 +31,8 @@ export interface AlertingAdapters {
   metrics: Metrics;
   /** EventBridge on AWS. */
   events?: EventPublisher;
+  /** Puts run ends on `events`, as the deployment's setting asks. */
+  runEvents?: RunEvents;
 }
 
 /** Alerting's services, built once per runtime. */

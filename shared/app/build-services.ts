@@ -1,3 +1,5 @@
+import { awsDefaults } from '../config/defaults.js';
+import { type RunEventSetting, runEventsFromStarts } from '../domain/run-events.js';
 import type {
   AlertStore,
   ApiKeyStore,
@@ -26,6 +28,7 @@ import { ApiKeyService } from './api-key-service.js';
 import { AuditTrail } from './audit-trail.js';
 import { EntityService } from './entity-service.js';
 import { JobService, jobReader } from './job-service.js';
+import { publishRunStarts, RunEvents } from './run-events.js';
 import { RunService } from './run-service.js';
 import { RunWorker } from './run-worker.js';
 import { ScheduleSync } from './schedule-sync.js';
@@ -74,6 +77,11 @@ export interface ServiceAdapters {
   notifier?: ChannelNotifier;
   /** The deployment's event bus (EventBridge on AWS): where runs end, and the sweeper. */
   events?: EventPublisher;
+  /**
+   * Which run state changes go on `events`; with `all`, whatever starts or claims runs is given `events` too.
+   * @default awsDefaults.runEvents (`failed`)
+   */
+  runEventSetting?: RunEventSetting;
 }
 
 /** Every use case of the service, built once per runtime from one set of adapters. */
@@ -115,10 +123,48 @@ export function buildScheduleSync(adapters: ServiceAdapters): ScheduleSync {
   return new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') });
 }
 
-/** Alerting (needs the alert store, the channel store, the notifier and the secret box). */
-export function buildAlertingServices(adapters: ServiceAdapters): Alerting {
+/** Run state changes on the deployment's bus (`events`), those its `runEventSetting` asks for. */
+export function buildRunEvents(adapters: ServiceAdapters): RunEvents {
+  return new RunEvents({
+    ...adapters,
+    setting: adapters.runEventSetting ?? awsDefaults.runEvents,
+    get publicBaseUrl() {
+      return adapters.deployment.publicBaseUrl;
+    },
+  });
+}
+
+/** What hears of runs' changes where they are recorded: alerting, and the bus through `runEvents`. */
+export interface RunObservers {
+  alerting?: Alerting;
+  runEvents?: RunEvents;
+}
+
+/**
+ * The execution store a run path records in. Given `alerting`, every run's end reaches it (`rethrow`: a
+ * failure to tell it throws, in the workers, so the message comes back and tells it again; elsewhere a
+ * callback or a cancel has already answered, and it is logged). Queued and started runs go on the bus
+ * from the store too, where the setting asks for them and the runtime gives a bus.
+ */
+function recordingExecutions(adapters: ServiceAdapters, observers: RunObservers, rethrow: boolean) {
+  const ends = observers.alerting?.observed(adapters.executions, { rethrow }) ?? adapters.executions;
+  return adapters.events !== undefined &&
+    runEventsFromStarts(adapters.runEventSetting ?? awsDefaults.runEvents)
+    ? publishRunStarts(ends, observers.runEvents ?? buildRunEvents(adapters))
+    : ends;
+}
+
+/**
+ * Alerting (needs the alert store, the channel store, the notifier and the secret box); run ends go on
+ * the bus through `runEvents` (one of its own if not given).
+ */
+export function buildAlertingServices(
+  adapters: ServiceAdapters,
+  built: { runEvents?: RunEvents } = {},
+): Alerting {
   return buildAlerting({
     ...adapters,
+    runEvents: built.runEvents ?? buildRunEvents(adapters),
     secrets: need(adapters.secrets, 'secret box', 'alerting'),
     alerts: need(adapters.alertStore, 'alert store', 'alerting'),
     channels: need(adapters.channelStore, 'channel store', 'alerting'),
@@ -126,14 +172,11 @@ export function buildAlertingServices(adapters: ServiceAdapters): Alerting {
   });
 }
 
-/**
- * Runs (needs the retention period). Given `alerting`, every run's end reaches it; a failure to tell it is
- * logged, as a callback or a cancel has already answered.
- */
-export function buildRunService(adapters: ServiceAdapters, built: { alerting?: Alerting } = {}): RunService {
+/** Runs (needs the retention period), their changes told to `observers` (see recordingExecutions). */
+export function buildRunService(adapters: ServiceAdapters, observers: RunObservers = {}): RunService {
   return new RunService({
     ...adapters,
-    executions: built.alerting?.observed(adapters.executions, { rethrow: false }) ?? adapters.executions,
+    executions: recordingExecutions(adapters, observers, false),
     // Runs read jobs without the job service's scheduler: the webhook, dispatch and worker functions have none.
     jobs: jobReader(adapters.jobs),
     retentionDays: need(adapters.retentionDays, 'retention period', 'run'),
@@ -141,13 +184,13 @@ export function buildRunService(adapters: ServiceAdapters, built: { alerting?: A
 }
 
 /**
- * One attempt of one run (needs the secret box and the target invoker). Given `alerting`, every run's end
- * reaches it, and a failure to tell it fails the message, which comes back and tells it again.
+ * One attempt of one run (needs the secret box and the target invoker), its changes told to `observers`; a
+ * failure to tell alerting of an end fails the message (see recordingExecutions).
  */
-export function buildRunWorker(adapters: ServiceAdapters, built: { alerting?: Alerting } = {}): RunWorker {
+export function buildRunWorker(adapters: ServiceAdapters, observers: RunObservers = {}): RunWorker {
   return new RunWorker({
     ...adapters,
-    executions: built.alerting?.observed(adapters.executions, { rethrow: true }) ?? adapters.executions,
+    executions: recordingExecutions(adapters, observers, true),
     secrets: need(adapters.secrets, 'secret box', 'worker'),
     invoker: need(adapters.invoker, 'target invoker', 'worker'),
   });
@@ -193,12 +236,16 @@ export function buildServices(adapters: ServiceAdapters): Services {
       return built;
     };
   };
-  const alerting = once(() => buildAlertingServices(adapters));
+  const runEvents = once(() => buildRunEvents(adapters));
+  const alerting = once(() => buildAlertingServices(adapters, { runEvents: runEvents() }));
   // Where alerting is wired, every run's end reaches it.
-  const observing = () => (adapters.alertStore === undefined ? {} : { alerting: alerting() });
+  const observers = (): RunObservers => ({
+    ...(adapters.alertStore !== undefined && { alerting: alerting() }),
+    runEvents: runEvents(),
+  });
   const schedules = once(() => buildScheduleSync(adapters));
   const audit = once(() => buildAuditTrail(adapters));
-  const runs = once(() => buildRunService(adapters, observing()));
+  const runs = once(() => buildRunService(adapters, observers()));
   const services = {
     jobs: once(
       () =>
@@ -240,7 +287,7 @@ export function buildServices(adapters: ServiceAdapters): Services {
     ),
     schedules,
     alerting,
-    worker: once(() => buildRunWorker(adapters, observing())),
+    worker: once(() => buildRunWorker(adapters, observers())),
   };
   return {
     get jobs() {

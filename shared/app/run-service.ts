@@ -22,6 +22,7 @@ import type {
   ExecutionStore,
   IdGenerator,
   Logger,
+  Metrics,
   RecentExecutionPage,
   RunQueue,
   StartRunOutcome,
@@ -55,6 +56,8 @@ export interface RunServiceDeps {
   logger: Logger;
   /** How long execution records are kept (DynamoDB TTL). */
   retentionDays: number;
+  /** Times each cron fire's lateness (`CronFireLateness`). */
+  metrics?: Metrics;
 }
 
 /** A page of a job's history: `limit` runs after skipping `offset`, or after `cursor`. */
@@ -245,6 +248,7 @@ export class RunService {
    * removes it); a template that needs parameters a cron fire cannot give is logged, not retried.
    */
   async dispatchCron(jobId: string, scheduledTime: string): Promise<StartRunOutcome | null> {
+    const dispatchedAt = this.deps.clock.now();
     const scheduled = Date.parse(scheduledTime);
     if (!/^\d{4}-\d{2}-\d{2}T/.test(scheduledTime) || Number.isNaN(scheduled)) {
       throw new ValidationError([
@@ -282,6 +286,10 @@ export class RunService {
         executionId: cronExecutionId(job.id, scheduledAt),
       });
       const { execution } = outcome;
+      if (outcome.kind !== 'duplicate') {
+        // Once per fire (a delivery again is not a second fire): how late the scheduler and Lambda brought it.
+        this.deps.metrics?.timing('CronFireLateness', Math.max(0, dispatchedAt.getTime() - scheduled));
+      }
       if (outcome.kind === 'duplicate' && execution.status === 'queued' && execution.attempt === 1) {
         // A fire delivered again (the Scheduler or Lambda retrying) after the process that wrote its run
         // stopped, maybe before sending: send it again. A second message is harmless; a run is claimed once.

@@ -49,6 +49,11 @@ export const awsDefaults = {
   sqsTargets: [],
   /** Event buses `eventbridge` targets may put events on: none. */
   eventBusTargets: [],
+  /**
+   * Run state changes put on the deployment's bus: failures and time-outs only, so a run that ends well adds no
+   * PutEvents charge ($1.00 per million events; every end would add $1.00 per million runs).
+   */
+  runEvents: 'failed',
 } as const;
 
 /** Defaults of the local runtime (`npm start`, infra/local). */

@@ -3,6 +3,7 @@ import '../domain/zod-locale.js';
 import type { LogLevel } from '../adapters/logger.js';
 import { AUTH_MODES } from '../domain/access.js';
 import type { AwsTargetLists } from '../domain/aws-targets.js';
+import { RUN_EVENT_SETTINGS } from '../domain/run-events.js';
 import { TargetNetworkSchema } from '../domain/target-network.js';
 import type { EnvironmentSpec } from '../ports.js';
 
@@ -239,6 +240,11 @@ export const variables = {
   /** Same shape as `DeploymentConfig` in shared/ports.ts, minus what each function knows from elsewhere. */
   deployment: json<DeploymentVariable, DeploymentVariableValue>('DEPLOYMENT_CONFIG', DeploymentSchema),
   logLevel: oneOf('LOG_LEVEL', logLevels),
+  /**
+   * Which run state changes go on the event bus (`all`, `ended`, `failed`): read where runs start, are
+   * claimed and end, so each function knows whether it puts its changes on the bus.
+   */
+  runEvents: oneOf('RUN_EVENTS', RUN_EVENT_SETTINGS),
   /** The key that seals entity signing secrets and webhook secrets. */
   secretsKeyArn: text('KMS_KEY_ID'),
   /** The secret holding the API keys, one per line. */
@@ -267,12 +273,16 @@ export const variables = {
   tracingEnabled: flag('POWERTOOLS_TRACE_ENABLED'),
 } as const;
 
-/** What every function reads: the table, the queues, the deployment, logging and observability. */
+/**
+ * What every function reads: the table, the queues, the deployment, logging and observability, and which run
+ * state changes go on the bus (every function starts, claims or ends runs).
+ */
 export const runVariables = {
   tableName: variables.tableName,
   queueUrls: variables.queueUrls,
   deployment: variables.deployment,
   logLevel: variables.logLevel,
+  runEvents: variables.runEvents,
   serviceName: variables.serviceName,
   metricsNamespace: variables.metricsNamespace,
   tracingEnabled: variables.tracingEnabled,

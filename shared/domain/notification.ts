@@ -105,7 +105,7 @@ export function notificationExecution(execution: Execution): NotificationExecuti
 
 /**
  * The EventBridge `detail-type` of each notification type; `run.failed` has none of its own, since every
- * run that ends is put on the bus as its state change (`RUN_DETAIL_TYPES`), failures included.
+ * run that fails is put on the bus as its state change (`RUN_DETAIL_TYPES`, shared/domain/run-events.ts).
  */
 export const DETAIL_TYPES: Record<Exclude<AlertEventType, 'run.failed'>, string> = {
   'job.failing': 'Job Failing',
@@ -116,10 +116,16 @@ export const DETAIL_TYPES: Record<Exclude<AlertEventType, 'run.failed'>, string>
   test: 'Notification Test',
 };
 
-/** The EventBridge `detail-type` of a run that reached a terminal status (its `type` is `run.<status>`). */
-export const RUN_DETAIL_TYPES: Readonly<Record<string, string>> = {
-  succeeded: 'Job Run Succeeded',
-  failed: 'Job Run Failed',
-  timed_out: 'Job Run Timed Out',
-  cancelled: 'Job Run Cancelled',
-};
+/**
+ * Where a job, or one of its runs, is in the console of the deployment at `publicBaseUrl`; null when the
+ * deployment does not know its address.
+ */
+export function consoleUrlOf(
+  publicBaseUrl: string | undefined,
+  jobId: string,
+  executionId?: string,
+): string | null {
+  const base = publicBaseUrl?.replace(/\/$/, '');
+  if (!base) return null;
+  return `${base}/console#/jobs/${jobId}${executionId ? `/runs/${executionId}` : ''}`;
+}

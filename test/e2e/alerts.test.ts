@@ -90,6 +90,9 @@ function agentJob(name: string, alerts: Record<string, unknown>): Promise<Job> {
 async function runToEnd(job: Job): Promise<string> {
   const { execution_id } = await client.jobs.trigger(job.id);
   await waitForExecution(client, job.id, execution_id);
+  // The worker tells alerting of the end after writing it, and acknowledges the message only after that: a
+  // sweep started as soon as the run shows ended could miss the notifications its end decides.
+  await runtime.queues.drained({ timeoutMs: 10_000 });
   return execution_id;
 }
 

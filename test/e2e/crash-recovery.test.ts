@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_DYNAMODB_CREDENTIALS, LOCAL_DYNAMODB_REGION } from '../../infra/local/dynamodb-local.js';
+import { FileQueueJournal } from '../../infra/local/queue-journal.js';
 import { ControlPlaneClient, type Execution, JobError, NetworkError } from '../../sdk/index.js';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { type AgentServer, startAgentServer } from '../support/agent-server.js';
@@ -115,7 +116,9 @@ describe('a SIGKILL of the runtime while runs are running and queued', () => {
   }, async () => {
     // Prepare: 50 runs; the local workers take 40 at once (4 batches of 10) and the agent holds them.
     const dataDir = await tempDir();
-    const env = { JOBS_DATA_DIR: dataDir, JOBS_WORKER_TIMEOUT_SECONDS: '10' };
+    // Long enough that no held attempt times out (freeing a worker for an 11th run of its batch) while a
+    // busy machine is still triggering the 50; short enough that the held runs' leases lapse soon after the restart.
+    const env = { JOBS_DATA_DIR: dataDir, JOBS_WORKER_TIMEOUT_SECONDS: '20' };
     const first = await startMain(env);
     const agent = await startAgentServer();
     agents.push(agent);
@@ -177,7 +180,7 @@ describe('a SIGKILL of the runtime while runs are running and queued', () => {
     }
     expect(settledWithinMs).toBeLessThan(120_000);
     expect(exitCode, second.output()).toBe(0);
-    expect(await readdir(join(dataDir, 'queues', 'default'))).toEqual([]);
+    expect(await new FileQueueJournal(join(dataDir, 'queues')).load()).toEqual([]);
   });
 });
 
@@ -241,7 +244,7 @@ describe('a SIGTERM under a flood of triggers', () => {
     for (const { id } of acknowledged) expect(statuses.get(id), id).toBe('succeeded');
     // Once it had refused one request, it took no more: every later request was refused too.
     expect(acknowledged.filter((ack) => ack.sentAt > firstRefusalAt)).toEqual([]);
-    expect(await readdir(join(dataDir, 'queues', 'default')).catch(() => [])).toEqual([]);
+    expect(await new FileQueueJournal(join(dataDir, 'queues')).load()).toEqual([]);
   });
 });
 

@@ -570,7 +570,8 @@ describe('16-agent-job with examples/agent.ts', { timeout: TEST_TIMEOUT_MS }, ()
       tamperedBody: await post('msg_4', now, sign(secret, 'msg_4', now), body.replace('hello', 'bye')),
       otherId: await post('msg_5', now, sign(secret, 'msg_6', now)),
       stale: await post('msg_7', now - 301, sign(secret, 'msg_7', now - 301)),
-      future: await post('msg_8', now + 301, sign(secret, 'msg_8', now + 301)),
+      // A minute past the tolerance: the requests before it may take seconds on a busy machine.
+      future: await post('msg_8', now + 360, sign(secret, 'msg_8', now + 360)),
     };
 
     // Assess
@@ -642,5 +643,60 @@ describe('16-agent-job with examples/agent.ts', { timeout: TEST_TIMEOUT_MS }, ()
     expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
     expect(recovered.stdout).toContain(`Registered entity example-agent (http → ${agentUrl}).`);
     expect(recovered.stdout).toContain('Status: succeeded');
+  });
+});
+
+describe('examples/alert-receiver.ts', { timeout: TEST_TIMEOUT_MS }, () => {
+  it("prints a channel's signed test notification once and refuses a forged one", async () => {
+    // Prepare: a channel pointing at the receiver, as the README's Alerts section creates it
+    const port = String(await freePort());
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${runtime.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${runtime.apiKey}`, 'content-type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      }).then(async (response) => ({
+        status: response.status,
+        body: response.status === 204 ? null : await response.json(),
+      }));
+    const created = await api('POST', '/notification-channels', {
+      name: 'example receiver',
+      type: 'webhook',
+      url: `http://127.0.0.1:${port}/alerts`,
+    });
+    expect(created.status).toBe(201);
+    const { id, signing_secret: secret } = created.body as { id: string; signing_secret: string };
+    const receiver = startExample('alert-receiver.ts', [], { CHANNEL_SIGNING_SECRET: secret, PORT: port });
+    await waitForOutput(receiver.output, /^Alert receiver listening on /m);
+
+    // Act
+    const tested = await api('POST', `/notification-channels/${id}/test`);
+    const now = Math.floor(Date.now() / 1000);
+    const forgedBody = JSON.stringify({ type: 'test', id: 'evt_forged', job: null, execution: null });
+    const forged = await fetch(`http://127.0.0.1:${port}/alerts`, {
+      method: 'POST',
+      headers: {
+        'webhook-id': 'evt_forged',
+        'webhook-timestamp': String(now),
+        'webhook-signature': new Webhook(OTHER_SECRET).sign('evt_forged', new Date(now * 1000), forgedBody),
+      },
+      body: forgedBody,
+    });
+    receiver.child.kill('SIGTERM');
+    const exited = await receiver.exited;
+
+    // Assess
+    expect(tested).toMatchObject({ status: 200, body: { delivered: true, status: 'delivered' } });
+    expect(forged.status).toBe(401);
+    const printed = exited.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(printed).toEqual([
+      expect.objectContaining({ type: 'test', job: null, execution: null }),
+      { refused: 'bad signature', webhookId: 'evt_forged' },
+    ]);
+    expect(exited.code).toBe(0);
+    await api('DELETE', `/notification-channels/${id}`);
   });
 });

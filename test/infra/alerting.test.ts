@@ -1,11 +1,13 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deploymentNames, getDeploymentSettings, resolveDeploymentSettings } from '../../infra/aws/config.js';
 import {
   asArray,
   buildApp,
   eventBusArn,
   logicalIdOf,
   removeOutdirs,
+  renderCfnString,
   resourcesOf,
   resourcesReachedBy,
   roleIdOf,
@@ -38,7 +40,12 @@ function inspect(overrides: Parameters<typeof buildApp>[1] = {}) {
           .flatMap((statement) => asArray(statement.Resource)),
       ]),
     );
-  return { stack, template, reach };
+  /** What the stack wrote in each function's `RUN_EVENTS`. */
+  const runEvents = () =>
+    Object.fromEntries(
+      [...functions].map(([name, fn]) => [name, variablesOf(template, logicalIdOf(stack, fn)).RUN_EVENTS]),
+    );
+  return { stack, template, reach, runEvents };
 }
 
 const busArn = eventBusArn;
@@ -78,6 +85,55 @@ describe('alerting in the stack', () => {
     expect(Object.values(reach('sns:Publish')).flat()).toEqual([]);
   });
 
+  it('puts only failed runs on the bus by default, in every named deployment, and tells every function so', () => {
+    // Act
+    const resolved = deploymentNames.map(
+      (name) => resolveDeploymentSettings(getDeploymentSettings(name)).runEvents,
+    );
+    const { runEvents } = inspect();
+
+    // Assess
+    expect(resolved).toEqual(deploymentNames.map(() => 'failed'));
+    expect(new Set(Object.values(runEvents()))).toEqual(new Set(['failed']));
+  });
+
+  it.each(['ended', 'failed'] as const)(
+    'with runEvents %s, keeps the functions that only start runs off the bus',
+    (setting) => {
+      // Act
+      const { reach, runEvents } = inspect({ runEvents: setting });
+
+      // Assess
+      expect(reach('events:PutEvents')).toMatchObject({ webhook: [], dispatch: [] });
+      expect(Object.values(runEvents())).toEqual(Object.values(runEvents()).map(() => setting));
+    },
+  );
+
+  it('with runEvents all, lets the webhook and dispatch functions put their queued runs on the bus too', () => {
+    // Act
+    const { reach, runEvents } = inspect({ runEvents: 'all', eventBusName: 'jobs-bus' });
+
+    // Assess
+    expect(reach('events:PutEvents')).toEqual({
+      api: [busArn('jobs-bus')],
+      webhook: [busArn('jobs-bus')],
+      sweeper: [busArn('jobs-bus')],
+      dispatch: [busArn('jobs-bus')],
+      'worker default': [busArn('jobs-bus')],
+      'worker production': [busArn('jobs-bus')],
+      'worker security': [busArn('jobs-bus')],
+    });
+    expect(runEvents()).toMatchObject({ webhook: 'all', dispatch: 'all', 'worker default': 'all' });
+  });
+
+  it('fails synthesis, naming the field, for an unknown runEvents', () => {
+    // Act
+    const build = () => buildApp('test', { runEvents: 'some' as unknown as 'all' });
+
+    // Assess
+    expect(build).toThrow('runEvents must be one of "all", "ended", "failed", got "some"');
+  });
+
   it('lets the sweeper open, not seal, secrets, and reads the bus and topics from DEPLOYMENT_CONFIG', () => {
     // Act
     const { stack, template } = inspect({ notificationTopicArns: [TOPIC] });
@@ -114,6 +170,7 @@ describe('alerting in the stack', () => {
     const body = JSON.stringify(dashboards[0]?.Properties?.DashboardBody);
     for (const title of [
       'Runs by status',
+      'Cron lateness (ms)',
       'Webhook rejections by reason',
       'Age of the oldest queued run (s)',
       'Dead-letter queue depth',
@@ -121,5 +178,21 @@ describe('alerting in the stack', () => {
     ]) {
       expect(body).toContain(title);
     }
+    // Percentiles of the timing the dispatch records, by service only (the dimension every metric has).
+    const widgets = (
+      JSON.parse(renderCfnString(dashboards[0]?.Properties?.DashboardBody)) as {
+        widgets: { properties: { title: string; metrics?: unknown[] } }[];
+      }
+    ).widgets;
+    const lateness = widgets.find((widget) => widget.properties.title === 'Cron lateness (ms)');
+    expect(lateness?.properties.metrics).toEqual(
+      ['p50', 'p99'].map((stat) => [
+        'ServerlessJobs',
+        'CronFireLateness',
+        'service',
+        'serverless-jobs',
+        { label: stat, stat },
+      ]),
+    );
   });
 });

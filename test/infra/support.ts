@@ -69,6 +69,7 @@ export function constructFixture() {
         awsTargets: { stateMachineTargets: [], sqsTargets: [], eventBusTargets: [] },
       },
       logLevel: 'info',
+      runEvents: 'failed',
       serviceName: 'serverless-jobs',
       metricsNamespace: 'ServerlessJobs',
       tracingEnabled: false,

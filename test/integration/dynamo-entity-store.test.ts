@@ -438,6 +438,35 @@ describe('DynamoEntityStore default pointer', () => {
     expect(JSON.parse(String(raw.Item?.doc))).not.toHaveProperty('default');
     expect((await entities.getDefault())?.entity.id).toBe(marked.id);
   });
+
+  it('shares one target read among the runs asking while it is in flight, and not across its own write', async () => {
+    // Prepare: a store counting the GetItems it sends.
+    let reads = 0;
+    const counting = {
+      send: (command: Parameters<typeof table.documents.send>[0]) => {
+        if (command instanceof GetCommand) reads++;
+        return table.documents.send(command as never);
+      },
+    } as unknown as typeof table.documents;
+    const store = new DynamoEntityStore(counting, table.tableName);
+    const made = entity({ target: { type: 'http', url: 'https://agent.example.com/one' } });
+    await store.create(made, null);
+    reads = 0;
+
+    // Act: ten runs at once; then a write of the entity while a read is in flight, and a read after it.
+    const together = await Promise.all(Array.from({ length: 10 }, () => store.getTarget(made.id)));
+    const readsTogether = reads;
+    const before = store.getTarget(made.id);
+    const moved = { ...made, target: { type: 'http' as const, url: 'https://agent.example.com/two' } };
+    await store.replace(moved, null, 1);
+    const after = await store.getTarget(made.id);
+    await before;
+
+    // Assess
+    expect(readsTogether).toBe(1);
+    expect(together.every((record) => record?.entity.target.type === 'http')).toBe(true);
+    expect(after?.entity.target).toEqual(moved.target);
+  });
 });
 
 describe('what runs read of entities', () => {

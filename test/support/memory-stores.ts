@@ -412,12 +412,18 @@ export class RecordingQueue implements RunQueue {
   }
 }
 
-/** `Metrics` that keeps what it is told to count. */
+/** `Metrics` that keeps what it is told to count and to time. */
 export class RecordingMetrics implements Metrics {
   readonly counted: { name: MetricName; dimensions: Readonly<Record<string, string>> }[] = [];
+  readonly timed: { name: MetricName; milliseconds: number; dimensions: Readonly<Record<string, string>> }[] =
+    [];
 
   count(name: MetricName, dimensions: Readonly<Record<string, string>> = {}): void {
     this.counted.push({ name, dimensions: { ...dimensions } });
+  }
+
+  timing(name: MetricName, milliseconds: number, dimensions: Readonly<Record<string, string>> = {}): void {
+    this.timed.push({ name, milliseconds, dimensions: { ...dimensions } });
   }
 }
 

@@ -6,7 +6,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { describe, expect, it } from 'vitest';
 import { LocalQueues } from '../../infra/local/local-queue.js';
 import type { DeadLetter, QueueConsumerOptions, QueueTimers } from '../../infra/local/local-queue-options.js';
-import { FileQueueJournal } from '../../infra/local/queue-journal.js';
+import { FileQueueJournal, JOURNAL_LOG } from '../../infra/local/queue-journal.js';
 import { UnknownQueueError } from '../../shared/adapters/run-queue.js';
 import type { RunMessage } from '../../shared/ports.js';
 
@@ -575,7 +575,7 @@ describe('LocalQueues with a journal', () => {
         body: JSON.stringify(runMessage(7)),
         receiveCount: 0,
       });
-      const file = join(directory, 'security', `${record?.id}.json`);
+      const file = join(directory, 'security', JOURNAL_LOG);
       expect((await stat(file)).mode & 0o777).toBe(0o600);
     } finally {
       await rm(directory, { recursive: true, force: true });

@@ -42,6 +42,31 @@ describe('metrics', () => {
     ]);
   });
 
+  it('time in milliseconds, one document per value, a timing never carrying a count or its dimensions', () => {
+    // Prepare
+    const { metrics, documents } = capture();
+
+    // Act
+    metrics.count('WebhookRejected', { Reason: 'stale' });
+    metrics.timing('CronFireLateness', 840);
+
+    // Assess
+    expect(documents[1]).toEqual({
+      _aws: {
+        Timestamp: expect.any(Number),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'ServerlessJobs',
+            Dimensions: [['service']],
+            Metrics: [{ Name: 'CronFireLateness', Unit: 'Milliseconds' }],
+          },
+        ],
+      },
+      service: 'serverless-jobs',
+      CronFireLateness: 840,
+    });
+  });
+
   it("write each count at once, one document each, a count's dimensions never carried to the next", () => {
     // Prepare
     const { metrics, documents } = capture();

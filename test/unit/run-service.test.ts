@@ -23,6 +23,7 @@ import {
   MemoryExecutionStore,
   makeEntity,
   openDeployment,
+  RecordingMetrics,
   RecordingQueue,
   sequentialIds,
 } from '../support/memory-stores.js';
@@ -44,7 +45,18 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', sink: (line) => lines.push(line) });
   const deployment = options.deployment ?? openDeployment();
-  const { jobs, runs } = services({ jobStore, entities, executions, queue, deployment, clock, ids, logger });
+  const metrics = new RecordingMetrics();
+  const { jobs, runs } = services({
+    jobStore,
+    entities,
+    executions,
+    queue,
+    deployment,
+    clock,
+    ids,
+    logger,
+    metrics,
+  });
   const createJob = (body: Partial<JobCreateInput> = {}) =>
     jobs.create({ name: 'job', trigger_type: 'manual', prompt_template: 'Do it', ...body });
   const stored = async (job: Job, executionId: string) => {
@@ -71,6 +83,7 @@ async function setup(options: { deployment?: DeploymentConfig } = {}) {
     jobStore,
     executions,
     queue,
+    metrics,
     jobs,
     runs,
     createJob,
@@ -771,7 +784,7 @@ describe('RunService.sweep', () => {
 describe('RunService.dispatchCron', () => {
   it('starts one run per job and scheduled time, however often the fire is delivered, recording the time', async () => {
     // Prepare
-    const { runs, createJob, executions, queue, clock } = await setup();
+    const { runs, createJob, executions, queue, clock, metrics } = await setup();
     const job = await createJob({ trigger_type: 'cron', cron_schedule: '0 10 * * *' });
     clock.advance(90_000);
     const scheduled = new Date(START).toISOString();
@@ -803,6 +816,10 @@ describe('RunService.dispatchCron', () => {
       first?.execution.execution_id,
       first?.execution.execution_id,
       next?.execution.execution_id,
+    ]); // Each fire's lateness once, from its scheduled time to its dispatch (a fire dispatched early counts 0).
+    expect(metrics.timed).toEqual([
+      { name: 'CronFireLateness', milliseconds: 90_000, dimensions: {} },
+      { name: 'CronFireLateness', milliseconds: 0, dimensions: {} },
     ]);
   });
 

@@ -43,9 +43,11 @@ describe('the browser SDK entry', () => {
       'sdk/api-keys.ts',
       'sdk/browser.ts',
       'sdk/client.ts',
+      'sdk/entities.ts',
       'sdk/errors.ts',
       'sdk/executions.ts',
       'sdk/http.ts',
+      'sdk/jobs.ts',
       'sdk/paging.ts',
     ]);
   });

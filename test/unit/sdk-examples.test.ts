@@ -78,9 +78,9 @@ describe('SDK TSDoc examples', () => {
     const names = callables.map((entry) => entry.name);
     expect(names).toEqual(
       expect.arrayContaining([
-        'client.ts: JobsResource.create',
-        'client.ts: JobsResource.triggerWebhook',
-        'client.ts: EntitiesResource.update',
+        'jobs.ts: JobsResource.create',
+        'jobs.ts: JobsResource.triggerWebhook',
+        'entities.ts: EntitiesResource.update',
         'client.ts: ControlPlaneClient.health',
         'executions.ts: ExecutionsResource.callback',
         'api-keys.ts: ApiKeysResource.list',

@@ -1,11 +1,7 @@
-import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { hasAlertPolicy } from '../../domain/alert-policy.js';
 import type { Job } from '../../domain/job.js';
 import type { WatchedJob } from '../../ports.js';
-
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
+import type { TransactItem } from './expressions.js';
 
 /** Item keys of alerting, in the jobs table. */
 export const alertKeys = {
@@ -13,6 +9,8 @@ export const alertKeys = {
   state: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'ALERT_STATE' }),
   /** The jobs the sweeper looks at, one partition per group (see `watchGroup`). */
   watch: (group: WatchGroup, jobId: string) => ({ pk: `ALERT_WATCH#${group}`, sk: jobId }),
+  /** Where the one-time backfill of watch items for jobs written before alerting stands. */
+  watchBackfill: () => ({ pk: 'MIGRATION#ALERT_WATCH', sk: 'MIGRATION' }),
   /** Every channel, in one partition (ids sort by age). */
   channel: (id: string) => ({ pk: 'CHANNELS', sk: `CHANNEL#${id}` }),
   /** The ids of the default channels, as a string set. */
@@ -69,18 +67,17 @@ export function alertWatchChanges(tableName: string, before: Job | null, after: 
   if (was !== null && was !== is) {
     changes.push({ Delete: { TableName: tableName, Key: alertKeys.watch(was, id) } });
   }
-  if (is !== null && after !== null) {
-    changes.push({
-      Put: {
-        TableName: tableName,
-        Item: { ...alertKeys.watch(is, id), doc: JSON.stringify(watchedOf(after)) },
-      },
-    });
-  }
+  if (is !== null && after !== null)
+    changes.push({ Put: { TableName: tableName, Item: watchItem(is, after) } });
   if (after === null && before !== null) {
     changes.push({ Delete: { TableName: tableName, Key: alertKeys.state(before.id) } });
   }
   return changes;
+}
+
+/** The watch item of `job` in `group`: its key and what the sweeper needs of the job. */
+export function watchItem(group: WatchGroup, job: Job): Record<string, unknown> {
+  return { ...alertKeys.watch(group, job.id), doc: JSON.stringify(watchedOf(job)) };
 }
 
 export function watchedFromItem(item: Record<string, unknown>): WatchedJob {

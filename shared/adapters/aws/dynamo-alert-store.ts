@@ -3,19 +3,26 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { EMPTY_ALERT_STATE, type JobAlertState } from '../../domain/alert-policy.js';
+import type { Job } from '../../domain/job.js';
 import type { Notification } from '../../domain/notification.js';
 import type { AlertStore, OutboxEntry, VersionedAlertState, WatchedJob } from '../../ports.js';
-import { alertKeys, OUTBOX_PARTITION, type WatchGroup, watchedFromItem } from './alert-items.js';
-
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
+import {
+  alertKeys,
+  OUTBOX_PARTITION,
+  type WatchGroup,
+  watchedFromItem,
+  watchGroup,
+  watchItem,
+} from './alert-items.js';
+import type { TransactItem } from './expressions.js';
+import { keys } from './keys.js';
 
 /** Outbox entries outlive the day of retries by a margin, then DynamoDB's TTL removes any left behind. */
 const OUTBOX_TTL_SECONDS = 3 * 86_400;
@@ -37,7 +44,8 @@ type StateDoc = Omit<JobAlertState, 'consecutiveFailures' | 'lastSuccessAt'>;
  * - the outbox, one partition `OUTBOX` sorted by when each entry is due (`<due>#<event id>#<channel id>`),
  *   so a sender reads only what is due; entries are written in the same transaction as the state change
  *   that decided them, and moved (delete + put) to their next try;
- * - the watch partitions `ALERT_WATCH#policy` and `ALERT_WATCH#cron`, written by the job store.
+ * - the watch partitions `ALERT_WATCH#policy` and `ALERT_WATCH#cron`, written by the job store (and once, for
+ *   the jobs written before alerting, by the backfill, whose progress is `MIGRATION#ALERT_WATCH`).
  */
 export class DynamoAlertStore implements AlertStore {
   /** Jobs whose `last_success_at` this process is writing: runs ending together write it once. */
@@ -185,6 +193,62 @@ export class DynamoAlertStore implements AlertStore {
       if (!startKey) break;
     }
     return jobs;
+  }
+
+  async watchBackfill(): Promise<{ done: boolean; cursor: string | null }> {
+    const { Item: item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: alertKeys.watchBackfill(), ConsistentRead: true }),
+    );
+    return { done: item?.done === true, cursor: typeof item?.cursor === 'string' ? item.cursor : null };
+  }
+
+  async saveWatchBackfill(progress: { done: boolean; cursor: string | null }): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...alertKeys.watchBackfill(),
+          done: progress.done,
+          ...(progress.cursor !== null && { cursor: progress.cursor }),
+        },
+      }),
+    );
+  }
+
+  async watchIfUnwatched(job: Job, version: number): Promise<boolean> {
+    const group = watchGroup(job);
+    if (group === null) return false;
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              // The job as it was read: a job written since has had its watch item written with it.
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: keys.job(job.id),
+                ConditionExpression: 'version = :version',
+                ExpressionAttributeValues: { ':version': version },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: watchItem(group, job),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      // The job changed or the item exists: nothing to do. Anything else (a conflict with a write in flight)
+      // is thrown, and the backfill tries this job again on its next pass.
+      const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+      if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return false;
+      throw error;
+    }
   }
 
   async due(now: Date, limit: number): Promise<OutboxEntry[]> {

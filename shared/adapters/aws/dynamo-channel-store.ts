@@ -10,10 +10,7 @@ import type { ChannelPage, ChannelStore, DeliveryRecord, StoredChannel } from '.
 import { alertKeys, CHANNEL_PARTITION } from './alert-items.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
+import type { TransactItem } from './expressions.js';
 
 const SORT_KEY_PATTERN = /^CHANNEL#(nch_[0-9a-z]{9}[0-9a-f]{16})$/;
 

@@ -11,6 +11,7 @@ import type { Entity } from '../../domain/entity.js';
 import type { EntityPage, EntityStore, EntityTargetRecord, StoredEntity } from '../../ports.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import type { TransactItem } from './expressions.js';
 import { setAll } from './expressions.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { ENTITY_PARTITION, keys } from './keys.js';
@@ -28,6 +29,8 @@ const DEFAULT_REF_TTL_MS = 10_000;
 
 export class DynamoEntityStore implements EntityStore {
   private cachedDefault: { ref: { id: string; type: Entity['type'] }; until: number } | null = null;
+  /** `getTarget` reads in flight, by entity id (see there). */
+  private readonly targetReads = new Map<string, Promise<EntityTargetRecord | null>>();
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -38,7 +41,7 @@ export class DynamoEntityStore implements EntityStore {
 
   async create(entity: Entity, sealedSecret: string | null): Promise<boolean> {
     this.cachedDefault = null;
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+    const items: TransactItem[] = [
       {
         Put: {
           TableName: this.tableName,
@@ -117,6 +120,7 @@ export class DynamoEntityStore implements EntityStore {
     expectedVersion: number,
   ): Promise<StoredEntity | null> {
     this.cachedDefault = null;
+    this.targetReads.delete(entity.id);
     const version = expectedVersion + 1;
     const { pk: _pk, sk: _sk, ...attributes } = this.toItem(entity, version, sealedSecret);
     const set = setAll(attributes);
@@ -135,6 +139,8 @@ export class DynamoEntityStore implements EntityStore {
       if (error instanceof ConditionalCheckFailedException) return null;
       throw error;
     }
+    // A target read that started before this write ended may not be shared by reads made after it.
+    this.targetReads.delete(entity.id);
     if (entity.default) {
       await this.client.send(
         new PutCommand({
@@ -150,6 +156,7 @@ export class DynamoEntityStore implements EntityStore {
 
   async delete(id: string): Promise<'deleted' | 'not_found' | 'referenced'> {
     this.cachedDefault = null;
+    this.targetReads.delete(id);
     try {
       await this.client.send(
         new DeleteCommand({
@@ -164,6 +171,7 @@ export class DynamoEntityStore implements EntityStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return (await this.getItem(id)) ? 'referenced' : 'not_found';
     }
+    this.targetReads.delete(id);
     await this.clearDefaultIf(id);
     return 'deleted';
   }
@@ -199,7 +207,23 @@ export class DynamoEntityStore implements EntityStore {
     return ref;
   }
 
-  async getTarget(id: string): Promise<EntityTargetRecord | null> {
+  /**
+   * An eventually consistent read, shared by the runs that ask for the same entity while it is in flight
+   * (a batch of runs of one entity makes one read, not one each): such a read may answer the item as it
+   * was a moment before it started anyway. This store's own writes of the entity stop later reads from
+   * sharing a read that started before the write ended.
+   */
+  getTarget(id: string): Promise<EntityTargetRecord | null> {
+    const inFlight = this.targetReads.get(id);
+    if (inFlight) return inFlight;
+    const read = this.readTarget(id).finally(() => {
+      if (this.targetReads.get(id) === read) this.targetReads.delete(id);
+    });
+    this.targetReads.set(id, read);
+    return read;
+  }
+
+  private async readTarget(id: string): Promise<EntityTargetRecord | null> {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: keys.entity(id) }),
     );

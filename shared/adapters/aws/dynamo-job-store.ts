@@ -12,13 +12,10 @@ import { alertWatchChanges } from './alert-items.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import type { TransactItem } from './expressions.js';
 import { setAll } from './expressions.js';
 import { JOBS_TABLE } from './jobs-table.js';
 import { keys } from './keys.js';
-
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
 
 /** The stored shape of a job: keys for the table and its indexes, the filter attributes, and the document. */
 interface JobItem {

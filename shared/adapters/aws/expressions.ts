@@ -1,3 +1,10 @@
+import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+
+/** One write of a `TransactWriteItems` request (document client shapes). */
+export type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
+
 /** `SET #a0 = :a0, …` for every attribute given, with the names and values it refers to. */
 export function setAll(attributes: Record<string, unknown>, prefix = 'a') {
   const names = Object.keys(attributes);
