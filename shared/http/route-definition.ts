@@ -139,5 +139,5 @@ export interface RouteInput<R extends RouteDefinition> {
   request: HttpRequest;
 }
 
-/** The metadata zod-openapi reads from `.meta()`: `param`, `header`, `override`. */
+/** The metadata zod-openapi reads from zod's global registry: `param`, `header`, `override`. */
 export type OpenApiMeta = ZodOpenApiMetadata;
