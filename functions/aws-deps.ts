@@ -28,7 +28,16 @@ import { createLogger } from '../shared/adapters/logger.js';
 import { createMetrics } from '../shared/adapters/metrics.js';
 import { randomIds, systemClock } from '../shared/adapters/system.js';
 import { createTargetInvoker } from '../shared/adapters/target-invoker.js';
-import { buildServices, type ServiceAdapters } from '../shared/app/build-services.js';
+import {
+  buildAlertingServices,
+  buildRunEvents,
+  buildRunService,
+  buildRunWorker,
+  buildScheduleSync,
+  buildServices,
+  buildWebhookService,
+  type ServiceAdapters,
+} from '../shared/app/build-services.js';
 import type {
   DeploymentVariable,
   EnvironmentRead,
@@ -53,7 +62,9 @@ import type { ClientTracing } from './tracing.js';
 /**
  * The AWS composition root: each function chooses its adapters from its environment, read through that
  * function's environment contract (shared/config/environments/), builds its clients once (recorded by X-Ray
- * when the deployment traces), and hands them to `buildServices`, the one place services are made; its
+ * when the deployment traces), and hands them to shared/app/build-services.ts, the one place services are
+ * made: the API to `buildServices`, every other function to the builders of only the services it uses, so
+ * its bundle holds no other; its
  * handler gets the services. Each builder takes the environment to read (the process's by default) and
  * reads nothing else from it.
  */
@@ -182,14 +193,15 @@ export function awsApiDeps(tracing?: ClientTracing, processEnv: Env = process.en
 export function awsWebhookDeps(tracing?: ClientTracing, processEnv: Env = process.env): WebhookHandlerDeps {
   const env = webhookEnvironment.read(processEnv);
   const { documents, adapters } = common(env, tracing);
-  const services = buildServices({
+  const withDeliveries: ServiceAdapters = {
     ...adapters,
     rateLimiter: new DynamoRateLimiter(documents, env.tableName, systemClock),
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
     retentionDays: env.executionRetentionDays,
     ...startsOnBus(env, tracing),
-  });
-  return { webhooks: services.webhooks, logger: adapters.logger, metrics: adapters.metrics };
+  };
+  const webhooks = buildWebhookService(withDeliveries, { runs: buildRunService(withDeliveries) });
+  return { webhooks, logger: adapters.logger, metrics: adapters.metrics };
 }
 
 /** A worker function, and the receive count on which it ends a run as failed (the queue's redrive count). */
@@ -202,7 +214,7 @@ export function awsWorkerDeps(
 } {
   const env = workerEnvironment.read(processEnv);
   const { documents, queue, adapters } = common(env, tracing, env.publicBaseUrl);
-  const services = buildServices({
+  const withTargets: ServiceAdapters = {
     ...adapters,
     // Every run's end is counted for alerting and put on the bus; the worker sends no notification.
     ...alertingAdapters(documents, env, tracing, { publishes: false }),
@@ -214,10 +226,12 @@ export function awsWorkerDeps(
       ...awsTargetAdapters({ wrap: (client) => traced(client, tracing) }),
       allowedNetworks: adapters.deployment.allowedTargetNetworks,
     }),
-  });
+  };
+  const runEvents = buildRunEvents(withTargets);
+  const alerting = buildAlertingServices(withTargets, { runEvents });
   return {
     deps: {
-      worker: services.worker,
+      worker: buildRunWorker(withTargets, { alerting, runEvents }),
       logger: adapters.logger,
       // A message for a run held by a live worker comes back when that worker's lease ends.
       visibility: queue,
@@ -229,7 +243,7 @@ export function awsWorkerDeps(
 export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = process.env): SweeperDeps {
   const env = sweeperEnvironment.read(processEnv);
   const { documents, adapters } = common(env, tracing);
-  const services = buildServices({
+  const withSweeps: ServiceAdapters = {
     ...adapters,
     scheduler: scheduler(env, tracing),
     retentionDays: env.executionRetentionDays,
@@ -238,11 +252,13 @@ export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = proces
     secrets: kmsSecrets(env.secretsKeyArn, tracing, { cached: true }),
     // A run the sweep ends as failed may pause its job, which is recorded in its trail.
     auditLog: new DynamoAuditLog(documents, env.tableName),
-  });
+  };
+  const runEvents = buildRunEvents(withSweeps);
+  const alerting = buildAlertingServices(withSweeps, { runEvents });
   return {
-    runs: services.runs,
-    schedules: services.schedules,
-    alerting: services.alerting,
+    runs: buildRunService(withSweeps, { alerting, runEvents }),
+    schedules: buildScheduleSync(withSweeps),
+    alerting,
     logger: adapters.logger,
   };
 }
@@ -251,10 +267,12 @@ export function awsSweeperDeps(tracing?: ClientTracing, processEnv: Env = proces
 export function awsDispatchDeps(tracing?: ClientTracing, processEnv: Env = process.env): DispatchHandlerDeps {
   const env = dispatchEnvironment.read(processEnv);
   const { adapters } = common(env, tracing);
-  const services = buildServices({
-    ...adapters,
-    retentionDays: env.executionRetentionDays,
-    ...startsOnBus(env, tracing),
-  });
-  return { runs: services.runs, logger: adapters.logger };
+  return {
+    runs: buildRunService({
+      ...adapters,
+      retentionDays: env.executionRetentionDays,
+      ...startsOnBus(env, tracing),
+    }),
+    logger: adapters.logger,
+  };
 }

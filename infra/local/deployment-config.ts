@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   EVENT_BUS_PATTERN,
   SQS_QUEUE_URL_PATTERN,
@@ -21,14 +21,16 @@ export const DEFAULT_LOCAL_TARGET_NETWORKS: readonly TargetNetwork[] = ['loopbac
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME_RULE = 'must be 1 to 64 letters, digits, "_" or "-"';
-const name = z.string().regex(NAME_PATTERN, NAME_RULE);
+const name = z.string().check(z.regex(NAME_PATTERN, NAME_RULE));
 
 /** A list of what one AWS target kind may name, as on AWS (`stateMachineTargets`…); each entry once. */
 const awsTargetList = (pattern: RegExp, rule: string) =>
-  z
-    .array(z.string().regex(pattern, rule))
-    .refine((entries) => new Set(entries).size === entries.length, 'must not list an entry twice')
-    .default([]);
+  z._default(
+    z
+      .array(z.string().check(z.regex(pattern, rule)))
+      .check(z.refine((entries) => new Set(entries).size === entries.length, 'must not list an entry twice')),
+    [],
+  );
 
 /**
  * The local deployment config file. Example:
@@ -38,22 +40,27 @@ const awsTargetList = (pattern: RegExp, rule: string) =>
 const localConfigFileSchema = z
   .strictObject({
     /** Worker queues besides `default` (which always exists; listing it is allowed and changes nothing). */
-    queues: z.array(name).default([]),
-    environments: z
-      .record(
+    queues: z._default(z.array(name), []),
+    environments: z._default(
+      z.record(
         name,
         z.strictObject({
           /** @default 'default' */
-          queue: name.default(DEFAULT_QUEUE),
-          variables: z.record(z.string().min(1), z.string()).default({}),
+          queue: z._default(name, DEFAULT_QUEUE),
+          variables: z._default(z.record(z.string().check(z.minLength(1)), z.string()), {}),
         }),
-      )
-      .default({}),
+      ),
+      {},
+    ),
     /** Networks besides public addresses `http` targets may point at. @default ['loopback'] */
-    allowedTargetNetworks: z
-      .array(TargetNetworkSchema)
-      .refine((networks) => new Set(networks).size === networks.length, 'must not list a network twice')
-      .default([...DEFAULT_LOCAL_TARGET_NETWORKS]),
+    allowedTargetNetworks: z._default(
+      z
+        .array(TargetNetworkSchema)
+        .check(
+          z.refine((networks) => new Set(networks).size === networks.length, 'must not list a network twice'),
+        ),
+      [...DEFAULT_LOCAL_TARGET_NETWORKS],
+    ),
     /** State machines `stepfunctions` targets may name. @default [] */
     stateMachineTargets: awsTargetList(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN'),
     /** Queue URLs `sqs` targets may name. @default [] */
@@ -61,22 +68,24 @@ const localConfigFileSchema = z
     /** Event bus names or ARNs `eventbridge` targets may name. @default [] */
     eventBusTargets: awsTargetList(EVENT_BUS_PATTERN, 'must be an event bus name or ARN'),
   })
-  .superRefine((config, ctx) => {
-    const seen = new Set<string>();
-    config.queues.forEach((queue, index) => {
-      if (seen.has(queue))
-        ctx.addIssue({ code: 'custom', path: ['queues', index], message: 'is listed twice' });
-      seen.add(queue);
-    });
-    for (const [environment, spec] of Object.entries(config.environments)) {
-      if (spec.queue === DEFAULT_QUEUE || seen.has(spec.queue)) continue;
-      ctx.addIssue({
-        code: 'custom',
-        path: ['environments', environment, 'queue'],
-        message: `must be "${DEFAULT_QUEUE}" or a queue listed in "queues" ("${spec.queue}" is not)`,
+  .check(
+    z.superRefine((config, ctx) => {
+      const seen = new Set<string>();
+      config.queues.forEach((queue, index) => {
+        if (seen.has(queue))
+          ctx.addIssue({ code: 'custom', path: ['queues', index], message: 'is listed twice' });
+        seen.add(queue);
       });
-    }
-  });
+      for (const [environment, spec] of Object.entries(config.environments)) {
+        if (spec.queue === DEFAULT_QUEUE || seen.has(spec.queue)) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', environment, 'queue'],
+          message: `must be "${DEFAULT_QUEUE}" or a queue listed in "queues" ("${spec.queue}" is not)`,
+        });
+      }
+    }),
+  );
 
 export type LocalConfigFile = z.output<typeof localConfigFileSchema>;
 

@@ -110,10 +110,122 @@ export class MissingAdapterError extends Error {
   }
 }
 
+const need = <T>(adapter: T | undefined, name: string, service: string): T => {
+  if (adapter === undefined) throw new MissingAdapterError(name, service);
+  return adapter;
+};
+
+/*
+ * One builder per service, each a separate function so that a Lambda bundle holds only the services its
+ * function builds (esbuild drops the builders, and the services, nobody calls). A service another needs is
+ * handed over built, so a runtime that builds several shares one of each.
+ */
+
+/** A job's schedules (needs the scheduler). */
+export function buildScheduleSync(adapters: ServiceAdapters): ScheduleSync {
+  return new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') });
+}
+
+/** Run state changes on the deployment's bus (`events`), those its `runEventSetting` asks for. */
+export function buildRunEvents(adapters: ServiceAdapters): RunEvents {
+  return new RunEvents({
+    ...adapters,
+    setting: adapters.runEventSetting ?? awsDefaults.runEvents,
+    get publicBaseUrl() {
+      return adapters.deployment.publicBaseUrl;
+    },
+  });
+}
+
+/** What hears of runs' changes where they are recorded: alerting, and the bus through `runEvents`. */
+export interface RunObservers {
+  alerting?: Alerting;
+  runEvents?: RunEvents;
+}
+
 /**
- * The one place services are constructed: each on first use, once, from `adapters`. The Lambda entry
- * points (functions/aws-deps.ts) and the local runtime (infra/local/runtime.ts) only choose adapters and
- * configuration, then hand the services to the handlers.
+ * The execution store a run path records in. Given `alerting`, every run's end reaches it (`rethrow`: a
+ * failure to tell it throws, in the workers, so the message comes back and tells it again; elsewhere a
+ * callback or a cancel has already answered, and it is logged). Queued and started runs go on the bus
+ * from the store too, where the setting asks for them and the runtime gives a bus.
+ */
+function recordingExecutions(adapters: ServiceAdapters, observers: RunObservers, rethrow: boolean) {
+  const ends = observers.alerting?.observed(adapters.executions, { rethrow }) ?? adapters.executions;
+  return adapters.events !== undefined &&
+    runEventsFromStarts(adapters.runEventSetting ?? awsDefaults.runEvents)
+    ? publishRunStarts(ends, observers.runEvents ?? buildRunEvents(adapters))
+    : ends;
+}
+
+/**
+ * Alerting (needs the alert store, the channel store, the notifier and the secret box); run ends go on
+ * the bus through `runEvents` (one of its own if not given).
+ */
+export function buildAlertingServices(
+  adapters: ServiceAdapters,
+  built: { runEvents?: RunEvents; audit?: AuditTrail } = {},
+): Alerting {
+  return buildAlerting({
+    ...adapters,
+    runEvents: built.runEvents ?? buildRunEvents(adapters),
+    // Alerting pauses jobs, and says so in their trail.
+    audit: built.audit ?? buildAuditTrail(adapters),
+    secrets: need(adapters.secrets, 'secret box', 'alerting'),
+    alerts: need(adapters.alertStore, 'alert store', 'alerting'),
+    channels: need(adapters.channelStore, 'channel store', 'alerting'),
+    notifier: need(adapters.notifier, 'channel notifier', 'alerting'),
+  });
+}
+
+/** Runs (needs the retention period), their changes told to `observers` (see recordingExecutions). */
+export function buildRunService(adapters: ServiceAdapters, observers: RunObservers = {}): RunService {
+  return new RunService({
+    ...adapters,
+    executions: recordingExecutions(adapters, observers, false),
+    // Runs read jobs without the job service's scheduler: the webhook, dispatch and worker functions have none.
+    jobs: jobReader(adapters.jobs),
+    retentionDays: need(adapters.retentionDays, 'retention period', 'run'),
+  });
+}
+
+/**
+ * One attempt of one run (needs the secret box and the target invoker), its changes told to `observers`; a
+ * failure to tell alerting of an end fails the message (see recordingExecutions).
+ */
+export function buildRunWorker(adapters: ServiceAdapters, observers: RunObservers = {}): RunWorker {
+  return new RunWorker({
+    ...adapters,
+    executions: recordingExecutions(adapters, observers, true),
+    secrets: need(adapters.secrets, 'secret box', 'worker'),
+    invoker: need(adapters.invoker, 'target invoker', 'worker'),
+  });
+}
+
+/** Who changed what (needs the audit log and the retention period). */
+export function buildAuditTrail(adapters: ServiceAdapters): AuditTrail {
+  return new AuditTrail({
+    ...adapters,
+    audit: need(adapters.auditLog, 'audit log', 'audit'),
+    // Entries are kept as long as the runs they sit beside.
+    retentionDays: need(adapters.retentionDays, 'retention period', 'audit'),
+  });
+}
+
+/** Webhook deliveries (needs the secret box and the rate limiter): each starts a run through `runs`. */
+export function buildWebhookService(adapters: ServiceAdapters, built: { runs: RunService }): WebhookService {
+  return new WebhookService({
+    ...adapters,
+    runs: built.runs,
+    jobs: jobReader(adapters.jobs),
+    secrets: need(adapters.secrets, 'secret box', 'webhook'),
+    rateLimiter: need(adapters.rateLimiter, 'rate limiter', 'webhook'),
+  });
+}
+
+/**
+ * The one place services are constructed, for a runtime that serves everything (the API function, the
+ * local runtime, the tests): each on first use, once, from `adapters`, by the builders above, which the
+ * other Lambda functions (functions/aws-deps.ts) call themselves for the few services they use.
  *
  * @example
  * const services = buildServices({ jobs, entities, executions, webhooks, queue, secrets, deployment,
@@ -122,10 +234,6 @@ export class MissingAdapterError extends Error {
  * const worker = makeWorkerHandler({ worker: services.worker, logger });
  */
 export function buildServices(adapters: ServiceAdapters): Services {
-  const need = <T>(adapter: T | undefined, name: string, service: string): T => {
-    if (adapter === undefined) throw new MissingAdapterError(name, service);
-    return adapter;
-  };
   const once = <T>(make: () => T) => {
     let built: T | undefined;
     return () => {
@@ -133,84 +241,44 @@ export function buildServices(adapters: ServiceAdapters): Services {
       return built;
     };
   };
-  const secrets = (service: string) => need(adapters.secrets, 'secret box', service);
-  // Runs read jobs without the job service's scheduler: the webhook, dispatch and worker functions have none.
-  const jobs = jobReader(adapters.jobs);
-  const schedules = once(
-    () => new ScheduleSync({ ...adapters, scheduler: need(adapters.scheduler, 'scheduler', 'schedule') }),
-  );
-  const audit = once(
-    () =>
-      new AuditTrail({
-        ...adapters,
-        audit: need(adapters.auditLog, 'audit log', 'audit'),
-        // Entries are kept as long as the runs they sit beside.
-        retentionDays: need(adapters.retentionDays, 'retention period', 'audit'),
-      }),
-  );
-  const runEventSetting = adapters.runEventSetting ?? awsDefaults.runEvents;
-  const runEvents = once(
-    () =>
-      new RunEvents({
-        ...adapters,
-        setting: runEventSetting,
-        get publicBaseUrl() {
-          return adapters.deployment.publicBaseUrl;
-        },
-      }),
-  );
-  const alerting = once(() =>
-    buildAlerting({
-      ...adapters,
-      runEvents: runEvents(),
-      secrets: secrets('alerting'),
-      alerts: need(adapters.alertStore, 'alert store', 'alerting'),
-      channels: need(adapters.channelStore, 'channel store', 'alerting'),
-      notifier: need(adapters.notifier, 'channel notifier', 'alerting'),
-      // Alerting pauses jobs, and says so in their trail.
-      audit: audit(),
-    }),
-  );
-  // Where alerting is wired, every run's end reaches it; a worker's failure to tell it fails the message,
-  // which comes back and tells it again (a callback or a cancel has already answered: it is logged).
-  // Queued and started runs go on the bus from the store too, where the setting asks for them.
-  const observed = (rethrow: boolean) => {
-    const ends =
-      adapters.alertStore === undefined
-        ? adapters.executions
-        : alerting().observed(adapters.executions, { rethrow });
-    return adapters.events !== undefined && runEventsFromStarts(runEventSetting)
-      ? publishRunStarts(ends, runEvents())
-      : ends;
-  };
-  const runs = once(
-    () =>
-      new RunService({
-        ...adapters,
-        executions: observed(false),
-        jobs,
-        retentionDays: need(adapters.retentionDays, 'retention period', 'run'),
-      }),
-  );
+  const audit = once(() => buildAuditTrail(adapters));
+  const runEvents = once(() => buildRunEvents(adapters));
+  const alerting = once(() => buildAlertingServices(adapters, { runEvents: runEvents(), audit: audit() }));
+  // Where alerting is wired, every run's end reaches it.
+  const observers = (): RunObservers => ({
+    ...(adapters.alertStore !== undefined && { alerting: alerting() }),
+    runEvents: runEvents(),
+  });
+  const schedules = once(() => buildScheduleSync(adapters));
+  const runs = once(() => buildRunService(adapters, observers()));
   const services = {
     jobs: once(
-      () => new JobService({ ...adapters, secrets: secrets('job'), schedules: schedules(), audit: audit() }),
-    ),
-    entities: once(() => new EntityService({ ...adapters, secrets: secrets('entity'), audit: audit() })),
-    runs,
-    webhooks: once(
       () =>
-        new WebhookService({
+        new JobService({
           ...adapters,
-          runs: runs(),
-          jobs,
-          secrets: secrets('webhook'),
-          rateLimiter: need(adapters.rateLimiter, 'rate limiter', 'webhook'),
+          secrets: need(adapters.secrets, 'secret box', 'job'),
+          schedules: schedules(),
+          audit: audit(),
         }),
     ),
+    entities: once(
+      () =>
+        new EntityService({
+          ...adapters,
+          secrets: need(adapters.secrets, 'secret box', 'entity'),
+          audit: audit(),
+        }),
+    ),
+    runs,
+    webhooks: once(() => buildWebhookService(adapters, { runs: runs() })),
     webhookSecrets: once(
       () =>
-        new WebhookSecretService({ ...adapters, jobs, secrets: secrets('webhook secret'), audit: audit() }),
+        new WebhookSecretService({
+          ...adapters,
+          jobs: jobReader(adapters.jobs),
+          secrets: need(adapters.secrets, 'secret box', 'webhook secret'),
+          audit: audit(),
+        }),
     ),
     audit,
     apiKeys: once(
@@ -224,15 +292,7 @@ export function buildServices(adapters: ServiceAdapters): Services {
     ),
     schedules,
     alerting,
-    worker: once(
-      () =>
-        new RunWorker({
-          ...adapters,
-          executions: observed(true),
-          secrets: secrets('worker'),
-          invoker: need(adapters.invoker, 'target invoker', 'worker'),
-        }),
-    ),
+    worker: once(() => buildRunWorker(adapters, observers())),
   };
   return {
     get jobs() {

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../domain/zod-locale.js';
 import type { LogLevel } from '../adapters/logger.js';
 import { AUTH_MODES } from '../domain/access.js';
 import type { AwsTargetLists } from '../domain/aws-targets.js';
@@ -158,7 +159,7 @@ export function oneOf<const T extends string>(name: string, choices: readonly T[
 }
 
 /** JSON text checked by `schema`; the stack writes `Write`, whose shape the schema reads. */
-export function json<Read, Write>(name: string, schema: z.ZodType<Read>): Variable<Read, Write> {
+export function json<Read, Write>(name: string, schema: z.ZodMiniType<Read>): Variable<Read, Write> {
   return {
     name,
     encode: (value, writeJson) => writeJson(value),
@@ -202,9 +203,9 @@ const DeploymentSchema = z.object({
   // Required: a DEPLOYMENT_CONFIG without it was not written by this stack, and guessing would guess wide.
   allowedTargetNetworks: z.array(TargetNetworkSchema),
   /** The SNS topics `sns` notification channels may publish to. */
-  notificationTopicArns: z.array(z.string()).default([]),
+  notificationTopicArns: z._default(z.array(z.string()), []),
   /** The EventBridge bus run state changes and alert events go to (`default`: the account's). */
-  eventBusName: z.string().default('default'),
+  eventBusName: z._default(z.string(), 'default'),
   // Required for the same reason: the entities the API accepts and the resources the workers may reach.
   awsTargets: z.object({
     stateMachineTargets: z.array(z.string()),

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /*
  * Who may do what: the scopes of API keys, the keys' wire shapes, and the caller a request was
@@ -14,7 +14,7 @@ import * as z from 'zod';
 export const SCOPES = ['read', 'trigger', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const ScopeSchema = z.enum(SCOPES).meta({
+export const ScopeSchema = z.enum(SCOPES).register(z.globalRegistry, {
   id: 'Scope',
   description:
     '`read` (GET routes), `trigger` (reads, plus trigger and cancel), or `admin` (everything, API keys included).',
@@ -36,22 +36,22 @@ export const MAX_API_KEYS = 100;
 
 export const API_KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
-export const ApiKeyNameSchema = z
-  .string()
-  .regex(
+export const ApiKeyNameSchema = z.string().check(
+  z.regex(
     API_KEY_NAME_PATTERN,
     'must be 1 to 63 characters: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
-  )
-  .refine((name) => name !== DEPLOYMENT_KEY_NAME, `"${DEPLOYMENT_KEY_NAME}" is the deployment's own key`);
+  ),
+  z.refine((name) => name !== DEPLOYMENT_KEY_NAME, `"${DEPLOYMENT_KEY_NAME}" is the deployment's own key`),
+);
 
 export const ApiKeyCreateSchema = z
   .strictObject({
-    name: ApiKeyNameSchema.meta({
+    name: ApiKeyNameSchema.clone().register(z.globalRegistry, {
       description: 'Unique; how the key appears in lists and in the audit trail.',
     }),
     scope: ScopeSchema,
   })
-  .meta({ id: 'ApiKeyCreate', description: 'A key to create.' });
+  .register(z.globalRegistry, { id: 'ApiKeyCreate', description: 'A key to create.' });
 export type ApiKeyCreate = z.output<typeof ApiKeyCreateSchema>;
 
 export const ApiKeySchema = z
@@ -59,24 +59,34 @@ export const ApiKeySchema = z
     name: z.string(),
     scope: ScopeSchema,
     created_at: z.string(),
-    last_used_at: z
-      .string()
-      .nullable()
-      .meta({ description: 'When the key last authenticated a request, to the minute; null if never.' }),
+    last_used_at: z.nullable(z.string()).register(z.globalRegistry, {
+      description: 'When the key last authenticated a request, to the minute; null if never.',
+    }),
   })
-  .meta({ id: 'ApiKey', description: 'An API key, without the key itself (only its hash is kept).' });
+  .register(z.globalRegistry, {
+    id: 'ApiKey',
+    description: 'An API key, without the key itself (only its hash is kept).',
+  });
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 
-export const ApiKeyWithSecretSchema = ApiKeySchema.extend({
-  key: z
-    .string()
-    .meta({ description: 'The key: shown in this answer only. Send it as `Authorization: Bearer <key>`.' }),
-}).meta({ id: 'ApiKeyWithSecret', description: 'A key as created, with the key itself, shown this once.' });
+export const ApiKeyWithSecretSchema = z
+  .extend(ApiKeySchema, {
+    key: z.string().register(z.globalRegistry, {
+      description: 'The key: shown in this answer only. Send it as `Authorization: Bearer <key>`.',
+    }),
+  })
+  .register(z.globalRegistry, {
+    id: 'ApiKeyWithSecret',
+    description: 'A key as created, with the key itself, shown this once.',
+  });
 export type ApiKeyWithSecret = z.infer<typeof ApiKeyWithSecretSchema>;
 
 export const ApiKeyListResponseSchema = z
   .object({ api_keys: z.array(ApiKeySchema) })
-  .meta({ id: 'ApiKeyList', description: 'Every stored API key, oldest first.' });
+  .register(z.globalRegistry, {
+    id: 'ApiKeyList',
+    description: 'Every stored API key, oldest first.',
+  });
 
 /** Who made a request, once authenticated. */
 export type Caller =

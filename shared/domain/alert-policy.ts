@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ErrorDetail } from './errors.js';
 import type { Execution } from './execution.js';
 import type { AlertEventType } from './notification.js';
@@ -14,51 +14,69 @@ export const MAX_JOB_CHANNELS = 10;
 const count = (what: string, max: number) =>
   z
     .number()
-    .int(`must be a whole number${what}`)
-    .min(1, `must be at least 1`)
-    .max(max, `must be at most ${max}`);
+    .check(
+      z.int(`must be a whole number${what}`),
+      z.minimum(1, `must be at least 1`),
+      z.maximum(max, `must be at most ${max}`),
+    );
 
 /** A job's `config.alerts`: who hears of its failures and missed fires, and when it is paused. */
 export const AlertPolicySchema = z
   .strictObject({
     channels: z
-      .array(z.string().regex(CHANNEL_ID_PATTERN, 'must be a notification channel id (nch_…)'))
-      .max(MAX_JOB_CHANNELS, `must name at most ${MAX_JOB_CHANNELS} channels`)
-      .refine((ids) => new Set(ids).size === ids.length, 'must not name a channel twice')
-      .optional()
-      .meta({ description: 'The channels that hear of this job; omitted: the default channels.' }),
-    failure_threshold: count('', 1000)
-      .optional()
-      .meta({ description: '`job.failing` after this many failed runs in a row. Default 1.' }),
-    pause_after_failures: count('', 1000).nullable().optional().meta({
+      .optional(
+        z
+          .array(z.string().check(z.regex(CHANNEL_ID_PATTERN, 'must be a notification channel id (nch_…)')))
+          .check(
+            z.maxLength(MAX_JOB_CHANNELS, `must name at most ${MAX_JOB_CHANNELS} channels`),
+            z.refine((ids) => new Set(ids).size === ids.length, 'must not name a channel twice'),
+          ),
+      )
+      .register(z.globalRegistry, {
+        description: 'The channels that hear of this job; omitted: the default channels.',
+      }),
+    failure_threshold: z.optional(count('', 1000)).register(z.globalRegistry, {
+      description: '`job.failing` after this many failed runs in a row. Default 1.',
+    }),
+    pause_after_failures: z.optional(z.nullable(count('', 1000))).register(z.globalRegistry, {
       description:
         'Disable the job after this many failed runs in a row (`job.paused`); null never. Default null.',
     }),
     missed_fire_grace_seconds: z
-      .number()
-      .int('must be a whole number of seconds')
-      .min(0, 'must not be negative')
-      .max(86_400, 'must be at most 86400')
-      .optional()
-      .meta({
+      .optional(
+        z
+          .number()
+          .check(
+            z.int('must be a whole number of seconds'),
+            z.minimum(0, 'must not be negative'),
+            z.maximum(86_400, 'must be at most 86400'),
+          ),
+      )
+      .register(z.globalRegistry, {
         description: 'Cron jobs: how late a fire may start its run before `fire.missed`. Default 300.',
       }),
-    max_duration_seconds: count(' of seconds', MAX_DURATION_SECONDS).nullable().optional().meta({
-      description:
-        '`run.overdue` once a run has been running this long (a warning: `timeout` still ends it). Default null.',
-    }),
+    max_duration_seconds: z
+      .optional(z.nullable(count(' of seconds', MAX_DURATION_SECONDS)))
+      .register(z.globalRegistry, {
+        description:
+          '`run.overdue` once a run has been running this long (a warning: `timeout` still ends it). Default null.',
+      }),
     realert_after_seconds: z
-      .number()
-      .int('must be a whole number of seconds')
-      .min(60, 'must be at least 60')
-      .max(30 * 86_400, 'must be at most 2592000 (30 days)')
-      .optional()
-      .meta({
+      .optional(
+        z
+          .number()
+          .check(
+            z.int('must be a whole number of seconds'),
+            z.minimum(60, 'must be at least 60'),
+            z.maximum(30 * 86_400, 'must be at most 2592000 (30 days)'),
+          ),
+      )
+      .register(z.globalRegistry, {
         description:
           'While the job keeps failing (or missing fires), `job.failing` (`fire.missed`) again at most this often. Default 3600.',
       }),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'AlertPolicy',
     description: "A job's `config.alerts`. Every field is optional; a job without it uses the defaults.",
   });

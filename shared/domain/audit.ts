@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DISABLED_REASONS } from './job.js';
 
 /*
@@ -23,15 +23,19 @@ export const AuditActorSchema = z
   .discriminatedUnion('type', [
     z.object({
       type: z.literal('api_key'),
-      name: z.string().meta({ description: "The key's name; `deployment` for the deployment's own key." }),
+      name: z.string().register(z.globalRegistry, {
+        description: "The key's name; `deployment` for the deployment's own key.",
+      }),
     }),
     z.object({
       type: z.literal('iam'),
-      arn: z.string().meta({ description: 'The IAM principal API Gateway authenticated (its user ARN).' }),
+      arn: z.string().register(z.globalRegistry, {
+        description: 'The IAM principal API Gateway authenticated (its user ARN).',
+      }),
     }),
     z.object({ type: z.literal('system') }),
   ])
-  .meta({
+  .register(z.globalRegistry, {
     id: 'AuditActor',
     description:
       'Who made the change: an API key by name, an IAM principal by ARN, or the service itself (`system`).',
@@ -40,28 +44,28 @@ export type AuditActor = z.infer<typeof AuditActorSchema>;
 
 export const AuditEntrySchema = z
   .object({
-    at: z.string().meta({ description: 'When the change was made.' }),
+    at: z.string().register(z.globalRegistry, { description: 'When the change was made.' }),
     action: z.enum(AUDIT_ACTIONS),
     resource: z.object({ type: z.enum(AUDITED_RESOURCES), id: z.string() }),
     actor: AuditActorSchema,
-    changed_fields: z.array(z.string()).meta({
+    changed_fields: z.array(z.string()).register(z.globalRegistry, {
       description:
         'The fields the change set or altered (for a creation, the fields given); names only, never values.',
     }),
-    reason: z.enum(DISABLED_REASONS).optional().meta({
+    reason: z.optional(z.enum(DISABLED_REASONS)).register(z.globalRegistry, {
       description:
         'Why the service made the change itself (actor `system`): `consecutive_failures` when it paused a job after failed runs (`config.alerts.pause_after_failures`). Absent on changes callers made.',
     }),
   })
-  .meta({ id: 'AuditEntry', description: 'One change, as the audit trail keeps it.' });
+  .register(z.globalRegistry, { id: 'AuditEntry', description: 'One change, as the audit trail keeps it.' });
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 
 export const JobHistoryResponseSchema = z
   .object({
     history: z.array(AuditEntrySchema),
-    next_cursor: z.string().nullable(),
+    next_cursor: z.nullable(z.string()),
   })
-  .meta({ id: 'JobHistory', description: "A page of a job's changes, newest first." });
+  .register(z.globalRegistry, { id: 'JobHistory', description: "A page of a job's changes, newest first." });
 
 /** The top-level fields whose values differ between two documents (names only), sorted. */
 export function changedFields(before: object, after: object): string[] {

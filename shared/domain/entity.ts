@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { EVENT_BUS_PATTERN, SQS_QUEUE_URL_PATTERN, STATE_MACHINE_ARN_PATTERN } from './aws-targets.js';
 import { EntityTypeSchema } from './job.js';
 
@@ -7,10 +7,9 @@ export const ENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 const HttpTargetSchema = z.strictObject({
   type: z.literal('http'),
-  url: z
-    .string()
-    .max(2048, 'must be at most 2048 characters')
-    .refine((value) => {
+  url: z.string().check(
+    z.maxLength(2048, 'must be at most 2048 characters'),
+    z.refine((value) => {
       try {
         const url = new URL(value);
         return (
@@ -22,13 +21,17 @@ const HttpTargetSchema = z.strictObject({
         return false;
       }
     }, 'must be an http(s) URL without credentials'),
+  ),
   /** Longest a single request to the target may take. @default 30 */
-  timeout_seconds: z
-    .number()
-    .int('must be a whole number of seconds')
-    .min(1, 'must be at least 1')
-    .max(900, 'must be at most 900')
-    .optional(),
+  timeout_seconds: z.optional(
+    z
+      .number()
+      .check(
+        z.int('must be a whole number of seconds'),
+        z.minimum(1, 'must be at least 1'),
+        z.maximum(900, 'must be at most 900'),
+      ),
+  ),
 });
 
 const LambdaTargetSchema = z.strictObject({
@@ -36,11 +39,13 @@ const LambdaTargetSchema = z.strictObject({
   // A name, a partial ARN or a full ARN, optionally with a version or alias, as Lambda's Invoke takes it.
   function_name: z
     .string()
-    .regex(
-      /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/,
-      'must be a Lambda function name or ARN',
+    .check(
+      z.regex(
+        /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/,
+        'must be a Lambda function name or ARN',
+      ),
     ),
-  invocation: z.enum(['request_response', 'event']).optional().meta({
+  invocation: z.optional(z.enum(['request_response', 'event'])).register(z.globalRegistry, {
     description:
       '`request_response` (the default): the run waits for the function’s result. `event`: an asynchronous invocation; the run succeeds once Lambda accepts it.',
   }),
@@ -50,9 +55,11 @@ const StepFunctionsTargetSchema = z.strictObject({
   type: z.literal('stepfunctions'),
   state_machine_arn: z
     .string()
-    .regex(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN, optionally with a version or alias')
-    .meta({ description: 'Listed in the deployment’s `stateMachineTargets`.' }),
-  workflow_type: z.enum(['standard', 'express']).optional().meta({
+    .check(
+      z.regex(STATE_MACHINE_ARN_PATTERN, 'must be a state machine ARN, optionally with a version or alias'),
+    )
+    .register(z.globalRegistry, { description: 'Listed in the deployment’s `stateMachineTargets`.' }),
+  workflow_type: z.optional(z.enum(['standard', 'express'])).register(z.globalRegistry, {
     description:
       '`standard` (the default): StartExecution, and the run ends when the execution does. `express`: StartSyncExecution, the run ends with its answer (at most 5 minutes).',
   }),
@@ -62,36 +69,47 @@ const SqsTargetSchema = z.strictObject({
   type: z.literal('sqs'),
   queue_url: z
     .string()
-    .regex(
-      SQS_QUEUE_URL_PATTERN,
-      'must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
+    .check(
+      z.regex(
+        SQS_QUEUE_URL_PATTERN,
+        'must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
+      ),
     )
-    .meta({ description: 'Listed in the deployment’s `sqsTargets`.' }),
+    .register(z.globalRegistry, { description: 'Listed in the deployment’s `sqsTargets`.' }),
   message_group_id: z
-    .string()
-    .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces')
-    .optional()
-    .meta({ description: 'The message group; FIFO queues default to the job id.' }),
+    .optional(
+      z
+        .string()
+        .check(z.regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces')),
+    )
+    .register(z.globalRegistry, { description: 'The message group; FIFO queues default to the job id.' }),
 });
 
 const EventBridgeTargetSchema = z.strictObject({
   type: z.literal('eventbridge'),
   event_bus_name: z
     .string()
-    .regex(EVENT_BUS_PATTERN, 'must be an event bus name or ARN')
-    .meta({ description: 'Listed in the deployment’s `eventBusTargets`.' }),
+    .check(z.regex(EVENT_BUS_PATTERN, 'must be an event bus name or ARN'))
+    .register(z.globalRegistry, {
+      description: 'Listed in the deployment’s `eventBusTargets`.',
+    }),
   detail_type: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(128, 'must be at most 128 characters')
-    .optional()
-    .meta({ description: 'The event’s `detail-type`. Default `Serverless Jobs Execution Request`.' }),
+    .optional(
+      z
+        .string()
+        .check(z.minLength(1, 'must not be empty'), z.maxLength(128, 'must be at most 128 characters')),
+    )
+    .register(z.globalRegistry, {
+      description: 'The event’s `detail-type`. Default `Serverless Jobs Execution Request`.',
+    }),
   source: z
-    .string()
-    .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable ASCII characters without spaces')
-    .refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS)')
-    .optional()
-    .meta({ description: 'The event’s `source`. Default `serverless-jobs`.' }),
+    .optional(
+      z.string().check(
+        z.regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable ASCII characters without spaces'),
+        z.refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS)'),
+      ),
+    )
+    .register(z.globalRegistry, { description: 'The event’s `source`. Default `serverless-jobs`.' }),
 });
 
 const EchoTargetSchema = z.strictObject({ type: z.literal('echo') });
@@ -112,7 +130,7 @@ export const EntityTargetSchema = z
         'must be an object whose "type" is "http", "lambda", "stepfunctions", "sqs", "eventbridge" or "echo"',
     },
   )
-  .meta({
+  .register(z.globalRegistry, {
     id: 'EntityTarget',
     description:
       'How runs reach the entity: an HTTP endpoint, a Lambda function, a Step Functions state machine, an SQS queue, an EventBridge event bus, or the built-in echo.',
@@ -128,73 +146,78 @@ export type AwsListedTarget = StepFunctionsTarget | SqsTarget | EventBridgeTarge
 
 const EntityNameSchema = z
   .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters');
+  .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
 
 export const EntityCreateSchema = z
   .strictObject({
     id: z
-      .string()
-      .regex(ENTITY_ID_PATTERN, 'must be 1-128 letters, digits, "_", ".", ":" or "-"')
-      .optional()
-      .meta({ description: 'Optional: a readable id; the service issues `ent_<uuid>` when absent.' }),
+      .optional(
+        z.string().check(z.regex(ENTITY_ID_PATTERN, 'must be 1-128 letters, digits, "_", ".", ":" or "-"')),
+      )
+      .register(z.globalRegistry, {
+        description: 'Optional: a readable id; the service issues `ent_<uuid>` when absent.',
+      }),
     type: EntityTypeSchema,
     name: EntityNameSchema,
-    description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
+    description: z.optional(
+      z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters'))),
+    ),
     target: EntityTargetSchema,
-    default: z.boolean().optional().meta({
+    default: z.optional(z.boolean()).register(z.globalRegistry, {
       description:
         'Make this the deployment’s default entity (the previous default stops being it). Default false.',
     }),
   })
-  .meta({ id: 'EntityCreate', description: 'Body of `POST /entities`.' });
+  .register(z.globalRegistry, { id: 'EntityCreate', description: 'Body of `POST /entities`.' });
 
 /** `type` and `id` are fixed at creation: jobs were checked against them. */
 export const EntityPatchSchema = z
   .strictObject({
-    name: EntityNameSchema.optional(),
-    description: z.string().max(4000, 'must be at most 4000 characters').nullable().optional(),
-    target: EntityTargetSchema.optional(),
-    default: z.boolean().optional(),
+    name: z.optional(EntityNameSchema),
+    description: z.optional(
+      z.nullable(z.string().check(z.maxLength(4000, 'must be at most 4000 characters'))),
+    ),
+    target: z.optional(EntityTargetSchema),
+    default: z.optional(z.boolean()),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'EntityPatch',
     description: 'Body of `PATCH /entities/{id}`: `id` and `type` are fixed at creation.',
   });
 
 const entityFields = {
-  id: z.string().meta({
+  id: z.string().register(z.globalRegistry, {
     description:
       'The entity id: chosen at creation (1-128 letters, digits, `_`, `.`, `:` or `-`) or `ent_` and a UUID.',
   }),
   type: EntityTypeSchema,
   name: z.string(),
-  description: z.string().nullable(),
+  description: z.nullable(z.string()),
   target: EntityTargetSchema,
-  default: z.boolean().meta({
+  default: z.boolean().register(z.globalRegistry, {
     description: 'The deployment’s default entity, which jobs naming none run on; at most one is.',
   }),
   created_at: z.string(),
   updated_at: z.string(),
 };
 
-export const EntitySchema = z
-  .object(entityFields)
-  .meta({ id: 'Entity', description: 'An agent, team or workflow that runs are sent to.' });
+export const EntitySchema = z.object(entityFields).register(z.globalRegistry, {
+  id: 'Entity',
+  description: 'An agent, team or workflow that runs are sent to.',
+});
 
 /** An entity as created or updated: with `signing_secret` when that answer created its http target's secret. */
 export const EntityWithSecretSchema = z
-  .object({ ...entityFields, signing_secret: z.string().optional() })
-  .meta({
+  .object({ ...entityFields, signing_secret: z.optional(z.string()) })
+  .register(z.globalRegistry, {
     id: 'EntityWithSecret',
     description:
       'An entity as created or updated; `signing_secret` is present only in the answer that created the http target’s secret.',
   });
 
 export const EntityListResponseSchema = z
-  .object({ entities: z.array(EntitySchema), next_cursor: z.string().nullable() })
-  .meta({ id: 'EntityList', description: 'A page of entities, newest first.' });
+  .object({ entities: z.array(EntitySchema), next_cursor: z.nullable(z.string()) })
+  .register(z.globalRegistry, { id: 'EntityList', description: 'A page of entities, newest first.' });
 
 export type EntityCreateInput = z.input<typeof EntityCreateSchema>;
 export type EntityPatchInput = z.input<typeof EntityPatchSchema>;

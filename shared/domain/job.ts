@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { toEventBridgeCron, UntranslatableCronError } from './aws-cron.js';
 import { CronSyntaxError, parseCron } from './cron.js';
 import { neverFires } from './cron-schedule.js';
@@ -19,18 +19,22 @@ export const EXECUTOR_TYPES = ['auto', 'specific_queue', 'environment'] as const
 export const DISABLED_REASONS = ['consecutive_failures'] as const;
 export type DisabledReason = (typeof DISABLED_REASONS)[number];
 
-export const TriggerTypeSchema = z
-  .enum(TRIGGER_TYPES)
-  .meta({ id: 'TriggerType', description: 'What starts runs of a job.' });
-export const PlanningModeSchema = z
-  .enum(PLANNING_MODES)
-  .meta({ id: 'PlanningMode', description: 'How a run is planned.' });
-export const EntityTypeSchema = z
-  .enum(ENTITY_TYPES)
-  .meta({ id: 'EntityType', description: 'The kind of entity a run goes to.' });
-export const ExecutorTypeSchema = z
-  .enum(EXECUTOR_TYPES)
-  .meta({ id: 'ExecutorType', description: "Which queue a job's runs go to." });
+export const TriggerTypeSchema = z.enum(TRIGGER_TYPES).register(z.globalRegistry, {
+  id: 'TriggerType',
+  description: 'What starts runs of a job.',
+});
+export const PlanningModeSchema = z.enum(PLANNING_MODES).register(z.globalRegistry, {
+  id: 'PlanningMode',
+  description: 'How a run is planned.',
+});
+export const EntityTypeSchema = z.enum(ENTITY_TYPES).register(z.globalRegistry, {
+  id: 'EntityType',
+  description: 'The kind of entity a run goes to.',
+});
+export const ExecutorTypeSchema = z.enum(EXECUTOR_TYPES).register(z.globalRegistry, {
+  id: 'ExecutorType',
+  description: "Which queue a job's runs go to.",
+});
 
 export type TriggerType = z.infer<typeof TriggerTypeSchema>;
 export type PlanningMode = z.infer<typeof PlanningModeSchema>;
@@ -59,68 +63,80 @@ export function isIanaTimezone(name: string): boolean {
   return resolved === name || resolved.toLowerCase() !== name.toLowerCase();
 }
 
-const NameSchema = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
-const DescriptionSchema = z.string().max(4000, 'must be at most 4000 characters');
-const CronScheduleSchema = z.string().max(200, 'must be at most 200 characters');
-const TimezoneSchema = z.string().refine(isIanaTimezone, {
-  message: 'is not a known IANA timezone (for example "UTC" or "America/New_York")',
-});
-const EntityIdSchema = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+const NameSchema = z
+  .string()
+  .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
+const DescriptionSchema = z.string().check(z.maxLength(4000, 'must be at most 4000 characters'));
+const CronScheduleSchema = z.string().check(z.maxLength(200, 'must be at most 200 characters'));
+const TimezoneSchema = z.string().check(
+  z.refine(isIanaTimezone, {
+    message: 'is not a known IANA timezone (for example "UTC" or "America/New_York")',
+  }),
+);
+const EntityIdSchema = z
+  .string()
+  .check(z.minLength(1, 'must not be empty'), z.maxLength(256, 'must be at most 256 characters'));
 const PromptSchema = z
   .string()
-  .min(1, 'must not be empty')
-  .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`);
-const SystemPromptSchema = z.string().max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`);
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+  );
+const SystemPromptSchema = z
+  .string()
+  .check(z.maxLength(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`));
 // Queue and environment names become parts of SQS queue names, so they keep to SQS's alphabet.
 const ResourceNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"');
+  .check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"'));
 
 const jobFields = {
   name: NameSchema,
-  description: DescriptionSchema.nullable(),
-  trigger_type: TriggerTypeSchema.meta({
+  description: z.nullable(DescriptionSchema),
+  trigger_type: TriggerTypeSchema.clone().register(z.globalRegistry, {
     description: 'What starts runs: a cron schedule, signed webhook deliveries, or manual triggers only.',
   }),
-  cron_schedule: CronScheduleSchema.nullable().meta({
+  cron_schedule: z.nullable(CronScheduleSchema).register(z.globalRegistry, {
     description:
       'Cron jobs: a 5-field cron expression (minute hour day-of-month month day-of-week) in `cron_timezone`; null otherwise.',
   }),
-  cron_timezone: TimezoneSchema.meta({
+  cron_timezone: TimezoneSchema.clone().register(z.globalRegistry, {
     description: 'IANA timezone of `cron_schedule`, such as `UTC` or `America/New_York`. Default `UTC`.',
   }),
-  planning_mode: PlanningModeSchema.meta({
+  planning_mode: PlanningModeSchema.clone().register(z.globalRegistry, {
     description:
       'Default `on_the_fly`. `predefined_agent` and `predefined_team` need `entity_type` and `entity_id` of that type; `predefined_workflow` may name a workflow.',
   }),
-  entity_type: EntityTypeSchema.nullable().meta({
+  entity_type: z.nullable(EntityTypeSchema).register(z.globalRegistry, {
     description:
       'Type of the entity runs go to; with `entity_id`, or both null for the deployment default entity.',
   }),
-  entity_id: EntityIdSchema.nullable().meta({
+  entity_id: z.nullable(EntityIdSchema).register(z.globalRegistry, {
     description: 'The entity runs go to; null for the deployment default entity.',
   }),
-  prompt_template: PromptSchema.meta({
+  prompt_template: PromptSchema.clone().register(z.globalRegistry, {
     description:
       'The prompt; `{{ name }}` placeholders (dotted paths allowed) are filled from the trigger’s `parameters`.',
   }),
-  system_prompt: SystemPromptSchema.nullable(),
-  executor_type: ExecutorTypeSchema.meta({
+  system_prompt: z.nullable(SystemPromptSchema),
+  executor_type: ExecutorTypeSchema.clone().register(z.globalRegistry, {
     description:
       'Default `auto` (the default queue); `specific_queue` uses `worker_queue_name`, `environment` the queue of `environment_name`.',
   }),
-  worker_queue_name: ResourceNameSchema.nullable().meta({
+  worker_queue_name: z.nullable(ResourceNameSchema).register(z.globalRegistry, {
     description:
       'With `executor_type: specific_queue`: the worker queue; must be one the deployment declares.',
   }),
-  environment_name: ResourceNameSchema.nullable().meta({
+  environment_name: z.nullable(ResourceNameSchema).register(z.globalRegistry, {
     description: 'With `executor_type: environment`: the environment; must be one the deployment declares.',
   }),
-  config: RunConfigObjectSchema.meta({ description: 'Run settings; see RunConfig. Default `{}`.' }),
-  execution_environment: JsonObjectSchema.meta({
+  config: RunConfigObjectSchema.clone().register(z.globalRegistry, {
+    description: 'Run settings; see RunConfig. Default `{}`.',
+  }),
+  execution_environment: JsonObjectSchema.clone().register(z.globalRegistry, {
     description: 'A JSON object kept with the job as given. Default `{}`.',
   }),
-  enabled: z.boolean().meta({
+  enabled: z.boolean().register(z.globalRegistry, {
     description: 'A disabled job does not fire and refuses triggers and deliveries (409). Default true.',
   }),
 };
@@ -131,28 +147,28 @@ export const JobCreateSchema = z
     name: jobFields.name,
     trigger_type: jobFields.trigger_type,
     prompt_template: jobFields.prompt_template,
-    description: jobFields.description.optional(),
-    cron_schedule: jobFields.cron_schedule.optional(),
-    cron_timezone: jobFields.cron_timezone.nullable().optional(),
-    planning_mode: jobFields.planning_mode.nullable().optional(),
-    entity_type: jobFields.entity_type.optional(),
-    entity_id: jobFields.entity_id.optional(),
-    system_prompt: jobFields.system_prompt.optional(),
-    executor_type: jobFields.executor_type.nullable().optional(),
-    worker_queue_name: jobFields.worker_queue_name.optional(),
-    environment_name: jobFields.environment_name.optional(),
-    config: jobFields.config.nullable().optional(),
-    execution_environment: jobFields.execution_environment.nullable().optional(),
-    enabled: jobFields.enabled.optional(),
+    description: z.optional(jobFields.description),
+    cron_schedule: z.optional(jobFields.cron_schedule),
+    cron_timezone: z.optional(z.nullable(jobFields.cron_timezone)),
+    planning_mode: z.optional(z.nullable(jobFields.planning_mode)),
+    entity_type: z.optional(jobFields.entity_type),
+    entity_id: z.optional(jobFields.entity_id),
+    system_prompt: z.optional(jobFields.system_prompt),
+    executor_type: z.optional(z.nullable(jobFields.executor_type)),
+    worker_queue_name: z.optional(jobFields.worker_queue_name),
+    environment_name: z.optional(jobFields.environment_name),
+    config: z.optional(z.nullable(jobFields.config)),
+    execution_environment: z.optional(z.nullable(jobFields.execution_environment)),
+    enabled: z.optional(jobFields.enabled),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'JobCreate',
     description:
       'Body of `POST /jobs`: `name`, `trigger_type` and `prompt_template` are required, the rest has defaults.',
   });
 
 /** Body of `PATCH /jobs/{id}`: any subset of the fields; `null` clears an optional one. */
-export const JobPatchSchema = JobCreateSchema.partial().meta({
+export const JobPatchSchema = z.partial(JobCreateSchema).register(z.globalRegistry, {
   id: 'JobPatch',
   description: 'Body of `PATCH /jobs/{id}`: any subset of the fields; `null` clears an optional one.',
 });
@@ -161,71 +177,62 @@ export const JobPatchSchema = JobCreateSchema.partial().meta({
 export const JobSpecSchema = z.object(jobFields);
 
 /** A job as the API returns it. Not strict, so an older SDK tolerates fields added later. */
-export const JobSchema = JobSpecSchema.extend({
-  id: z.string().meta({ description: 'The job id: `job_` and a UUID.' }),
-  created_at: z.string().meta({ description: 'ISO 8601, UTC.' }),
-  updated_at: z.string().meta({ description: 'ISO 8601, UTC.' }),
-  webhook_path: z
-    .string()
-    .nullable()
-    .optional()
-    .meta({ description: 'Webhook jobs: the unguessable last part of `webhook_url`.' }),
-  webhook_url: z
-    .string()
-    .nullable()
-    .optional()
-    .meta({ description: 'Webhook jobs: where to POST deliveries, on the address the API was called on.' }),
-  webhook_secret: z.string().optional().meta({
-    description:
-      'Webhook jobs: the signing secret (`whsec_…`), only in the answer that created it (create, or a switch to `webhook`).',
-  }),
-  webhook_secret_rotated_at: z
-    .string()
-    .nullable()
-    .optional()
-    .meta({ description: 'Webhook jobs, `GET /jobs/{id}` only: when the secret was last rotated.' }),
-  webhook_last_secret_used: z.enum(['current', 'previous']).nullable().optional().meta({
-    description:
-      'Webhook jobs, `GET /jobs/{id}` only: which secret verified the latest delivery; retiring the old one is safe once it reads `current`.',
-  }),
-  next_run_at: z
-    .string()
-    .nullable()
-    .optional()
-    .meta({ description: 'Cron jobs: the next fire time (null while disabled).' }),
-  schedule_expression: z.array(z.string()).optional().meta({
-    description:
-      'Cron jobs: the EventBridge Scheduler expression(s) the schedule maps to (two when both day fields are restricted).',
-  }),
-  disabled_reason: z.enum(DISABLED_REASONS).nullable().optional().meta({
-    description:
-      'Why the service disabled the job: `consecutive_failures` (`config.alerts.pause_after_failures`); absent when it did not. Enabling the job clears it.',
-  }),
-  consecutive_failures: z
-    .number()
-    .optional()
-    .meta({ description: '`GET /jobs/{id}` only: runs in a row that failed (0 after a success).' }),
-  last_failure_at: z
-    .string()
-    .nullable()
-    .optional()
-    .meta({ description: '`GET /jobs/{id}` only: when a run last failed or timed out.' }),
-  last_success_at: z
-    .string()
-    .nullable()
-    .optional()
-    .meta({ description: '`GET /jobs/{id}` only: when a run last succeeded.' }),
-}).meta({
-  id: 'Job',
-  description: 'A job as the API returns it. Clients should ignore fields they do not know.',
-});
+export const JobSchema = z
+  .extend(JobSpecSchema, {
+    id: z.string().register(z.globalRegistry, { description: 'The job id: `job_` and a UUID.' }),
+    created_at: z.string().register(z.globalRegistry, { description: 'ISO 8601, UTC.' }),
+    updated_at: z.string().register(z.globalRegistry, { description: 'ISO 8601, UTC.' }),
+    webhook_path: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
+      description: 'Webhook jobs: the unguessable last part of `webhook_url`.',
+    }),
+    webhook_url: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
+      description: 'Webhook jobs: where to POST deliveries, on the address the API was called on.',
+    }),
+    webhook_secret: z.optional(z.string()).register(z.globalRegistry, {
+      description:
+        'Webhook jobs: the signing secret (`whsec_…`), only in the answer that created it (create, or a switch to `webhook`).',
+    }),
+    webhook_secret_rotated_at: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
+      description: 'Webhook jobs, `GET /jobs/{id}` only: when the secret was last rotated.',
+    }),
+    webhook_last_secret_used: z
+      .optional(z.nullable(z.enum(['current', 'previous'])))
+      .register(z.globalRegistry, {
+        description:
+          'Webhook jobs, `GET /jobs/{id}` only: which secret verified the latest delivery; retiring the old one is safe once it reads `current`.',
+      }),
+    next_run_at: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
+      description: 'Cron jobs: the next fire time (null while disabled).',
+    }),
+    schedule_expression: z.optional(z.array(z.string())).register(z.globalRegistry, {
+      description:
+        'Cron jobs: the EventBridge Scheduler expression(s) the schedule maps to (two when both day fields are restricted).',
+    }),
+    disabled_reason: z.optional(z.nullable(z.enum(DISABLED_REASONS))).register(z.globalRegistry, {
+      description:
+        'Why the service disabled the job: `consecutive_failures` (`config.alerts.pause_after_failures`); absent when it did not. Enabling the job clears it.',
+    }),
+    consecutive_failures: z.optional(z.number()).register(z.globalRegistry, {
+      description: '`GET /jobs/{id}` only: runs in a row that failed (0 after a success).',
+    }),
+    last_failure_at: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
+      description: '`GET /jobs/{id}` only: when a run last failed or timed out.',
+    }),
+    last_success_at: z.optional(z.nullable(z.string())).register(z.globalRegistry, {
+      description: '`GET /jobs/{id}` only: when a run last succeeded.',
+    }),
+  })
+  .register(z.globalRegistry, {
+    id: 'Job',
+    description: 'A job as the API returns it. Clients should ignore fields they do not know.',
+  });
 
 export const JobListResponseSchema = z
   .object({
     jobs: z.array(JobSchema),
-    next_cursor: z.string().nullable(),
+    next_cursor: z.nullable(z.string()),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'JobList',
     description: 'A page of jobs, newest first; `next_cursor` is null on the last page.',
   });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { BadRequestError, ValidationError } from './errors.js';
 import { formatPath } from './validation.js';
 
@@ -18,7 +18,7 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
  * A JSON object schema: checked in place rather than with z.record, since a record is copied key by key,
  * and copying a "__proto__" key would replace the copy's prototype instead of keeping the caller's data.
  */
-export function jsonObjectSchema(): z.ZodType<Record<string, unknown>, Record<string, unknown>> {
+export function jsonObjectSchema(): z.ZodMiniType<Record<string, unknown>, Record<string, unknown>> {
   return z.unknown().check((ctx) => {
     const value = ctx.value;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -35,10 +35,10 @@ export function jsonObjectSchema(): z.ZodType<Record<string, unknown>, Record<st
         message: `must hold only finite numbers and nest at most ${MAX_JSON_DEPTH} deep`,
       });
     }
-  }) as z.ZodType<Record<string, unknown>, Record<string, unknown>>;
+  }) as z.ZodMiniType<Record<string, unknown>, Record<string, unknown>>;
 }
 
-export const JsonObjectSchema = jsonObjectSchema().meta({
+export const JsonObjectSchema = jsonObjectSchema().register(z.globalRegistry, {
   id: 'JsonObject',
   description: 'Any JSON object (finite numbers, nested at most 32 deep).',
 });

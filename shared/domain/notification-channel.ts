@@ -1,20 +1,21 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type ErrorDetail, ValidationError } from './errors.js';
 import { AlertEventTypeSchema } from './notification.js';
 
 export const CHANNEL_TYPES = ['webhook', 'sns'] as const;
-export const ChannelTypeSchema = z.enum(CHANNEL_TYPES).meta({
+export const ChannelTypeSchema = z.enum(CHANNEL_TYPES).register(z.globalRegistry, {
   id: 'NotificationChannelType',
   description: '`webhook` (a signed JSON POST) or, on AWS, `sns` (a message on an SNS topic).',
 });
 export type ChannelType = z.infer<typeof ChannelTypeSchema>;
 
-const NameSchema = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
-
-const UrlSchema = z
+const NameSchema = z
   .string()
-  .max(2048, 'must be at most 2048 characters')
-  .refine((value) => {
+  .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
+
+const UrlSchema = z.string().check(
+  z.maxLength(2048, 'must be at most 2048 characters'),
+  z.refine((value) => {
     try {
       const url = new URL(value);
       return (
@@ -23,31 +24,36 @@ const UrlSchema = z
     } catch {
       return false;
     }
-  }, 'must be an http(s) URL without credentials');
+  }, 'must be an http(s) URL without credentials'),
+);
 
 const TopicArnSchema = z
   .string()
-  .regex(
-    /^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
-    'must be an SNS topic ARN',
+  .check(
+    z.regex(
+      /^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
+      'must be an SNS topic ARN',
+    ),
   );
 
-const EventsSchema = z
-  .array(AlertEventTypeSchema)
-  .min(1, 'must name at least one event (omit it, or send null, for all)')
-  .refine((types) => new Set(types).size === types.length, 'must not name an event twice');
+const EventsSchema = z.array(AlertEventTypeSchema).check(
+  z.minLength(1, 'must name at least one event (omit it, or send null, for all)'),
+  z.refine((types) => new Set(types).size === types.length, 'must not name an event twice'),
+);
 
 const channelFields = {
   name: NameSchema,
   type: ChannelTypeSchema,
-  url: UrlSchema.nullable().meta({ description: 'Webhook channels: where notifications are POSTed.' }),
-  topic_arn: TopicArnSchema.nullable().meta({
+  url: z
+    .nullable(UrlSchema)
+    .register(z.globalRegistry, { description: 'Webhook channels: where notifications are POSTed.' }),
+  topic_arn: z.nullable(TopicArnSchema).register(z.globalRegistry, {
     description: 'SNS channels: the topic; one the deployment’s configuration allows.',
   }),
-  events: EventsSchema.nullable().meta({
+  events: z.nullable(EventsSchema).register(z.globalRegistry, {
     description: 'The event types this channel receives; null: all of them. `test` is always sent.',
   }),
-  default: z.boolean().meta({
+  default: z.boolean().register(z.globalRegistry, {
     description: 'Receives the events of every job whose `config.alerts` names no channels. Default false.',
   }),
 };
@@ -57,12 +63,15 @@ export const ChannelCreateSchema = z
   .strictObject({
     name: channelFields.name,
     type: channelFields.type,
-    url: channelFields.url.optional(),
-    topic_arn: channelFields.topic_arn.optional(),
-    events: channelFields.events.optional(),
-    default: channelFields.default.optional(),
+    url: z.optional(channelFields.url),
+    topic_arn: z.optional(channelFields.topic_arn),
+    events: z.optional(channelFields.events),
+    default: z.optional(channelFields.default),
   })
-  .meta({ id: 'NotificationChannelCreate', description: 'Body of `POST /notification-channels`.' });
+  .register(z.globalRegistry, {
+    id: 'NotificationChannelCreate',
+    description: 'Body of `POST /notification-channels`.',
+  });
 export type ChannelCreate = z.output<typeof ChannelCreateSchema>;
 /** What a client sends to create a channel. */
 export type ChannelCreateInput = z.input<typeof ChannelCreateSchema>;
@@ -70,13 +79,13 @@ export type ChannelCreateInput = z.input<typeof ChannelCreateSchema>;
 /** Body of `PATCH /notification-channels/{id}`: any subset; `type` cannot change. */
 export const ChannelPatchSchema = z
   .strictObject({
-    name: channelFields.name.optional(),
-    url: channelFields.url.optional(),
-    topic_arn: channelFields.topic_arn.optional(),
-    events: channelFields.events.optional(),
-    default: channelFields.default.optional(),
+    name: z.optional(channelFields.name),
+    url: z.optional(channelFields.url),
+    topic_arn: z.optional(channelFields.topic_arn),
+    events: z.optional(channelFields.events),
+    default: z.optional(channelFields.default),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'NotificationChannelPatch',
     description: 'Body of `PATCH /notification-channels/{id}`: the fields to change (`type` cannot).',
   });
@@ -91,39 +100,46 @@ export type ChannelSpec = z.infer<typeof ChannelSpecSchema>;
 export const DELIVERY_STATUSES = ['delivered', 'failed'] as const;
 
 /** A channel as the API returns it. */
-export const ChannelSchema = ChannelSpecSchema.extend({
-  id: z.string().meta({ description: 'The channel id: `nch_…`.' }),
-  created_at: z.string(),
-  updated_at: z.string(),
-  last_delivery_at: z.string().nullable().meta({ description: 'When a notification was last tried.' }),
-  last_delivery_status: z
-    .enum(DELIVERY_STATUSES)
-    .nullable()
-    .meta({ description: 'How the last try went; null before the first.' }),
-  last_delivery_error: z
-    .string()
-    .nullable()
-    .meta({ description: 'Why the last try failed (`HTTP 503`, a network error…); null when it did not.' }),
-  consecutive_delivery_failures: z
-    .number()
-    .meta({ description: 'Tries in a row that failed; 0 after a delivery.' }),
-}).meta({ id: 'NotificationChannel', description: 'Where notifications go.' });
+export const ChannelSchema = z
+  .extend(ChannelSpecSchema, {
+    id: z.string().register(z.globalRegistry, { description: 'The channel id: `nch_…`.' }),
+    created_at: z.string(),
+    updated_at: z.string(),
+    last_delivery_at: z.nullable(z.string()).register(z.globalRegistry, {
+      description: 'When a notification was last tried.',
+    }),
+    last_delivery_status: z.nullable(z.enum(DELIVERY_STATUSES)).register(z.globalRegistry, {
+      description: 'How the last try went; null before the first.',
+    }),
+    last_delivery_error: z.nullable(z.string()).register(z.globalRegistry, {
+      description: 'Why the last try failed (`HTTP 503`, a network error…); null when it did not.',
+    }),
+    consecutive_delivery_failures: z.number().register(z.globalRegistry, {
+      description: 'Tries in a row that failed; 0 after a delivery.',
+    }),
+  })
+  .register(z.globalRegistry, { id: 'NotificationChannel', description: 'Where notifications go.' });
 export type Channel = z.infer<typeof ChannelSchema>;
 
-export const ChannelWithSecretSchema = ChannelSchema.extend({
-  signing_secret: z.string().optional().meta({
-    description:
-      'Webhook channels: the Standard Webhooks secret (`whsec_…`) notifications are signed with; only in the answer that created the channel.',
-  }),
-}).meta({
-  id: 'NotificationChannelWithSecret',
-  description: 'A channel, with its signing secret in the answer that created it.',
-});
+export const ChannelWithSecretSchema = z
+  .extend(ChannelSchema, {
+    signing_secret: z.optional(z.string()).register(z.globalRegistry, {
+      description:
+        'Webhook channels: the Standard Webhooks secret (`whsec_…`) notifications are signed with; only in the answer that created the channel.',
+    }),
+  })
+  .register(z.globalRegistry, {
+    id: 'NotificationChannelWithSecret',
+    description: 'A channel, with its signing secret in the answer that created it.',
+  });
 export type ChannelWithSecret = z.infer<typeof ChannelWithSecretSchema>;
 
 export const ChannelListResponseSchema = z
-  .object({ channels: z.array(ChannelSchema), next_cursor: z.string().nullable() })
-  .meta({ id: 'NotificationChannelList', description: 'A page of channels, newest first.' });
+  .object({ channels: z.array(ChannelSchema), next_cursor: z.nullable(z.string()) })
+  .register(z.globalRegistry, {
+    id: 'NotificationChannelList',
+    description: 'A page of channels, newest first.',
+  });
 export type ChannelListResponse = z.infer<typeof ChannelListResponseSchema>;
 
 /** The answer of `POST /notification-channels/{id}/test`. */
@@ -132,9 +148,11 @@ export const ChannelTestResultSchema = z
     event_id: z.string(),
     delivered: z.boolean(),
     status: z.enum(DELIVERY_STATUSES),
-    error: z.string().nullable().meta({ description: 'Why the delivery failed; null when it did not.' }),
+    error: z.nullable(z.string()).register(z.globalRegistry, {
+      description: 'Why the delivery failed; null when it did not.',
+    }),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'NotificationChannelTestResult',
     description: 'How sending a `test` event went (sent once, not retried).',
   });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Execution } from './execution.js';
 import { ExecutionStatusSchema } from './execution.js';
 import { TriggerTypeSchema } from './job.js';
@@ -15,7 +15,7 @@ export const ALERT_EVENT_TYPES = [
   'test',
 ] as const;
 
-export const AlertEventTypeSchema = z.enum(ALERT_EVENT_TYPES).meta({
+export const AlertEventTypeSchema = z.enum(ALERT_EVENT_TYPES).register(z.globalRegistry, {
   id: 'AlertEventType',
   description:
     '`run.failed` (a run failed or timed out on its last attempt), `job.failing` (`failure_threshold` runs in a row failed), `job.paused` (the job was disabled after `pause_after_failures` failures in a row), `job.recovered` (first success after `job.failing`), `fire.missed` (a cron fire started no run within its grace), `run.overdue` (a run outlasted `max_duration_seconds`), `test`.',
@@ -30,14 +30,17 @@ export const NotificationExecutionSchema = z
     trigger_type: TriggerTypeSchema,
     attempt: z.number(),
     max_attempts: z.number(),
-    scheduled_at: z.string().nullable(),
+    scheduled_at: z.nullable(z.string()),
     created_at: z.string(),
-    started_at: z.string().nullable(),
-    finished_at: z.string().nullable(),
-    duration_ms: z.number().nullable(),
-    error_message: z.string().nullable(),
+    started_at: z.nullable(z.string()),
+    finished_at: z.nullable(z.string()),
+    duration_ms: z.nullable(z.number()),
+    error_message: z.nullable(z.string()),
   })
-  .meta({ id: 'NotificationExecution', description: 'The run a notification is about.' });
+  .register(z.globalRegistry, {
+    id: 'NotificationExecution',
+    description: 'The run a notification is about.',
+  });
 export type NotificationExecution = z.infer<typeof NotificationExecutionSchema>;
 
 /**
@@ -47,26 +50,28 @@ export type NotificationExecution = z.infer<typeof NotificationExecutionSchema>;
 export const NotificationSchema = z
   .object({
     type: AlertEventTypeSchema,
-    id: z.string().meta({
+    id: z.string().register(z.globalRegistry, {
       description:
         'The event id (`evt_…`), also sent as `webhook-id`: the same event retried keeps it, so receivers can drop repeats.',
     }),
-    occurred_at: z.string().meta({ description: 'When the service decided the event, ISO 8601 UTC.' }),
-    job: z
-      .object({ id: z.string(), name: z.string() })
-      .nullable()
-      .meta({ description: 'The job; null for `test`.' }),
-    execution: NotificationExecutionSchema.nullable().meta({
+    occurred_at: z
+      .string()
+      .register(z.globalRegistry, { description: 'When the service decided the event, ISO 8601 UTC.' }),
+    job: z.nullable(z.object({ id: z.string(), name: z.string() })).register(z.globalRegistry, {
+      description: 'The job; null for `test`.',
+    }),
+    execution: z.nullable(NotificationExecutionSchema).register(z.globalRegistry, {
       description: 'The run, for `run.failed`, `run.overdue` and the events a run caused; null otherwise.',
     }),
-    consecutive_failures: z.number().meta({ description: 'Runs in a row that failed, as of this event.' }),
-    message: z.string().meta({ description: 'One readable sentence.' }),
-    console_url: z
-      .string()
-      .nullable()
-      .meta({ description: 'The job or run in the console, when the service knows its address.' }),
+    consecutive_failures: z.number().register(z.globalRegistry, {
+      description: 'Runs in a row that failed, as of this event.',
+    }),
+    message: z.string().register(z.globalRegistry, { description: 'One readable sentence.' }),
+    console_url: z.nullable(z.string()).register(z.globalRegistry, {
+      description: 'The job or run in the console, when the service knows its address.',
+    }),
   })
-  .meta({ id: 'Notification', description: 'What a notification channel receives.' });
+  .register(z.globalRegistry, { id: 'Notification', description: 'What a notification channel receives.' });
 export type Notification = z.infer<typeof NotificationSchema>;
 
 /**

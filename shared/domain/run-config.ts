@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { AlertPolicySchema } from './alert-policy.js';
 import type { ErrorDetail } from './errors.js';
 import { jsonObjectSchema } from './json.js';
@@ -18,49 +18,65 @@ export const MAX_ATTEMPTS = 10;
  */
 export const RunConfigSchema = z
   .looseObject({
-    timeout: z
-      .number()
-      .int('must be a whole number of seconds')
-      .min(1, 'must be at least 1 second')
-      .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`)
-      .optional(),
-    retry: z
-      .strictObject({
-        max_attempts: z
-          .number()
-          .int('must be a whole number')
-          .min(1, 'must be at least 1')
-          .max(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`)
-          .optional(),
-        backoff_seconds: z.number().min(0, 'must not be negative').max(900, 'must be at most 900').optional(),
-      })
-      .optional(),
-    overlap_policy: z.enum(OVERLAP_POLICIES).optional(),
-    catchup: z.enum(CATCHUP_POLICIES).optional().meta({
+    timeout: z.optional(
+      z
+        .number()
+        .check(
+          z.int('must be a whole number of seconds'),
+          z.minimum(1, 'must be at least 1 second'),
+          z.maximum(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`),
+        ),
+    ),
+    retry: z.optional(
+      z.strictObject({
+        max_attempts: z.optional(
+          z
+            .number()
+            .check(
+              z.int('must be a whole number'),
+              z.minimum(1, 'must be at least 1'),
+              z.maximum(MAX_ATTEMPTS, `must be at most ${MAX_ATTEMPTS}`),
+            ),
+        ),
+        backoff_seconds: z.optional(
+          z.number().check(z.minimum(0, 'must not be negative'), z.maximum(900, 'must be at most 900')),
+        ),
+      }),
+    ),
+    overlap_policy: z.optional(z.enum(OVERLAP_POLICIES)),
+    catchup: z.optional(z.enum(CATCHUP_POLICIES)).register(z.globalRegistry, {
       description:
         'Cron jobs: after the local runtime was down, `latest` runs the most recent missed fire once; `none` runs none.',
     }),
     webhook_rate_limit: z
-      .strictObject({
-        requests_per_second: z
-          .number()
-          .min(1 / 86_400, 'must be at least one a day (0.0000116)')
-          .max(1000, 'must be at most 1000'),
-        burst: z
-          .number()
-          .int('must be a whole number')
-          .min(1, 'must be at least 1')
-          .max(1000, 'must be at most 1000')
-          .optional(),
-      })
-      .optional()
-      .meta({ description: 'Webhook jobs: deliveries accepted per second, with short bursts above it.' }),
-    alerts: AlertPolicySchema.optional().meta({
+      .optional(
+        z.strictObject({
+          requests_per_second: z
+            .number()
+            .check(
+              z.minimum(1 / 86_400, 'must be at least one a day (0.0000116)'),
+              z.maximum(1000, 'must be at most 1000'),
+            ),
+          burst: z.optional(
+            z
+              .number()
+              .check(
+                z.int('must be a whole number'),
+                z.minimum(1, 'must be at least 1'),
+                z.maximum(1000, 'must be at most 1000'),
+              ),
+          ),
+        }),
+      )
+      .register(z.globalRegistry, {
+        description: 'Webhook jobs: deliveries accepted per second, with short bursts above it.',
+      }),
+    alerts: z.optional(AlertPolicySchema).register(z.globalRegistry, {
       description:
         'Who hears of failed runs and missed fires, and when the job is paused; see AlertPolicy. Read from the job only (ignored in a `config_override`).',
     }),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'RunConfig',
     description:
       "A job's `config` (and a trigger's `config_override`): the keys the service reads are checked; any other key passes through to the target untouched.",

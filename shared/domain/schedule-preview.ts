@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /** Most fire times one preview lists. */
 export const MAX_PREVIEW_FIRES = 100;
@@ -8,19 +8,23 @@ export const SchedulePreviewSchema = z
   .object({
     expression: z.string(),
     timezone: z.string(),
-    schedule_expression: z
-      .array(z.string())
-      .meta({ description: 'The EventBridge Scheduler expression(s) the schedule maps to.' }),
-    fires: z.array(z.object({ local: z.string(), utc: z.string(), repeated_local_time: z.boolean() })).meta({
-      description:
-        'The next fires: `local` wall-clock time in the zone (`YYYY-MM-DDTHH:mm`), `utc` instant, and whether the local time happened twice (clocks fell back; it fires at the first).',
+    schedule_expression: z.array(z.string()).register(z.globalRegistry, {
+      description: 'The EventBridge Scheduler expression(s) the schedule maps to.',
     }),
-    skipped: z.array(z.object({ local: z.string(), reason: z.literal('nonexistent_local_time') })).meta({
-      description:
-        'Local times the expression names that the zone skips (clocks sprang forward): no fire then.',
-    }),
+    fires: z
+      .array(z.object({ local: z.string(), utc: z.string(), repeated_local_time: z.boolean() }))
+      .register(z.globalRegistry, {
+        description:
+          'The next fires: `local` wall-clock time in the zone (`YYYY-MM-DDTHH:mm`), `utc` instant, and whether the local time happened twice (clocks fell back; it fires at the first).',
+      }),
+    skipped: z
+      .array(z.object({ local: z.string(), reason: z.literal('nonexistent_local_time') }))
+      .register(z.globalRegistry, {
+        description:
+          'Local times the expression names that the zone skips (clocks sprang forward): no fire then.',
+      }),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'SchedulePreview',
     description: 'The next fire times of a cron expression in a timezone and in UTC.',
   });

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Address classes a deployment may open to `http` targets (setting `allowedTargetNetworks`). Public

@@ -1,5 +1,6 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { type ErrorDetail, ValidationError } from './errors.js';
+import './zod-locale.js';
 
 /** Formats a zod path the way callers write it: `config.retry[0].backoff_seconds`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -55,7 +56,7 @@ function friendlyMessage(issue: z.core.$ZodIssue): string {
 }
 
 /** Parses `input` with `schema` or throws a `ValidationError` whose details name every bad field. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+export function parseOrThrow<S extends z.ZodMiniType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input, { reportInput: true });
   if (!result.success) throw new ValidationError(issuesToDetails(result.error.issues));
   return result.data;

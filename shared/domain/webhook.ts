@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { JsonObjectSchema } from './json.js';
 import { RunConfigObjectSchema } from './run-config.js';
 
@@ -13,11 +13,11 @@ export const DEFAULT_GRACE_SECONDS = 24 * 3600;
  */
 export const WebhookDeliverySchema = z
   .looseObject({
-    parameters: JsonObjectSchema.nullable().optional(),
-    config_override: RunConfigObjectSchema.nullable().optional(),
-    metadata: JsonObjectSchema.nullable().optional(),
+    parameters: z.optional(z.nullable(JsonObjectSchema)),
+    config_override: z.optional(z.nullable(RunConfigObjectSchema)),
+    metadata: z.optional(z.nullable(JsonObjectSchema)),
   })
-  .meta({
+  .register(z.globalRegistry, {
     id: 'WebhookDelivery',
     description:
       'A delivery body. These keys are read; other keys (a Git host’s own payload) are ignored, so senders can post straight to the URL.',
@@ -29,16 +29,23 @@ export type WebhookDelivery = z.output<typeof WebhookDeliverySchema>;
 export const WebhookSecretRotateRequestSchema = z
   .strictObject({
     grace_seconds: z
-      .number()
-      .int('must be a whole number of seconds')
-      .min(0, 'must not be negative')
-      .max(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS}`)
-      .optional()
-      .meta({
+      .optional(
+        z
+          .number()
+          .check(
+            z.int('must be a whole number of seconds'),
+            z.minimum(0, 'must not be negative'),
+            z.maximum(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS}`),
+          ),
+      )
+      .register(z.globalRegistry, {
         description: 'How long the previous secret still verifies deliveries, at most a week. Default 86400.',
       }),
   })
-  .meta({ id: 'WebhookSecretRotateRequest', description: 'Body of the rotate call; may be empty.' });
+  .register(z.globalRegistry, {
+    id: 'WebhookSecretRotateRequest',
+    description: 'Body of the rotate call; may be empty.',
+  });
 /** A rotation body as validated by WebhookSecretRotateRequestSchema. */
 export type WebhookSecretRotateRequest = z.output<typeof WebhookSecretRotateRequestSchema>;
 
@@ -47,9 +54,12 @@ export const WebhookSecretRotationSchema = z
   .object({
     webhook_secret: z.string(),
     webhook_secret_rotated_at: z.string(),
-    previous_secret_valid_until: z.string().nullable().meta({
+    previous_secret_valid_until: z.nullable(z.string()).register(z.globalRegistry, {
       description: 'Until when the previous secret still verifies; null with `grace_seconds: 0`.',
     }),
   })
-  .meta({ id: 'WebhookSecretRotation', description: 'The new webhook secret, shown this once.' });
+  .register(z.globalRegistry, {
+    id: 'WebhookSecretRotation',
+    description: 'The new webhook secret, shown this once.',
+  });
 export type WebhookSecretRotation = z.infer<typeof WebhookSecretRotationSchema>;

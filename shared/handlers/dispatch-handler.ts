@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { RunService } from '../app/run-service.js';
 import { ValidationError } from '../domain/errors.js';
 import type { Logger } from '../ports.js';
@@ -7,8 +7,8 @@ import { scopedToInvocation } from './invocation-scope.js';
 
 /** What EventBridge Scheduler (or the local scheduler) sends: the job and the fire time it is for. */
 export const DispatchEventSchema = z.object({
-  job_id: z.string().min(1).max(200),
-  scheduled_time: z.string().min(1).max(100),
+  job_id: z.string().check(z.minLength(1), z.maxLength(200)),
+  scheduled_time: z.string().check(z.minLength(1), z.maxLength(100)),
 });
 export type DispatchEvent = z.infer<typeof DispatchEventSchema>;
 

@@ -1,16 +1,16 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { MessageOutcome, RunWorker } from '../app/run-worker.js';
 import { runDefaults } from '../config/defaults.js';
 import type { Logger, MessageVisibility } from '../ports.js';
 import { scopedToInvocation } from './invocation-scope.js';
 
 const RunMessageSchema = z.object({
-  job_id: z.string().min(1),
-  execution_id: z.string().min(1),
-  attempt: z.number().int().min(1),
+  job_id: z.string().check(z.minLength(1)),
+  execution_id: z.string().check(z.minLength(1)),
+  attempt: z.number().check(z.int(), z.minimum(1)),
 });
 
 /** A message to receive again later: its run is held by a live worker (reported as a batch item failure). */

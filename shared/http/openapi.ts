@@ -16,7 +16,7 @@ import { ROUTES } from './routes/index.js';
  * The OpenAPI 3.1 document of the whole HTTP API: the control plane (the API function) and signed
  * webhook deliveries (the webhook function), plus, under `webhooks`, the execution request the service
  * sends to `http` targets. Built by zod-openapi from the route table and the zod schemas the routes
- * validate with (their `.meta()` holds ids and descriptions), at build time only: `npm run openapi`
+ * validate with (ids and descriptions registered on them in zod's global registry), at build time only: `npm run openapi`
  * writes it to docs/openapi.json, which the API serves as it is. `test/unit/openapi.test.ts` checks the
  * committed copy is this document, and checks the document against the route table, the OpenAPI schema,
  * real responses of the handlers and a real request to a target.
@@ -206,7 +206,7 @@ function describeNullableFields(value: unknown): void {
   for (const item of Object.values(object)) describeNullableFields(item);
 }
 
-/** zod-openapi leaves `.meta()`'s own keys beside a `$ref` (a parameter of a named schema): drop them. */
+/** zod-openapi leaves a registered schema's own metadata keys beside a `$ref` (a parameter of a named schema): drop them. */
 function dropLeftoverMeta(value: unknown): void {
   if (Array.isArray(value)) {
     for (const item of value) dropLeftoverMeta(item);

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type ErrorDetail, ValidationError } from '../domain/errors.js';
 import { issuesToDetails, parseOrThrow } from '../domain/validation.js';
 import type { FieldsSchema } from './route-definition.js';
@@ -23,13 +23,13 @@ const RULES = new WeakMap<FieldsSchema, QueryRules>();
  * `once` take no list, so a comma there means the parameter was given twice (`repeated_parameter`,
  * reported alone). `strict` keeps GET /jobs answering as its schema always has (see QueryRules).
  */
-export function queryParameters<S extends z.ZodRawShape>(
+export function queryParameters<S extends z.core.$ZodShape>(
   shape: S,
   rules: { once?: readonly (keyof S & string)[]; strict?: boolean } = {},
-): z.ZodObject<S> {
+): z.ZodMiniObject<S> {
   const schema = rules.strict ? z.strictObject(shape) : z.object(shape);
   RULES.set(schema as unknown as FieldsSchema, { once: rules.once ?? [], strict: rules.strict ?? false });
-  return schema as z.ZodObject<S>;
+  return schema as z.ZodMiniObject<S>;
 }
 
 /**
@@ -104,8 +104,11 @@ export function checked(test: (value: string) => boolean, message: string, code 
  * Documented as the integer it stands for.
  */
 export function wholeNumber(min: number, max: number, message: string) {
-  return checked((text) => {
-    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-    return value >= min && value <= max;
-  }, message).transform(Number);
+  return z.pipe(
+    checked((text) => {
+      const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+      return value >= min && value <= max;
+    }, message),
+    z.transform(Number),
+  );
 }

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { ZodOpenApiMetadata } from 'zod-openapi';
 import type { Scope } from '../domain/access.js';
 import type { HttpRequest } from './request.js';
@@ -35,9 +35,9 @@ export interface Example {
 export type JsonSchema = Record<string, unknown>;
 
 /** A zod object whose fields are a route's path parameters, query parameters or headers. */
-export type FieldsSchema = z.ZodObject<z.ZodRawShape>;
+export type FieldsSchema = z.ZodMiniObject<z.core.$ZodShape>;
 
-export interface RouteBody<S extends z.ZodType = z.ZodType> {
+export interface RouteBody<S extends z.ZodMiniType = z.ZodMiniType> {
   /** The body's schema; its output is what the handler gets. */
   schema: S;
   /** False: an empty body is read as `{}`. */
@@ -60,7 +60,7 @@ export interface RouteResponse {
   status: 200 | 201 | 202 | 204;
   description: string;
   /** The body's schema; absent for an answer without a body (204). */
-  schema?: z.ZodType | JsonSchema;
+  schema?: z.ZodMiniType | JsonSchema;
   /** Headers of the answer (`Location`), one field each. */
   headers?: FieldsSchema;
   examples?: Record<string, Example>;
@@ -120,7 +120,7 @@ export function defineRoute<const R extends RouteDefinition>(route: R): R {
   return route;
 }
 
-type Fields<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
+type Fields<S> = S extends z.ZodMiniType ? z.output<S> : Record<string, never>;
 
 type BodyOf<B> =
   B extends RouteBody<infer S>
@@ -139,5 +139,5 @@ export interface RouteInput<R extends RouteDefinition> {
   request: HttpRequest;
 }
 
-/** The metadata zod-openapi reads from `.meta()`: `param`, `header`, `override`. */
+/** The metadata zod-openapi reads from zod's global registry: `param`, `header`, `override`. */
 export type OpenApiMeta = ZodOpenApiMetadata;

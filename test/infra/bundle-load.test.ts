@@ -40,6 +40,37 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
+/**
+ * The services each function does not build, by module (shared/app/<name>.ts): its bundle must not carry
+ * them. A module's few bytes of constants may remain; its class may not.
+ */
+const unusedServices: Record<string, string[]> = {
+  dispatch: [
+    'run-worker',
+    'started-work',
+    'webhook-service',
+    'schedule-sync',
+    'audit-trail',
+    'api-key-service',
+    'alert-service',
+    'channel-service',
+    'notification-delivery',
+  ],
+  webhook: [
+    'run-worker',
+    'started-work',
+    'schedule-sync',
+    'audit-trail',
+    'api-key-service',
+    'alert-service',
+    'channel-service',
+    'notification-delivery',
+  ],
+  worker: ['run-service', 'webhook-service', 'schedule-sync', 'audit-trail', 'api-key-service'],
+  sweeper: ['run-worker', 'started-work', 'webhook-service', 'audit-trail', 'api-key-service'],
+};
+const CONSTANTS_ONLY_BYTES = 100;
+
 afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -47,10 +78,16 @@ afterAll(() => {
 describe('function bundles', () => {
   it.each(entries)(
     '%s: built with the JobsFunction esbuild options, loads in a fresh node process and exports handler',
-    async (_name, entry) => {
+    async (name, entry) => {
       // Prepare
       const outfile = join(tempDir('jobs-bundle-'), 'index.mjs');
-      await build({ ...jobsEsbuildOptions, entryPoints: [entry], outfile, logLevel: 'error' });
+      const { metafile } = await build({
+        ...jobsEsbuildOptions,
+        entryPoints: [entry],
+        outfile,
+        metafile: true,
+        logLevel: 'error',
+      });
 
       // Act
       const result = loadInFreshNode(outfile);
@@ -63,6 +100,19 @@ describe('function bundles', () => {
       // The AWS SDK is bundled, not imported from the runtime.
       expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
       expect(existsSync(`${outfile}.map`)).toBe(true);
+      // zod/mini only: classic zod's methods, JSON Schema code and locales would double its share.
+      const inputs = Object.values(metafile.outputs).flatMap((output) =>
+        Object.entries(output.inputs).filter(([, use]) => use.bytesInOutput > 0),
+      );
+      expect(
+        inputs
+          .map(([input]) => input)
+          .filter((input) => /node_modules\/zod\/(v4\/classic|index)/.test(input)),
+      ).toEqual([]);
+      const services = inputs
+        .filter(([input, use]) => /^shared\/app\//.test(input) && use.bytesInOutput > CONSTANTS_ONLY_BYTES)
+        .map(([input]) => input.replace(/^shared\/app\/(.*)\.ts$/, '$1'));
+      expect(services.filter((service) => unusedServices[name]?.includes(service))).toEqual([]);
     },
   );
 

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/adapters/logger.js';
-import { buildServices, MissingAdapterError, type ServiceAdapters } from '../../shared/app/build-services.js';
+import type { Alerting } from '../../shared/app/alerting.js';
+import {
+  buildAlertingServices,
+  buildRunService,
+  buildRunWorker,
+  buildScheduleSync,
+  buildServices,
+  buildWebhookService,
+  MissingAdapterError,
+  type ServiceAdapters,
+} from '../../shared/app/build-services.js';
+import type { ExecutionStore } from '../../shared/ports.js';
 import { MemoryAuditLog } from '../support/memory-access.js';
 import { MemoryJobStore } from '../support/memory-job-store.js';
 import {
@@ -74,6 +85,16 @@ describe('buildServices', () => {
     ['audit', 'audit log', (adapters: ServiceAdapters) => buildServices(adapters).jobs],
     ['run', 'retention period', (adapters: ServiceAdapters) => buildServices(adapters).runs],
     ['webhook', 'rate limiter', (adapters: ServiceAdapters) => buildServices(adapters).webhooks],
+    // The builders a Lambda function calls for only the services it uses name the same adapters.
+    ['worker', 'target invoker', (adapters: ServiceAdapters) => buildRunWorker(adapters)],
+    ['schedule', 'scheduler', (adapters: ServiceAdapters) => buildScheduleSync(adapters)],
+    ['run', 'retention period', (adapters: ServiceAdapters) => buildRunService(adapters)],
+    [
+      'webhook',
+      'rate limiter',
+      (adapters: ServiceAdapters) => buildWebhookService(adapters, { runs: buildRunService(adapters) }),
+    ],
+    ['alerting', 'alert store', (adapters: ServiceAdapters) => buildAlertingServices(adapters)],
   ])('names the adapter the %s service needs when the runtime did not give it', (service, adapter, use) => {
     // Prepare
     const adapters: ServiceAdapters = {
@@ -98,5 +119,34 @@ describe('buildServices', () => {
         `^The ${service} service needs an? ${adapter} adapter, which this runtime does not provide\\.$`,
       ),
     );
+  });
+
+  it('hands every run end to the alerting a function gives it: logged by runs, failing the message in the worker', () => {
+    // Prepare
+    const adapters: ServiceAdapters = {
+      ...baseAdapters(),
+      secrets: new FakeSecretBox(),
+      retentionDays: 30,
+      invoker: { invoke: () => Promise.reject(new Error('no run is started here')) },
+    };
+    const observed: { executions: ExecutionStore; rethrow: boolean }[] = [];
+    const alerting = {
+      observed: (executions: ExecutionStore, { rethrow }: { rethrow: boolean }) => {
+        observed.push({ executions, rethrow });
+        return executions;
+      },
+    } as Alerting;
+
+    // Act
+    buildRunService(adapters, { alerting });
+    buildRunWorker(adapters, { alerting });
+    buildRunService(adapters);
+    buildRunWorker(adapters);
+
+    // Assess
+    expect(observed).toEqual([
+      { executions: adapters.executions, rethrow: false },
+      { executions: adapters.executions, rethrow: true },
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { HashedApiKeys } from '../../shared/adapters/api-keys.js';
 import { createLogger } from '../../shared/adapters/logger.js';
 import { previewSchedule } from '../../shared/app/schedule-preview.js';
@@ -65,7 +65,7 @@ function api() {
 const concrete = (route: RouteDefinition) => route.path.replaceAll(/\{(\w+)\}/g, 'x$1');
 
 /** The names a fields schema (params, query, headers) declares. */
-const names = (schema: z.ZodObject | undefined) => Object.keys(schema?.shape ?? {});
+const names = (schema: z.ZodMiniObject | undefined) => Object.keys(schema?.shape ?? {});
 
 /** The documented parameters of an operation, by location. */
 function documentedParameters(route: RouteDefinition): Record<string, string[]> {

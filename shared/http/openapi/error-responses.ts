@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ZodOpenApiResponseObject } from 'zod-openapi';
 import {
   BadRequestError,
@@ -18,24 +18,24 @@ import { example, JOB_ID } from '../routes/examples.js';
 
 export const ErrorDetailSchema = z
   .object({
-    path: z.string().meta({
+    path: z.string().register(z.globalRegistry, {
       description:
         'Dotted path of the field (`config.retry.max_attempts`, a query parameter or header name); empty for the request as a whole.',
     }),
     message: z.string(),
-    code: z.string().optional().meta({
+    code: z.optional(z.string()).register(z.globalRegistry, {
       description:
         'Machine-readable: `required`, `unknown_field`, `invalid`, `invalid_cron`, `unknown_entity`, `missing_parameter`, zod issue codes such as `too_big`, …',
     }),
   })
-  .meta({ id: 'ErrorDetail', description: 'One problem with one field of a request.' });
+  .register(z.globalRegistry, { id: 'ErrorDetail', description: 'One problem with one field of a request.' });
 
 /** The body of every error answer (see `errorResponse`). */
 export const ErrorSchema = z
   .object({
     error: z.object({ code: z.string(), message: z.string(), details: z.array(ErrorDetailSchema) }),
   })
-  .meta({ id: 'Error', description: 'Every error answer has this shape.' });
+  .register(z.globalRegistry, { id: 'Error', description: 'Every error answer has this shape.' });
 
 /** The body the service answers with for `error`, so the examples show exactly what it sends. */
 function errorBody(error: unknown): unknown {

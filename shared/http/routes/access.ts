@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ApiKeyCreateSchema, ApiKeyListResponseSchema, ApiKeyWithSecretSchema } from '../../domain/access.js';
 import { JobHistoryResponseSchema } from '../../domain/audit.js';
 import { queryParameters } from '../query.js';
@@ -18,7 +18,7 @@ const KEY = {
   last_used_at: null,
 };
 
-const ApiKeyNameParam = z.string().meta({
+const ApiKeyNameParam = z.string().register(z.globalRegistry, {
   param: { description: 'The key’s name.', example: KEY_NAME },
 });
 

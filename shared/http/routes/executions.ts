@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { UnauthorizedError } from '../../domain/errors.js';
 import {
   CallbackRequestSchema,
@@ -31,13 +31,17 @@ const isStatus = (value: string): value is ExecutionStatus =>
  * `status=failed,timed_out`: statuses separated by commas, which is also how API Gateway hands over the
  * parameter given twice (`status=failed&status=timed_out`).
  */
-const StatusListParam = checked(
-  (value) => value.split(',').every(isStatus),
-  `must be one or more of ${EXECUTION_STATUSES.join(', ')}, separated by commas`,
-)
-  .transform((value) => [...new Set(value.split(',').filter(isStatus))])
-  .optional()
-  .meta({
+const StatusListParam = z
+  .optional(
+    z.pipe(
+      checked(
+        (value) => value.split(',').every(isStatus),
+        `must be one or more of ${EXECUTION_STATUSES.join(', ')}, separated by commas`,
+      ),
+      z.transform((value) => [...new Set(value.split(',').filter(isStatus))]),
+    ),
+  )
+  .register(z.globalRegistry, {
     param: {
       description:
         'Only runs in these statuses, separated by commas. `failed,timed_out` (failed and timed-out runs only) is read from an index of failures alone.',
@@ -63,16 +67,12 @@ export const listRecentExecutions = defineRoute({
   query: queryParameters(
     {
       status: StatusListParam,
-      job_id: z
-        .string()
-        .optional()
-        .meta({
-          param: {
-            description:
-              'Only runs of this job (also once the job is deleted, until retention removes them).',
-            example: JOB_ID,
-          },
-        }),
+      job_id: z.optional(z.string()).register(z.globalRegistry, {
+        param: {
+          description: 'Only runs of this job (also once the job is deleted, until retention removes them).',
+          example: JOB_ID,
+        },
+      }),
       limit: LimitParam,
       cursor: CursorParam,
     },
@@ -117,13 +117,16 @@ export const getExecutions = defineRoute({
   params: z.object({ id: JobIdParam }),
   query: queryParameters({
     limit: LimitParam,
-    offset: wholeNumber(
-      0,
-      MAX_HISTORY_OFFSET,
-      `must be a whole number from 0 to ${MAX_HISTORY_OFFSET}; to page deeper, pass the next_cursor of the previous page as cursor`,
-    )
-      .default(0)
-      .meta({
+    offset: z
+      ._default(
+        wholeNumber(
+          0,
+          MAX_HISTORY_OFFSET,
+          `must be a whole number from 0 to ${MAX_HISTORY_OFFSET}; to page deeper, pass the next_cursor of the previous page as cursor`,
+        ),
+        0,
+      )
+      .register(z.globalRegistry, {
         param: {
           description: `Runs to skip, at most ${MAX_HISTORY_OFFSET}; past that a 422 says to page with \`cursor\`.`,
           example: 0,
@@ -241,7 +244,7 @@ export const reportExecutionResult = defineRoute({
   description:
     "For a target that accepted a run with 202: finishes the run. Authenticated by the attempt's callback token (`callback.token` of the execution request), not an API key; the body is read only once the token holds.",
   params: z.object({
-    id: z.string().meta({
+    id: z.string().register(z.globalRegistry, {
       param: {
         description: 'The execution id (`execution_id` of the execution request).',
         example: EXECUTION_ID,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { TriggerRequestSchema, TriggerResponseSchema } from '../../domain/execution.js';
 import {
   JobCreateSchema,
@@ -28,10 +28,9 @@ const jobId = z.object({ id: JobIdParam });
 /** Where a created resource is, in the `Location` header. */
 export const locationHeader = (path: string) =>
   z.object({
-    Location: z
-      .string()
-      .optional()
-      .meta({ header: { description: 'The path of the new resource.', example: path } }),
+    Location: z.optional(z.string()).register(z.globalRegistry, {
+      header: { description: 'The path of the new resource.', example: path },
+    }),
   });
 
 const NO_JOB = 'No job with this id.';
@@ -52,18 +51,20 @@ export const listJobs = defineRoute({
   query: queryParameters(
     {
       enabled: z
-        .enum(['true', 'false', 'True', 'False'], { message: 'must be "true" or "false"' })
-        // Python clients send booleans as "True"/"False".
-        .transform((text) => text.toLowerCase() === 'true')
-        .optional()
-        .meta({
+        .optional(
+          z.pipe(
+            z.enum(['true', 'false', 'True', 'False'], { message: 'must be "true" or "false"' }),
+            z.transform((text) => text.toLowerCase() === 'true'),
+          ),
+        )
+        .register(z.globalRegistry, {
           param: {
             description:
               'Only enabled (`true`) or disabled (`false`) jobs; `True` and `False` are accepted too.',
             example: 'true',
           },
         }),
-      trigger_type: TriggerTypeSchema.optional().meta({
+      trigger_type: z.optional(TriggerTypeSchema).register(z.globalRegistry, {
         param: { description: 'Only jobs with this trigger.', example: 'cron' },
       }),
       limit: LimitParam,

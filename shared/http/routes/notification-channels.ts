@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   ChannelCreateSchema,
   ChannelListResponseSchema,
@@ -15,7 +15,7 @@ import { CursorParam, LimitParam } from './parameters.js';
 
 export const CHANNEL_ID = 'nch_0m5xy3k0w0123456789abcdef';
 
-const ChannelIdParam = z.string().meta({
+const ChannelIdParam = z.string().register(z.globalRegistry, {
   param: { id: 'ChannelId', description: 'The notification channel id (`nch_…`).', example: CHANNEL_ID },
 });
 const channelId = z.object({ id: ChannelIdParam });

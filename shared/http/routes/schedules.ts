@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { cronScheduleProblem, isIanaTimezone } from '../../domain/job.js';
 import { MAX_PREVIEW_FIRES, SchedulePreviewSchema } from '../../domain/schedule-preview.js';
 import { checked, queryParameters, wholeNumber } from '../query.js';
@@ -21,7 +21,9 @@ const CronExpressionParam = z
       });
     }
   })
-  .meta({ param: { description: 'A 5-field cron expression.', example: '30 1 * * *' } });
+  .register(z.globalRegistry, {
+    param: { description: 'A 5-field cron expression.', example: '30 1 * * *' },
+  });
 
 export const previewSchedule = defineRoute({
   operationId: 'previewSchedule',
@@ -39,18 +41,21 @@ export const previewSchedule = defineRoute({
   query: queryParameters(
     {
       expression: CronExpressionParam,
-      timezone: checked(
-        isIanaTimezone,
-        'is not a known IANA timezone (for example "UTC" or "America/New_York")',
-      )
-        .default('UTC')
-        .meta({
+      timezone: z
+        ._default(
+          checked(isIanaTimezone, 'is not a known IANA timezone (for example "UTC" or "America/New_York")'),
+          'UTC',
+        )
+        .register(z.globalRegistry, {
           param: { description: 'An IANA timezone.', example: 'Europe/London' },
           override: documentedAs({ type: 'string', default: 'UTC' }),
         }),
-      count: wholeNumber(1, MAX_PREVIEW_FIRES, `must be a whole number from 1 to ${MAX_PREVIEW_FIRES}`)
-        .default(10)
-        .meta({
+      count: z
+        ._default(
+          wholeNumber(1, MAX_PREVIEW_FIRES, `must be a whole number from 1 to ${MAX_PREVIEW_FIRES}`),
+          10,
+        )
+        .register(z.globalRegistry, {
           param: { description: 'How many fire times.', example: 3 },
           override: documentedAs({ type: 'integer', minimum: 1, maximum: MAX_PREVIEW_FIRES, default: 10 }),
         }),

@@ -1,10 +1,11 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { defineRoute } from '../route-definition.js';
 import { example } from './examples.js';
 
-export const HealthSchema = z
-  .object({ status: z.literal('ok') })
-  .meta({ id: 'Health', description: 'The service is up.' });
+export const HealthSchema = z.object({ status: z.literal('ok') }).register(z.globalRegistry, {
+  id: 'Health',
+  description: 'The service is up.',
+});
 
 export const getHealth = defineRoute({
   operationId: 'getHealth',

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { WebhookRejectedError } from '../../domain/errors.js';
 import { TriggerResponseSchema } from '../../domain/execution.js';
 import {
@@ -59,9 +59,8 @@ export const rotateWebhookSecret = defineRoute({
  */
 const deliveryHeader = (description: string, sample: string, shape: Record<string, unknown> = {}) =>
   z
-    .string()
-    .optional()
-    .meta({ param: { description, example: sample }, override: shape });
+    .optional(z.string())
+    .register(z.globalRegistry, { param: { description, example: sample }, override: shape });
 
 const HEX_SAMPLE = 'sha256=5b7e2d6a3f0c9e8d1b4a7c6f2e9d0b3a8c5f1e4d7b0a3c6e9f2d5b8a1c4e7f0a';
 
@@ -77,7 +76,7 @@ export const triggerWebhook = defineRoute({
     "Starts a run of the webhook job at this path. Served by the webhook function, not the API function, and authenticated by the signature alone (no API key), computed over the raw body bytes with the job's `webhook_secret`: either Standard Webhooks (`webhook-id`, `webhook-timestamp` within 5 minutes, `webhook-signature`), or an HMAC-SHA256 hex digest in `X-Webhook-Signature` or `X-Hub-Signature-256` (GitHub style). A delivery id (`webhook-id`, `X-GitHub-Delivery` or `X-Webhook-Id`) makes a redelivery answer with the first run.",
   params: z.object({
     // A path that cannot be one is answered as an unknown one (404), by the service.
-    path: z.string().meta({
+    path: z.string().register(z.globalRegistry, {
       param: { description: 'The last part of the job’s `webhook_url`.', example: WEBHOOK_PATH },
       override: { pattern: '^[A-Za-z0-9_-]{16,64}$' },
     }),
