@@ -66,8 +66,9 @@ const unusedServices: Record<string, string[]> = {
     'channel-service',
     'notification-delivery',
   ],
-  worker: ['run-service', 'webhook-service', 'schedule-sync', 'audit-trail', 'api-key-service'],
-  sweeper: ['run-worker', 'started-work', 'webhook-service', 'audit-trail', 'api-key-service'],
+  // The worker and the sweeper carry the audit trail: alerting records the jobs it pauses there.
+  worker: ['run-service', 'webhook-service', 'schedule-sync', 'api-key-service'],
+  sweeper: ['run-worker', 'started-work', 'webhook-service', 'api-key-service'],
 };
 const CONSTANTS_ONLY_BYTES = 100;
 
