@@ -205,6 +205,7 @@ describe('ControlPlaneApi in the dev deployment', () => {
           'KMS_KEY_ID',
           'DEPLOYMENT_CONFIG',
           'EXECUTION_RETENTION_DAYS',
+          'RUN_EVENTS',
           'LOG_LEVEL',
           'NODE_OPTIONS',
           'POWERTOOLS_SERVICE_NAME',

@@ -261,6 +261,7 @@ describe('dispatch function', () => {
         'QUEUE_URLS',
         'DEPLOYMENT_CONFIG',
         'EXECUTION_RETENTION_DAYS',
+        'RUN_EVENTS',
         'LOG_LEVEL',
         'NODE_OPTIONS',
         'POWERTOOLS_SERVICE_NAME',

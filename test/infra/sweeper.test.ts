@@ -128,6 +128,7 @@ describe('sweeper', () => {
         'QUEUE_URLS',
         'DEPLOYMENT_CONFIG',
         'EXECUTION_RETENTION_DAYS',
+        'RUN_EVENTS',
         'KMS_KEY_ID',
         'LOG_LEVEL',
         'NODE_OPTIONS',

@@ -18,6 +18,7 @@ describe('the browser SDK entry', () => {
               'EntitiesResource',
               'ExecutionsResource',
               'JobsResource',
+              'NotificationChannelsResource',
             ].includes(name),
         )
         .sort(),
@@ -48,6 +49,7 @@ describe('the browser SDK entry', () => {
       'sdk/executions.ts',
       'sdk/http.ts',
       'sdk/jobs.ts',
+      'sdk/notification-channels.ts',
       'sdk/paging.ts',
     ]);
   });
