@@ -68,6 +68,8 @@ export interface CommandContext {
   print(text: string): void;
   /** Prints `value` as indented JSON to stdout. */
   printJson(value: unknown): void;
+  /** Prints one object: as indented JSON under `--json`, else a field a line (`formatRecord`). */
+  printRecord(value: object): void;
   /** Prints a line to stderr: progress and notes that scripts reading stdout should not see. */
   note(text: string): void;
   /** The API URL: `--url`, else `JOBS_API_URL`, else the local default. */

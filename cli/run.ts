@@ -12,7 +12,7 @@ import {
   UsageError,
 } from './command.js';
 import { DEFAULT_API_URL, resolveApiKey, resolveApiUrl, resolveAuth } from './config.js';
-import { formatErrorLine } from './format.js';
+import { formatErrorLine, formatRecord } from './format.js';
 import { commandHelp, groupHelp, rootHelp, usageLine } from './help.js';
 import { parseJsonObject, readSource } from './input.js';
 import { findCommand, GLOBAL_OPTIONS, GROUPS, groupCommands } from './registry.js';
@@ -131,6 +131,8 @@ function makeContext(io: CliIo, values: OptionValues): CommandContext {
     env: (name) => io.env[name],
     print: (text) => line(io.stdout, text),
     printJson: (value) => line(io.stdout, JSON.stringify(value, null, 2)),
+    printRecord: (value) =>
+      line(io.stdout, values.json === true ? JSON.stringify(value, null, 2) : formatRecord({ ...value })),
     note: (text) => line(io.stderr, text),
     apiUrl,
     async client() {

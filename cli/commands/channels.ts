@@ -100,8 +100,7 @@ export const channelCommands: readonly CommandSpec[] = [
     async run(context, { positionals: [id = ''] }) {
       const client = await context.client();
       const channel = await client.notificationChannels.get(id);
-      if (context.json) context.printJson(channel);
-      else context.print(formatRecord(channel));
+      context.printRecord(channel);
       return 0;
     },
   },

@@ -60,8 +60,7 @@ export const entityCommands: readonly CommandSpec[] = [
     async run(context, { positionals: [id = ''] }) {
       const client = await context.client();
       const entity = await client.entities.get(id);
-      if (context.json) context.printJson(entity);
-      else context.print(formatRecord(entity));
+      context.printRecord(entity);
       return 0;
     },
   },

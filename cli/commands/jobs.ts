@@ -126,8 +126,7 @@ export const jobCommands: readonly CommandSpec[] = [
     async run(context, { positionals: [id = ''] }) {
       const client = await context.client();
       const job = await client.jobs.get(id);
-      if (context.json) context.printJson(job);
-      else context.print(formatRecord(job));
+      context.printRecord(job);
       return 0;
     },
   },

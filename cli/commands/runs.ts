@@ -144,8 +144,7 @@ export const runCommands: readonly CommandSpec[] = [
         ...(idempotencyKey !== undefined && { idempotency_key: idempotencyKey }),
       });
       if (!wait) {
-        if (context.json) context.printJson(started);
-        else context.print(formatRecord({ ...started }));
+        context.printRecord(started);
         return 0;
       }
 

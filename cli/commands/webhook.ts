@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { signWebhookPayload, standardWebhookHeaders, type TriggerResponse } from '../../sdk/index.js';
 import { type CommandContext, type CommandSpec, stringOption, UsageError } from '../command.js';
-import { formatRecord } from '../format.js';
 import { sendRequest } from '../http.js';
 
 export const WEBHOOK_SUMMARY = 'Sign a payload and deliver it to a webhook job';
@@ -107,8 +106,7 @@ export const webhookCommands: readonly CommandSpec[] = [
         headers: { 'content-type': 'application/json', ...headers },
         body,
       })) as TriggerResponse;
-      if (context.json) context.printJson(answer);
-      else context.print(formatRecord({ ...answer }));
+      context.printRecord(answer);
       return 0;
     },
   },
