@@ -2,6 +2,7 @@ import type { Execution } from '../domain/execution.js';
 import { consoleUrlOf, eventId, notificationExecution } from '../domain/notification.js';
 import { RUN_DETAIL_TYPES, type RunEventSetting, runEventWanted } from '../domain/run-events.js';
 import type { BusEvent, Clock, EventPublisher, ExecutionStore, Logger } from '../ports.js';
+import { observeExecutionWrites } from './observed-execution-store.js';
 
 export interface RunEventsDeps {
   /** The deployment's bus; none (locally): nothing is put anywhere. */
@@ -87,32 +88,17 @@ function describe(execution: Execution): string {
  * same {@link RunEvents}, so each end is put once per time alerting hears of it.
  */
 export function publishRunStarts(store: ExecutionStore, runEvents: RunEvents): ExecutionStore {
-  // Every method named, so a method added to the port does not compile until it is decided here.
-  return {
-    async start(request) {
-      const outcome = await store.start(request);
+  return observeExecutionWrites(store, {
+    async started(outcome) {
       if (outcome.kind !== 'duplicate') await runEvents.changed(outcome.execution);
-      return outcome;
     },
-    get: (jobId, executionId) => store.get(jobId, executionId),
-    findByDedupeKey: (jobId, key) => store.findByDedupeKey(jobId, key),
-    list: (jobId, options) => store.list(jobId, options),
-    listRecent: (options) => store.listRecent(options),
-    findUnsent: (window) => store.findUnsent(window),
-    sweepCheckpoint: () => store.sweepCheckpoint(),
-    saveSweepCheckpoint: (at) => store.saveSweepCheckpoint(at),
-    upgrade: () => store.upgrade(),
-    async transition(jobId, executionId, condition, change) {
-      const result = await store.transition(jobId, executionId, condition, change);
+    async transitioned(result, change) {
       if (result.ok && (change.status === 'queued' || change.status === 'running')) {
         await runEvents.changed(result.execution);
       }
-      return result;
     },
-    async claim(jobId, executionId, claim) {
-      const result = await store.claim(jobId, executionId, claim);
+    async claimed(result) {
       if (result.ok) await runEvents.changed(result.execution);
-      return result;
     },
-  };
+  });
 }

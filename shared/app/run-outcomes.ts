@@ -1,5 +1,6 @@
 import { type ExecutionStatus, isTerminal } from '../domain/execution.js';
 import type { ExecutionStore, Logger, RunOutcomeListener } from '../ports.js';
+import { observeExecutionWrites } from './observed-execution-store.js';
 
 /**
  * The execution store, telling `listener` of every run that reached a terminal status through it: after a
@@ -30,30 +31,16 @@ export function observeRunOutcomes(
       if (options.rethrow) throw error;
     }
   };
-  // Every method named, so a method added to the port does not compile until it is decided here.
-  return {
-    start: (request) => store.start(request),
-    get: (jobId, executionId) => store.get(jobId, executionId),
-    findByDedupeKey: (jobId, key) => store.findByDedupeKey(jobId, key),
-    list: (jobId, options) => store.list(jobId, options),
-    listRecent: (options) => store.listRecent(options),
-    findUnsent: (window) => store.findUnsent(window),
-    sweepCheckpoint: () => store.sweepCheckpoint(),
-    saveSweepCheckpoint: (at) => store.saveSweepCheckpoint(at),
-    upgrade: () => store.upgrade(),
-    async transition(jobId, executionId, condition, change) {
-      const result = await store.transition(jobId, executionId, condition, change);
+  return observeExecutionWrites(store, {
+    async transitioned(result, change) {
       if (result.ok && change.status !== undefined && isTerminal(change.status as ExecutionStatus)) {
         await tell(result.execution);
       }
-      return result;
     },
-    async claim(jobId, executionId, claim) {
-      const result = await store.claim(jobId, executionId, claim);
+    async claimed(result) {
       if (!result.ok && result.current && isTerminal(result.current.execution.status)) {
         await tell(result.current.execution);
       }
-      return result;
     },
-  };
+  });
 }
