@@ -322,6 +322,31 @@ describe('DynamoExecutionStore start', () => {
     expect(outcome.kind).toBe('started');
     expect(await lockHolder(job.id)).toBe(next.execution_id);
   });
+
+  it('leaves a lock to a holder not written yet until a minute after it was taken', async () => {
+    // Prepare: the lock of a start that has not written its run yet (or stopped before it did).
+    const job = await storedJob();
+    const holder = executionId();
+    await table.documents.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { pk: `LOCK#${job.id}`, sk: 'LOCK', holder, at: '2027-01-01T00:00:00.000Z' },
+      }),
+    );
+    const soon = makeExecution(job, { created_at: '2027-01-01T00:00:59.000Z' });
+    const later = makeExecution(job, { created_at: '2027-01-01T00:01:00.000Z' });
+
+    // Act
+    const first = await store.start(request(soon, { exclusive: true }));
+    const holderAfterFirst = await lockHolder(job.id);
+    const second = await store.start(request(later, { exclusive: true }));
+
+    // Assess
+    expect(first.kind).toBe('skipped');
+    expect(holderAfterFirst).toBe(holder);
+    expect(second.kind).toBe('started');
+    expect(await lockHolder(job.id)).toBe(later.execution_id);
+  });
 });
 
 describe('DynamoExecutionStore list', () => {

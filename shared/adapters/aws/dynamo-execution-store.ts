@@ -32,6 +32,8 @@ import {
 import { LegacyExecutions } from './legacy-executions.js';
 
 const MAX_START_ROUNDS = 6;
+/** How long after its lock was taken a `skip` run not yet written still holds it (see `takeLock`). */
+const LOCK_WRITE_GRACE_MS = 60_000;
 /** Docs of runs this process read or wrote lately: a run's output is packed with its doc as dictionary. */
 const DOC_CACHE_SIZE = 2_000;
 /** Pages one scan for unsent runs may read per partition before it stops and reports how far it got. */
@@ -361,9 +363,11 @@ export class DynamoExecutionStore implements ExecutionStore {
   }
 
   /**
-   * The overlap lock of a `skip` job: one item naming the run that holds it. Taken when absent, or from a
-   * holder that has ended (so nothing has to release it: a run's end is one write, not two). False when
-   * the holder is still queued or running.
+   * The overlap lock of a `skip` job: one item naming the run that holds it and when it was taken. Taken
+   * when absent, or from a holder that has ended (so nothing has to release it: a run's end is one write,
+   * not two). False when the holder is still queued or running — or not written yet: its start takes the
+   * lock before it writes the run, so a holder not found is live for `LOCK_WRITE_GRACE_MS` after the lock
+   * was taken, and only then taken over (its start stopped in between).
    */
   private async takeLock(execution: Execution): Promise<boolean> {
     for (let round = 1; round <= MAX_START_ROUNDS; round++) {
@@ -379,12 +383,14 @@ export class DynamoExecutionStore implements ExecutionStore {
       if (holder !== null) {
         const held = await this.get(execution.job_id, holder);
         if (held && !isTerminal(held.execution.status)) return false;
+        const takenAt = typeof lock.Item?.at === 'string' ? Date.parse(lock.Item.at) : Number.NaN;
+        if (!held && Date.parse(execution.created_at) - takenAt < LOCK_WRITE_GRACE_MS) return false;
       }
       try {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...lockKey(execution.job_id), holder: execution.execution_id },
+            Item: { ...lockKey(execution.job_id), holder: execution.execution_id, at: execution.created_at },
             ConditionExpression: holder === null ? 'attribute_not_exists(pk)' : 'holder = :holder',
             ...(holder !== null && { ExpressionAttributeValues: { ':holder': holder } }),
           }),
