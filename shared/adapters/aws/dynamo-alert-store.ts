@@ -21,6 +21,7 @@ import {
   watchGroup,
   watchItem,
 } from './alert-items.js';
+import { batchedItems } from './batched-items.js';
 import type { TransactItem } from './expressions.js';
 import { keys } from './keys.js';
 
@@ -50,8 +51,6 @@ type StateDoc = Omit<JobAlertState, 'consecutiveFailures' | 'lastSuccessAt'>;
 export class DynamoAlertStore implements AlertStore {
   /** Jobs whose `last_success_at` this process is writing: runs ending together write it once. */
   private readonly recording = new Set<string>();
-  /** Reads of a job's state in flight for successes: runs ending together share one. */
-  private readonly successReads = new Map<string, Promise<Record<string, unknown> | undefined>>();
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -62,7 +61,7 @@ export class DynamoAlertStore implements AlertStore {
     // A read first: a job that keeps succeeding is written at most once a minute, so the one item of a busy
     // job is not written by every run (a partition takes 1,000 writes a second, 3,000 reads), and a run's
     // success costs a read unit instead of a write unit.
-    const item = await this.readForSuccess(jobId);
+    const item = await this.stateItem(jobId);
     if (item && Number(item.cf ?? 0) > 0) return stateFromItem(item);
     const recorded = typeof item?.ls === 'string' ? Date.parse(item.ls) : Number.NEGATIVE_INFINITY;
     if (Date.parse(at) - recorded < SUCCESS_REFRESH_MS || this.recording.has(jobId)) return null;
@@ -92,26 +91,16 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   /**
-   * The state item, read once for every success of the job that asks while the read is in flight (forty runs
-   * of one job ending together make one read, not forty). A success may so see the state as it was up to one
-   * read earlier: a failure recorded within those milliseconds is reset by the job's next success instead.
+   * The state item, read consistently with the other point reads of the table asked for meanwhile (see
+   * `batched-items.ts`): forty runs ending together, of one job or of forty, make one request.
    */
-  private readForSuccess(jobId: string): Promise<Record<string, unknown> | undefined> {
-    const inFlight = this.successReads.get(jobId);
-    if (inFlight) return inFlight;
-    const read = this.client
-      .send(new GetCommand({ TableName: this.tableName, Key: alertKeys.state(jobId), ConsistentRead: true }))
-      .then((result) => result.Item)
-      .finally(() => this.successReads.delete(jobId));
-    this.successReads.set(jobId, read);
-    return read;
+  private stateItem(jobId: string): Promise<Record<string, unknown> | undefined> {
+    return batchedItems(this.client, this.tableName).get(alertKeys.state(jobId), { consistent: true });
   }
 
   async getState(jobId: string): Promise<VersionedAlertState> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: alertKeys.state(jobId), ConsistentRead: true }),
-    );
-    return result.Item ? stateFromItem(result.Item) : { state: EMPTY_ALERT_STATE, version: 0 };
+    const item = await this.stateItem(jobId);
+    return item ? stateFromItem(item) : { state: EMPTY_ALERT_STATE, version: 0 };
   }
 
   async commit(

@@ -2,13 +2,13 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Entity } from '../../domain/entity.js';
 import type { EntityPage, EntityStore, EntityTargetRecord, StoredEntity } from '../../ports.js';
+import { type BatchedItems, batchedItems } from './batched-items.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { TransactItem } from './expressions.js';
@@ -32,12 +32,17 @@ export class DynamoEntityStore implements EntityStore {
   /** `getTarget` reads in flight, by entity id (see there). */
   private readonly targetReads = new Map<string, Promise<EntityTargetRecord | null>>();
 
+  /** Point reads, sent with the table's other reads asked for meanwhile. */
+  private readonly reads: BatchedItems;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     /** How much one list request may read. @default DEFAULT_READ_CEILING */
     private readonly readCeiling: ReadCeiling = DEFAULT_READ_CEILING,
-  ) {}
+  ) {
+    this.reads = batchedItems(client, tableName);
+  }
 
   async create(entity: Entity, sealedSecret: string | null): Promise<boolean> {
     this.cachedDefault = null;
@@ -190,12 +195,10 @@ export class DynamoEntityStore implements EntityStore {
    */
   async defaultRef(): Promise<{ id: string; type: Entity['type'] } | null> {
     if (this.cachedDefault && this.cachedDefault.until > Date.now()) return this.cachedDefault.ref;
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.defaultEntity() }),
-    );
-    const id = result.Item?.entity_id;
+    const pointer = await this.reads.get(keys.defaultEntity(), { consistent: false });
+    const id = pointer?.entity_id;
     if (typeof id !== 'string') return null;
-    let type = result.Item?.entity_type;
+    let type = pointer?.entity_type;
     if (type !== 'agent' && type !== 'team' && type !== 'workflow') {
       // A pointer written before it carried the type.
       const stored = await this.get(id);
@@ -224,11 +227,9 @@ export class DynamoEntityStore implements EntityStore {
   }
 
   private async readTarget(id: string): Promise<EntityTargetRecord | null> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.entity(id) }),
-    );
-    if (!result.Item) return null;
-    const { entity, sealedSecret } = this.fromItem(result.Item, null);
+    const item = await this.reads.get(keys.entity(id), { consistent: false });
+    if (!item) return null;
+    const { entity, sealedSecret } = this.fromItem(item, null);
     return {
       entity: { id: entity.id, type: entity.type, name: entity.name, target: entity.target },
       sealedSecret,
@@ -241,17 +242,12 @@ export class DynamoEntityStore implements EntityStore {
   }
 
   private async getItem(id: string): Promise<Record<string, unknown> | undefined> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.entity(id), ConsistentRead: true }),
-    );
-    return result.Item;
+    return this.reads.get(keys.entity(id), { consistent: true });
   }
 
   private async defaultId(): Promise<string | null> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.defaultEntity(), ConsistentRead: true }),
-    );
-    return typeof result.Item?.entity_id === 'string' ? result.Item.entity_id : null;
+    const pointer = await this.reads.get(keys.defaultEntity(), { consistent: true });
+    return typeof pointer?.entity_id === 'string' ? pointer.entity_id : null;
   }
 
   private async clearDefaultIf(id: string): Promise<void> {

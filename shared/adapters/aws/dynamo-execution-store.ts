@@ -18,6 +18,7 @@ import type {
   StoredExecution,
   TransitionResult,
 } from '../../ports.js';
+import { batchedItems } from './batched-items.js';
 import { DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { ExecutionHistory, executionIdAt } from './execution-history.js';
 import {
@@ -117,13 +118,13 @@ export class DynamoExecutionStore implements ExecutionStore {
   }
 
   async get(jobId: string, executionId: string): Promise<StoredExecution | null> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: executionKey(executionId), ConsistentRead: true }),
-    );
-    if (result.Item) {
-      if (result.Item[A.historyPk] !== historyPartition(jobId)) return null;
-      const stored = fromItem(result.Item, this.docs.get(executionId));
-      this.remember(executionId, result.Item);
+    const item = await batchedItems(this.client, this.tableName).get(executionKey(executionId), {
+      consistent: true,
+    });
+    if (item) {
+      if (item[A.historyPk] !== historyPartition(jobId)) return null;
+      const stored = fromItem(item, this.docs.get(executionId));
+      this.remember(executionId, item);
       return stored;
     }
     // A run recorded before the upgrade that the migration has not moved yet.

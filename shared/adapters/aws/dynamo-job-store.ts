@@ -1,7 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -9,6 +8,7 @@ import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { Job, JobListFilter } from '../../domain/job.js';
 import type { JobPage, JobStore, NewWebhook, VersionedJob } from '../../ports.js';
 import { alertWatchChanges } from './alert-items.js';
+import { batchedItems } from './batched-items.js';
 import { BoundedReader, DEFAULT_READ_CEILING, type ReadCeiling } from './bounded-query.js';
 import { conflictPause } from './conflicts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -94,10 +94,8 @@ export class DynamoJobStore implements JobStore {
   }
 
   async get(id: string): Promise<VersionedJob | null> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.job(id), ConsistentRead: true }),
-    );
-    return result.Item ? fromItem(result.Item) : null;
+    const item = await batchedItems(this.client, this.tableName).get(keys.job(id), { consistent: true });
+    return item ? fromItem(item) : null;
   }
 
   async replace(

@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Job } from '../../domain/job.js';
 import type { WebhookRecord, WebhookStore } from '../../ports.js';
+import { batchedItems } from './batched-items.js';
 import { setAll } from './expressions.js';
 import { keys } from './keys.js';
 
@@ -13,9 +14,9 @@ export class DynamoWebhookStore implements WebhookStore {
   ) {}
 
   async get(path: string): Promise<WebhookRecord | null> {
-    const { Item: item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.webhook(path), ConsistentRead: true }),
-    );
+    const item = await batchedItems(this.client, this.tableName).get(keys.webhook(path), {
+      consistent: true,
+    });
     if (!item) return null;
     const text = (value: unknown) => (typeof value === 'string' ? value : null);
     const used = item.last_secret_used;
