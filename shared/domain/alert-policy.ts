@@ -190,7 +190,9 @@ const secondsBetween = (earlier: string, later: Date) => (later.getTime() - Date
 /**
  * A run that failed or timed out on its last attempt: count it (unless it was counted already: null),
  * and decide `run.failed`, `job.failing` (at the threshold, then again after `realert_after_seconds`) and
- * `job.paused` (at `pause_after_failures`, if the job is still enabled).
+ * `job.paused` (at `pause_after_failures`, if the job is still enabled). A failure that ended before the
+ * last success recorded (its result was handled late) is not in the row of failures since: it decides
+ * `run.failed` alone.
  */
 export function decideFailure(
   state: JobAlertState,
@@ -200,8 +202,9 @@ export function decideFailure(
   now: Date,
 ): Decision | null {
   if (state.recentFailures.includes(execution.execution_id)) return null;
-  const failures = state.consecutiveFailures + 1;
   const at = execution.finished_at ?? now.toISOString();
+  const beforeLastSuccess = state.lastSuccessAt !== null && state.lastSuccessAt > at;
+  const failures = beforeLastSuccess ? state.consecutiveFailures : state.consecutiveFailures + 1;
   const next: JobAlertState = {
     ...state,
     consecutiveFailures: failures,
@@ -219,6 +222,7 @@ export function decideFailure(
       execution,
     },
   ];
+  if (beforeLastSuccess) return { state: next, events, pause: false };
   const alerted = state.failingAlertedAt;
   if (
     failures >= settings.failureThreshold &&

@@ -89,8 +89,8 @@ export interface WatchedJob {
 export interface AlertStore {
   /**
    * A success of a job with no failure counted: null, with `last_success_at` brought up to `at` when it is
-   * a minute behind or more (one read, and at most one conditional write a minute). A job with failures
-   * counted: nothing written, its state returned for a full decision.
+   * a minute behind or more (two small items read together, and at most one write a minute). A job with
+   * failures counted: nothing written, its state returned for a full decision.
    */
   recordSuccess(jobId: string, at: string): Promise<VersionedAlertState | null>;
   getState(jobId: string): Promise<VersionedAlertState>;

@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertKeys } from '../../shared/adapters/aws/alert-items.js';
 import { DynamoAlertStore } from '../../shared/adapters/aws/dynamo-alert-store.js';
@@ -129,6 +129,42 @@ describe('job alert state', () => {
     });
   });
 
+  it('records the successes of many jobs ending together in a few requests, and keeps the later time', async () => {
+    // Prepare: count the requests of a store on a client of its own.
+    const documents = DynamoDBDocumentClient.from(table.client);
+    const commands: string[] = [];
+    documents.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'build', name: 'countCommands' },
+    );
+    const store = new DynamoAlertStore(documents, table.tableName);
+    const ids = Array.from({ length: 40 }, () => jobId());
+    const failing = ids[0] as string;
+    await store.commit(
+      failing,
+      { state: { ...EMPTY_ALERT_STATE, lastSuccessAt: '2027-01-01T00:05:00.000Z' }, version: 0 },
+      [],
+    );
+    commands.length = 0;
+
+    // Act
+    const results = await Promise.all(ids.map((id) => store.recordSuccess(id, '2027-01-01T00:01:00.000Z')));
+    const states = await Promise.all(ids.map((id) => store.getState(id)));
+
+    // Assess: 80 items read and 39 written, in a handful of requests (the first alone, the rest batched).
+    expect(results).toEqual(ids.map(() => null));
+    expect(commands.length).toBeLessThanOrEqual(10);
+    expect(commands).toContain('BatchGetItemCommand');
+    expect(commands).toContain('BatchWriteItemCommand');
+    expect(states.map((each) => each.state.lastSuccessAt)).toEqual([
+      '2027-01-01T00:05:00.000Z',
+      ...ids.slice(1).map(() => '2027-01-01T00:01:00.000Z'),
+    ]);
+  });
+
   it('writes outbox entries with the state, all or nothing, and sends them in due order, one sender at a time', async () => {
     // Prepare
     const id = jobId();
@@ -177,6 +213,7 @@ describe('watched jobs', () => {
     });
     for (const each of [cron, overdue, quiet]) await jobs.create(each);
     await alerts.commit(overdue.id, { state: EMPTY_ALERT_STATE, version: 0 }, []);
+    await alerts.recordSuccess(overdue.id, '2027-01-01T00:00:00.000Z');
     const ids = async (group: 'policy' | 'cron') =>
       (await alerts.watchedJobs(group))
         .map((each) => each.id)
@@ -193,6 +230,9 @@ describe('watched jobs', () => {
     const state = await table.documents.send(
       new GetCommand({ TableName: table.tableName, Key: alertKeys.state(overdue.id) }),
     );
+    const lastSuccess = await table.documents.send(
+      new GetCommand({ TableName: table.tableName, Key: alertKeys.lastSuccess(overdue.id) }),
+    );
 
     // Assess
     expect(initially).toEqual({ cron: [cron.id], policy: [overdue.id] });
@@ -200,6 +240,7 @@ describe('watched jobs', () => {
     expect(afterPolicy.policy.sort()).toEqual([cron.id, overdue.id].sort());
     expect(afterwards).toEqual({ cron: [], policy: [] });
     expect(state.Item).toBeUndefined();
+    expect(lastSuccess.Item).toBeUndefined();
   });
 });
 

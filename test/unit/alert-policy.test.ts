@@ -159,6 +159,34 @@ describe('decisions from run ends', () => {
     });
     expect(quiet.events).toEqual([]);
   });
+
+  it('does not count in a row a failure that ended before the last success recorded', () => {
+    // Prepare: a success that ended at 00:00:10 is recorded; a failure that ended at 00:00:05 is handled
+    // only after it (its worker was slower).
+    const state: JobAlertState = { ...EMPTY_ALERT_STATE, lastSuccessAt: '2027-01-01T00:00:10.000Z' };
+    const late = run('a', { finished_at: '2027-01-01T00:00:05.000Z' });
+
+    // Act
+    const decision = decideFailure(state, { ...settings, failureThreshold: 1 }, late, true, at(20));
+    const after = decideFailure(
+      decision?.state as JobAlertState,
+      { ...settings, failureThreshold: 1 },
+      run('b', { finished_at: '2027-01-01T00:00:15.000Z' }),
+      true,
+      at(30),
+    );
+
+    // Assess
+    expect(decision?.events.map((event) => event.type)).toEqual(['run.failed']);
+    expect(decision?.state).toMatchObject({
+      consecutiveFailures: 0,
+      recentFailures: ['a'],
+      lastFailureAt: '2027-01-01T00:00:05.000Z',
+    });
+    expect(decision?.pause).toBe(false);
+    expect(after?.events.map((event) => event.type)).toEqual(['run.failed', 'job.failing']);
+    expect(after?.state.consecutiveFailures).toBe(1);
+  });
 });
 
 describe('decisions from sweeps', () => {

@@ -7,6 +7,8 @@ import type { TransactItem } from './expressions.js';
 export const alertKeys = {
   /** A job's alert state, in the job's own partition. */
   state: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'ALERT_STATE' }),
+  /** When a run of the job last succeeded (`at`), put apart from the state (see DynamoAlertStore). */
+  lastSuccess: (jobId: string) => ({ pk: `JOB#${jobId}`, sk: 'LAST_SUCCESS' }),
   /** The jobs the sweeper looks at, one partition per group (see `watchGroup`). */
   watch: (group: WatchGroup, jobId: string) => ({ pk: `ALERT_WATCH#${group}`, sk: jobId }),
   /** Where the one-time backfill of watch items for jobs written before alerting stands. */
@@ -71,6 +73,7 @@ export function alertWatchChanges(tableName: string, before: Job | null, after: 
     changes.push({ Put: { TableName: tableName, Item: watchItem(is, after) } });
   if (after === null && before !== null) {
     changes.push({ Delete: { TableName: tableName, Key: alertKeys.state(before.id) } });
+    changes.push({ Delete: { TableName: tableName, Key: alertKeys.lastSuccess(before.id) } });
   }
   return changes;
 }

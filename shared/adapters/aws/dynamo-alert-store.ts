@@ -8,7 +8,6 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { EMPTY_ALERT_STATE, type JobAlertState } from '../../domain/alert-policy.js';
 import type { Job } from '../../domain/job.js';
 import type { Notification } from '../../domain/notification.js';
@@ -38,10 +37,13 @@ type StateDoc = Omit<JobAlertState, 'consecutiveFailures' | 'lastSuccessAt'>;
 /**
  * Alerting in the jobs table:
  *
- * - a job's state, `JOB#<job>` / `ALERT_STATE`: `cf` (failures in a row) and `ls` (last success) as
- *   attributes, the rest as a JSON `doc`, and `version`. A success with no failures counted is one
- *   consistent GetItem, and a conditional UpdateItem of `ls` when the one recorded is a minute old or
- *   more; every other change is conditional on `version`;
+ * - a job's state, `JOB#<job>` / `ALERT_STATE`: `cf` (failures in a row) and `ls` (last success, as of
+ *   the last change of the state) as attributes, the rest as a JSON `doc`, and `version`; every change
+ *   is conditional on `version`;
+ * - a job's last success, `JOB#<job>` / `LAST_SUCCESS` (`at`): a success with no failures counted reads
+ *   it and the state (consistently, batched with the table's other reads), and puts it when the one
+ *   recorded is a minute old or more — unconditionally, so that the puts of runs of many jobs ending
+ *   together go as one BatchWriteItem. The job's `last_success_at` is the later of the two;
  * - the outbox, one partition `OUTBOX` sorted by when each entry is due (`<due>#<event id>#<channel id>`),
  *   so a sender reads only what is due; entries are written in the same transaction as the state change
  *   that decided them, and moved (delete + put) to their next try;
@@ -58,49 +60,44 @@ export class DynamoAlertStore implements AlertStore {
   ) {}
 
   async recordSuccess(jobId: string, at: string): Promise<VersionedAlertState | null> {
-    // A read first: a job that keeps succeeding is written at most once a minute, so the one item of a busy
-    // job is not written by every run (a partition takes 1,000 writes a second, 3,000 reads), and a run's
+    // Reads first: a job that keeps succeeding is written at most once a minute, so the items of a busy
+    // job are not written by every run (a partition takes 1,000 writes a second, 3,000 reads), and a run's
     // success costs a read unit instead of a write unit.
-    const item = await this.stateItem(jobId);
-    if (item && Number(item.cf ?? 0) > 0) return stateFromItem(item);
-    const recorded = typeof item?.ls === 'string' ? Date.parse(item.ls) : Number.NEGATIVE_INFINITY;
-    if (Date.parse(at) - recorded < SUCCESS_REFRESH_MS || this.recording.has(jobId)) return null;
+    const { state, last } = await this.items(jobId);
+    if (state && Number(state.cf ?? 0) > 0) return stateFromItems(state, last);
+    const recorded = lastSuccessOf(state, last);
+    const since = recorded === null ? Number.POSITIVE_INFINITY : Date.parse(at) - Date.parse(recorded);
+    if (since < SUCCESS_REFRESH_MS || this.recording.has(jobId)) return null;
+    // A failure counted between the reads and this put keeps its count: this success ended before the
+    // reads, so before that failure was counted; a failure that ended before this success but is counted
+    // after this put is not counted in a row (see `decideFailure`).
     this.recording.add(jobId);
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: alertKeys.state(jobId),
-          UpdateExpression: 'SET ls = :at',
-          ConditionExpression:
-            '(attribute_not_exists(cf) OR cf = :zero) AND (attribute_not_exists(ls) OR ls < :at)',
-          ExpressionAttributeValues: { ':at': at, ':zero': 0 },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
+      await batchedItems(this.client, this.tableName).put({ ...alertKeys.lastSuccess(jobId), at });
       return null;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const old = error.Item === undefined ? undefined : unmarshall(error.Item);
-      // A later success is already recorded, and no failure since: nothing to change.
-      if (!old || Number(old.cf ?? 0) === 0) return null;
-      return stateFromItem(old);
     } finally {
       this.recording.delete(jobId);
     }
   }
 
   /**
-   * The state item, read consistently with the other point reads of the table asked for meanwhile (see
-   * `batched-items.ts`): forty runs ending together, of one job or of forty, make one request.
+   * The state and last-success items, read consistently with the other point reads of the table asked for
+   * meanwhile (see `batched-items.ts`): forty runs ending together, of one job or of forty, make one request.
    */
-  private stateItem(jobId: string): Promise<Record<string, unknown> | undefined> {
-    return batchedItems(this.client, this.tableName).get(alertKeys.state(jobId), { consistent: true });
+  private async items(
+    jobId: string,
+  ): Promise<{ state: Record<string, unknown> | undefined; last: Record<string, unknown> | undefined }> {
+    const reads = batchedItems(this.client, this.tableName);
+    const [state, last] = await Promise.all([
+      reads.get(alertKeys.state(jobId), { consistent: true }),
+      reads.get(alertKeys.lastSuccess(jobId), { consistent: true }),
+    ]);
+    return { state, last };
   }
 
   async getState(jobId: string): Promise<VersionedAlertState> {
-    const item = await this.stateItem(jobId);
-    return item ? stateFromItem(item) : { state: EMPTY_ALERT_STATE, version: 0 };
+    const { state, last } = await this.items(jobId);
+    return stateFromItems(state, last);
   }
 
   async commit(
@@ -320,14 +317,28 @@ function entryFromItem(item: Record<string, unknown>): OutboxEntry {
   };
 }
 
-function stateFromItem(item: Record<string, unknown>): VersionedAlertState {
+/** The later of the state's `ls` and the last-success item's `at`. */
+function lastSuccessOf(
+  state: Record<string, unknown> | undefined,
+  last: Record<string, unknown> | undefined,
+): string | null {
+  // ISO times of one format: the later sorts last.
+  const times = [state?.ls, last?.at].filter((value): value is string => typeof value === 'string');
+  return times.sort().at(-1) ?? null;
+}
+
+function stateFromItems(
+  item: Record<string, unknown> | undefined,
+  last: Record<string, unknown> | undefined,
+): VersionedAlertState {
+  if (!item) return { state: { ...EMPTY_ALERT_STATE, lastSuccessAt: lastSuccessOf(item, last) }, version: 0 };
   const doc = typeof item.doc === 'string' ? (JSON.parse(item.doc) as Partial<StateDoc>) : {};
   return {
     state: {
       ...EMPTY_ALERT_STATE,
       ...doc,
       consecutiveFailures: Number(item.cf ?? 0),
-      lastSuccessAt: typeof item.ls === 'string' ? item.ls : null,
+      lastSuccessAt: lastSuccessOf(item, last),
     },
     version: Number(item.version ?? 0),
   };
