@@ -3,6 +3,8 @@ import {
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 
 /** One Query a store sent, with what DynamoDB answered. */
@@ -15,14 +17,16 @@ export interface RecordedQuery {
 }
 
 /**
- * A document client that sends every command to the real one and records each Query, so a test can
- * see what a store read from DynamoDB Local. `take()` returns the queries since the last call.
+ * A document client that sends every command to the real one and records each Query and UpdateItem, so a
+ * test can see what a store asked of DynamoDB Local. `take()` returns the queries since the last call.
  */
 export function recordingDocuments(documents: DynamoDBDocumentClient) {
   let queries: RecordedQuery[] = [];
+  let updates: UpdateCommandInput[] = [];
   let itemsGot = 0;
   const client = {
     send: async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+      if (command instanceof UpdateCommand) updates.push(command.input);
       const output = (await documents.send(command as never)) as {
         Items?: unknown[];
         ScannedCount?: number;
@@ -48,6 +52,12 @@ export function recordingDocuments(documents: DynamoDBDocumentClient) {
       const got = itemsGot;
       itemsGot = 0;
       return got;
+    },
+    /** The UpdateItem requests sent since the last call, failed ones included. */
+    takeUpdates: (): UpdateCommandInput[] => {
+      const taken = updates;
+      updates = [];
+      return taken;
     },
     take: (): RecordedQuery[] => {
       const taken = queries;

@@ -29,20 +29,31 @@ import {
   fromItem,
   historyPartition,
   toItem,
+  versionOf,
 } from './execution-item.js';
 import { LegacyExecutions } from './legacy-executions.js';
+import { afterUpdate, RecentExecutionItems } from './recent-execution-items.js';
 
 const MAX_START_ROUNDS = 6;
 /** How long after its lock was taken a `skip` run not yet written still holds it (see `takeLock`). */
 const LOCK_WRITE_GRACE_MS = 60_000;
-/** Docs of runs this process read or wrote lately: a run's output is packed with its doc as dictionary. */
-const DOC_CACHE_SIZE = 2_000;
 /** Pages one scan for unsent runs may read per partition before it stops and reports how far it got. */
 const MAX_SCAN_PAGES = 20;
 
 const dedupeKeyOf = (jobId: string, key: string) => ({ pk: `DEDUPE#${jobId}#${key}`, sk: 'DEDUPE' });
 const lockKey = (jobId: string) => ({ pk: `LOCK#${jobId}`, sk: 'LOCK' });
 const SWEEP_CHECKPOINT = { pk: 'SWEEP_CHECKPOINT', sk: 'SWEEP_CHECKPOINT' };
+
+/** One conditional update of an execution item, before the store adds its update count. */
+interface ItemUpdate {
+  /** SET clauses, with their placeholders in `names` and `values`. */
+  set: string[];
+  /** Names of the attributes it removes. */
+  remove: readonly string[];
+  condition: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
 
 /**
  * Executions as one item each, in 16 partitions shared by every job (`RUN#<shard>`, see
@@ -56,7 +67,7 @@ const SWEEP_CHECKPOINT = { pk: 'SWEEP_CHECKPOINT', sk: 'SWEEP_CHECKPOINT' };
 export class DynamoExecutionStore implements ExecutionStore {
   private readonly history: ExecutionHistory;
   private readonly legacy: LegacyExecutions;
-  private readonly docs = new Map<string, Buffer>();
+  private readonly recent = new RecentExecutionItems();
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -111,7 +122,7 @@ export class DynamoExecutionStore implements ExecutionStore {
         if (first) return { kind: 'duplicate', execution: first.execution };
         continue;
       }
-      this.remember(execution.execution_id, item);
+      this.recent.remember(execution.execution_id, item);
       return { kind: written.status === 'skipped' ? 'skipped' : 'started', execution: written };
     }
     throw new Error(`Could not start a run of job ${execution.job_id} after repeated races`);
@@ -123,8 +134,8 @@ export class DynamoExecutionStore implements ExecutionStore {
     });
     if (item) {
       if (item[A.historyPk] !== historyPartition(jobId)) return null;
-      const stored = fromItem(item, this.docs.get(executionId));
-      this.remember(executionId, item);
+      const stored = fromItem(item, this.recent.doc(executionId));
+      this.recent.remember(executionId, item);
       return stored;
     }
     // A run recorded before the upgrade that the migration has not moved yet.
@@ -171,15 +182,23 @@ export class DynamoExecutionStore implements ExecutionStore {
       ':cb': claim.callbackTokenHash,
       ...(first && { ':started': claim.now.toISOString(), ':nowMs': claim.now.getTime() }),
     };
+    // Answered the whole item: the worker has not read the run it is about to do.
     return this.update(
       jobId,
       executionId,
       {
-        UpdateExpression: `SET #st = :running, #ls = :lease, #cb = :cb${first ? ', #sa = :started, #dl = :nowMs + #to' : ''}`,
-        ConditionExpression: '#job = :job AND #st = :queued AND #at = :attempt',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        set: [
+          '#st = :running',
+          '#ls = :lease',
+          '#cb = :cb',
+          ...(first ? ['#sa = :started', '#dl = :nowMs + #to'] : []),
+        ],
+        remove: [],
+        condition: '#job = :job AND #st = :queued AND #at = :attempt',
+        names,
+        values,
       },
+      undefined,
       () => this.claim(jobId, executionId, claim),
     );
   }
@@ -205,10 +224,6 @@ export class DynamoExecutionStore implements ExecutionStore {
       values[`:s${index}`] = value;
       clauses.push(`#s${index} = :s${index}`);
     });
-    const removals = remove.map((name, index) => {
-      names[`#r${index}`] = name;
-      return `#r${index}`;
-    });
     const statuses = condition.from.map((status, index) => {
       values[`:from${index}`] = status;
       return `:from${index}`;
@@ -225,21 +240,14 @@ export class DynamoExecutionStore implements ExecutionStore {
       values[':before'] = condition.leaseExpiredBefore;
       conditionExpression += ' AND (#st <> :running OR attribute_not_exists(#ls) OR #ls < :before)';
     }
-    const updateExpression = [
-      clauses.length > 0 ? `SET ${clauses.join(', ')}` : '',
-      removals.length > 0 ? `REMOVE ${removals.join(', ')}` : '',
-    ]
-      .filter(Boolean)
-      .join(' ');
+    const known = this.recent.item(executionId);
     return this.update(
       jobId,
       executionId,
-      {
-        UpdateExpression: updateExpression,
-        ConditionExpression: conditionExpression,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
+      { set: clauses, remove, condition: conditionExpression, names, values },
+      // A remembered item the condition cannot hold on is older than the one the caller expects (or the
+      // change fails either way): the whole item is asked for, rather than a write bound to fail first.
+      known !== undefined && conditionCanHold(known, jobId, condition) ? known : undefined,
       () => this.transition(jobId, executionId, condition, change),
     );
   }
@@ -248,37 +256,80 @@ export class DynamoExecutionStore implements ExecutionStore {
    * One conditional UpdateItem of an execution, answering the item after it, or, when the condition
    * failed, the item as it stood. A run not found in the current layout but recorded before the upgrade
    * is moved into it, and the update is tried once more (`again`).
+   *
+   * With `known`, the item as this process last saw it, DynamoDB answers only the attributes the update
+   * set (`UPDATED_NEW`), merged into `known`: a finish is answered its status, times and output, not the
+   * whole item with its doc. The merge is right only if nobody wrote the item since `known`: the
+   * caller's condition pins status and attempt, not the lease, the target's execution, the token or the
+   * error another worker or the API may have written meanwhile. So the write also requires the item's
+   * update count to be `known`'s; if another write came between, it fails, and the change is tried again
+   * as without `known` (`ALL_NEW`, no count required). Either way the answer is what `ALL_NEW` gives.
+   * (A writer of an earlier version of the service adds nothing to the count: during a deploy that
+   * overlaps both on one run, such a write would go unseen in this answer, never in the table.)
    */
   private async update(
     jobId: string,
     executionId: string,
-    expression: Pick<
-      NonNullable<ConstructorParameters<typeof UpdateCommand>[0]>,
-      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
-    >,
+    write: ItemUpdate,
+    known: Record<string, unknown> | undefined,
     again: () => Promise<TransitionResult>,
   ): Promise<TransitionResult> {
+    const names: Record<string, string> = { ...write.names, '#v': A.version };
+    const values: Record<string, unknown> = { ...write.values };
+    let condition = write.condition;
+    let counted = '#v = if_not_exists(#v, :zero) + :one';
+    if (known === undefined) {
+      values[':zero'] = 0;
+      values[':one'] = 1;
+    } else {
+      const seen = versionOf(known);
+      values[':next'] = seen + 1;
+      counted = '#v = :next';
+      if (seen === 0) condition += ' AND attribute_not_exists(#v)';
+      else {
+        values[':seen'] = seen;
+        condition += ' AND #v = :seen';
+      }
+    }
+    const removals = write.remove.map((name, index) => {
+      names[`#r${index}`] = name;
+      return `#r${index}`;
+    });
+    const expression = `SET ${[...write.set, counted].join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`;
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: executionKey(executionId),
-          ...expression,
-          ReturnValues: 'ALL_NEW',
+          UpdateExpression: expression,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: known === undefined ? 'ALL_NEW' : 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const item = result.Attributes as Record<string, unknown>;
-      const { execution } = fromItem(item, this.docs.get(executionId));
-      this.remember(executionId, item);
+      const answer = (result.Attributes ?? {}) as Record<string, unknown>;
+      const item = known === undefined ? answer : afterUpdate(known, answer, write.remove);
+      const { execution } = fromItem(item, this.recent.doc(executionId));
+      this.recent.remember(executionId, item);
       return { ok: true, execution };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const old = error.Item === undefined ? undefined : unmarshall(error.Item);
-      if (old && old[A.historyPk] === historyPartition(jobId)) {
-        return { ok: false, current: fromItem(old, this.docs.get(executionId)) };
+      if (known !== undefined && old !== undefined && versionOf(old) !== versionOf(known)) {
+        // Written by another since this process saw it: the condition may well hold on the item as it is.
+        return this.update(jobId, executionId, write, undefined, again);
       }
-      if (!old && (await this.legacy.migrate(jobId, executionId))) return again();
+      if (old && old[A.historyPk] === historyPartition(jobId)) {
+        const current = fromItem(old, this.recent.doc(executionId));
+        this.recent.remember(executionId, old);
+        return { ok: false, current };
+      }
+      if (!old) {
+        this.recent.forget(executionId);
+        if (await this.legacy.migrate(jobId, executionId)) return again();
+      }
       return { ok: false, current: null };
     }
   }
@@ -406,7 +457,7 @@ export class DynamoExecutionStore implements ExecutionStore {
   }
 
   private async docOf(executionId: string): Promise<Buffer> {
-    const cached = this.docs.get(executionId);
+    const cached = this.recent.doc(executionId);
     if (cached) return cached;
     const result = await this.client.send(
       new GetCommand({
@@ -418,23 +469,23 @@ export class DynamoExecutionStore implements ExecutionStore {
     );
     return result.Item ? docOf(result.Item) : Buffer.alloc(0);
   }
+}
 
-  /**
-   * Keeps the run's doc (inflated once per item, see `docOf`): a later output is packed with these very
-   * bytes as its dictionary, and later reads of the run need not inflate it again.
-   */
-  private remember(executionId: string, item: Record<string, unknown>): void {
-    if (!this.docs.has(executionId)) this.docs.set(executionId, docOf(item));
-    this.trimDocs();
-  }
-
-  private trimDocs(): void {
-    while (this.docs.size > DOC_CACHE_SIZE) {
-      const oldest = this.docs.keys().next().value;
-      if (oldest === undefined) return;
-      this.docs.delete(oldest);
-    }
-  }
+/**
+ * Whether a transition's condition can hold on `item` (its lease test aside): if not, `item` is not how
+ * the run stands when the caller expects to change it.
+ */
+function conditionCanHold(
+  item: Record<string, unknown>,
+  jobId: string,
+  condition: { from: readonly Execution['status'][]; attempt?: number },
+): boolean {
+  const attempt = typeof item[A.attempt] === 'number' ? item[A.attempt] : 1;
+  return (
+    item[A.historyPk] === historyPartition(jobId) &&
+    condition.from.includes(item[A.status] as Execution['status']) &&
+    (condition.attempt === undefined || condition.attempt === attempt)
+  );
 }
 
 function withId(execution: Execution, executionId: string): Execution {

@@ -16,7 +16,9 @@ import type { ExecutionChange, StoredExecution } from '../../ports.js';
  *   `config_override`, which a replay applies again), deflated;
  * - one short attribute per field a transition may set, so a transition is one conditional UpdateItem
  *   with no read before it; `out` (the output) is deflated with `doc` as its dictionary, since an
- *   agent's answer tends to quote its request.
+ *   agent's answer tends to quote its request;
+ * - `v`, the count of updates, so a transition of an item this process has seen can be answered only
+ *   what it changed (see `DynamoExecutionStore`).
  */
 export const SHARDS = 16;
 
@@ -60,7 +62,18 @@ export const A = {
   /** The sparse index of failed and timed-out runs (`gsi5`, keys only). */
   failedPk: 'gsi5pk',
   failedSk: 'gsi5sk',
+  /**
+   * How many updates the item has had (absent, read as 0, until its first): every claim and transition adds
+   * one, so a transition can require the item to be the one this process last saw.
+   */
+  version: 'v',
 } as const;
+
+/** The item's update count (`A.version`). */
+export function versionOf(item: Record<string, unknown>): number {
+  const version = item[A.version];
+  return typeof version === 'number' ? version : 0;
+}
 
 /** The fields of `Execution` kept in `doc`: set at creation, never changed. */
 type Fixed = Omit<
