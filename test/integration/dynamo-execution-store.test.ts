@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoExecutionStore } from '../../shared/adapters/aws/dynamo-execution-store.js';
 import { DynamoJobStore } from '../../shared/adapters/aws/dynamo-job-store.js';
 import { BadRequestError } from '../../shared/domain/errors.js';
@@ -116,6 +117,46 @@ async function lockHolder(jobId: string): Promise<unknown> {
 }
 
 describe('DynamoExecutionStore start', () => {
+  it('puts runs with a fresh id with no condition, those started together as one BatchWriteItem', async () => {
+    // Prepare: a store on a client of its own, whose requests are counted.
+    const own = new DynamoDBClient({
+      endpoint: inject('dynamodbEndpoint'),
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const documents = DynamoDBDocumentClient.from(own);
+    const sent: { command: string; condition: boolean }[] = [];
+    documents.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ConditionExpression?: string };
+        sent.push({
+          command: String(context.commandName),
+          condition: input.ConditionExpression !== undefined,
+        });
+        return next(args);
+      },
+      { step: 'build', name: 'recordPuts' },
+    );
+    const counted = new DynamoExecutionStore(documents, table.tableName);
+    const job = await storedJob();
+    const executions = Array.from({ length: 6 }, () => makeExecution(job));
+
+    // Act
+    const outcomes = await Promise.all(executions.map((execution) => counted.start(request(execution))));
+    own.destroy();
+    const stored = await Promise.all(
+      executions.map((execution) => store.get(job.id, execution.execution_id)),
+    );
+
+    // Assess
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(executions.map(() => 'started'));
+    expect(stored.map((each) => each?.execution)).toEqual(executions);
+    expect(sent).toEqual([
+      { command: 'PutItemCommand', condition: false },
+      { command: 'BatchWriteItemCommand', condition: false },
+    ]);
+  });
+
   it('writes the execution as queued, one item in a run partition with its history index keys', async () => {
     // Prepare
     const job = await storedJob();

@@ -58,8 +58,8 @@ interface ItemUpdate {
 /**
  * Executions as one item each, in 16 partitions shared by every job (`RUN#<shard>`, see
  * `execution-item.ts`), so that no partition key takes more than a fraction of a run's writes. A run is
- * three writes: the conditional put that creates it `queued`, the claim, the end; each is one write
- * unit for a small run, and none is a transaction. Side items: a dedupe marker per key
+ * three writes: the put that creates it `queued` (conditional when its id can meet another), the claim,
+ * the end; each is one write unit for a small run, and none is a transaction. Side items: a dedupe marker per key
  * (`DEDUPE#<job>#<key>`, written before the run), the overlap lock of a `skip` job (`LOCK#<job>`,
  * taken over from a finished holder, never released), the history count snapshot (`JOB#<job>` /
  * `RUN_COUNT`) and the sweeper's scan checkpoint.
@@ -95,6 +95,21 @@ export class DynamoExecutionStore implements ExecutionStore {
       const holder = await this.legacy.keyHolder(execution.job_id, request.dedupeKey, due);
       const first = holder === null ? null : await this.get(execution.job_id, holder);
       if (first) return { kind: 'duplicate', execution: first.execution };
+    }
+    if (request.dedupeKey === undefined && !request.exclusive) {
+      // A fresh id (its creation time and 80 random bits) meets no other run, so there is nothing to put
+      // it on condition of: the put goes as one BatchWriteItem with the runs started meanwhile.
+      const item = toItem(execution, {
+        expiresAt: request.expiresAt,
+        exclusive: false,
+        ...(request.configOverride !== undefined && { configOverride: request.configOverride }),
+      });
+      await batchedItems(this.client, this.tableName).put({
+        ...item,
+        ...executionKey(execution.execution_id),
+      });
+      this.recent.remember(execution.execution_id, item);
+      return { kind: 'started', execution };
     }
     for (let round = 1; round <= MAX_START_ROUNDS; round++) {
       const exclusive = request.exclusive && (await this.takeLock(execution));
