@@ -101,6 +101,28 @@ async function expectAsRead(result: TransitionResult, execution: Execution): Pro
 }
 
 describe('DynamoExecutionStore transitions of a run it has seen', () => {
+  it('answers the claim of a run it started only what it set, and a claim of one it never saw whole', async () => {
+    // Prepare: one process starts two runs; another (a worker elsewhere) has seen neither.
+    const { store, answered } = oneProcess();
+    const elsewhere = oneProcess();
+    const here = await started(store);
+    const there = await started(store);
+    answered();
+
+    // Act
+    const claimedHere = await claim(store, here, 1);
+    const claimedThere = await claim(elsewhere.store, there, 1);
+
+    // Assess
+    expect(await expectAsRead(claimedHere, here)).toMatchObject({
+      status: 'running',
+      started_at: NOW.toISOString(),
+    });
+    expect(await expectAsRead(claimedThere, there)).toMatchObject({ status: 'running' });
+    expect(answered()).toEqual(['UPDATED_NEW']);
+    expect(elsewhere.answered()).toEqual(['ALL_NEW']);
+  });
+
   it('answers a finish with output only what it changed, as ALL_NEW would have', async () => {
     // Prepare
     const { store, answered } = oneProcess();
@@ -127,7 +149,7 @@ describe('DynamoExecutionStore transitions of a run it has seen', () => {
     // Assess
     const answer = await expectAsRead(ended, execution);
     expect(answer).toMatchObject({ status: 'succeeded', output, started_at: NOW.toISOString() });
-    expect(answered()).toEqual(['ALL_NEW', 'UPDATED_NEW']);
+    expect(answered()).toEqual(['UPDATED_NEW', 'UPDATED_NEW']);
   });
 
   it('answers a failure as ALL_NEW would have, and writes its keys of the failed runs’ index', async () => {
@@ -154,7 +176,7 @@ describe('DynamoExecutionStore transitions of a run it has seen', () => {
     // Assess
     const answer = await expectAsRead(failed, execution);
     expect(answer).toMatchObject({ status: 'failed', target_execution_arn: ARN });
-    expect(answered()).toEqual(['ALL_NEW', 'UPDATED_NEW']);
+    expect(answered()).toEqual(['UPDATED_NEW', 'UPDATED_NEW']);
     const raw = await table.documents.send(
       new GetCommand({ TableName: table.tableName, Key: executionKey(execution.execution_id) }),
     );
@@ -198,7 +220,7 @@ describe('DynamoExecutionStore transitions of a run it has seen', () => {
     });
     const answer = await expectAsRead(cancelled, execution);
     expect(answer).toMatchObject({ status: 'cancelled', attempt: 2, started_at: NOW.toISOString() });
-    expect(answered()).toEqual(['ALL_NEW', 'UPDATED_NEW', 'UPDATED_NEW']);
+    expect(answered()).toEqual(['UPDATED_NEW', 'UPDATED_NEW', 'UPDATED_NEW']);
     expect(await fresh.get(execution.job_id, execution.execution_id)).toMatchObject({
       callbackTokenHash: '',
       leaseUntil: null,
@@ -251,7 +273,7 @@ describe('DynamoExecutionStore transitions of a run it has seen', () => {
     // Assess
     expect(takenAnswer).toMatchObject({ status: 'running', attempt: 2 });
     expect(await expectAsRead(ended, execution)).toMatchObject({ status: 'timed_out', attempt: 2 });
-    expect(answered()).toEqual(['ALL_NEW', 'UPDATED_NEW', 'UPDATED_NEW']);
+    expect(answered()).toEqual(['UPDATED_NEW', 'UPDATED_NEW', 'UPDATED_NEW']);
   });
 
   it('asks for the whole item when another process wrote the run since: its change is in the answer', async () => {
@@ -284,7 +306,7 @@ describe('DynamoExecutionStore transitions of a run it has seen', () => {
     // The other process had not seen the run: ALL_NEW. The worker's first write, bound to the item it
     // had seen, failed; the second asked for the whole item.
     expect(other.answered()).toEqual(['ALL_NEW']);
-    expect(worker.answered()).toEqual(['ALL_NEW', 'UPDATED_NEW', 'ALL_NEW']);
+    expect(worker.answered()).toEqual(['UPDATED_NEW', 'UPDATED_NEW', 'ALL_NEW']);
   });
 
   it('answers how the run stands when another process ended it since', async () => {

@@ -197,7 +197,10 @@ export class DynamoExecutionStore implements ExecutionStore {
       ':cb': claim.callbackTokenHash,
       ...(first && { ':started': claim.now.toISOString(), ':nowMs': claim.now.getTime() }),
     };
-    // Answered the whole item: the worker has not read the run it is about to do.
+    // Answered the whole item, unless this process wrote or read the run lately (a local runtime's
+    // dispatch and worker share the store): then only what it set, as for a transition (see `update`).
+    const known = this.recent.item(executionId);
+    const claimable = { from: ['queued'] as const, attempt: claim.attempt };
     return this.update(
       jobId,
       executionId,
@@ -213,7 +216,7 @@ export class DynamoExecutionStore implements ExecutionStore {
         names,
         values,
       },
-      undefined,
+      known !== undefined && conditionCanHold(known, jobId, claimable) ? known : undefined,
       () => this.claim(jobId, executionId, claim),
     );
   }
