@@ -96,14 +96,16 @@ export class DynamoExecutionStore implements ExecutionStore {
       const first = holder === null ? null : await this.get(execution.job_id, holder);
       if (first) return { kind: 'duplicate', execution: first.execution };
     }
+    const itemOf = (written: Execution, exclusive: boolean) =>
+      toItem(written, {
+        expiresAt: request.expiresAt,
+        exclusive,
+        ...(request.configOverride !== undefined && { configOverride: request.configOverride }),
+      });
     if (request.dedupeKey === undefined && !request.exclusive) {
       // A fresh id (its creation time and 80 random bits) meets no other run, so there is nothing to put
       // it on condition of: the put goes as one BatchWriteItem with the runs started meanwhile.
-      const item = toItem(execution, {
-        expiresAt: request.expiresAt,
-        exclusive: false,
-        ...(request.configOverride !== undefined && { configOverride: request.configOverride }),
-      });
+      const item = itemOf(execution, false);
       await batchedItems(this.client, this.tableName).put({
         ...item,
         ...executionKey(execution.execution_id),
@@ -117,11 +119,7 @@ export class DynamoExecutionStore implements ExecutionStore {
         request.exclusive && !exclusive
           ? { ...execution, status: 'skipped', finished_at: execution.created_at }
           : execution;
-      const item = toItem(written, {
-        expiresAt: request.expiresAt,
-        exclusive,
-        ...(request.configOverride !== undefined && { configOverride: request.configOverride }),
-      });
+      const item = itemOf(written, exclusive);
       try {
         await this.client.send(
           new PutCommand({
@@ -199,8 +197,6 @@ export class DynamoExecutionStore implements ExecutionStore {
     };
     // Answered the whole item, unless this process wrote or read the run lately (a local runtime's
     // dispatch and worker share the store): then only what it set, as for a transition (see `update`).
-    const known = this.recent.item(executionId);
-    const claimable = { from: ['queued'] as const, attempt: claim.attempt };
     return this.update(
       jobId,
       executionId,
@@ -216,7 +212,7 @@ export class DynamoExecutionStore implements ExecutionStore {
         names,
         values,
       },
-      known !== undefined && conditionCanHold(known, jobId, claimable) ? known : undefined,
+      { from: ['queued'], attempt: claim.attempt },
       () => this.claim(jobId, executionId, claim),
     );
   }
@@ -258,14 +254,11 @@ export class DynamoExecutionStore implements ExecutionStore {
       values[':before'] = condition.leaseExpiredBefore;
       conditionExpression += ' AND (#st <> :running OR attribute_not_exists(#ls) OR #ls < :before)';
     }
-    const known = this.recent.item(executionId);
     return this.update(
       jobId,
       executionId,
       { set: clauses, remove, condition: conditionExpression, names, values },
-      // A remembered item the condition cannot hold on is older than the one the caller expects (or the
-      // change fails either way): the whole item is asked for, rather than a write bound to fail first.
-      known !== undefined && conditionCanHold(known, jobId, condition) ? known : undefined,
+      condition,
       () => this.transition(jobId, executionId, condition, change),
     );
   }
@@ -275,8 +268,10 @@ export class DynamoExecutionStore implements ExecutionStore {
    * failed, the item as it stood. A run not found in the current layout but recorded before the upgrade
    * is moved into it, and the update is tried once more (`again`).
    *
-   * With `known`, the item as this process last saw it, DynamoDB answers only the attributes the update
-   * set (`UPDATED_NEW`), merged into `known`: a finish is answered its status, times and output, not the
+   * With `known`, the item as this process last saw it (when `expected`, the status and attempt the
+   * write's condition requires, holds on it: an item it does not hold on is older than the one the caller
+   * expects, and the whole item is asked for rather than a write bound to fail first), DynamoDB answers
+   * only the attributes the update set (`UPDATED_NEW`), merged into `known`: a finish is answered its status, times and output, not the
    * whole item with its doc. The merge is right only if nobody wrote the item since `known`: the
    * caller's condition pins status and attempt, not the lease, the target's execution, the token or the
    * error another worker or the API may have written meanwhile. So the write also requires the item's
@@ -289,9 +284,14 @@ export class DynamoExecutionStore implements ExecutionStore {
     jobId: string,
     executionId: string,
     write: ItemUpdate,
-    known: Record<string, unknown> | undefined,
+    expected: { from: readonly Execution['status'][]; attempt?: number },
     again: () => Promise<TransitionResult>,
+    /** Ask for the whole item whatever is remembered (the count has moved since). */
+    whole = false,
   ): Promise<TransitionResult> {
+    const remembered = whole ? undefined : this.recent.item(executionId);
+    const known =
+      remembered !== undefined && conditionCanHold(remembered, jobId, expected) ? remembered : undefined;
     const names: Record<string, string> = { ...write.names, '#v': A.version };
     const values: Record<string, unknown> = { ...write.values };
     let condition = write.condition;
@@ -337,7 +337,7 @@ export class DynamoExecutionStore implements ExecutionStore {
       const old = error.Item === undefined ? undefined : unmarshall(error.Item);
       if (known !== undefined && old !== undefined && versionOf(old) !== versionOf(known)) {
         // Written by another since this process saw it: the condition may well hold on the item as it is.
-        return this.update(jobId, executionId, write, undefined, again);
+        return this.update(jobId, executionId, write, expected, again, true);
       }
       if (old && old[A.historyPk] === historyPartition(jobId)) {
         const current = fromItem(old, this.recent.doc(executionId));
